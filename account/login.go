@@ -1,0 +1,95 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Login checks an email and password. It answers ErrInvalidCredentials for an
+// unknown email and for a wrong password alike, after spending the same hashing
+// time on both; *LockedError and *ThrottledError before any hashing when the
+// brute-force limits apply; ErrBlocked only after the right password, so that a
+// blocked account is not revealed to someone who does not know its password.
+func (s *Service) Login(ctx context.Context, email, plain string, m Meta) (User, error) {
+	key := emailKey(email)
+	if err := s.checkLimits(ctx, key, m.IP); err != nil {
+		s.recordRefusal(ctx, err, email, m)
+		return User{}, err
+	}
+	user, err := s.verify(ctx, email, plain, m)
+	if errors.Is(err, ErrInvalidCredentials) {
+		if ferr := s.recordFailure(ctx, key, m.IP); ferr != nil {
+			return User{}, ferr
+		}
+		e := Event{Type: EventLoginFailed, UserID: user.ID, Subject: key}
+		s.record(ctx, e, m)
+		return User{}, err
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if err := s.failures.ClearPair(ctx, key, m.IP); err != nil {
+		return User{}, fmt.Errorf("clear login failures: %w", err)
+	}
+	if user.Blocked {
+		s.record(ctx, Event{Type: EventLoginBlocked, UserID: user.ID, Subject: user.Email}, m)
+		return User{}, ErrBlocked
+	}
+	if err := s.users.RecordLogin(ctx, user.ID, s.now()); err != nil {
+		return User{}, fmt.Errorf("record login: %w", err)
+	}
+	s.record(ctx, Event{Type: EventLoginSucceeded, UserID: user.ID, Subject: user.Email,
+		Details: map[string]any{"amr": []string{"pwd"}}}, m)
+	return user, nil
+}
+
+// verify finds the user and checks the password, upgrading an outdated hash
+// (bcrypt from an Auth0 export, or weaker argon2id parameters) on success. On
+// ErrInvalidCredentials the returned User carries the ID when the account exists.
+func (s *Service) verify(ctx context.Context, email, plain string, m Meta) (User, error) {
+	user, err := s.users.UserByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) || (err == nil && user.PasswordHash == "") {
+		s.hasher.Equalize(ctx, plain)
+		return User{ID: user.ID}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("find user: %w", err)
+	}
+	ok, rehash, err := s.hasher.Verify(ctx, plain, user.PasswordHash)
+	if err != nil {
+		return User{}, fmt.Errorf("verify password of user %s: %w", user.ID, err)
+	}
+	if !ok {
+		return User{ID: user.ID}, ErrInvalidCredentials
+	}
+	if rehash {
+		s.upgradeHash(ctx, user, plain, m)
+	}
+	return user, nil
+}
+
+// upgradeHash re-hashes with the current parameters. A failure leaves the old,
+// still valid hash in place and the login proceeds.
+func (s *Service) upgradeHash(ctx context.Context, user User, plain string, m Meta) {
+	hash, err := s.hasher.Hash(ctx, plain)
+	if err == nil {
+		err = s.users.SetPasswordHash(ctx, user.ID, hash, time.Time{})
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "password rehash failed", "user_id", user.ID, "err", err)
+		return
+	}
+	s.record(ctx, Event{Type: EventPasswordRehash, UserID: user.ID, Subject: user.Email}, m)
+}
+
+func (s *Service) recordRefusal(ctx context.Context, err error, email string, m Meta) {
+	var locked *LockedError
+	e := Event{Type: EventLoginThrottled, Subject: emailKey(email)}
+	if errors.As(err, &locked) {
+		e.Type = EventLoginLocked
+		e.Details = map[string]any{"until": locked.Until}
+	}
+	s.record(ctx, e, m)
+}

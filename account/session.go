@@ -1,0 +1,138 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Session is a logged-in browser. The browser holds a random 256-bit token; only
+// its SHA-256 is stored, so a database leak does not hand out live sessions.
+type Session struct {
+	idHash        []byte
+	UserID        string
+	AuthTime      time.Time
+	AMR           []string // RFC 8176 methods used at login, e.g. ["pwd"]
+	IP            netip.Addr
+	UserAgent     string
+	CreatedAt     time.Time
+	LastSeenAt    time.Time
+	IdleExpiresAt time.Time
+	ExpiresAt     time.Time
+}
+
+// IDHash is the stored form of the session token.
+func (s Session) IDHash() []byte { return s.idHash }
+
+// WithIDHash is for storage implementations rebuilding a Session from a row.
+func (s Session) WithIDHash(h []byte) Session { s.idHash = h; return s }
+
+// Sessions stores sessions by token hash.
+type Sessions interface {
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByHash returns the session unless it has expired at now.
+	SessionByHash(ctx context.Context, idHash []byte, now time.Time) (Session, error)
+	TouchSession(ctx context.Context, idHash []byte, lastSeen, idleExpires time.Time) error
+	DeleteSession(ctx context.Context, idHash []byte) error
+	// DeleteUserSessions ends every session of the user except keep (may be nil)
+	// and reports how many ended.
+	DeleteUserSessions(ctx context.Context, userID string, keep []byte) (int64, error)
+}
+
+const tokenBytes = 32
+
+func hashToken(token string) ([]byte, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) != tokenBytes {
+		return nil, ErrNoSession
+	}
+	sum := sha256.Sum256(raw)
+	return sum[:], nil
+}
+
+// StartSession logs the user in on this browser and returns the token for its
+// cookie.
+func (s *Service) StartSession(ctx context.Context, user User, amr []string, m Meta) (string, Session, error) {
+	raw := make([]byte, tokenBytes)
+	rand.Read(raw)
+	sum := sha256.Sum256(raw)
+	now := s.now()
+	sess := Session{
+		idHash:        sum[:],
+		UserID:        user.ID,
+		AuthTime:      now,
+		AMR:           amr,
+		IP:            m.IP,
+		UserAgent:     m.UserAgent,
+		CreatedAt:     now,
+		LastSeenAt:    now,
+		IdleExpiresAt: now.Add(s.limits.SessionIdle),
+		ExpiresAt:     now.Add(s.limits.SessionMaxAge),
+	}
+	if err := s.sessions.CreateSession(ctx, sess); err != nil {
+		return "", Session{}, fmt.Errorf("start session: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(raw), sess, nil
+}
+
+// Resume finds the live session for a cookie token and its user. It answers
+// ErrNoSession for a missing, malformed or expired token, and for a user who has
+// since been deleted or blocked.
+func (s *Service) Resume(ctx context.Context, token string) (Session, User, error) {
+	h, err := hashToken(token)
+	if err != nil {
+		return Session{}, User{}, err
+	}
+	now := s.now()
+	sess, err := s.sessions.SessionByHash(ctx, h, now)
+	if errors.Is(err, ErrNotFound) {
+		return Session{}, User{}, ErrNoSession
+	}
+	if err != nil {
+		return Session{}, User{}, fmt.Errorf("resume session: %w", err)
+	}
+	user, err := s.users.UserByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) || (err == nil && user.Blocked) {
+		return Session{}, User{}, ErrNoSession
+	}
+	if err != nil {
+		return Session{}, User{}, fmt.Errorf("resume session: %w", err)
+	}
+	if now.Sub(sess.LastSeenAt) >= s.limits.SessionTouchAt {
+		idle := now.Add(s.limits.SessionIdle)
+		if idle.After(sess.ExpiresAt) {
+			idle = sess.ExpiresAt
+		}
+		if err := s.sessions.TouchSession(ctx, h, now, idle); err != nil {
+			return Session{}, User{}, fmt.Errorf("resume session: %w", err)
+		}
+		sess.LastSeenAt, sess.IdleExpiresAt = now, idle
+	}
+	return sess, user, nil
+}
+
+// EndSession logs the browser out. An unknown token is not an error: the
+// browser is logged out either way.
+func (s *Service) EndSession(ctx context.Context, token string, m Meta) error {
+	h, err := hashToken(token)
+	if err != nil {
+		return nil
+	}
+	sess, err := s.sessions.SessionByHash(ctx, h, s.now())
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	if err := s.sessions.DeleteSession(ctx, h); err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	s.record(ctx, Event{Type: EventLogout, UserID: sess.UserID}, m)
+	return nil
+}

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/pgcluster"
+	"github.com/gatehouse-id/gatehouse/store"
+)
+
+// Demo accounts seeded by `gatehouse dev`. They exist only in the private dev
+// database.
+var devUsers = []struct {
+	email, name, password string
+	admin                 bool
+}{
+	{"admin@example.com", "Demo Admin", "gatehouse-admin-demo", true},
+	{"user@example.com", "Demo User", "gatehouse-user-demo", false},
+}
+
+const devDatabase = "gatehouse"
+
+func runDev(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "dev [flags]",
+		"Runs Gatehouse locally with everything it needs: a private PostgreSQL cluster\n"+
+			"under ./var/postgres (kept across runs, stopped on exit), a master key in\n"+
+			"./var/secret.key, the schema, and demo users. Open the issuer URL in a browser.",
+		"GATEHOUSE_ISSUER", "GATEHOUSE_ADDR")
+	var f serverFlags
+	fs.StringVar(&f.issuer, "issuer", "", "public base URL ending in / (overrides GATEHOUSE_ISSUER)")
+	fs.StringVar(&f.addr, "addr", "", "listen address (overrides GATEHOUSE_ADDR)")
+	varDir := fs.String("var", "var", "directory for the dev database and key")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	c, err := loadConfig(e, f, false)
+	if err != nil {
+		return err
+	}
+	log := newLogger(e, false)
+	if c.secretKey, err = devSecretKey(*varDir); err != nil {
+		return err
+	}
+	cluster, err := startDevPostgres(ctx, *varDir, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := cluster.Stop(stopCtx); err != nil {
+			log.Error("stopping postgres failed", "err", err)
+		}
+	}()
+	if err := ensureDatabase(ctx, cluster.URL("postgres"), devDatabase); err != nil {
+		return err
+	}
+	c.databaseURL = cluster.URL(devDatabase)
+	st, err := openStore(ctx, c.databaseURL, true, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := seedDevUsers(ctx, st, log); err != nil {
+		return err
+	}
+	printDevBanner(e, c)
+	return serveHTTP(ctx, c, st, log)
+}
+
+// startDevPostgres starts (or adopts) the dev cluster. When run as root from a
+// directory the postgres user cannot enter (a checkout under /root, say), the
+// cluster lives under /var/tmp instead, keyed by the checkout's path.
+func startDevPostgres(ctx context.Context, varDir string, log *slog.Logger) (*pgcluster.Cluster, error) {
+	dir, err := filepath.Abs(filepath.Join(varDir, "postgres"))
+	if err != nil {
+		return nil, err
+	}
+	opts := pgcluster.Options{Dir: dir, Logger: log}
+	cluster, err := pgcluster.Start(ctx, opts)
+	if errors.Is(err, pgcluster.ErrDirNotReachable) {
+		sum := sha256.Sum256([]byte(dir))
+		opts.Dir = filepath.Join("/var/tmp", "gatehouse-dev-"+hex.EncodeToString(sum[:6]))
+		log.Warn("the postgres user cannot reach the data directory; using another", "wanted", dir, "using", opts.Dir)
+		cluster, err = pgcluster.Start(ctx, opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start postgres: %w", err)
+	}
+	log.Info("postgres running", "dir", cluster.Dir(), "url", redactURL(cluster.URL(devDatabase)))
+	return cluster, nil
+}
+
+// devSecretKey reads the dev master key, making one on first run. Losing it
+// only loses what it encrypts in the dev database.
+func devSecretKey(varDir string) ([]byte, error) {
+	path := filepath.Join(varDir, "secret.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return parseSecretKey(path, string(b))
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read dev key: %w", err)
+	}
+	if err := os.MkdirAll(varDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", varDir, err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write dev key: %w", err)
+	}
+	return key, nil
+}
+
+// ensureDatabase creates the named database unless it exists.
+func ensureDatabase(ctx context.Context, adminURL, name string) error {
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return fmt.Errorf("connect to postgres: %w", err)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `select exists (select 1 from pg_database where datname = $1)`, name).Scan(&exists); err != nil {
+		return fmt.Errorf("look up database %s: %w", name, err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "create database "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("create database %s: %w", name, err)
+	}
+	return nil
+}
+
+func seedDevUsers(ctx context.Context, st *store.Store, log *slog.Logger) error {
+	accounts := newAccounts(st, log)
+	for _, u := range devUsers {
+		_, err := accounts.CreateUser(ctx, u.email, u.name, u.password, u.admin, account.Meta{})
+		if err != nil && !errors.Is(err, account.ErrEmailTaken) {
+			return fmt.Errorf("seed %s: %w", u.email, err)
+		}
+	}
+	return nil
+}
+
+func printDevBanner(e env, c config) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n  Gatehouse dev is running at %s\n\n  Demo accounts:\n", c.issuer)
+	for _, u := range devUsers {
+		role := "user"
+		if u.admin {
+			role = "admin"
+		}
+		fmt.Fprintf(&b, "    %-20s %-22s (%s)\n", u.email, u.password, role)
+	}
+	fmt.Fprintf(&b, "\n  Press Ctrl+C to stop (Postgres stops too).\n\n")
+	fmt.Fprint(e.stdout, b.String())
+}
+
+func redactURL(raw string) string {
+	if i, j := strings.Index(raw, "://"), strings.LastIndex(raw, "@"); i >= 0 && j > i {
+		user := raw[i+3 : j]
+		if k := strings.IndexByte(user, ':'); k >= 0 {
+			return raw[:i+3] + user[:k] + ":***" + raw[j:]
+		}
+	}
+	return raw
+}

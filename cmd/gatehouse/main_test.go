@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse-id/gatehouse/store/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+
+const testKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// gatehouse runs the command line in-process with the given environment.
+func gatehouse(ctx context.Context, vars map[string]string, stdin string, args ...string) result {
+	var out, errOut bytes.Buffer
+	code := run(ctx, args, env{
+		getenv: func(k string) string { return vars[k] },
+		stdin:  strings.NewReader(stdin),
+		stdout: &out,
+		stderr: &errOut,
+	})
+	return result{code, out.String(), errOut.String()}
+}
+
+func TestBadConfigurationStopsStartWithOneClearLine(t *testing.T) {
+	valid := map[string]string{"DATABASE_URL": "postgres://u@127.0.0.1:1/db", "GATEHOUSE_SECRET_KEY": testKey}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for a, b := range valid {
+			m[a] = b
+		}
+		m[k] = v
+		return m
+	}
+	tests := []struct {
+		name string
+		vars map[string]string
+		args []string
+		want string
+	}{
+		{"no database", with("DATABASE_URL", ""), nil, "DATABASE_URL is not set; set it to a Postgres URL"},
+		{"database not a URL", with("DATABASE_URL", "mysql://x"), nil, "DATABASE_URL is not a postgres:// URL"},
+		{"no secret key", with("GATEHOUSE_SECRET_KEY", ""), nil, "GATEHOUSE_SECRET_KEY is not set; set it to 32 random bytes in base64"},
+		{"secret key not base64", with("GATEHOUSE_SECRET_KEY", "!!!"), nil, "GATEHOUSE_SECRET_KEY is not valid base64"},
+		{"secret key too short", with("GATEHOUSE_SECRET_KEY", "c2hvcnQ="), nil, "GATEHOUSE_SECRET_KEY decodes to 5 bytes, not 32"},
+		{"issuer without slash", with("GATEHOUSE_ISSUER", "https://id.example.com"), nil, `GATEHOUSE_ISSUER "https://id.example.com" does not end in /`},
+		{"issuer not http", with("GATEHOUSE_ISSUER", "ftp://id.example.com/"), nil, "is not http or https"},
+		{"address without port", with("GATEHOUSE_ADDR", "localhost"), nil, `GATEHOUSE_ADDR "localhost" is not host:port`},
+		{"proxy not a CIDR", with("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8,nope"), nil, `GATEHOUSE_TRUSTED_PROXIES has "nope", which is not a CIDR`},
+		{"a bad flag value names the flag", valid, []string{"--issuer", "no-scheme/"}, `--issuer "no-scheme/" is not an absolute URL`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := gatehouse(context.Background(), tt.vars, "", append([]string{"serve"}, tt.args...)...)
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2; stderr %q", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tt.want) || strings.Count(r.stderr, "\n") != 1 {
+				t.Fatalf("stderr %q, want one line containing %q", r.stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"dev", "--help"},
+		{"users", "--help"}, {"users", "create", "--help"}, {"version", "--help"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := gatehouse(context.Background(), nil, "", args...)
+			if r.code != 0 || !strings.Contains(r.stderr, "Usage: gatehouse") {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+		})
+	}
+}
+
+func TestCommandLineMistakes(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"serve", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"migrate", "extra"}, `unexpected argument "extra"`},
+		{[]string{"users", "delete"}, `unknown subcommand "delete"`},
+		{[]string{"users", "create"}, "--email is required"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := gatehouse(context.Background(), nil, "", tt.args...)
+			if r.code != 2 || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", r.code, r.stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := gatehouse(context.Background(), nil, "", "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "gatehouse dev (") {
+		t.Fatalf("version: %d %q", r.code, r.stdout)
+	}
+}
+
+func TestTwoMigrateRunsAtOnceBothSucceed(t *testing.T) {
+	vars := map[string]string{"DATABASE_URL": storetest.NewEmptyDatabase(t)}
+	var wg sync.WaitGroup
+	results := make([]result, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = gatehouse(context.Background(), vars, "", "migrate")
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.code != 0 || r.stdout != "migrations applied\n" {
+			t.Fatalf("run %d: exit %d, stdout %q, stderr %q", i, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+func TestMigrateReportsAnUnreachableDatabase(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r := gatehouse(ctx, map[string]string{"DATABASE_URL": "postgres://u:p@127.0.0.1:" + freePort(t) + "/db?connect_timeout=2"}, "", "migrate")
+	if r.code != 1 || !strings.Contains(r.stderr, "connect to database u@127.0.0.1") || strings.Contains(r.stderr, ":p@") {
+		t.Fatalf("exit %d, stderr %q; want 1, the target named and the password hidden", r.code, r.stderr)
+	}
+}
+
+func TestUsersCreate(t *testing.T) {
+	dbURL := storetest.NewDatabase(t)
+	vars := map[string]string{"DATABASE_URL": dbURL}
+	ctx := context.Background()
+
+	r := gatehouse(ctx, vars, "violet tractor meadow\n", "users", "create", "--email", "Admin@Example.com", "--name", "Ada", "--password-stdin", "--admin")
+	if r.code != 0 || len(strings.TrimSpace(r.stdout)) != 36 {
+		t.Fatalf("create admin: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var admin bool
+	var hash string
+	conn.QueryRow(ctx, `select admin, password_hash from users where id = $1`, strings.TrimSpace(r.stdout)).Scan(&admin, &hash)
+	if !admin || !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("stored admin=%v hash=%.30q", admin, hash)
+	}
+
+	r = gatehouse(ctx, vars, "", "users", "create", "--email", "gen@example.com")
+	if r.code != 0 || !strings.Contains(r.stderr, "Generated password for gen@example.com (shown once): ") {
+		t.Fatalf("generated password: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	refusals := []struct {
+		name, stdin string
+		args        []string
+		want        string
+	}{
+		{"duplicate email", "violet tractor meadow\n", []string{"--email", "admin@example.com"}, "already exists"},
+		{"common password", "password1\n", []string{"--email", "x@example.com"}, "password refused: This password is too common"},
+		{"bad email", "violet tractor meadow\n", []string{"--email", "nope"}, "not a valid email address"},
+		{"empty stdin", "", []string{"--email", "y@example.com"}, "read password from stdin"},
+	}
+	for _, tt := range refusals {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"users", "create", "--password-stdin"}, tt.args...)
+			r := gatehouse(ctx, vars, tt.stdin, args...)
+			if r.code != 1 || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestServeMigratesServesAndStopsOnSignal(t *testing.T) {
+	addr := "127.0.0.1:" + freePort(t)
+	vars := map[string]string{
+		"DATABASE_URL":         storetest.NewEmptyDatabase(t),
+		"GATEHOUSE_SECRET_KEY": testKey,
+		"GATEHOUSE_ADDR":       addr,
+		"GATEHOUSE_ISSUER":     "http://" + addr + "/",
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan result, 1)
+	go func() { done <- gatehouse(ctx, vars, "", "serve") }()
+
+	waitReady(t, "http://"+addr+"/readyz", done)
+	resp, err := noRedirects.PostForm("http://"+addr+"/signup", url.Values{"email": {"ann@example.com"}, "password": {"violet tractor meadow"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
+		t.Fatalf("signup: %d to %q, want 303 to /account", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	stop()
+	select {
+	case r := <-done:
+		if r.code != 0 {
+			t.Fatalf("serve exit %d, stderr %s", r.code, r.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop within 20s of its context ending")
+	}
+}
+
+func TestDevRunsEverythingFromAnEmptyDirectory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts its own Postgres cluster")
+	}
+	varDir := filepath.Join(t.TempDir(), "var")
+	os.Chmod(filepath.Dir(varDir), 0o711)
+	addr := "127.0.0.1:" + freePort(t)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan result, 1)
+	go func() {
+		done <- gatehouse(ctx, map[string]string{"GATEHOUSE_ADDR": addr, "GATEHOUSE_ISSUER": "http://" + addr + "/"}, "", "dev", "--var", varDir)
+	}()
+	waitReady(t, "http://"+addr+"/readyz", done)
+
+	resp, err := noRedirects.PostForm("http://"+addr+"/login", url.Values{"email": {devUsers[1].email}, "password": {devUsers[1].password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
+		t.Fatalf("demo user login: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	stop()
+	r := <-done
+	if r.code != 0 || !strings.Contains(r.stdout, "Gatehouse dev is running at") {
+		t.Fatalf("dev exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(varDir, "postgres", "postmaster.pid")); !os.IsNotExist(err) {
+		t.Fatalf("postgres still running after dev stopped (postmaster.pid: %v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(varDir, "secret.key")); err != nil {
+		t.Fatalf("dev key: %v", err)
+	}
+}
+
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+}
+
+// waitReady polls url until it answers 200, for at most 60 seconds, failing
+// early if the command ends.
+func waitReady(t *testing.T, url string, done <-chan result) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case r := <-done:
+			t.Fatalf("command ended early: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+		default:
+		}
+		resp, err := http.Get(url)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s not ready within 60s", url)
+}

@@ -1,0 +1,28 @@
+package main
+
+import "context"
+
+func runServe(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "serve [flags]",
+		"Runs the Gatehouse server. Pending database migrations are applied first,\nunless --no-migrate is given.",
+		"DATABASE_URL", "GATEHOUSE_SECRET_KEY", "GATEHOUSE_ISSUER", "GATEHOUSE_ADDR", "GATEHOUSE_TRUSTED_PROXIES")
+	var f serverFlags
+	fs.StringVar(&f.databaseURL, "database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	fs.StringVar(&f.issuer, "issuer", "", "public base URL ending in / (overrides GATEHOUSE_ISSUER)")
+	fs.StringVar(&f.addr, "addr", "", "listen address (overrides GATEHOUSE_ADDR)")
+	noMigrate := fs.Bool("no-migrate", false, "do not apply pending migrations at start")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	c, err := loadConfig(e, f, true)
+	if err != nil {
+		return err
+	}
+	log := newLogger(e, true)
+	st, err := openStore(ctx, c.databaseURL, !*noMigrate, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return serveHTTP(ctx, c, st, log)
+}

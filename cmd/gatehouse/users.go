@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/password"
+)
+
+func runUsers(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(e.stderr, "Usage: gatehouse users create --email E [--name N] [--password-stdin] [--admin]\n\nRun gatehouse users create --help for details.")
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	if args[0] != "create" {
+		fmt.Fprintf(e.stderr, "gatehouse users: unknown subcommand %q (only create exists)\n", args[0])
+		return errUsage
+	}
+	return runUsersCreate(ctx, e, args[1:])
+}
+
+func runUsersCreate(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "users create --email E [flags]",
+		"Creates a user and prints its id. Without --password-stdin a strong password\nis generated and printed once on stderr. The signup password rules apply.",
+		"DATABASE_URL")
+	email := fs.String("email", "", "email address (required)")
+	name := fs.String("name", "", "display name")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
+	admin := fs.Bool("admin", false, "give the user the admin role")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *email == "" {
+		fmt.Fprintln(e.stderr, "gatehouse users create: --email is required")
+		fs.Usage()
+		return errUsage
+	}
+	dsn, err := parseDatabaseURL(settingName("--database-url", *databaseURL, "DATABASE_URL"), orDefault(*databaseURL, e.getenv("DATABASE_URL"), ""))
+	if err != nil {
+		return err
+	}
+	plain, generated, err := choosePassword(e, *fromStdin)
+	if err != nil {
+		return err
+	}
+	log := newLogger(e, false)
+	st, err := openStore(ctx, dsn, false, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := newAccounts(st, slog.New(slog.DiscardHandler)).CreateUser(ctx, *email, *name, plain, *admin, account.Meta{})
+	if err != nil {
+		return explainCreateError(err)
+	}
+	fmt.Fprintln(e.stdout, u.ID)
+	if generated {
+		fmt.Fprintf(e.stderr, "Generated password for %s (shown once): %s\n", u.Email, plain)
+	}
+	return nil
+}
+
+// choosePassword reads one line from stdin, or makes a password when asked
+// for none.
+func choosePassword(e env, fromStdin bool) (plain string, generated bool, err error) {
+	if !fromStdin {
+		return rand.Text(), true, nil
+	}
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", false, fmt.Errorf("read password from stdin: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), false, nil
+}
+
+func explainCreateError(err error) error {
+	var weak password.Weakness
+	switch {
+	case errors.As(err, &weak):
+		return fmt.Errorf("password refused: %s", weak.Message)
+	case errors.Is(err, account.ErrEmailTaken):
+		return errors.New("a user with this email address already exists")
+	case errors.Is(err, account.ErrInvalidEmail):
+		return errors.New("--email is not a valid email address")
+	case errors.Is(err, account.ErrInvalidName):
+		return errors.New("--name is too long or has control characters")
+	}
+	return err
+}

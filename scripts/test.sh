@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite; CI runs it through .ci/run. Extra arguments are passed
+# to `go test` as flags, before the package list, e.g.
+#   scripts/test.sh -run TestLogin -v
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! command -v go >/dev/null 2>&1; then
+  export PATH="$PATH:/usr/local/go/bin"
+fi
+
+bash scripts/ensure-postgres.sh
+
+# Every Go file git would commit, tracked or new, except vendored code. A
+# checkout without git (an unpacked archive) falls back to find.
+go_files() {
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git ls-files -z --cached --others --exclude-standard -- '*.go' ':(exclude,glob)**/vendor/**'
+  else
+    find . -name '*.go' -not -path '*/vendor/*' -not -path './var/*' -not -path '*/node_modules/*' -print0
+  fi
+}
+
+unformatted=$(go_files | xargs -0 -r gofmt -l)
+if [ -n "$unformatted" ]; then
+  echo "test.sh: these files need gofmt -w:" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+
+go vet ./...
+
+go run ./cmd/withpostgres -- go test -race -count=1 "$@" ./...

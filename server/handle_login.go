@@ -1,0 +1,119 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/account"
+)
+
+// Messages a person reads on the login page. One message covers an unknown
+// email and a wrong password, so the page never tells whether an account exists.
+const (
+	msgBadCredentials = "Wrong email or password."
+	msgLocked         = "Too many failed attempts. Logging in to this account from your network is paused for 15 minutes; try again later."
+	msgThrottled      = "Too many failed attempts from your network. Wait a minute, then try again."
+	msgBlocked        = "Your account is blocked. Contact your administrator."
+	msgInvalidEmail   = "Enter a valid email address, like name@example.com."
+	msgNoPassword     = "Enter your password."
+	msgLoggedOut      = "You are logged out."
+)
+
+func (s *Server) handleLoginForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		returnTo := s.safeReturnTo(r.URL.Query().Get("return_to"))
+		if _, ok, err := s.currentSession(r); err != nil {
+			s.serverError(w, r, err)
+			return
+		} else if ok {
+			http.Redirect(w, r, s.afterLogin(returnTo), http.StatusSeeOther)
+			return
+		}
+		v := s.newView(r, "login", "Log in")
+		v.ReturnTo = returnTo
+		if r.URL.Query().Has("logged_out") {
+			v.Notice = msgLoggedOut
+		}
+		s.render(w, r, http.StatusOK, "login", v)
+	})
+}
+
+func (s *Server) handleLogin() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.parseForm(w, r) {
+			return
+		}
+		email := strings.TrimSpace(r.PostForm.Get("email"))
+		plain := r.PostForm.Get("password")
+		v := s.newView(r, "login", "Log in")
+		v.Email = email
+		v.ReturnTo = s.safeReturnTo(r.PostForm.Get("return_to"))
+
+		if _, err := account.NormalizeEmail(email); err != nil {
+			v.Error = msgInvalidEmail
+			s.render(w, r, http.StatusBadRequest, "login", v)
+			return
+		}
+		if plain == "" {
+			v.Error = msgNoPassword
+			s.render(w, r, http.StatusBadRequest, "login", v)
+			return
+		}
+		user, err := s.accounts.Login(r.Context(), email, plain, meta(r))
+		if err != nil {
+			s.loginRefused(w, r, v, err)
+			return
+		}
+		s.metrics.login("success")
+		s.startSession(w, r, user, v.ReturnTo)
+	})
+}
+
+// loginRefused shows the login form again with the message for err.
+func (s *Server) loginRefused(w http.ResponseWriter, r *http.Request, v view, err error) {
+	var locked *account.LockedError
+	var throttled *account.ThrottledError
+	switch {
+	case errors.Is(err, account.ErrInvalidCredentials):
+		s.metrics.login("invalid_credentials")
+		v.Error = msgBadCredentials
+		s.render(w, r, http.StatusUnauthorized, "login", v)
+	case errors.As(err, &locked):
+		s.metrics.login("locked")
+		retryAfter(w, locked.Until)
+		v.Error = msgLocked
+		s.render(w, r, http.StatusTooManyRequests, "login", v)
+	case errors.As(err, &throttled):
+		s.metrics.login("throttled")
+		retryAfter(w, throttled.Until)
+		v.Error = msgThrottled
+		s.render(w, r, http.StatusTooManyRequests, "login", v)
+	case errors.Is(err, account.ErrBlocked):
+		s.metrics.login("blocked")
+		v.Error = msgBlocked
+		s.render(w, r, http.StatusForbidden, "login", v)
+	default:
+		s.metrics.login("error")
+		s.serverError(w, r, err)
+	}
+}
+
+// startSession replaces whatever session the browser had (so a planted cookie
+// cannot be carried into the new login) and sends it on.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, user account.User, returnTo string) {
+	m := meta(r)
+	if old := s.sessionToken(r); old != "" {
+		if err := s.accounts.EndSession(r.Context(), old, m); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	token, sess, err := s.accounts.StartSession(r.Context(), user, []string{"pwd"}, m)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.setSessionCookie(w, token, sess.ExpiresAt)
+	http.Redirect(w, r, s.afterLogin(returnTo), http.StatusSeeOther)
+}

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/password"
+)
+
+// msgEmailTaken is deliberately vague: it does not confirm that the address
+// has an account, only that signing up with it did not work.
+const (
+	msgEmailTaken  = "We couldn't create an account with this email address. If you already have one, log in instead."
+	msgInvalidName = "Use at most 200 characters for your name, without control characters."
+)
+
+func (s *Server) handleSignupForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := s.newView(r, "signup", "Sign up")
+		v.ReturnTo = s.safeReturnTo(r.URL.Query().Get("return_to"))
+		s.render(w, r, http.StatusOK, "signup", v)
+	})
+}
+
+func (s *Server) handleSignup() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.parseForm(w, r) {
+			return
+		}
+		v := s.newView(r, "signup", "Sign up")
+		v.Email = strings.TrimSpace(r.PostForm.Get("email"))
+		v.Name = strings.TrimSpace(r.PostForm.Get("name"))
+		v.ReturnTo = s.safeReturnTo(r.PostForm.Get("return_to"))
+
+		user, err := s.accounts.SignUp(r.Context(), v.Email, v.Name, r.PostForm.Get("password"), meta(r))
+		if err != nil {
+			s.signupRefused(w, r, v, err)
+			return
+		}
+		s.metrics.signup("success")
+		s.startSession(w, r, user, v.ReturnTo)
+	})
+}
+
+func (s *Server) signupRefused(w http.ResponseWriter, r *http.Request, v view, err error) {
+	var weak password.Weakness
+	var throttled *account.ThrottledError
+	status := http.StatusBadRequest
+	switch {
+	case errors.As(err, &weak):
+		s.metrics.signup("weak_password")
+		v.Error = weak.Message
+	case errors.Is(err, account.ErrInvalidEmail):
+		s.metrics.signup("invalid_email")
+		v.Error = msgInvalidEmail
+	case errors.Is(err, account.ErrInvalidName):
+		s.metrics.signup("invalid_name")
+		v.Error = msgInvalidName
+	case errors.Is(err, account.ErrEmailTaken):
+		s.metrics.signup("email_taken")
+		v.Error = msgEmailTaken
+	case errors.As(err, &throttled):
+		s.metrics.signup("throttled")
+		retryAfter(w, throttled.Until)
+		v.Error = msgThrottled
+		status = http.StatusTooManyRequests
+	default:
+		s.metrics.signup("error")
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, status, "signup", v)
+}

@@ -1,0 +1,161 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var requestIDRE = regexp.MustCompile(`Reference: [0-9a-f]+|[0-9a-f]{16}`)
+
+func TestCrossSiteFormPostsAreRefused(t *testing.T) {
+	h := newHarness(t)
+	h.signUp(h.browser(), "ann@example.com")
+	form := url.Values{"email": {"ann@example.com"}, "password": {goodPassword}}
+	tests := []struct {
+		name   string
+		header []string
+		status int
+	}{
+		{"cross-site fetch metadata", []string{"Sec-Fetch-Site", "cross-site"}, http.StatusForbidden},
+		{"same-site but other origin", []string{"Sec-Fetch-Site", "same-site"}, http.StatusForbidden},
+		{"foreign Origin without fetch metadata", []string{"Origin", "https://evil.example"}, http.StatusForbidden},
+		{"same origin", []string{"Sec-Fetch-Site", "same-origin"}, http.StatusSeeOther},
+		{"no browser headers (curl)", nil, http.StatusSeeOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.do(h.browser(), "POST", "/login", form, tt.header...)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d", r.status, tt.status)
+			}
+			if tt.status == http.StatusForbidden && r.screen() != "error" {
+				t.Fatalf("refusal shows screen %q, want the error page", r.screen())
+			}
+		})
+	}
+}
+
+func TestOversizedBodiesAreRefused(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.maxBody = 4096 })
+	big := url.Values{"email": {"ann@example.com"}, "password": {strings.Repeat("x", 8192)}}.Encode()
+
+	t.Run("declared length", func(t *testing.T) {
+		resp, err := http.Post(h.srv.URL+"/signup", "application/x-www-form-urlencoded", strings.NewReader(big))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Fatalf("status %d, want 413", resp.StatusCode)
+		}
+	})
+	t.Run("chunked without a length", func(t *testing.T) {
+		req, _ := http.NewRequest("POST", h.srv.URL+"/login", strings.NewReader(big))
+		req.ContentLength = -1
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Fatalf("status %d, want 413", resp.StatusCode)
+		}
+	})
+}
+
+func TestPagesCarrySecurityHeaders(t *testing.T) {
+	h := newHarness(t)
+	r := h.do(h.browser(), "GET", "/login", nil)
+	want := map[string]string{
+		"Content-Security-Policy": "frame-ancestors 'none'",
+		"X-Content-Type-Options":  "nosniff",
+		"Referrer-Policy":         "no-referrer",
+		"X-Frame-Options":         "DENY",
+		"Cache-Control":           "no-store",
+	}
+	for name, part := range want {
+		if !strings.Contains(r.header.Get(name), part) {
+			t.Errorf("%s = %q, want it to contain %q", name, r.header.Get(name), part)
+		}
+	}
+	if csp := r.header.Get("Content-Security-Policy"); strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "default-src 'none'") {
+		t.Errorf("CSP %q allows too much", csp)
+	}
+	if r.header.Get("X-Request-Id") == "" {
+		t.Error("no X-Request-Id")
+	}
+}
+
+func TestSessionCookieFlags(t *testing.T) {
+	tests := []struct {
+		scheme, name string
+		secure       bool
+	}{
+		{"http", "gatehouse_session", false},
+		{"https", "__Host-gatehouse_session", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scheme, func(t *testing.T) {
+			h := newHarness(t, func(o *options) { o.scheme = tt.scheme })
+			r := h.signUp(h.browser(), "ann@example.com")
+			cookies := (&http.Response{Header: r.header}).Cookies()
+			if len(cookies) != 1 {
+				t.Fatalf("cookies = %v", cookies)
+			}
+			c := cookies[0]
+			if c.Name != tt.name || !c.HttpOnly || c.Secure != tt.secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" {
+				t.Fatalf("cookie %+v", c)
+			}
+			if len(c.Value) != 43 {
+				t.Fatalf("cookie value of %d chars, want 43 (256 bits base64url)", len(c.Value))
+			}
+		})
+	}
+}
+
+func TestUnknownPathsShowTheErrorPage(t *testing.T) {
+	h := newHarness(t)
+	h.do(h.browser(), "GET", "/no/such/page", nil).expect(t, http.StatusNotFound, "error")
+}
+
+func TestHealthReadinessAndMetrics(t *testing.T) {
+	h := newHarness(t)
+	b := h.browser()
+	if r := h.do(b, "GET", "/healthz", nil); r.status != 200 {
+		t.Fatalf("healthz %d", r.status)
+	}
+	if r := h.do(b, "GET", "/readyz", nil); r.status != 200 {
+		t.Fatalf("readyz %d", r.status)
+	}
+	h.signUp(b, "ann@example.com")
+	h.logIn(h.browser(), "ann@example.com", goodPassword)
+	h.logIn(h.browser(), "ann@example.com", "wrong password")
+	m := h.do(b, "GET", "/metrics", nil).body
+	for _, want := range []string{
+		`gatehouse_logins_total{outcome="success"} 1`,
+		`gatehouse_logins_total{outcome="invalid_credentials"} 1`,
+		`gatehouse_signups_total{outcome="success"} 1`,
+		`gatehouse_http_request_duration_seconds_count{code="303",method="POST",route="POST /login"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func TestReadinessFailsWhenTheDatabaseIsGone(t *testing.T) {
+	h := newHarness(t)
+	h.st.Close()
+	if r := h.do(h.browser(), "GET", "/readyz", nil); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with the pool closed: %d, want 503", r.status)
+	}
+	r := h.logIn(h.browser(), "ann@example.com", goodPassword)
+	r.expect(t, http.StatusInternalServerError, "error")
+	if strings.Contains(r.body, "closed pool") || strings.Contains(r.body, "sql") {
+		t.Fatal("the error page leaks internals")
+	}
+}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"net/http"
+
+	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/password"
+	"github.com/gatehouse-id/gatehouse/templates"
+)
+
+var pageNames = []string{"login", "signup", "account", "logout", "error"}
+
+// parsePages builds one template set per page: the layout plus the page's
+// "content".
+func parsePages() (map[string]*template.Template, error) {
+	pages := make(map[string]*template.Template, len(pageNames))
+	for _, name := range pageNames {
+		t, err := template.ParseFS(templates.FS, "layout.html", "pages/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parse page %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// view is the data every page template receives; each page reads the fields
+// it needs.
+type view struct {
+	Title     string
+	AppName   string
+	Screen    string
+	Base      string
+	Error     string
+	Notice    string
+	RequestID string
+	User      *viewUser
+
+	Email       string
+	Name        string
+	ReturnTo    string
+	MinLength   int
+	MaxLength   int
+	MemberSince string
+	Message     string
+}
+
+type viewUser struct {
+	Email string
+	Name  string
+}
+
+func (s *Server) newView(r *http.Request, screen, title string) view {
+	return view{
+		Title:     title,
+		AppName:   s.cfg.AppName,
+		Screen:    screen,
+		Base:      s.base,
+		RequestID: requestID(r.Context()),
+		MinLength: password.MinLength,
+		MaxLength: password.MaxLength,
+	}
+}
+
+func userView(u account.User) *viewUser { return &viewUser{Email: u.Email, Name: u.Name} }
+
+// render writes a page. It renders into a buffer first so that a template
+// error becomes a clean 500 instead of half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
+	var buf bytes.Buffer
+	if err := s.pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.logger(r.Context()).Error("render page", "page", page, "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// errorTexts are what a person reads for each status on the error page.
+var errorTexts = map[int][2]string{
+	http.StatusBadRequest:            {"Bad request", "The request could not be understood. Go back and try again."},
+	http.StatusForbidden:             {"Request refused", "This request came from another site, so it was refused to protect your account. Open the page directly and try again."},
+	http.StatusNotFound:              {"Page not found", "There is nothing at this address."},
+	http.StatusRequestEntityTooLarge: {"Request too large", "What you sent is larger than this page accepts."},
+	http.StatusServiceUnavailable:    {"Temporarily unavailable", "The service cannot be reached right now. Please try again in a moment."},
+	http.StatusInternalServerError:   {"Something went wrong", "An unexpected error occurred. Please try again; if it keeps happening, contact support and quote the reference below."},
+}
+
+// renderError shows the error page for status, in words a person understands
+// and with the request id to quote to support.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int) {
+	text, ok := errorTexts[status]
+	if !ok {
+		text = errorTexts[http.StatusInternalServerError]
+	}
+	v := s.newView(r, "error", text[0])
+	v.Message = text[1]
+	s.render(w, r, status, "error", v)
+}
+
+// serverError logs err with its context and shows the generic error page.
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.logger(r.Context()).Error("request failed", "path", r.URL.Path, "err", err)
+	s.renderError(w, r, http.StatusInternalServerError)
+}

@@ -1,0 +1,30 @@
+package server
+
+import "net/http"
+
+// routes lists every endpoint. Patterns carry the issuer path so that route
+// labels in logs and metrics are the real paths.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(method, path string, h http.Handler) {
+		mux.Handle(method+" "+s.base+path, h)
+	}
+
+	handle("GET", "{$}", s.handleHome())
+	handle("GET", "login", s.handleLoginForm())
+	handle("POST", "login", s.handleLogin())
+	handle("GET", "signup", s.handleSignupForm())
+	handle("POST", "signup", s.handleSignup())
+	handle("GET", "logout", s.handleLogoutForm())
+	handle("POST", "logout", s.handleLogout())
+	handle("GET", "account", s.requireSession(s.handleAccount()))
+	handle("POST", "account/password", s.requireSession(s.handleChangePassword()))
+
+	handle("GET", "static/", s.handleStatic())
+	handle("GET", "healthz", s.handleHealthz())
+	handle("GET", "readyz", s.handleReadyz())
+	handle("GET", "metrics", s.handleMetrics())
+
+	mux.Handle("/", s.handleNotFound())
+	return mux
+}

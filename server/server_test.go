@@ -1,0 +1,167 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/password"
+	"github.com/gatehouse-id/gatehouse/server"
+	"github.com/gatehouse-id/gatehouse/store"
+	"github.com/gatehouse-id/gatehouse/store/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// harness is a Gatehouse on a real database behind a real HTTP listener.
+type harness struct {
+	t        *testing.T
+	srv      *httptest.Server
+	st       *store.Store
+	accounts *account.Service
+	clock    *clock
+}
+
+type options struct {
+	issuerPath string
+	scheme     string
+	maxBody    int64
+}
+
+const goodPassword = "violet tractor meadow"
+
+func newHarness(t *testing.T, opts ...func(*options)) *harness {
+	t.Helper()
+	o := options{issuerPath: "/", scheme: "http"}
+	for _, f := range opts {
+		f(&o)
+	}
+	st := storetest.NewStore(t)
+	c := &clock{now: time.Now()}
+	accounts := account.NewService(account.Deps{
+		Users: st, Sessions: st, Failures: st, Audit: st,
+		Hasher: password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 2),
+		Policy: password.NewPolicy(),
+		Limits: account.DefaultLimits(),
+		Now:    c.Now,
+	})
+	h := &harness{t: t, st: st, accounts: accounts, clock: c}
+	h.srv = newUnstarted()
+	issuer := &url.URL{Scheme: o.scheme, Host: h.srv.Listener.Addr().String(), Path: o.issuerPath}
+	s, err := server.New(server.Config{Issuer: issuer, MaxBodyBytes: o.maxBody}, accounts, st,
+		slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv.Config.Handler = s.Handler()
+	h.srv.Start()
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// browser is a client with a cookie jar that does not follow redirects, so
+// tests see each step.
+func (h *harness) browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (h *harness) do(c *http.Client, method, path string, form url.Values, header ...string) response {
+	h.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, h.srv.URL+path, body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+func (h *harness) signUp(c *http.Client, email string) response {
+	return h.do(c, "POST", "/signup", url.Values{"email": {email}, "password": {goodPassword}})
+}
+
+func (h *harness) logIn(c *http.Client, email, pw string) response {
+	return h.do(c, "POST", "/login", url.Values{"email": {email}, "password": {pw}})
+}
+
+var screenRE = regexp.MustCompile(`data-screen="([a-z-]+)"`)
+
+func (r response) screen() string {
+	m := screenRE.FindStringSubmatch(r.body)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+var alertRE = regexp.MustCompile(`role="alert"[^>]*>([^<]*)<`)
+
+func (r response) alert() string {
+	m := alertRE.FindStringSubmatch(r.body)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+func (r response) expect(t *testing.T, status int, screen string) {
+	t.Helper()
+	if r.status != status || (screen != "" && r.screen() != screen) {
+		t.Fatalf("got %d on screen %q (alert %q), want %d on %q", r.status, r.screen(), r.alert(), status, screen)
+	}
+}
+
+func (r response) expectRedirect(t *testing.T, location string) {
+	t.Helper()
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != location {
+		t.Fatalf("got %d to %q (alert %q), want 303 to %q", r.status, r.header.Get("Location"), r.alert(), location)
+	}
+}
+
+func newUnstarted() *httptest.Server { return httptest.NewUnstartedServer(nil) }
+
+func withContext() context.Context { return context.Background() }

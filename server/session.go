@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/account"
+)
+
+// cookieName is the session cookie's name. Over https it carries the __Host-
+// prefix, which makes browsers insist on Secure, Path=/ and no Domain, so no
+// subdomain can plant or read it.
+func (s *Server) cookieName() string {
+	if s.secure {
+		return "__Host-gatehouse_session"
+	}
+	return "gatehouse_session"
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     s.cookieName(),
+		Value:    token,
+		Path:     "/",
+		Expires:  expires,
+		HttpOnly: true,
+		Secure:   s.secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     s.cookieName(),
+		Value:    "",
+		Path:     "/",
+		MaxAge:   -1,
+		HttpOnly: true,
+		Secure:   s.secure,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) sessionToken(r *http.Request) string {
+	c, err := r.Cookie(s.cookieName())
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+type sessionKey struct{}
+
+type signedIn struct {
+	session account.Session
+	user    account.User
+}
+
+// currentSession resumes the browser's session; ok is false when there is none.
+func (s *Server) currentSession(r *http.Request) (signedIn, bool, error) {
+	token := s.sessionToken(r)
+	if token == "" {
+		return signedIn{}, false, nil
+	}
+	sess, user, err := s.accounts.Resume(r.Context(), token)
+	if errors.Is(err, account.ErrNoSession) {
+		return signedIn{}, false, nil
+	}
+	if err != nil {
+		return signedIn{}, false, err
+	}
+	return signedIn{session: sess, user: user}, true, nil
+}
+
+// requireSession sends browsers without a session to the login page, coming
+// back to where they were going.
+func (s *Server) requireSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		si, ok, err := s.currentSession(r)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if !ok {
+			if s.sessionToken(r) != "" {
+				s.clearSessionCookie(w)
+			}
+			http.Redirect(w, r, s.base+"login?return_to="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, si)))
+	})
+}
+
+func mustSession(r *http.Request) signedIn {
+	return r.Context().Value(sessionKey{}).(signedIn)
+}
+
+func meta(r *http.Request) account.Meta {
+	ua := r.UserAgent()
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	return account.Meta{IP: clientIP(r.Context()), UserAgent: ua, RequestID: requestID(r.Context())}
+}

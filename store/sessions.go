@@ -1,0 +1,75 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse-id/gatehouse/account"
+)
+
+func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
+	_, err := s.db(ctx).Exec(ctx, `
+		insert into sessions (id_hash, user_id, auth_time, amr, ip, user_agent, created_at, last_seen_at, idle_expires_at, expires_at)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		sess.IDHash(), sess.UserID, sess.AuthTime, sess.AMR, inet(sess.IP), sess.UserAgent,
+		sess.CreatedAt, sess.LastSeenAt, sess.IdleExpiresAt, sess.ExpiresAt)
+	if err != nil {
+		return fmt.Errorf("insert session: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) SessionByHash(ctx context.Context, idHash []byte, now time.Time) (account.Session, error) {
+	var sess account.Session
+	var ip *netip.Addr
+	err := s.db(ctx).QueryRow(ctx, `
+		select user_id::text, auth_time, amr, ip, user_agent, created_at, last_seen_at, idle_expires_at, expires_at
+		from sessions
+		where id_hash = $1 and idle_expires_at > $2 and expires_at > $2`, idHash, now).
+		Scan(&sess.UserID, &sess.AuthTime, &sess.AMR, &ip, &sess.UserAgent,
+			&sess.CreatedAt, &sess.LastSeenAt, &sess.IdleExpiresAt, &sess.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return account.Session{}, account.ErrNotFound
+	}
+	if err != nil {
+		return account.Session{}, fmt.Errorf("session by hash: %w", err)
+	}
+	if ip != nil {
+		sess.IP = *ip
+	}
+	return sess.WithIDHash(idHash), nil
+}
+
+func (s *Store) TouchSession(ctx context.Context, idHash []byte, lastSeen, idleExpires time.Time) error {
+	_, err := s.db(ctx).Exec(ctx, `
+		update sessions set last_seen_at = $2, idle_expires_at = $3 where id_hash = $1`,
+		idHash, lastSeen, idleExpires)
+	if err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) DeleteSession(ctx context.Context, idHash []byte) error {
+	if _, err := s.db(ctx).Exec(ctx, `delete from sessions where id_hash = $1`, idHash); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string, keep []byte) (int64, error) {
+	if !validUUID(userID) {
+		return 0, nil
+	}
+	tag, err := s.db(ctx).Exec(ctx, `
+		delete from sessions where user_id = $1 and ($2::bytea is null or id_hash <> $2)`, userID, keep)
+	if err != nil {
+		return 0, fmt.Errorf("delete user sessions: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

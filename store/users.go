@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse-id/gatehouse/account"
+)
+
+const userColumns = `id::text, email, email_verified, name, coalesce(password_hash, ''), admin, blocked,
+	created_at, updated_at, password_changed_at, last_login_at`
+
+func scanUser(row pgx.Row) (account.User, error) {
+	var u account.User
+	var changed, lastLogin *time.Time
+	err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.Name, &u.PasswordHash, &u.Admin, &u.Blocked,
+		&u.CreatedAt, &u.UpdatedAt, &changed, &lastLogin)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return account.User{}, account.ErrNotFound
+	}
+	if err != nil {
+		return account.User{}, err
+	}
+	if changed != nil {
+		u.PasswordChangedAt = *changed
+	}
+	if lastLogin != nil {
+		u.LastLoginAt = *lastLogin
+	}
+	return u, nil
+}
+
+func (s *Store) CreateUser(ctx context.Context, n account.NewUser) (account.User, error) {
+	var hash any
+	if n.PasswordHash != "" {
+		hash = n.PasswordHash
+	}
+	row := s.db(ctx).QueryRow(ctx, `
+		insert into users (email, email_verified, name, password_hash, admin, created_at, updated_at, password_changed_at)
+		values ($1, $2, $3, $4, $5, $6, $6, case when $4::text is null then null else $6::timestamptz end)
+		returning `+userColumns,
+		n.Email, n.EmailVerified, n.Name, hash, n.Admin, n.CreatedAt)
+	u, err := scanUser(row)
+	if isUniqueViolation(err) {
+		return account.User{}, account.ErrEmailTaken
+	}
+	if err != nil {
+		return account.User{}, fmt.Errorf("insert user: %w", err)
+	}
+	return u, nil
+}
+
+func (s *Store) UserByEmail(ctx context.Context, email string) (account.User, error) {
+	u, err := scanUser(s.db(ctx).QueryRow(ctx, `select `+userColumns+` from users where lower(email) = lower($1)`, email))
+	if err != nil && !errors.Is(err, account.ErrNotFound) {
+		return u, fmt.Errorf("user by email: %w", err)
+	}
+	return u, err
+}
+
+func (s *Store) UserByID(ctx context.Context, id string) (account.User, error) {
+	if !validUUID(id) {
+		return account.User{}, account.ErrNotFound
+	}
+	u, err := scanUser(s.db(ctx).QueryRow(ctx, `select `+userColumns+` from users where id = $1`, id))
+	if err != nil && !errors.Is(err, account.ErrNotFound) {
+		return u, fmt.Errorf("user by id: %w", err)
+	}
+	return u, err
+}
+
+func (s *Store) SetPasswordHash(ctx context.Context, id, hash string, changedAt time.Time) error {
+	if !validUUID(id) {
+		return account.ErrNotFound
+	}
+	tag, err := s.db(ctx).Exec(ctx, `
+		update users set password_hash = $2, updated_at = now(),
+			password_changed_at = coalesce($3, password_changed_at)
+		where id = $1`, id, hash, nullTime(changedAt))
+	if err != nil {
+		return fmt.Errorf("set password hash: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return account.ErrNotFound
+	}
+	return nil
+}
+
+func (s *Store) RecordLogin(ctx context.Context, id string, at time.Time) error {
+	if _, err := s.db(ctx).Exec(ctx, `update users set last_login_at = $2 where id = $1`, id, at); err != nil {
+		return fmt.Errorf("record login: %w", err)
+	}
+	return nil
+}
+
+// SetBlocked blocks or unblocks a user.
+func (s *Store) SetBlocked(ctx context.Context, id string, blocked bool) error {
+	if !validUUID(id) {
+		return account.ErrNotFound
+	}
+	tag, err := s.db(ctx).Exec(ctx, `update users set blocked = $2, updated_at = now() where id = $1`, id, blocked)
+	if err != nil {
+		return fmt.Errorf("set blocked: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return account.ErrNotFound
+	}
+	return nil
+}
+
+// validUUID tells whether id can name a row. A malformed id names nothing;
+// answering not-found keeps a bad cookie or URL from becoming a server error.
+func validUUID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}
