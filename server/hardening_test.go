@@ -147,14 +147,17 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	}
 }
 
-func TestReadinessFailsWhenTheDatabaseIsGone(t *testing.T) {
+func TestTheDatabaseGoneMeansNotReadyAndAnOutagePage(t *testing.T) {
 	h := newHarness(t)
 	h.st.Close()
 	if r := h.do(h.browser(), "GET", "/readyz", nil); r.status != http.StatusServiceUnavailable {
 		t.Fatalf("readyz with the pool closed: %d, want 503", r.status)
 	}
 	r := h.logIn(h.browser(), "ann@example.com", goodPassword)
-	r.expect(t, http.StatusInternalServerError, "error")
+	r.expect(t, http.StatusServiceUnavailable, "error")
+	if r.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
 	if strings.Contains(r.body, "closed pool") || strings.Contains(r.body, "sql") {
 		t.Fatal("the error page leaks internals")
 	}

@@ -2,9 +2,11 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html/template"
 	"net/http"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/password"
@@ -105,8 +107,20 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int)
 	s.render(w, r, status, "error", v)
 }
 
-// serverError logs err with its context and shows the generic error page.
+// serverError logs err and shows the error page. When the database does not
+// answer, the failure is an outage rather than a bug: the person gets 503 and
+// a "try again in a moment", and a load balancer a Retry-After.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if s.db != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		if perr := s.db.Ping(ctx); perr != nil {
+			s.logger(r.Context()).Warn("database unavailable", "path", r.URL.Path, "err", err, "ping", perr)
+			w.Header().Set("Retry-After", "5")
+			s.renderError(w, r, http.StatusServiceUnavailable)
+			return
+		}
+	}
 	s.logger(r.Context()).Error("request failed", "path", r.URL.Path, "err", err)
 	s.renderError(w, r, http.StatusInternalServerError)
 }

@@ -47,6 +47,7 @@ type options struct {
 	issuerPath string
 	scheme     string
 	maxBody    int64
+	dbURL      string // empty: a fresh database on the shared test server
 }
 
 const goodPassword = "violet tractor meadow"
@@ -57,7 +58,16 @@ func newHarness(t *testing.T, opts ...func(*options)) *harness {
 	for _, f := range opts {
 		f(&o)
 	}
-	st := storetest.NewStore(t)
+	var st *store.Store
+	if o.dbURL == "" {
+		st = storetest.NewStore(t)
+	} else {
+		var err error
+		if st, err = store.Open(context.Background(), o.dbURL, store.PoolOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(st.Close)
+	}
 	c := &clock{now: time.Now()}
 	accounts := account.NewService(account.Deps{
 		Users: st, Sessions: st, Failures: st, Audit: st,

@@ -32,7 +32,6 @@ var server struct {
 	sync.Mutex
 	adminURL string // a database on the server we may create databases from
 	template string // migrated database that NewDatabase clones
-	cluster  *pgcluster.Cluster
 }
 
 // Main runs the package's tests against a Postgres server and returns the exit
@@ -84,7 +83,6 @@ func setUp(ctx context.Context) (teardown func(), err error) {
 			defer cancel()
 			c.Stop(ctx)
 		})
-		server.cluster = c
 		server.adminURL = c.URL("postgres")
 	}
 
@@ -129,9 +127,40 @@ func NewStore(t testing.TB) *store.Store {
 	return st
 }
 
-// Cluster is the throwaway cluster Main started, or nil when the tests run
-// against DATABASE_URL. Tests that restart Postgres need it.
-func Cluster() *pgcluster.Cluster { return server.cluster }
+// NewCluster starts a Postgres server of t's own, for tests that stop or
+// restart it, and returns it with the URL of a migrated database on it. The
+// server stops when t ends.
+func NewCluster(t testing.TB) (*pgcluster.Cluster, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "gatehouse-test-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: dir + "/data", Ephemeral: true})
+	if err != nil {
+		t.Fatalf("start postgres: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c.Stop(ctx)
+	})
+	pool, err := pgxpool.New(ctx, c.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := store.Migrate(ctx, pool); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return c, c.URL("postgres")
+}
 
 func newDatabase(t testing.TB, template string) string {
 	if server.adminURL == "" {

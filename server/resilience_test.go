@@ -1,0 +1,50 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/store/storetest"
+)
+
+func TestLoginsRecoverAfterAPostgresRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and restarts its own Postgres server")
+	}
+	cluster, dbURL := storetest.NewCluster(t)
+	h := newHarness(t, func(o *options) { o.dbURL = dbURL })
+	h.signUp(h.browser(), "ann@example.com").expectRedirect(t, "/account")
+	b := h.browser()
+	h.logIn(b, "ann@example.com", goodPassword).expectRedirect(t, "/account")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := cluster.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.do(h.browser(), "GET", "/readyz", nil); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with Postgres down: %d, want 503", r.status)
+	}
+	h.logIn(h.browser(), "ann@example.com", goodPassword).expect(t, http.StatusServiceUnavailable, "error")
+
+	if err := cluster.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool { return h.do(h.browser(), "GET", "/readyz", nil).status == http.StatusOK })
+	h.do(b, "GET", "/account", nil).expect(t, http.StatusOK, "account")
+	h.logIn(h.browser(), "ann@example.com", goodPassword).expectRedirect(t, "/account")
+}
+
+// waitFor polls cond until it holds, failing the test after limit.
+func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
