@@ -9,13 +9,13 @@ import (
 	"net/netip"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/account/accounttest"
 	"github.com/gatehouse-id/gatehouse/password"
 	"github.com/gatehouse-id/gatehouse/store"
 	"github.com/gatehouse-id/gatehouse/store/storetest"
@@ -23,37 +23,17 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
-// clock is a settable time source: tests move it instead of sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 type fixture struct {
 	svc   *account.Service
 	st    *store.Store
-	clock *clock
+	clock *accounttest.Clock
 }
-
-// Cheap hashing parameters keep the suite fast; the OWASP ones are checked in
-// package password.
-var testParams = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 func newFixture(t *testing.T) fixture {
 	t.Helper()
 	st := storetest.NewStore(t)
-	c := &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	svc := account.NewService(account.Deps{
-		Users: st, Sessions: st, Failures: st, Audit: st,
-		Hasher: password.NewHasher(testParams, 2),
-		Policy: password.NewPolicy(),
-		Limits: account.DefaultLimits(),
-		Now:    c.Now,
-	})
-	return fixture{svc: svc, st: st, clock: c}
+	c := accounttest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	return fixture{svc: accounttest.NewService(st, c, accounttest.CheapParams), st: st, clock: c}
 }
 
 var (

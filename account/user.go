@@ -124,11 +124,5 @@ func (s *Service) newUser(ctx context.Context, email, name, plain string) (NewUs
 }
 
 // contextWords are the words a user's password must not be (NIST 800-63B's
-// "context-specific words").
-func contextWords(email string) []string {
-	words := []string{email, "gatehouse"}
-	if at := strings.LastIndexByte(email, '@'); at > 0 {
-		words = append(words, email[:at])
-	}
-	return words
-}
+// "context-specific words"); the policy also refuses an email's local part.
+func contextWords(email string) []string { return []string{email, "gatehouse"} }

@@ -11,13 +11,13 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/account/accounttest"
 	"github.com/gatehouse-id/gatehouse/password"
 	"github.com/gatehouse-id/gatehouse/server"
 	"github.com/gatehouse-id/gatehouse/store"
@@ -26,21 +26,13 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 // harness is a Gatehouse on a real database behind a real HTTP listener.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *httptest.Server
 	st       *store.Store
 	accounts *account.Service
-	clock    *clock
+	clock    *accounttest.Clock
 }
 
 type options struct {
@@ -48,13 +40,14 @@ type options struct {
 	scheme     string
 	maxBody    int64
 	dbURL      string // empty: a fresh database on the shared test server
+	params     password.Params
 }
 
 const goodPassword = "violet tractor meadow"
 
-func newHarness(t *testing.T, opts ...func(*options)) *harness {
+func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	t.Helper()
-	o := options{issuerPath: "/", scheme: "http"}
+	o := options{issuerPath: "/", scheme: "http", params: accounttest.CheapParams}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -68,16 +61,10 @@ func newHarness(t *testing.T, opts ...func(*options)) *harness {
 		}
 		t.Cleanup(st.Close)
 	}
-	c := &clock{now: time.Now()}
-	accounts := account.NewService(account.Deps{
-		Users: st, Sessions: st, Failures: st, Audit: st,
-		Hasher: password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 2),
-		Policy: password.NewPolicy(),
-		Limits: account.DefaultLimits(),
-		Now:    c.Now,
-	})
+	c := accounttest.NewClock(time.Now())
+	accounts := accounttest.NewService(st, c, o.params)
 	h := &harness{t: t, st: st, accounts: accounts, clock: c}
-	h.srv = newUnstarted()
+	h.srv = httptest.NewUnstartedServer(nil)
 	issuer := &url.URL{Scheme: o.scheme, Host: h.srv.Listener.Addr().String(), Path: o.issuerPath}
 	s, err := server.New(server.Config{Issuer: issuer, MaxBodyBytes: o.maxBody}, accounts, st,
 		slog.New(slog.DiscardHandler), prometheus.NewRegistry())
@@ -171,7 +158,5 @@ func (r response) expectRedirect(t *testing.T, location string) {
 		t.Fatalf("got %d to %q (alert %q), want 303 to %q", r.status, r.header.Get("Location"), r.alert(), location)
 	}
 }
-
-func newUnstarted() *httptest.Server { return httptest.NewUnstartedServer(nil) }
 
 func withContext() context.Context { return context.Background() }
