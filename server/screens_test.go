@@ -227,3 +227,32 @@ func TestIssuerWithAPathServesUnderIt(t *testing.T) {
 		t.Fatalf("stylesheet: %d %q", css.status, css.header.Get("Content-Type"))
 	}
 }
+
+func TestHostileInputGetsAnAnswerNotAServerError(t *testing.T) {
+	h := newHarness(t)
+	h.signUp(h.browser(), "ann@example.com")
+	tests := []struct {
+		name   string
+		path   string
+		form   url.Values
+		header []string
+		status int
+	}{
+		{"NUL in the email", "/login", url.Values{"email": {"ann\x00@example.com"}, "password": {"x"}}, nil, 400},
+		{"invalid UTF-8 in the email", "/login", url.Values{"email": {"\xff\xfe@example.com"}, "password": {"x"}}, nil, 400},
+		{"a 10,000-character email", "/login", url.Values{"email": {strings.Repeat("a", 10000) + "@example.com"}, "password": {"x"}}, nil, 400},
+		{"invalid UTF-8 in the password", "/login", url.Values{"email": {"ann@example.com"}, "password": {"\xff\xfe\xfd\x00"}}, nil, 401},
+		{"invalid UTF-8 and a tab in the user agent", "/login", url.Values{"email": {"ann@example.com"}, "password": {goodPassword}},
+			[]string{"User-Agent", "evil\xff\xfe\tagent"}, 303},
+		{"invalid UTF-8 in the name", "/signup", url.Values{"email": {"bob@example.com"}, "name": {"\xff"}, "password": {goodPassword}}, nil, 400},
+		{"malformed form encoding", "/login", url.Values{"email": {"%zz"}}, nil, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.do(h.browser(), "POST", tt.path, tt.form, tt.header...)
+			if r.status != tt.status {
+				t.Fatalf("status %d (alert %q), want %d", r.status, r.alert(), tt.status)
+			}
+		})
+	}
+}

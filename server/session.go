@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gatehouse-id/gatehouse/account"
 )
@@ -99,9 +101,25 @@ func mustSession(r *http.Request) signedIn {
 }
 
 func meta(r *http.Request) account.Meta {
-	ua := r.UserAgent()
-	if len(ua) > 512 {
-		ua = ua[:512]
+	return account.Meta{IP: clientIP(r.Context()), UserAgent: cleanUserAgent(r.UserAgent()), RequestID: requestID(r.Context())}
+}
+
+// cleanUserAgent makes a client-chosen header safe to store: valid UTF-8 (a
+// Postgres text column refuses anything else), no control characters, at most
+// 512 characters.
+func cleanUserAgent(ua string) string {
+	ua = strings.ToValidUTF8(ua, "\uFFFD")
+	var b strings.Builder
+	n := 0
+	for _, r := range ua {
+		if n == 512 {
+			break
+		}
+		if unicode.IsControl(r) {
+			continue
+		}
+		b.WriteRune(r)
+		n++
 	}
-	return account.Meta{IP: clientIP(r.Context()), UserAgent: ua, RequestID: requestID(r.Context())}
+	return b.String()
 }
