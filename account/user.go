@@ -126,3 +126,8 @@ func (s *Service) newUser(ctx context.Context, email, name, plain string) (NewUs
 // contextWords are the words a user's password must not be (NIST 800-63B's
 // "context-specific words"); the policy also refuses an email's local part.
 func contextWords(email string) []string { return []string{email, "gatehouse"} }
+
+// User returns the user with this id.
+func (s *Service) User(ctx context.Context, id string) (User, error) {
+	return s.users.UserByID(ctx, id)
+}

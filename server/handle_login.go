@@ -23,15 +23,19 @@ const (
 func (s *Server) handleLoginForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		returnTo := s.safeReturnTo(r.URL.Query().Get("return_to"))
+		// An application asking for a fresh login (prompt=login, max_age) must
+		// see the form even when a session exists.
+		fresh := r.URL.Query().Get("prompt") == "login"
 		if _, ok, err := s.currentSession(r); err != nil {
 			s.serverError(w, r, err)
 			return
-		} else if ok {
+		} else if ok && !fresh {
 			http.Redirect(w, r, s.afterLogin(returnTo), http.StatusSeeOther)
 			return
 		}
 		v := s.newView(r, "login", "Log in")
 		v.ReturnTo = returnTo
+		v.Email = r.URL.Query().Get("login_hint")
 		if r.URL.Query().Has("logged_out") {
 			v.Notice = msgLoggedOut
 		}

@@ -20,6 +20,7 @@ func (s *Server) handleSignupForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := s.newView(r, "signup", "Sign up")
 		v.ReturnTo = s.safeReturnTo(r.URL.Query().Get("return_to"))
+		v.Email = r.URL.Query().Get("login_hint")
 		s.render(w, r, http.StatusOK, "signup", v)
 	})
 }

@@ -91,12 +91,15 @@ func TestPagesCarrySecurityHeaders(t *testing.T) {
 }
 
 func TestSessionCookieFlags(t *testing.T) {
+	// Over https the cookie is SameSite=None so that an SPA's silent
+	// authentication iframe, on another site, still carries it.
 	tests := []struct {
 		scheme, name string
 		secure       bool
+		sameSite     http.SameSite
 	}{
-		{"http", "gatehouse_session", false},
-		{"https", "__Host-gatehouse_session", true},
+		{"http", "gatehouse_session", false, http.SameSiteLaxMode},
+		{"https", "__Host-gatehouse_session", true, http.SameSiteNoneMode},
 	}
 	for _, tt := range tests {
 		t.Run(tt.scheme, func(t *testing.T) {
@@ -107,7 +110,7 @@ func TestSessionCookieFlags(t *testing.T) {
 				t.Fatalf("cookies = %v", cookies)
 			}
 			c := cookies[0]
-			if c.Name != tt.name || !c.HttpOnly || c.Secure != tt.secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" {
+			if c.Name != tt.name || !c.HttpOnly || c.Secure != tt.secure || c.SameSite != tt.sameSite || c.Path != "/" || c.Domain != "" {
 				t.Fatalf("cookie %+v", c)
 			}
 			if len(c.Value) != 43 {

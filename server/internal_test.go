@@ -18,11 +18,15 @@ func newBareServer(t *testing.T, proxies ...string) *Server {
 	for _, p := range proxies {
 		cfg.TrustedProxies = append(cfg.TrustedProxies, netip.MustParsePrefix(p))
 	}
-	s, err := New(cfg, nil, nil, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	pages, err := parsePages()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	m, err := newMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Server{cfg: cfg, base: "/", log: slog.New(slog.DiscardHandler), metrics: m, pages: pages}
 }
 
 func TestPanicsBecomeAPlainErrorPage(t *testing.T) {

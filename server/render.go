@@ -107,6 +107,13 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int)
 	s.render(w, r, status, "error", v)
 }
 
+// renderMessage shows the error page with a specific title and explanation.
+func (s *Server) renderMessage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
+	v := s.newView(r, "error", title)
+	v.Message = message
+	s.render(w, r, status, "error", v)
+}
+
 // serverError logs err and shows the error page. When the database does not
 // answer, the failure is an outage rather than a bug: the person gets 503 and
 // a "try again in a moment", and a load balancer a Retry-After.

@@ -11,9 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ory/fosite"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/keys"
+	"github.com/gatehouse-id/gatehouse/store"
 )
 
 // Config is what the operator decides about the HTTP surface.
@@ -22,6 +26,9 @@ type Config struct {
 	AppName        string
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
 	MaxBodyBytes   int64          // request bodies above this are refused with 413
+	SecretKey      []byte         // the 32-byte master key
+	Lifetimes      TokenLifetimes
+	Refresh        store.OAuth2Config // refresh token reuse interval and absolute lifetime
 }
 
 // Pinger reports whether the database answers; /readyz uses it.
@@ -29,24 +36,44 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Server holds the handlers' shared dependencies.
-type Server struct {
-	cfg      Config
-	base     string // issuer path, "/" or "/auth/"
-	secure   bool   // issuer is https: cookies get Secure and the __Host- prefix
-	accounts *account.Service
-	db       Pinger
-	log      *slog.Logger
-	metrics  *metrics
-	registry *prometheus.Registry
-	pages    map[string]*template.Template
+// Deps are the Server's collaborators.
+type Deps struct {
+	Accounts *account.Service
+	Store    *store.Store // readiness, login transactions, OAuth storage
+	Clients  clients.Store
+	Keys     *keys.Manager
+	Log      *slog.Logger
+	Registry *prometheus.Registry // receives Gatehouse's metrics; /metrics serves it
+	Now      func() time.Time
 }
 
-// New builds a Server. The registry receives Gatehouse's metrics and is what
-// /metrics serves.
-func New(cfg Config, accounts *account.Service, db Pinger, log *slog.Logger, registry *prometheus.Registry) (*Server, error) {
+// Server holds the handlers' shared dependencies.
+type Server struct {
+	cfg       Config
+	base      string // issuer path, "/" or "/auth/"
+	secure    bool   // issuer is https: cookies get Secure and the __Host- prefix
+	accounts  *account.Service
+	db        Pinger
+	store     *store.Store
+	clients   clients.Store
+	keys      *keys.Manager
+	signer    *rotatingSigner
+	oauth     fosite.OAuth2Provider
+	lifetimes TokenLifetimes
+	now       func() time.Time
+	log       *slog.Logger
+	metrics   *metrics
+	registry  *prometheus.Registry
+	pages     map[string]*template.Template
+}
+
+// New builds a Server.
+func New(cfg Config, d Deps) (*Server, error) {
 	if cfg.Issuer == nil || !strings.HasSuffix(cfg.Issuer.Path, "/") {
 		return nil, fmt.Errorf("server: issuer must be a URL whose path ends in /")
+	}
+	if len(cfg.SecretKey) != 32 {
+		return nil, fmt.Errorf("server: the master key must be 32 bytes")
 	}
 	if cfg.AppName == "" {
 		cfg.AppName = "Gatehouse"
@@ -54,25 +81,38 @@ func New(cfg Config, accounts *account.Service, db Pinger, log *slog.Logger, reg
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 64 << 10
 	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	cfg.Refresh.Now = d.Now
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
-	m, err := newMetrics(registry)
+	m, err := newMetrics(d.Registry)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{
-		cfg:      cfg,
-		base:     cfg.Issuer.Path,
-		secure:   cfg.Issuer.Scheme == "https",
-		accounts: accounts,
-		db:       db,
-		log:      log,
-		metrics:  m,
-		registry: registry,
-		pages:    pages,
-	}, nil
+	s := &Server{
+		cfg:       cfg,
+		base:      cfg.Issuer.Path,
+		secure:    cfg.Issuer.Scheme == "https",
+		accounts:  d.Accounts,
+		db:        d.Store,
+		store:     d.Store,
+		clients:   d.Clients,
+		keys:      d.Keys,
+		signer:    newRotatingSigner(d.Keys),
+		lifetimes: cfg.Lifetimes.withDefaults(),
+		now:       d.Now,
+		log:       d.Log,
+		metrics:   m,
+		registry:  d.Registry,
+		pages:     pages,
+	}
+	storage := store.NewOAuth2(d.Store, clientRegistry{clients: d.Clients}, cfg.Refresh)
+	s.oauth, _ = newFositeProvider(cfg.Issuer.String(), cfg.SecretKey, s.lifetimes, storage, s.signer)
+	return s, nil
 }
 
 // Handler is the whole HTTP surface with its middleware.

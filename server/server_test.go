@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/account/accounttest"
+	"github.com/gatehouse-id/gatehouse/keys"
 	"github.com/gatehouse-id/gatehouse/password"
 	"github.com/gatehouse-id/gatehouse/server"
 	"github.com/gatehouse-id/gatehouse/store"
@@ -33,7 +34,11 @@ type harness struct {
 	st       *store.Store
 	accounts *account.Service
 	clock    *accounttest.Clock
+	keys     *keys.Manager
+	issuer   string
 }
+
+var testMasterKey = []byte("0123456789abcdef0123456789abcdef")
 
 type options struct {
 	issuerPath string
@@ -41,13 +46,15 @@ type options struct {
 	maxBody    int64
 	dbURL      string // empty: a fresh database on the shared test server
 	params     password.Params
+	lifetimes  server.TokenLifetimes
+	refresh    store.OAuth2Config
 }
 
 const goodPassword = "violet tractor meadow"
 
 func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	t.Helper()
-	o := options{issuerPath: "/", scheme: "http", params: accounttest.CheapParams}
+	o := options{issuerPath: "/", scheme: "http", params: accounttest.CheapParams, refresh: store.DefaultOAuth2Config()}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -63,11 +70,21 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	}
 	c := accounttest.NewClock(time.Now())
 	accounts := accounttest.NewService(st, c, o.params)
-	h := &harness{t: t, st: st, accounts: accounts, clock: c}
+	km, err := keys.NewManager(st, testMasterKey, keys.Options{Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := km.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, st: st, accounts: accounts, clock: c, keys: km}
 	h.srv = httptest.NewUnstartedServer(nil)
 	issuer := &url.URL{Scheme: o.scheme, Host: h.srv.Listener.Addr().String(), Path: o.issuerPath}
-	s, err := server.New(server.Config{Issuer: issuer, MaxBodyBytes: o.maxBody}, accounts, st,
-		slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	h.issuer = issuer.String()
+	s, err := server.New(
+		server.Config{Issuer: issuer, MaxBodyBytes: o.maxBody, SecretKey: testMasterKey, Lifetimes: o.lifetimes, Refresh: o.refresh},
+		server.Deps{Accounts: accounts, Store: st, Clients: st, Keys: km, Log: slog.New(slog.DiscardHandler),
+			Registry: prometheus.NewRegistry(), Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

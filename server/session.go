@@ -21,6 +21,17 @@ func (s *Server) cookieName() string {
 	return "gatehouse_session"
 }
 
+// sameSite is Lax over http, and None over https: an SPA's silent
+// authentication loads /authorize in an iframe from another site, and a Lax
+// cookie would not reach it. Cross-site form posts are refused by
+// CrossOriginProtection, not by the cookie.
+func (s *Server) sameSite() http.SameSite {
+	if s.secure {
+		return http.SameSiteNoneMode
+	}
+	return http.SameSiteLaxMode
+}
+
 func (s *Server) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     s.cookieName(),
@@ -29,7 +40,7 @@ func (s *Server) setSessionCookie(w http.ResponseWriter, token string, expires t
 		Expires:  expires,
 		HttpOnly: true,
 		Secure:   s.secure,
-		SameSite: http.SameSiteLaxMode,
+		SameSite: s.sameSite(),
 	})
 }
 
@@ -41,7 +52,7 @@ func (s *Server) clearSessionCookie(w http.ResponseWriter) {
 		MaxAge:   -1,
 		HttpOnly: true,
 		Secure:   s.secure,
-		SameSite: http.SameSiteLaxMode,
+		SameSite: s.sameSite(),
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/keys"
 	"github.com/gatehouse-id/gatehouse/password"
 	"github.com/gatehouse-id/gatehouse/server"
 	"github.com/gatehouse-id/gatehouse/store"
@@ -54,8 +55,16 @@ func newAccounts(st *store.Store, log *slog.Logger) *account.Service {
 func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv, err := server.New(server.Config{Issuer: c.issuer, TrustedProxies: c.trustedProxies},
-		newAccounts(st, log), st, log, reg)
+	km, err := keys.NewManager(st, c.secretKey, keys.Options{})
+	if err != nil {
+		return err
+	}
+	if err := km.Init(ctx); err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	srv, err := server.New(
+		server.Config{Issuer: c.issuer, TrustedProxies: c.trustedProxies, SecretKey: c.secretKey, Refresh: store.DefaultOAuth2Config()},
+		server.Deps{Accounts: newAccounts(st, log), Store: st, Clients: st, Keys: km, Log: log, Registry: reg})
 	if err != nil {
 		return err
 	}

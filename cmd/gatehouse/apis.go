@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/clients"
+)
+
+func runAPIs(ctx context.Context, e env, args []string) error {
+	return runGroup(ctx, e, "apis", args, []groupVerb{
+		{"create", "--identifier AUDIENCE --name N [--token-lifetime 24h]", runAPIsCreate},
+		{"list", "", runAPIsList},
+		{"delete", "IDENTIFIER", runAPIsDelete},
+	})
+}
+
+func runAPIsCreate(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "apis create --identifier AUDIENCE --name N [flags]",
+		"Registers an API that clients may ask access tokens for and prints its id. The\n"+
+			"identifier is the audience: clients send it as audience= and tokens carry it\n"+
+			"as aud. A URL such as https://api.example.com is customary; it is never fetched.",
+		"DATABASE_URL")
+	identifier := fs.String("identifier", "", "the `AUDIENCE`, e.g. https://api.example.com (required)")
+	name := fs.String("name", "", "display `NAME` (required)")
+	lifetime := fs.Duration("token-lifetime", 24*time.Hour, "how long its access tokens last, 1m to 720h")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	for _, f := range []struct{ name, value string }{{"--identifier", *identifier}, {"--name", *name}} {
+		if f.value == "" {
+			fmt.Fprintf(e.stderr, "gatehouse apis create: %s is required\n", f.name)
+			fs.Usage()
+			return errUsage
+		}
+	}
+	a := clients.API{Identifier: *identifier, Name: *name, TokenLifetime: *lifetime}
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	created, err := st.CreateAPI(ctx, a)
+	if err != nil {
+		return explainAPIError(err, a.Identifier)
+	}
+	fmt.Fprintln(e.stdout, created.ID)
+	return nil
+}
+
+func runAPIsList(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "apis list", "Lists the registered APIs.", "DATABASE_URL")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	list, err := st.ListAPIs(ctx)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "IDENTIFIER\tNAME\tTOKEN LIFETIME")
+	for _, a := range list {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", a.Identifier, a.Name, shortDuration(a.TokenLifetime))
+	}
+	return w.Flush()
+}
+
+func runAPIsDelete(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "apis delete IDENTIFIER",
+		"Deletes an API; clients can no longer ask for tokens for it. Tokens already\nissued stay valid until they expire.",
+		"DATABASE_URL")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	identifier, err := parseFlagsAndArg(fs, args, "API identifier")
+	if err != nil {
+		return err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return explainAPIError(st.DeleteAPI(ctx, identifier), identifier)
+}
+
+func explainAPIError(err error, identifier string) error {
+	switch {
+	case errors.Is(err, clients.ErrNotFound):
+		return fmt.Errorf("no API has the identifier %q", identifier)
+	case errors.Is(err, clients.ErrDuplicate):
+		return fmt.Errorf("an API with the identifier %q already exists", identifier)
+	}
+	return err
+}
+
+// shortDuration writes 24h rather than 24h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/store"
+)
+
+func runClients(ctx context.Context, e env, args []string) error {
+	return runGroup(ctx, e, "clients", args, []groupVerb{
+		{"create", "--name N --type spa|web|m2m --callback URL... [--logout-url URL...] [--web-origin ORIGIN...] [--client-id ID]", runClientsCreate},
+		{"list", "", runClientsList},
+		{"update", "ID [--name N] [--callback URL...] [--logout-url URL...] [--web-origin ORIGIN...]", runClientsUpdate},
+		{"delete", "ID", runClientsDelete},
+	})
+}
+
+const urlListHelp = "\n\nURL flags repeat, and one value may hold several separated by commas.\n" +
+	"Callbacks and logout URLs are https URLs (http only for localhost) matched exactly;\n" +
+	"web origins are scheme://host[:port] as a browser sends them."
+
+func runClientsCreate(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "clients create --name N --type spa|web|m2m [flags]",
+		"Registers an application and prints its client id. For web and m2m clients a\n"+
+			"secret is generated and printed once on the second line; only its hash is kept."+urlListHelp,
+		"DATABASE_URL")
+	name := fs.String("name", "", "display `NAME` (required)")
+	typ := fs.String("type", "", "spa (public, PKCE), web (confidential) or m2m (client credentials) (required)")
+	clientID := fs.String("client-id", "", "client `ID` to use instead of a random one")
+	var callbacks, logoutURLs, webOrigins stringList
+	fs.Var(&callbacks, "callback", "allowed redirect `URL` (repeatable)")
+	fs.Var(&logoutURLs, "logout-url", "allowed `URL` to return to after logout (repeatable)")
+	fs.Var(&webOrigins, "web-origin", "allowed browser `ORIGIN` for CORS and web_message (repeatable)")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	for _, f := range []struct{ name, value string }{{"--name", *name}, {"--type", *typ}} {
+		if f.value == "" {
+			fmt.Fprintf(e.stderr, "gatehouse clients create: %s is required\n", f.name)
+			fs.Usage()
+			return errUsage
+		}
+	}
+	if *clientID == "" {
+		*clientID = clients.NewClientID()
+	}
+	c := clients.Client{
+		ID:         *clientID,
+		Name:       *name,
+		Type:       clients.Type(*typ),
+		Callbacks:  callbacks.values,
+		LogoutURLs: logoutURLs.values,
+		WebOrigins: webOrigins.values,
+	}
+	var secret string
+	if c.Type == clients.Web || c.Type == clients.M2M {
+		secret, c.SecretHash = clients.NewSecret()
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.CreateClient(ctx, c); err != nil {
+		return explainClientError(err, c.ID)
+	}
+	fmt.Fprintln(e.stdout, c.ID)
+	if secret != "" {
+		fmt.Fprintf(e.stdout, "client_secret: %s\n", secret)
+		fmt.Fprintln(e.stderr, "The client secret is shown once; store it now. Gatehouse keeps only its hash.")
+	}
+	return nil
+}
+
+func runClientsList(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "clients list", "Lists the registered applications.", "DATABASE_URL")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	list, err := st.ListClients(ctx)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "CLIENT ID\tTYPE\tNAME\tCALLBACKS")
+	for _, c := range list {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\n", c.ID, c.Type, c.Name, len(c.Callbacks))
+	}
+	return w.Flush()
+}
+
+func runClientsUpdate(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "clients update ID [flags]",
+		"Changes an application. Each list given replaces the stored one; an empty\n"+
+			"value (--web-origin '') clears it. Lists not given are kept."+urlListHelp,
+		"DATABASE_URL")
+	name := fs.String("name", "", "new display `NAME`")
+	var callbacks, logoutURLs, webOrigins stringList
+	fs.Var(&callbacks, "callback", "allowed redirect `URL` (repeatable)")
+	fs.Var(&logoutURLs, "logout-url", "allowed `URL` to return to after logout (repeatable)")
+	fs.Var(&webOrigins, "web-origin", "allowed browser `ORIGIN` for CORS and web_message (repeatable)")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	id, err := parseFlagsAndArg(fs, args, "client id")
+	if err != nil {
+		return err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := st.ClientByID(ctx, id)
+	if err != nil {
+		return explainClientError(err, id)
+	}
+	if *name != "" {
+		c.Name = *name
+	}
+	for _, l := range []struct {
+		flag *stringList
+		dst  *[]string
+	}{{&callbacks, &c.Callbacks}, {&logoutURLs, &c.LogoutURLs}, {&webOrigins, &c.WebOrigins}} {
+		if l.flag.set {
+			*l.dst = l.flag.values
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return explainClientError(st.UpdateClient(ctx, c), id)
+}
+
+func runClientsDelete(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "clients delete ID",
+		"Deletes an application. Tokens already issued to it stay valid until they expire\nor are revoked.",
+		"DATABASE_URL")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	id, err := parseFlagsAndArg(fs, args, "client id")
+	if err != nil {
+		return err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return explainClientError(st.DeleteClient(ctx, id), id)
+}
+
+func explainClientError(err error, id string) error {
+	switch {
+	case errors.Is(err, clients.ErrNotFound):
+		return fmt.Errorf("no client has the id %q", id)
+	case errors.Is(err, clients.ErrDuplicate):
+		return fmt.Errorf("a client with the id %q already exists", id)
+	}
+	return err
+}
+
+// groupVerb is one subcommand of a command group, such as `clients create`.
+type groupVerb struct {
+	name, args string
+	run        func(ctx context.Context, e env, args []string) error
+}
+
+// runGroup runs the verb args[0] names, or explains the group's verbs.
+func runGroup(ctx context.Context, e env, group string, args []string, verbs []groupVerb) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintf(e.stderr, "Usage: gatehouse %s <command> [flags]\n\nCommands:\n", group)
+		for _, v := range verbs {
+			fmt.Fprintln(e.stderr, strings.TrimRight("  "+group+" "+v.name+" "+v.args, " "))
+		}
+		fmt.Fprintf(e.stderr, "\nRun gatehouse %s <command> --help for details.\n", group)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	var names []string
+	for _, v := range verbs {
+		if v.name == args[0] {
+			return v.run(ctx, e, args[1:])
+		}
+		names = append(names, v.name)
+	}
+	fmt.Fprintf(e.stderr, "gatehouse %s: unknown subcommand %q (use %s)\n", group, args[0], strings.Join(names, ", "))
+	return errUsage
+}
+
+// parseFlagsAndArg parses flags around exactly one positional argument, which
+// may come before, between or after them, and returns the argument.
+func parseFlagsAndArg(fs *flag.FlagSet, args []string, what string) (string, error) {
+	var arg string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return "", err
+			}
+			return "", errUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if arg != "" {
+			fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+			fs.Usage()
+			return "", errUsage
+		}
+		arg, args = fs.Arg(0), fs.Args()[1:]
+	}
+	if arg == "" {
+		fmt.Fprintf(fs.Output(), "%s: the %s is required\n", fs.Name(), what)
+		fs.Usage()
+		return "", errUsage
+	}
+	return arg, nil
+}
+
+// openCLIStore connects to the database that --database-url or DATABASE_URL
+// names, leaving the schema as it is.
+func openCLIStore(ctx context.Context, e env, flagValue string) (*store.Store, error) {
+	dsn, err := parseDatabaseURL(settingName("--database-url", flagValue, "DATABASE_URL"), orDefault(flagValue, e.getenv("DATABASE_URL"), ""))
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, dsn, false, newLogger(e, false))
+}
+
+// stringList is a repeatable flag; one value may also hold several separated
+// by commas. set tells an empty list given on purpose from no flag at all.
+type stringList struct {
+	values []string
+	set    bool
+}
+
+func (l *stringList) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(l.values, ",")
+}
+
+func (l *stringList) Set(v string) error {
+	l.set = true
+	for part := range strings.SplitSeq(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			l.values = append(l.values, part)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,59 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/gatehouse-id/gatehouse/clients"
+)
+
+// CORS for the endpoints a single-page app calls with fetch (token, revoke,
+// userinfo). An origin is allowed when it is one of the calling client's
+// "allowed web origins"; a preflight, which names no client, is allowed for
+// any registered web origin and the real request is then checked per client.
+
+const corsAllowHeaders = "Authorization, Content-Type, Auth0-Client, DPoP"
+
+// handlePreflight answers OPTIONS for the SPA endpoints.
+func (s *Server) handlePreflight() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		w.Header().Add("Vary", "Origin")
+		if origin != "" && s.anyClientAllowsOrigin(r, origin) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Methods", "GET, POST")
+			h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
+			h.Set("Access-Control-Max-Age", "86400")
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// allowClientOrigin adds CORS headers to a response when the request's Origin
+// is allowed for the named client (or, with no client named, for any).
+func (s *Server) allowClientOrigin(w http.ResponseWriter, r *http.Request, clientID string) {
+	origin := r.Header.Get("Origin")
+	w.Header().Add("Vary", "Origin")
+	if origin == "" {
+		return
+	}
+	allowed := false
+	if clientID == "" {
+		allowed = s.anyClientAllowsOrigin(r, origin)
+	} else if c, err := s.clients.ClientByID(r.Context(), clientID); err == nil {
+		allowed = c.AllowsOrigin(origin)
+	}
+	if allowed {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+	}
+}
+
+func (s *Server) anyClientAllowsOrigin(r *http.Request, origin string) bool {
+	all, err := s.clients.ListClients(r.Context())
+	if err != nil {
+		s.logger(r.Context()).Warn("list clients for CORS", "err", err)
+		return false
+	}
+	return slices.ContainsFunc(all, func(c clients.Client) bool { return c.AllowsOrigin(origin) })
+}

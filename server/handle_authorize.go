@@ -1,0 +1,172 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/gatehouse-id/gatehouse/store"
+)
+
+// handleAuthorize is the OAuth authorization endpoint and the login flow's
+// dispatcher. It validates the request (client, redirect URI, PKCE, scopes,
+// audience), then decides the next step from the browser's session: answer
+// at once, or park the request in a login transaction and send the browser to
+// the login (or signup) screen, which comes back to handleAuthorizeResume.
+func (s *Server) handleAuthorize() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.authorize(w, r, "", s.now())
+	})
+}
+
+// handleAuthorizeResume continues a parked authorization request once a step
+// is done. The request is validated again from its stored parameters.
+func (s *Server) handleAuthorizeResume() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		txID := r.URL.Query().Get("tx")
+		tx, err := s.store.LoginTransaction(r.Context(), txID, s.now())
+		if errors.Is(err, store.ErrTransactionNotFound) {
+			s.renderMessage(w, r, http.StatusBadRequest, "Login link expired",
+				"This login has expired or was already used. Go back to the application and log in again.")
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		replay := r.Clone(r.Context())
+		replay.URL.RawQuery = tx.RequestForm
+		replay.Form, replay.PostForm = nil, nil
+		s.authorize(w, replay, txID, tx.CreatedAt)
+	})
+}
+
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, txID string, requestedAt time.Time) {
+	ctx := r.Context()
+	ar, err := s.oauth.NewAuthorizeRequest(ctx, r)
+	if err != nil {
+		s.authorizeError(w, r, ar, err)
+		return
+	}
+	si, signedIn, err := s.currentSession(r)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	form := ar.GetRequestForm()
+	prompts := strings.Fields(form.Get("prompt"))
+	hadSession := signedIn
+	if signedIn && !s.sessionSatisfies(si, form, prompts, requestedAt) {
+		signedIn = false
+	}
+	if !signedIn {
+		if slices.Contains(prompts, "none") {
+			s.oauth.WriteAuthorizeError(ctx, w, ar, fosite.ErrLoginRequired)
+			return
+		}
+		s.sendToLogin(w, r, ar, txID, requestedAt, hadSession)
+		return
+	}
+	if txID != "" {
+		if err := s.store.CompleteLoginTransaction(ctx, txID, s.now()); err != nil {
+			if errors.Is(err, store.ErrTransactionNotFound) {
+				s.renderMessage(w, r, http.StatusBadRequest, "Login link expired",
+					"This login has expired or was already used. Go back to the application and log in again.")
+				return
+			}
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	s.issueCode(w, r, ar, si, requestedAt)
+}
+
+// sessionSatisfies applies prompt=login and max_age: a session from before
+// this request, or older than max_age, must log in again. A login made during
+// this request's own flow (auth_time after requestedAt) always counts, which
+// is what keeps prompt=login from looping.
+func (s *Server) sessionSatisfies(si signedIn, form url.Values, prompts []string, requestedAt time.Time) bool {
+	loggedInDuringFlow := !si.session.AuthTime.Before(requestedAt.Truncate(time.Second))
+	if slices.Contains(prompts, "login") && !loggedInDuringFlow {
+		return false
+	}
+	if raw := form.Get("max_age"); raw != "" {
+		maxAge, err := strconv.ParseInt(raw, 10, 64)
+		if err == nil && maxAge >= 0 && s.now().Sub(si.session.AuthTime) > time.Duration(maxAge)*time.Second && !loggedInDuringFlow {
+			return false
+		}
+	}
+	return true
+}
+
+// sendToLogin parks the request in a login transaction (once) and sends the
+// browser to the login or signup screen, which returns to the dispatcher.
+func (s *Server) sendToLogin(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, txID string, requestedAt time.Time, fresh bool) {
+	ctx := r.Context()
+	if txID == "" {
+		var err error
+		txID, err = s.store.CreateLoginTransaction(ctx, store.LoginTransaction{
+			ClientID:    ar.GetClient().GetID(),
+			RequestForm: r.URL.RawQuery,
+			CreatedAt:   requestedAt,
+			ExpiresAt:   requestedAt.Add(s.lifetimes.LoginFlow),
+		})
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	screen := "login"
+	if ar.GetRequestForm().Get("screen_hint") == "signup" {
+		screen = "signup"
+	}
+	q := url.Values{"return_to": {s.base + "authorize/resume?tx=" + txID}}
+	if hint := ar.GetRequestForm().Get("login_hint"); hint != "" {
+		q.Set("login_hint", hint)
+	}
+	if fresh {
+		q.Set("prompt", "login")
+	}
+	http.Redirect(w, r, s.base+screen+"?"+q.Encode(), http.StatusFound)
+}
+
+// issueCode answers the authorization request for the signed-in user.
+func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, si signedIn, requestedAt time.Time) {
+	ctx := r.Context()
+	for _, scope := range ar.GetRequestedScopes() {
+		if slices.Contains(scopesSupported, scope) {
+			ar.GrantScope(scope)
+		}
+	}
+	for _, aud := range ar.GetRequestedAudience() {
+		ar.GrantAudience(aud)
+	}
+	sess := s.newUserSession(si, ar.GetClient().GetID(), ar.GetGrantedScopes(), requestedAt)
+	resp, err := s.oauth.NewAuthorizeResponse(ctx, ar, sess)
+	if err != nil {
+		s.oauth.WriteAuthorizeError(ctx, w, ar, err)
+		return
+	}
+	s.oauth.WriteAuthorizeResponse(ctx, w, ar, resp)
+}
+
+// authorizeError answers an invalid authorization request. When the redirect
+// URI cannot be trusted (unknown client, unregistered redirect_uri) the error
+// is shown here and never sent anywhere.
+func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	if ar != nil && ar.IsRedirectURIValid() {
+		s.oauth.WriteAuthorizeError(r.Context(), w, ar, err)
+		return
+	}
+	rfc := fosite.ErrorToRFC6749Error(err)
+	s.logger(r.Context()).Info("authorization request refused", "error", rfc.ErrorField, "hint", rfc.HintField)
+	s.renderMessage(w, r, http.StatusBadRequest, "This login link is not valid",
+		"The application sent an invalid login request ("+rfc.ErrorField+": "+rfc.GetDescription()+
+			"). If you are its developer, check the client id and that the redirect URI is registered.")
+}

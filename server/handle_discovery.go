@@ -1,0 +1,67 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// discoveryDocument is the OpenID Provider metadata; built once, served as is.
+func (s *Server) discoveryDocument() ([]byte, error) {
+	i := s.cfg.Issuer.String()
+	return json.Marshal(map[string]any{
+		"issuer":                                i,
+		"authorization_endpoint":                i + "authorize",
+		"token_endpoint":                        i + "oauth/token",
+		"userinfo_endpoint":                     i + "userinfo",
+		"jwks_uri":                              i + ".well-known/jwks.json",
+		"revocation_endpoint":                   i + "oauth/revoke",
+		"end_session_endpoint":                  i + "oidc/logout",
+		"response_types_supported":              []string{"code"},
+		"response_modes_supported":              []string{"query", "fragment", "form_post", "web_message"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"scopes_supported":                      scopesSupported,
+		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr", "sid", "azp",
+			"name", "nickname", "picture", "updated_at", "email", "email_verified"},
+		"request_parameter_supported":     false,
+		"request_uri_parameter_supported": false,
+		"frontchannel_logout_supported":   false,
+		"backchannel_logout_supported":    false,
+		"claims_parameter_supported":      false,
+		"prompt_values_supported":         []string{"none", "login"},
+	})
+}
+
+func (s *Server) handleDiscovery() http.Handler {
+	doc, err := s.discoveryDocument()
+	if err != nil {
+		panic(err) // only static data: cannot fail
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Cache-Control", "public, max-age=3600")
+		w.Write(doc)
+	})
+}
+
+// handleJWKS serves the published signing keys. The next key is published
+// before it signs anything, so caching for a few minutes is safe.
+func (s *Server) handleJWKS() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		set, err := s.keys.JWKS(r.Context())
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Cache-Control", "public, max-age=300")
+		w.Write(set)
+	})
+}

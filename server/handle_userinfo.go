@@ -1,0 +1,67 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/ory/fosite"
+
+	"github.com/gatehouse-id/gatehouse/account"
+)
+
+// handleUserinfo returns the claims of the access token's user for the scopes
+// the token carries.
+func (s *Server) handleUserinfo() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		s.allowClientOrigin(w, r, "")
+		token := fosite.AccessTokenFromRequest(r)
+		if token == "" {
+			bearerError(w, http.StatusUnauthorized, "invalid_request", "No access token was sent.")
+			return
+		}
+		_, ar, err := s.oauth.IntrospectToken(ctx, token, fosite.AccessToken, newOIDCSession())
+		if err != nil {
+			bearerError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.")
+			return
+		}
+		if !ar.GetGrantedScopes().Has("openid") {
+			bearerError(w, http.StatusForbidden, "insufficient_scope", "The access token was not issued for OpenID Connect.")
+			return
+		}
+		user, err := s.accounts.User(ctx, ar.GetSession().GetSubject())
+		if errors.Is(err, account.ErrNotFound) {
+			bearerError(w, http.StatusUnauthorized, "invalid_token", "The user no longer exists.")
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		claims := s.userClaims(user, ar.GetGrantedScopes())
+		claims["sub"] = user.ID
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(claims)
+	})
+}
+
+func bearerError(w http.ResponseWriter, status int, code, description string) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+strings.ReplaceAll(description, `"`, `'`)+`"`)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
+}
+
+// handleRevoke is RFC 7009 revocation; revoking a refresh token also revokes
+// the access tokens of its family.
+func (s *Server) handleRevoke() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.allowClientOrigin(w, r, clientIDOf(r))
+		err := s.oauth.NewRevocationRequest(r.Context(), r)
+		s.oauth.WriteRevocationResponse(r.Context(), w, err)
+	})
+}

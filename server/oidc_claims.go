@@ -1,0 +1,88 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/gatehouse-id/gatehouse/account"
+)
+
+// newUserSession builds what fosite signs for a logged-in user. Profile and
+// email claims go into the ID token itself: the Auth0 SDK reads the user from
+// it and never calls userinfo.
+func (s *Server) newUserSession(si signedIn, clientID string, scopes []string, requestedAt time.Time) *oidcSession {
+	sess := newOIDCSession()
+	sess.Subject = si.user.ID
+	sess.Username = si.user.Email
+	sess.ClientID = clientID
+	sess.Userinfo = s.cfg.Issuer.String() + "userinfo"
+	c := sess.Claims
+	c.Subject = si.user.ID
+	c.AuthTime = si.session.AuthTime.UTC().Truncate(time.Second)
+	c.RequestedAt = requestedAt.UTC().Truncate(time.Second)
+	c.AuthenticationMethodsReferences = si.session.AMR
+	c.Extra = s.userClaims(si.user, scopes)
+	c.Extra["sid"] = sessionID(si.session)
+	c.Extra["azp"] = clientID
+	return sess
+}
+
+// userClaims are the user's claims for the granted scopes, shared by the ID
+// token and userinfo.
+func (s *Server) userClaims(u account.User, scopes []string) map[string]any {
+	claims := map[string]any{}
+	if slices.Contains(scopes, "profile") {
+		name := u.Name
+		if name == "" {
+			name = u.Email
+		}
+		claims["name"] = name
+		claims["nickname"] = nickname(u.Email)
+		claims["picture"] = s.cfg.Issuer.String() + "avatar/" + url.PathEscape(initials(name)) + ".svg"
+		claims["updated_at"] = u.UpdatedAt.Unix()
+	}
+	if slices.Contains(scopes, "email") {
+		claims["email"] = u.Email
+		claims["email_verified"] = u.EmailVerified
+	}
+	return claims
+}
+
+// sessionID is the OIDC sid: stable for a browser session, and not usable to
+// find or hijack it.
+func sessionID(sess account.Session) string {
+	sum := sha256.Sum256(append([]byte("sid:"), sess.IDHash()...))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+func nickname(email string) string {
+	if at := strings.LastIndexByte(email, '@'); at > 0 {
+		return email[:at]
+	}
+	return email
+}
+
+// initials are up to two letters or digits of a name, for the default avatar.
+func initials(name string) string {
+	var out []rune
+	for _, word := range strings.Fields(name) {
+		for _, r := range word {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				out = append(out, unicode.ToUpper(r))
+				break
+			}
+		}
+		if len(out) == 2 {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return "U"
+	}
+	return string(out)
+}

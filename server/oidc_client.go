@@ -1,0 +1,72 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ory/fosite"
+
+	"github.com/gatehouse-id/gatehouse/clients"
+)
+
+// scopesSupported are the scopes any client may ask for.
+var scopesSupported = []string{"openid", "profile", "email", "offline_access"}
+
+// fositeClient presents a Gatehouse client to fosite. It deliberately does
+// not implement fosite.OpenIDConnectClient: that would pin one token endpoint
+// auth method, while Auth0's confidential clients may send the secret in the
+// body or in Basic auth.
+type fositeClient struct {
+	c         clients.Client
+	audiences []string
+}
+
+func (f *fositeClient) GetID() string                      { return f.c.ID }
+func (f *fositeClient) GetHashedSecret() []byte            { return f.c.SecretHash }
+func (f *fositeClient) GetRedirectURIs() []string          { return f.c.Callbacks }
+func (f *fositeClient) GetGrantTypes() fosite.Arguments    { return f.c.GrantTypes() }
+func (f *fositeClient) GetResponseTypes() fosite.Arguments { return fosite.Arguments{"code"} }
+func (f *fositeClient) GetScopes() fosite.Arguments        { return scopesSupported }
+func (f *fositeClient) IsPublic() bool                     { return f.c.Public() }
+func (f *fositeClient) GetAudience() fosite.Arguments      { return f.audiences }
+
+func (f *fositeClient) GetResponseModes() []fosite.ResponseModeType {
+	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery,
+		fosite.ResponseModeFragment, fosite.ResponseModeFormPost, responseModeWebMessage}
+}
+
+// clientRegistry loads clients for fosite. Every client may request any
+// registered API as its audience, as in Auth0 where user-facing apps can call
+// any API of the tenant.
+type clientRegistry struct {
+	clients clients.Store
+}
+
+func (r clientRegistry) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	c, err := r.clients.ClientByID(ctx, id)
+	if errors.Is(err, clients.ErrNotFound) {
+		return nil, fosite.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load client: %w", err)
+	}
+	apis, err := r.clients.ListAPIs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load apis: %w", err)
+	}
+	audiences := make([]string, len(apis))
+	for i, a := range apis {
+		audiences[i] = a.Identifier
+	}
+	return &fositeClient{c: c, audiences: audiences}, nil
+}
+
+// gatehouseClient unwraps the client fosite hands back.
+func gatehouseClient(c fosite.Client) (clients.Client, bool) {
+	f, ok := c.(*fositeClient)
+	if !ok {
+		return clients.Client{}, false
+	}
+	return f.c, true
+}
