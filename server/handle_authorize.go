@@ -50,6 +50,9 @@ func (s *Server) handleAuthorizeResume() http.Handler {
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, txID string, requestedAt time.Time) {
 	ctx := r.Context()
 	ar, err := s.oauth.NewAuthorizeRequest(ctx, r)
+	if ar != nil && ar.IsRedirectURIValid() && ar.GetResponseMode() == fosite.ResponseModeFormPost {
+		allowFormPost(w, ar.GetRedirectURI())
+	}
 	if err != nil {
 		s.authorizeError(w, r, ar, err)
 		return

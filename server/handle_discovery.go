@@ -15,6 +15,7 @@ func (s *Server) discoveryDocument() ([]byte, error) {
 		"userinfo_endpoint":                     i + "userinfo",
 		"jwks_uri":                              i + ".well-known/jwks.json",
 		"revocation_endpoint":                   i + "oauth/revoke",
+		"introspection_endpoint":                i + "oauth/introspect",
 		"end_session_endpoint":                  i + "oidc/logout",
 		"response_types_supported":              []string{"code"},
 		"response_modes_supported":              []string{"query", "fragment", "form_post", "web_message"},

@@ -65,3 +65,31 @@ func (s *Server) handleRevoke() http.Handler {
 		s.oauth.WriteRevocationResponse(r.Context(), w, err)
 	})
 }
+
+// handleIntrospect is RFC 7662 introspection, for resource servers only: the
+// caller must authenticate as a confidential client. fosite alone would also
+// take any access token as credentials, letting an SPA's token probe others.
+func (s *Server) handleIntrospect() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		id, secret, ok := r.BasicAuth()
+		if !ok {
+			id, secret = r.PostFormValue("client_id"), r.PostFormValue("client_secret")
+		}
+		c, err := s.clients.ClientByID(ctx, id)
+		if err != nil || c.Public() || !c.VerifySecret(secret) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="introspection"`)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client",
+				"error_description": "Introspection needs the credentials of a confidential client."})
+			return
+		}
+		ir, err := s.oauth.NewIntrospectionRequest(ctx, r, newOIDCSession())
+		if err != nil {
+			s.oauth.WriteIntrospectionError(ctx, w, err)
+			return
+		}
+		s.oauth.WriteIntrospectionResponse(ctx, w, ir)
+	})
+}

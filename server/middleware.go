@@ -189,7 +189,7 @@ func (s *Server) withCrossOriginProtection(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	// Single-page apps call these from their own origin by design; they carry
 	// no cookie-based authority, and CORS decides what the app may read.
-	for _, p := range []string{"POST " + s.base + "oauth/token", "POST " + s.base + "oauth/revoke", "POST " + s.base + "userinfo"} {
+	for _, p := range []string{"POST " + s.base + "oauth/token", "POST " + s.base + "oauth/revoke", "POST " + s.base + "oauth/introspect", "POST " + s.base + "userinfo"} {
 		cop.AddInsecureBypassPattern(p)
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -68,6 +68,7 @@ func newFositeProvider(issuer string, masterKey []byte, lifetimes TokenLifetimes
 		JWTScopeClaimKey:               jwt.JWTScopeFieldString,
 		ClientSecretsHasher:            sha256Hasher{},
 		ResponseModeHandlerExtension:   webMessageHandler{},
+		FormPostHTMLTemplate:           formPostTemplate,
 	}
 	hmacStrategy := compose.NewOAuth2HMACStrategy(cfg)
 	strategy := &compose.CommonStrategy{

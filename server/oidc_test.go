@@ -662,3 +662,74 @@ func TestClientCredentialsForMachineClients(t *testing.T) {
 		t.Fatalf("wrong secret: %d %v", status, body)
 	}
 }
+
+func TestResponseModesFragmentAndFormPost(t *testing.T) {
+	h := newHarness(t)
+	p := h.newSPA(t)
+	b := signedInBrowser(t, h)
+
+	f := newFlow()
+	r := h.do(b, "GET", p.authURL(f, oauth2.SetAuthURLParam("response_mode", "fragment")), nil)
+	loc, _ := url.Parse(r.header.Get("Location"))
+	frag, _ := url.ParseQuery(loc.EscapedFragment())
+	if !strings.HasPrefix(r.header.Get("Location"), spaCallback+"#") || frag.Get("code") == "" || frag.Get("state") != f.state {
+		t.Fatalf("fragment mode: %d to %q", r.status, r.header.Get("Location"))
+	}
+
+	f = newFlow()
+	r = h.do(b, "GET", p.authURL(f, oauth2.SetAuthURLParam("response_mode", "form_post")), nil)
+	if r.status != 200 || !strings.Contains(r.body, `action="`+spaCallback+`"`) || !strings.Contains(r.body, `name="code"`) {
+		t.Fatalf("form_post page: %d\n%s", r.status, r.body)
+	}
+	csp := r.header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "form-action "+spaOrigin) || !strings.Contains(csp, "script-src 'sha256-") || strings.Contains(csp, "unsafe-inline") {
+		t.Fatalf("form_post CSP %q", csp)
+	}
+}
+
+func TestDeletingAClientEndsItsTokens(t *testing.T) {
+	h := newHarness(t)
+	p := h.newSPA(t)
+	tok, _ := p.login(t, signedInBrowser(t, h))
+	if err := h.st.DeleteClient(context.Background(), spaID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok)); err == nil {
+		t.Fatal("userinfo accepted a token of a deleted client")
+	}
+	status, body, _ := h.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "client_id": {spaID}, "refresh_token": {tok.RefreshToken}})
+	if status == 200 {
+		t.Fatalf("refresh for a deleted client: %d %v", status, body)
+	}
+}
+
+func TestIntrospectionIsForConfidentialClientsOnly(t *testing.T) {
+	h := newHarness(t)
+	p := h.newSPA(t)
+	tok, _ := p.login(t, signedInBrowser(t, h))
+	secret, hash := clients.NewSecret()
+	if err := h.st.CreateClient(context.Background(), clients.Client{ID: "api-server", Name: "API", Type: clients.M2M, SecretHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	introspect := func(header ...string) (int, map[string]any) {
+		r := h.do(http.DefaultClient, "POST", "/oauth/introspect", url.Values{"token": {tok.AccessToken}}, header...)
+		var body map[string]any
+		json.Unmarshal([]byte(r.body), &body)
+		return r.status, body
+	}
+	basic := func(id, secret string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))
+	}
+	if status, body := introspect("Authorization", basic("api-server", secret)); status != 200 || body["active"] != true {
+		t.Fatalf("confidential client: %d %v", status, body)
+	}
+	for name, auth := range map[string]string{
+		"the SPA's own access token": "Bearer " + tok.AccessToken,
+		"a public client":            basic(spaID, ""),
+		"a wrong secret":             basic("api-server", "wrong"),
+	} {
+		if status, body := introspect("Authorization", auth); status != 401 || body["active"] != nil {
+			t.Errorf("%s: %d %v, want 401", name, status, body)
+		}
+	}
+}

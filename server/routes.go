@@ -28,6 +28,7 @@ func (s *Server) routes() http.Handler {
 	handle("OPTIONS", "oauth/token", s.handlePreflight())
 	handle("POST", "oauth/revoke", s.handleRevoke())
 	handle("OPTIONS", "oauth/revoke", s.handlePreflight())
+	handle("POST", "oauth/introspect", s.handleIntrospect())
 	handle("GET", "userinfo", s.handleUserinfo())
 	handle("POST", "userinfo", s.handleUserinfo())
 	handle("OPTIONS", "userinfo", s.handlePreflight())

@@ -90,14 +90,21 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	if !storableText(id) {
 		return clients.ErrNotFound
 	}
-	tag, err := s.db(ctx).Exec(ctx, `delete from oauth_clients where id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("delete client: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return clients.ErrNotFound
-	}
-	return nil
+	// The client's codes and tokens go with it: nothing it was issued may
+	// outlive it.
+	return s.InTx(ctx, func(ctx context.Context) error {
+		tag, err := s.db(ctx).Exec(ctx, `delete from oauth_clients where id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("delete client: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return clients.ErrNotFound
+		}
+		if _, err := s.db(ctx).Exec(ctx, `delete from oauth2_tokens where client_id = $1`, id); err != nil {
+			return fmt.Errorf("delete client tokens: %w", err)
+		}
+		return nil
+	})
 }
 
 const apiColumns = `id::text, identifier, name, token_lifetime_seconds, created_at`
