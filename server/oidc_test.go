@@ -733,3 +733,39 @@ func TestIntrospectionIsForConfidentialClientsOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestRevocationEndsTheGrant(t *testing.T) {
+	h := newHarness(t)
+	p := h.newSPA(t)
+	tok, _ := p.login(t, signedInBrowser(t, h))
+	r := h.do(http.DefaultClient, "POST", "/oauth/revoke", url.Values{"client_id": {spaID}, "token": {tok.RefreshToken},
+		"token_type_hint": {"refresh_token"}}, "Origin", spaOrigin)
+	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != spaOrigin {
+		t.Fatalf("revoke: %d %q, allow-origin %q", r.status, r.body, r.header.Get("Access-Control-Allow-Origin"))
+	}
+	status, body, _ := h.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "client_id": {spaID}, "refresh_token": {tok.RefreshToken}})
+	if status != 400 || body["error"] != "invalid_grant" {
+		t.Fatalf("revoked refresh token: %d %v", status, body)
+	}
+	if _, err := p.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok)); err == nil {
+		t.Fatal("the access token of a revoked grant still works at userinfo")
+	}
+	if r := h.do(http.DefaultClient, "POST", "/oauth/revoke", url.Values{"client_id": {spaID}, "token": {"unknown"}}); r.status != 200 {
+		t.Fatalf("revoking an unknown token: %d, want 200 (RFC 7009)", r.status)
+	}
+}
+
+func TestACodeIsBoundToItsClient(t *testing.T) {
+	h := newHarness(t)
+	p := h.newSPA(t)
+	if err := h.st.CreateClient(context.Background(), clients.Client{ID: "other-spa", Name: "Other", Type: clients.SPA,
+		Callbacks: []string{spaCallback}}); err != nil {
+		t.Fatal(err)
+	}
+	code, f := p.code(t, signedInBrowser(t, h))
+	status, body, _ := h.tokenRequest(t, url.Values{"grant_type": {"authorization_code"}, "client_id": {"other-spa"},
+		"code": {code}, "code_verifier": {f.verifier}, "redirect_uri": {spaCallback}})
+	if status != 400 || body["error"] != "invalid_grant" {
+		t.Fatalf("another client redeeming the code: %d %v, want invalid_grant", status, body)
+	}
+}
