@@ -3,16 +3,19 @@
 // (account, later mfa); this package turns requests into calls on them and
 // their answers into pages, status codes and cookies.
 //
-// The login flow, as it stands:
+// The login flow. /authorize is the only place that decides what comes next;
+// each step does its one job and sends the browser back to it:
 //
-//	GET  /login ─────────▶ login form (already logged in? straight to return_to)
-//	POST /login ─────────▶ account.Login: limits → password → blocked?
-//	     │ fail            └─▶ form again with one message for every cause
-//	     ▼ ok
-//	session row + cookie ─▶ 303 to return_to (a local path) or /account
-//	POST /logout ────────▶ session row deleted, cookie cleared ─▶ /login
+//	GET /authorize ──▶ fosite validates client, redirect_uri, PKCE, scopes, audience
+//	   │ invalid ────▶ error page (untrusted redirect) or error to redirect_uri
+//	   │ session ok ─▶ code (query, fragment, form_post or web_message)
+//	   │ prompt=none ▶ login_required
+//	   ▼ no session, prompt=login, or max_age passed
+//	login transaction row ─▶ /login (or /signup) ?return_to=/authorize/resume?tx=…
+//	POST /login ──▶ account.Login: limits → password → blocked? ─▶ session + cookie
+//	GET /authorize/resume?tx ─▶ request validated again ─▶ the dispatcher above,
+//	                            transaction closed when the code is issued
 //
-// Later steps (the OIDC authorize dispatcher, MFA enrolment and challenge) slot
-// in between "password ok" and "session": the /authorize handler will be the
-// only place that decides what comes next, each step sending the browser back.
+// MFA enrolment and challenge will be further steps between "password ok" and
+// "code", chosen by the dispatcher from the transaction and the session.
 package server
