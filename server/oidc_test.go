@@ -479,14 +479,21 @@ func TestConcurrentRedemptionOfOneCodeHasOneWinner(t *testing.T) {
 	h := newHarness(t)
 	p := h.newSPA(t)
 	code, f := p.code(t, signedInBrowser(t, h))
+	expectOneWinner(t, h, url.Values{"grant_type": {"authorization_code"},
+		"client_id": {spaID}, "code": {code}, "code_verifier": {f.verifier}, "redirect_uri": {spaCallback}})
+}
+
+// expectOneWinner posts the same token request four times at once and
+// expects exactly one success.
+func expectOneWinner(t *testing.T, h *harness, form url.Values) {
+	t.Helper()
 	var wg sync.WaitGroup
 	statuses := make([]int, 4)
 	for i := range statuses {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := http.PostForm(h.srv.URL+"/oauth/token", url.Values{"grant_type": {"authorization_code"},
-				"client_id": {spaID}, "code": {code}, "code_verifier": {f.verifier}, "redirect_uri": {spaCallback}})
+			resp, err := http.PostForm(h.srv.URL+"/oauth/token", form)
 			if err == nil {
 				statuses[i] = resp.StatusCode
 				resp.Body.Close()
@@ -494,14 +501,8 @@ func TestConcurrentRedemptionOfOneCodeHasOneWinner(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	wins := 0
-	for _, s := range statuses {
-		if s == 200 {
-			wins++
-		}
-	}
-	if wins != 1 {
-		t.Fatalf("statuses %v: %d winners, want exactly 1", statuses, wins)
+	if wins := slices.Index(statuses, 200); wins < 0 || slices.Index(statuses[wins+1:], 200) >= 0 {
+		t.Fatalf("statuses %v, want exactly one 200", statuses)
 	}
 }
 
@@ -509,30 +510,7 @@ func TestConcurrentRotationOfOneRefreshTokenHasOneWinner(t *testing.T) {
 	h := newHarness(t, func(o *options) { o.refresh.RefreshReuseInterval = 0 })
 	p := h.newSPA(t)
 	tok, _ := p.login(t, signedInBrowser(t, h))
-	var wg sync.WaitGroup
-	statuses := make([]int, 4)
-	for i := range statuses {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := http.PostForm(h.srv.URL+"/oauth/token", url.Values{"grant_type": {"refresh_token"},
-				"client_id": {spaID}, "refresh_token": {tok.RefreshToken}})
-			if err == nil {
-				statuses[i] = resp.StatusCode
-				resp.Body.Close()
-			}
-		}()
-	}
-	wg.Wait()
-	wins := 0
-	for _, s := range statuses {
-		if s == 200 {
-			wins++
-		}
-	}
-	if wins != 1 {
-		t.Fatalf("statuses %v: %d winners, want exactly 1", statuses, wins)
-	}
+	expectOneWinner(t, h, url.Values{"grant_type": {"refresh_token"}, "client_id": {spaID}, "refresh_token": {tok.RefreshToken}})
 }
 
 func TestCORSOnTheTokenEndpoint(t *testing.T) {

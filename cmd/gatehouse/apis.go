@@ -43,7 +43,7 @@ func runAPIsCreate(ctx context.Context, e env, args []string) error {
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	st, err := openCLIStore(ctx, e, *databaseURL)
+	st, err := openCLIStore(ctx, e, *databaseURL, false)
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func runAPIsList(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := openCLIStore(ctx, e, *databaseURL)
+	st, err := openCLIStore(ctx, e, *databaseURL, false)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func runAPIsDelete(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openCLIStore(ctx, e, *databaseURL)
+	st, err := openCLIStore(ctx, e, *databaseURL, false)
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,16 @@ func openStore(ctx context.Context, dsn string, migrate bool, log *slog.Logger) 
 	return st, nil
 }
 
+// openCLIStore opens the database named by --database-url or DATABASE_URL for
+// a command-line action, bringing the schema up to date when migrate is set.
+func openCLIStore(ctx context.Context, e env, flagValue string, migrate bool) (*store.Store, error) {
+	dsn, err := parseDatabaseURL(settingName("--database-url", flagValue, "DATABASE_URL"), orDefault(flagValue, e.getenv("DATABASE_URL"), ""))
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, dsn, migrate, newLogger(e, false))
+}
+
 // newAccounts wires the account service to Postgres. Hashing runs at most one
 // per core at a time, so a login flood queues rather than exhausting memory.
 func newAccounts(st *store.Store, log *slog.Logger) *account.Service {

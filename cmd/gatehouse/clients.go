@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/gatehouse-id/gatehouse/clients"
-	"github.com/gatehouse-id/gatehouse/store"
 )
 
 func runClients(ctx context.Context, e env, args []string) error {
@@ -66,7 +65,7 @@ func runClientsCreate(ctx context.Context, e env, args []string) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	st, err := openCLIStore(ctx, e, *databaseURL)
+	st, err := openCLIStore(ctx, e, *databaseURL, false)
 	if err != nil {
 		return err
 	}
@@ -88,7 +87,7 @@ func runClientsList(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := openCLIStore(ctx, e, *databaseURL)
+	st, err := openCLIStore(ctx, e, *databaseURL, false)
 	if err != nil {
 		return err
 	}
@@ -120,7 +119,7 @@ func runClientsUpdate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openCLIStore(ctx, e, *databaseURL)
+	st, err := openCLIStore(ctx, e, *databaseURL, false)
 	if err != nil {
 		return err
 	}
@@ -148,14 +147,14 @@ func runClientsUpdate(ctx context.Context, e env, args []string) error {
 
 func runClientsDelete(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "clients delete ID",
-		"Deletes an application. Tokens already issued to it stay valid until they expire\nor are revoked.",
+		"Deletes an application together with every code and token issued to it.",
 		"DATABASE_URL")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
 	id, err := parseFlagsAndArg(fs, args, "client id")
 	if err != nil {
 		return err
 	}
-	st, err := openCLIStore(ctx, e, *databaseURL)
+	st, err := openCLIStore(ctx, e, *databaseURL, false)
 	if err != nil {
 		return err
 	}
@@ -230,16 +229,6 @@ func parseFlagsAndArg(fs *flag.FlagSet, args []string, what string) (string, err
 		return "", errUsage
 	}
 	return arg, nil
-}
-
-// openCLIStore connects to the database that --database-url or DATABASE_URL
-// names, leaving the schema as it is.
-func openCLIStore(ctx context.Context, e env, flagValue string) (*store.Store, error) {
-	dsn, err := parseDatabaseURL(settingName("--database-url", flagValue, "DATABASE_URL"), orDefault(flagValue, e.getenv("DATABASE_URL"), ""))
-	if err != nil {
-		return nil, err
-	}
-	return openStore(ctx, dsn, false, newLogger(e, false))
 }
 
 // stringList is a repeatable flag; one value may also hold several separated

@@ -40,15 +40,11 @@ func runKeysRotate(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	dsn, err := parseDatabaseURL(settingName("--database-url", *databaseURL, "DATABASE_URL"), orDefault(*databaseURL, e.getenv("DATABASE_URL"), ""))
-	if err != nil {
-		return err
-	}
 	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.getenv("GATEHOUSE_SECRET_KEY"))
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, dsn, true, newLogger(e, false))
+	st, err := openCLIStore(ctx, e, *databaseURL, true)
 	if err != nil {
 		return err
 	}
@@ -81,11 +77,7 @@ func runKeysList(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	dsn, err := parseDatabaseURL(settingName("--database-url", *databaseURL, "DATABASE_URL"), orDefault(*databaseURL, e.getenv("DATABASE_URL"), ""))
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, dsn, true, newLogger(e, false))
+	st, err := openCLIStore(ctx, e, *databaseURL, true)
 	if err != nil {
 		return err
 	}

@@ -13,12 +13,7 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	dsn, err := parseDatabaseURL(settingName("--database-url", *databaseURL, "DATABASE_URL"), orDefault(*databaseURL, e.getenv("DATABASE_URL"), ""))
-	if err != nil {
-		return err
-	}
-	log := newLogger(e, false)
-	st, err := openStore(ctx, dsn, true, log)
+	st, err := openCLIStore(ctx, e, *databaseURL, true)
 	if err != nil {
 		return err
 	}

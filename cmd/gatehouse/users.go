@@ -45,20 +45,15 @@ func runUsersCreate(ctx context.Context, e env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	dsn, err := parseDatabaseURL(settingName("--database-url", *databaseURL, "DATABASE_URL"), orDefault(*databaseURL, e.getenv("DATABASE_URL"), ""))
-	if err != nil {
-		return err
-	}
-	plain, generated, err := choosePassword(e, *fromStdin)
-	if err != nil {
-		return err
-	}
-	log := newLogger(e, false)
-	st, err := openStore(ctx, dsn, false, log)
+	st, err := openCLIStore(ctx, e, *databaseURL, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	plain, generated, err := choosePassword(e, *fromStdin)
+	if err != nil {
+		return err
+	}
 	u, err := newAccounts(st, slog.New(slog.DiscardHandler)).CreateUser(ctx, *email, *name, plain, *admin, account.Meta{})
 	if err != nil {
 		return explainCreateError(err)
