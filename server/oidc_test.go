@@ -25,6 +25,9 @@ const (
 	spaCallback = "http://localhost:3000/callback"
 	spaOrigin   = "http://localhost:3000"
 	apiAudience = "https://api.example.com"
+
+	// apiTokenLifetime differs from the 1-hour default so tests see it applied.
+	apiTokenLifetime = 10 * time.Minute
 )
 
 // rp is a relying party: the application's side of the flow, played by
@@ -43,7 +46,7 @@ func (h *harness) newSPA(t *testing.T) *rp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.st.CreateAPI(ctx, clients.API{Identifier: apiAudience, Name: "Example API", TokenLifetime: time.Hour}); err != nil {
+	if _, err := h.st.CreateAPI(ctx, clients.API{Identifier: apiAudience, Name: "Example API", TokenLifetime: apiTokenLifetime}); err != nil {
 		t.Fatal(err)
 	}
 	provider, err := oidc.NewProvider(ctx, h.issuer)
@@ -151,8 +154,8 @@ func TestCodeFlowWithPKCEGivesVerifiableTokens(t *testing.T) {
 	if pic, _ := claims["picture"].(string); !strings.HasPrefix(pic, h.issuer+"avatar/") {
 		t.Errorf("picture %q is not served by Gatehouse", pic)
 	}
-	if exp, ok := tok.Extra("expires_in").(float64); !ok || exp <= 0 {
-		t.Errorf("expires_in = %#v, want a positive JSON number", tok.Extra("expires_in"))
+	if exp, ok := tok.Extra("expires_in").(float64); !ok || exp <= 0 || exp > apiTokenLifetime.Seconds() || exp < apiTokenLifetime.Seconds()-10 {
+		t.Errorf("expires_in = %#v, want a JSON number near the API's %v", tok.Extra("expires_in"), apiTokenLifetime)
 	}
 	if tok.RefreshToken == "" {
 		t.Error("offline_access granted no refresh token")
@@ -165,6 +168,9 @@ func TestCodeFlowWithPKCEGivesVerifiableTokens(t *testing.T) {
 	}
 	if !slices.Contains(at.Audience, apiAudience) || !slices.Contains(at.Audience, h.issuer+"userinfo") {
 		t.Errorf("access token aud %v, want the API and userinfo", at.Audience)
+	}
+	if life := at.Expiry.Sub(at.IssuedAt); life > apiTokenLifetime+time.Second || life < apiTokenLifetime-10*time.Second {
+		t.Errorf("access token lives %v, want the API's %v", life, apiTokenLifetime)
 	}
 	var atClaims map[string]any
 	at.Claims(&atClaims)
