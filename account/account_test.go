@@ -349,3 +349,16 @@ func TestCreateUserAppliesThePasswordRules(t *testing.T) {
 		t.Fatalf("create admin = %+v, %v", u, err)
 	}
 }
+
+func TestAddMethodsUpgradesTheSession(t *testing.T) {
+	f := newFixture(t)
+	u := f.signUp(t, "ann@example.com")
+	token, sess, _ := f.svc.StartSession(ctx, u, []string{"pwd"}, home)
+	if _, err := f.svc.AddMethods(ctx, sess, "sms", "mfa", "pwd"); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := f.svc.Resume(ctx, token)
+	if err != nil || strings.Join(got.AMR, ",") != "pwd,sms,mfa" {
+		t.Fatalf("amr after step-up = %v, %v; want pwd,sms,mfa", got.AMR, err)
+	}
+}

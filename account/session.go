@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -38,6 +39,7 @@ type Sessions interface {
 	// SessionByHash returns the session unless it has expired at now.
 	SessionByHash(ctx context.Context, idHash []byte, now time.Time) (Session, error)
 	TouchSession(ctx context.Context, idHash []byte, lastSeen, idleExpires time.Time) error
+	SetSessionAMR(ctx context.Context, idHash []byte, amr []string) error
 	DeleteSession(ctx context.Context, idHash []byte) error
 	// DeleteUserSessions ends every session of the user except keep (may be nil)
 	// and reports how many ended.
@@ -135,4 +137,21 @@ func (s *Service) EndSession(ctx context.Context, token string, m Meta) error {
 	}
 	s.record(ctx, Event{Type: EventLogout, UserID: sess.UserID}, m)
 	return nil
+}
+
+// AddMethods records that the session's user has also passed these
+// authentication methods (RFC 8176 values such as "sms" and "mfa"), so that
+// later requests in this session need not ask again.
+func (s *Service) AddMethods(ctx context.Context, sess Session, methods ...string) (Session, error) {
+	amr := slices.Clone(sess.AMR)
+	for _, m := range methods {
+		if !slices.Contains(amr, m) {
+			amr = append(amr, m)
+		}
+	}
+	if err := s.sessions.SetSessionAMR(ctx, sess.idHash, amr); err != nil {
+		return sess, fmt.Errorf("record authentication methods: %w", err)
+	}
+	sess.AMR = amr
+	return sess, nil
 }

@@ -76,6 +76,21 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, txID string, 
 		s.sendToLogin(w, r, ar, txID, requestedAt, hadSession)
 		return
 	}
+	step, err := s.mfaStep(ctx, si)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if step != "" {
+		// Without its second factor the session does not count as logged in,
+		// and prompt=none may show no screen to get one.
+		if slices.Contains(prompts, "none") {
+			s.oauth.WriteAuthorizeError(ctx, w, ar, fosite.ErrLoginRequired)
+			return
+		}
+		s.sendToStep(w, r, ar, txID, requestedAt, step, url.Values{})
+		return
+	}
 	if txID != "" {
 		if err := s.store.CompleteLoginTransaction(ctx, txID, s.now()); err != nil {
 			if errors.Is(err, store.ErrTransactionNotFound) {
@@ -111,6 +126,23 @@ func (s *Server) sessionSatisfies(si signedIn, form url.Values, prompts []string
 // sendToLogin parks the request in a login transaction (once) and sends the
 // browser to the login or signup screen, which returns to the dispatcher.
 func (s *Server) sendToLogin(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, txID string, requestedAt time.Time, fresh bool) {
+	screen := "login"
+	if ar.GetRequestForm().Get("screen_hint") == "signup" {
+		screen = "signup"
+	}
+	q := url.Values{}
+	if hint := ar.GetRequestForm().Get("login_hint"); hint != "" {
+		q.Set("login_hint", hint)
+	}
+	if fresh {
+		q.Set("prompt", "login")
+	}
+	s.sendToStep(w, r, ar, txID, requestedAt, screen, q)
+}
+
+// sendToStep parks the request in a login transaction (once) and sends the
+// browser to a step's screen, whose return_to brings it back here.
+func (s *Server) sendToStep(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, txID string, requestedAt time.Time, step string, q url.Values) {
 	ctx := r.Context()
 	if txID == "" {
 		var err error
@@ -125,18 +157,8 @@ func (s *Server) sendToLogin(w http.ResponseWriter, r *http.Request, ar fosite.A
 			return
 		}
 	}
-	screen := "login"
-	if ar.GetRequestForm().Get("screen_hint") == "signup" {
-		screen = "signup"
-	}
-	q := url.Values{"return_to": {s.base + "authorize/resume?tx=" + txID}}
-	if hint := ar.GetRequestForm().Get("login_hint"); hint != "" {
-		q.Set("login_hint", hint)
-	}
-	if fresh {
-		q.Set("prompt", "login")
-	}
-	http.Redirect(w, r, s.base+screen+"?"+q.Encode(), http.StatusFound)
+	q.Set("return_to", s.base+"authorize/resume?tx="+txID)
+	http.Redirect(w, r, s.base+step+"?"+q.Encode(), http.StatusFound)
 }
 
 // issueCode answers the authorization request for the signed-in user.

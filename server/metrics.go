@@ -12,6 +12,8 @@ type metrics struct {
 	requests *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
 	signups  *prometheus.CounterVec
+	mfa      *prometheus.CounterVec
+	sms      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -30,7 +32,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Signup attempts by outcome.",
 		}, []string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.logins, m.signups} {
+	m.mfa = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_mfa_challenges_total",
+		Help: "SMS challenge outcomes.",
+	}, []string{"outcome"})
+	m.sms = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_sms_messages_total",
+		Help: "SMS messages by provider and status (sent, retry, failed, expired from the dispatcher; delivered, undelivered from delivery reports).",
+	}, []string{"provider", "status"})
+	for _, c := range []prometheus.Collector{m.requests, m.logins, m.signups, m.mfa, m.sms} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}
@@ -44,3 +54,9 @@ func (m *metrics) observeRequest(route, method string, status int, d time.Durati
 
 func (m *metrics) login(outcome string)  { m.logins.WithLabelValues(outcome).Inc() }
 func (m *metrics) signup(outcome string) { m.signups.WithLabelValues(outcome).Inc() }
+
+func (m *metrics) challenge(outcome string)           { m.mfa.WithLabelValues(outcome).Inc() }
+func (m *metrics) smsMessage(provider, status string) { m.sms.WithLabelValues(provider, status).Inc() }
+
+// SMSResult counts a dispatcher outcome; the dispatcher calls it.
+func (s *Server) SMSResult(provider, status string) { s.metrics.smsMessage(provider, status) }

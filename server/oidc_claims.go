@@ -12,6 +12,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/account"
 )
 
+// acrMultiFactor is the acr of a login that passed a second factor (OpenID
+// PAPE), what Auth0 puts in its tokens.
+const acrMultiFactor = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+
 // newUserSession builds what fosite signs for a logged-in user. Profile and
 // email claims go into the ID token itself: the Auth0 SDK reads the user from
 // it and never calls userinfo.
@@ -26,6 +30,9 @@ func (s *Server) newUserSession(si signedIn, clientID string, scopes []string, r
 	c.AuthTime = si.session.AuthTime.UTC().Truncate(time.Second)
 	c.RequestedAt = requestedAt.UTC().Truncate(time.Second)
 	c.AuthenticationMethodsReferences = si.session.AMR
+	if slices.Contains(si.session.AMR, "mfa") {
+		c.AuthenticationContextClassReference = acrMultiFactor
+	}
 	c.Extra = s.userClaims(si.user, scopes)
 	c.Extra["sid"] = sessionID(si.session)
 	c.Extra["azp"] = clientID

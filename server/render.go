@@ -13,7 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/templates"
 )
 
-var pageNames = []string{"login", "signup", "account", "logout", "error"}
+var pageNames = []string{"login", "signup", "account", "logout", "error", "enroll", "challenge", "recovery"}
 
 // parsePages builds one template set per page: the layout plus the page's
 // "content".
@@ -48,6 +48,15 @@ type view struct {
 	MaxLength   int
 	MemberSince string
 	Message     string
+
+	// MFA screens.
+	Countries     []country
+	Phone         string
+	MaskedPhone   string
+	Step          string // enroll: "phone" or "code"
+	ResendIn      int    // seconds until a new code may be sent
+	RecoveryCodes []string
+	AttemptsLeft  int
 }
 
 type viewUser struct {

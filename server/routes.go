@@ -36,6 +36,20 @@ func (s *Server) routes() http.Handler {
 	handle("GET", "oidc/logout", s.handleOIDCLogout())
 	handle("GET", "avatar/{file}", s.handleAvatar())
 
+	if s.mfa != nil {
+		handle("GET", "mfa/enroll", s.requirePassword(s.handleEnrollForm()))
+		handle("POST", "mfa/enroll", s.requirePassword(s.handleEnroll()))
+		handle("POST", "mfa/recovery", s.requirePassword(s.handleRecoveryConfirm()))
+		handle("GET", "mfa/challenge", s.requirePassword(s.handleChallengeForm()))
+		handle("POST", "mfa/challenge", s.requirePassword(s.handleChallenge()))
+	}
+	if s.plivo != nil {
+		handle("POST", "hooks/plivo/status", s.handlePlivoStatus())
+	}
+	if s.devOutbox != nil {
+		handle("GET", "dev/outbox", s.handleDevOutbox())
+	}
+
 	handle("GET", "static/", s.handleStatic())
 	handle("GET", "healthz", s.handleHealthz())
 	handle("GET", "readyz", s.handleReadyz())

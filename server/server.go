@@ -17,6 +17,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/keys"
+	"github.com/gatehouse-id/gatehouse/mfa"
+	"github.com/gatehouse-id/gatehouse/mfa/sms"
 	"github.com/gatehouse-id/gatehouse/store"
 )
 
@@ -45,6 +47,11 @@ type Deps struct {
 	Log      *slog.Logger
 	Registry *prometheus.Registry // receives Gatehouse's metrics; /metrics serves it
 	Now      func() time.Time
+
+	MFA        *mfa.Service // nil: no second factor at all
+	WakeOutbox func()       // asks the SMS dispatcher to send at once
+	Plivo      *sms.Plivo   // set when Plivo delivers: its status callbacks are accepted
+	DevOutbox  *sms.Console // set in dev: /dev/outbox lists what it "sent"
 }
 
 // Server holds the handlers' shared dependencies.
@@ -60,6 +67,12 @@ type Server struct {
 	signer    *rotatingSigner
 	oauth     fosite.OAuth2Provider
 	lifetimes TokenLifetimes
+	mfa       *mfa.Service
+	policies  *policyCache
+	countries []country
+	wake      func()
+	plivo     *sms.Plivo
+	devOutbox *sms.Console
 	now       func() time.Time
 	log       *slog.Logger
 	metrics   *metrics
@@ -104,6 +117,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 		keys:      d.Keys,
 		signer:    newRotatingSigner(d.Keys),
 		lifetimes: cfg.Lifetimes.withDefaults(),
+		mfa:       d.MFA,
+		policies:  &policyCache{st: d.Store, now: d.Now},
+		countries: countryList(),
+		wake:      d.WakeOutbox,
+		plivo:     d.Plivo,
+		devOutbox: d.DevOutbox,
 		now:       d.Now,
 		log:       d.Log,
 		metrics:   m,

@@ -19,6 +19,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/account/accounttest"
 	"github.com/gatehouse-id/gatehouse/keys"
+	"github.com/gatehouse-id/gatehouse/mfa/sms/plivotest"
+	"github.com/gatehouse-id/gatehouse/outbox"
 	"github.com/gatehouse-id/gatehouse/password"
 	"github.com/gatehouse-id/gatehouse/server"
 	"github.com/gatehouse-id/gatehouse/store"
@@ -36,6 +38,11 @@ type harness struct {
 	clock    *accounttest.Clock
 	keys     *keys.Manager
 	issuer   string
+
+	// With options.plivo: the fake Plivo and the outbox dispatcher that
+	// sends to it (run by sendSMS, so tests decide when messages go out).
+	plivo      *plivotest.Server
+	dispatcher *outbox.Dispatcher
 }
 
 var testMasterKey = []byte("0123456789abcdef0123456789abcdef")
@@ -48,6 +55,7 @@ type options struct {
 	params     password.Params
 	lifetimes  server.TokenLifetimes
 	refresh    store.OAuth2Config
+	plivo      bool // SMS MFA delivered through the real plivo-go SDK to a fake Plivo
 }
 
 const goodPassword = "violet tractor meadow"
@@ -81,10 +89,14 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	h.srv = httptest.NewUnstartedServer(nil)
 	issuer := &url.URL{Scheme: o.scheme, Host: h.srv.Listener.Addr().String(), Path: o.issuerPath}
 	h.issuer = issuer.String()
+	deps := server.Deps{Accounts: accounts, Store: st, Clients: st, Keys: km, Log: slog.New(slog.DiscardHandler),
+		Registry: prometheus.NewRegistry(), Now: c.Now}
+	if o.plivo {
+		h.withPlivo(t, &deps, issuer)
+	}
 	s, err := server.New(
 		server.Config{Issuer: issuer, MaxBodyBytes: o.maxBody, SecretKey: testMasterKey, Lifetimes: o.lifetimes, Refresh: o.refresh},
-		server.Deps{Accounts: accounts, Store: st, Clients: st, Keys: km, Log: slog.New(slog.DiscardHandler),
-			Registry: prometheus.NewRegistry(), Now: c.Now})
+		deps)
 	if err != nil {
 		t.Fatal(err)
 	}

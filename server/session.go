@@ -103,6 +103,15 @@ func (s *Server) requireSession(next http.Handler) http.Handler {
 			http.Redirect(w, r, s.base+"login?return_to="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
+		step, err := s.mfaStep(r.Context(), si)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if step != "" {
+			http.Redirect(w, r, s.base+step+"?return_to="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, si)))
 	})
 }

@@ -73,3 +73,10 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string, keep []by
 	}
 	return tag.RowsAffected(), nil
 }
+
+func (s *Store) SetSessionAMR(ctx context.Context, idHash []byte, amr []string) error {
+	if _, err := s.db(ctx).Exec(ctx, `update sessions set amr = $2 where id_hash = $1`, idHash, amr); err != nil {
+		return fmt.Errorf("set session amr: %w", err)
+	}
+	return nil
+}

@@ -4,10 +4,31 @@
 // The files are embedded in FS:
 //
 //   - layout.html defines the template "layout", a complete HTML5 document
-//     (header, alerts, footer) that calls {{template "content" .}}.
+//     (header, alerts, footer) that calls {{template "content" .}}, and the
+//     shared block "resend" (the inside of a "send a new code" form).
 //   - pages/P.html defines only "content" for page P (login, signup,
-//     account, logout, error). Each page is parsed together with layout.html
+//     account, logout, error, and the SMS multi-factor pages enroll,
+//     challenge, recovery). Each page is parsed together with layout.html
 //     into its own template set and executed as "layout".
+//
+// The multi-factor pages read these fields besides the common ones:
+//
+//   - enroll (Screen "enroll"): Step "phone" shows the country and number
+//     form (Countries, each with Code, Name, Dial and Selected; Phone as
+//     typed); Step "code" asks for the texted code (MaskedPhone, ResendIn).
+//     Both POST to mfa/enroll with a hidden step (phone, code or resend).
+//   - challenge (Screen "challenge"): MaskedPhone, ResendIn, AttemptsLeft
+//     (0 hides the line); POSTs to mfa/challenge with step code, resend or
+//     recovery (field recovery_code).
+//   - recovery (Screen "recovery"): RecoveryCodes; POSTs to mfa/recovery
+//     with the checkbox saved=1.
+//
+// ResendIn is the number of seconds until a new code may be sent (0 = now).
+// While it is positive the Resend button is disabled; for waits up to 30
+// seconds an enabled copy appears by CSS alone once the wait is over (the
+// template rounds ResendIn up to 5, 10, 15, 20, 25 or 30 and picks the class
+// reveal-after-N; see style.css). Longer waits need a page reload. The
+// server must enforce the cooldown itself either way.
 //   - static/ holds assets (style.css) served verbatim under {{.Base}}static/.
 //
 // The markup carries no inline scripts, style attributes or <style> elements,

@@ -15,6 +15,11 @@ type testUser struct {
 	Name  string
 }
 
+type testCountry struct {
+	Code, Name, Dial string
+	Selected         bool
+}
+
 // pageData mirrors the fields the server passes to every page, plus the
 // page-specific ones.
 type pageData struct {
@@ -34,6 +39,15 @@ type pageData struct {
 	MaxLength   int
 	MemberSince string
 	Message     string
+
+	// MFA pages.
+	Countries     []testCountry
+	Phone         string
+	MaskedPhone   string
+	Step          string
+	ResendIn      int
+	RecoveryCodes []string
+	AttemptsLeft  int
 }
 
 func render(t *testing.T, page string, d pageData) string {
@@ -51,10 +65,13 @@ func render(t *testing.T, page string, d pageData) string {
 
 func TestPages(t *testing.T) {
 	tests := []struct {
+		name     string // subtest name; defaults to page
 		page     string
 		signedIn bool
+		setup    func(*pageData)
 		inputs   []string
 		contains []string
+		excludes []string
 	}{
 		{
 			page:   "login",
@@ -104,10 +121,81 @@ func TestPages(t *testing.T) {
 				"Reference: <code>req-123</code>", `href="/auth/login"`,
 			},
 		},
+		{
+			name:   "enroll-phone",
+			page:   "enroll",
+			setup:  func(d *pageData) { d.Step = "phone"; d.Phone = "07700 900123" },
+			inputs: []string{"return_to", "step", "country", "phone"},
+			contains: []string{
+				`action="/auth/mfa/enroll"`,
+				`name="step" value="phone"`,
+				`<select id="country" name="country" autocomplete="country">`,
+				`<option value="FR">France (&#43;33)</option>`,
+				`<option value="GB" selected>United Kingdom (&#43;44)</option>`,
+				`type="tel" autocomplete="tel-national" inputmode="tel" required`,
+				`value="07700 900123"`,
+				"Secure your account", "We'll text you a code each time you log in.",
+				"like +44 7700 900123.", ">Send code</button>",
+			},
+			excludes: []string{`name="code"`, "Resend"},
+		},
+		{
+			name:   "enroll-code",
+			page:   "enroll",
+			setup:  func(d *pageData) { d.Step = "code"; d.ResendIn = 30 },
+			inputs: []string{"return_to", "step", "code"},
+			contains: []string{
+				`action="/auth/mfa/enroll"`,
+				`name="step" value="code"`, `name="step" value="resend"`,
+				`autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" maxlength="6" required autofocus`,
+				"Enter the code", `We sent a 6-digit code to <span class="nowrap">•••• 0123</span>.`,
+				"Verification code", ">Verify</button>",
+				`class="reveal reveal-after-30"`,
+				`<button type="submit" class="button button-secondary" disabled aria-describedby="resend-wait">Resend</button>`,
+				`<button type="submit" class="button button-secondary">Resend</button>`,
+				"You can ask for a new code in 30 seconds.",
+				`href="/auth/mfa/enroll?return_to=%2fauthorize%3fclient_id%3dabc%26state%3dx%20y">Use a different number</a>`,
+			},
+			excludes: []string{`name="country"`, `name="phone"`},
+		},
+		{
+			page:   "challenge",
+			setup:  func(d *pageData) { d.AttemptsLeft = 3 },
+			inputs: []string{"return_to", "step", "code", "remember", "recovery_code"},
+			contains: []string{
+				`action="/auth/mfa/challenge"`,
+				`name="step" value="code"`, `name="step" value="resend"`, `name="step" value="recovery"`,
+				`autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" maxlength="6" required autofocus aria-describedby="attempts-left"`,
+				`<p class="hint" id="attempts-left">3 attempts left</p>`,
+				`type="checkbox" value="1">`, "Remember this browser for 30 days",
+				"Check your phone", `Enter the 6-digit code we sent to <span class="nowrap">•••• 0123</span>.`,
+				">Continue</button>",
+				`<button type="submit" class="button button-secondary">Resend</button>`,
+				`<summary>Use a recovery code</summary>`,
+				`name="recovery_code" class="input-mono" type="text" autocomplete="off"`,
+				">Use recovery code</button>",
+			},
+			excludes: []string{"disabled", "reveal", "You can ask for a new code"},
+		},
+		{
+			page:   "recovery",
+			inputs: []string{"return_to", "saved"},
+			contains: []string{
+				`action="/auth/mfa/recovery"`,
+				"Save your recovery codes", "they won't be shown again.",
+				"<ol class=\"recovery-codes\">\n  <li>AAAA-1111</li>\n  <li>BBBB-2222</li>\n  <li>CCCC-3333</li>\n</ol>",
+				`name="saved" type="checkbox" value="1" required>`,
+				"I saved my recovery codes", ">Continue</button>",
+			},
+		},
 	}
 
 	for _, tc := range tests {
-		t.Run(tc.page, func(t *testing.T) {
+		name := tc.name
+		if name == "" {
+			name = tc.page
+		}
+		t.Run(name, func(t *testing.T) {
 			d := pageData{
 				Title:       "Something went wrong",
 				AppName:     "Acme",
@@ -121,9 +209,18 @@ func TestPages(t *testing.T) {
 				MaxLength:   128,
 				MemberSince: "March 4, 2024",
 				Message:     "The request could not be completed.",
+				Countries: []testCountry{
+					{Code: "FR", Name: "France", Dial: "+33"},
+					{Code: "GB", Name: "United Kingdom", Dial: "+44", Selected: true},
+				},
+				MaskedPhone:   "•••• 0123",
+				RecoveryCodes: []string{"AAAA-1111", "BBBB-2222", "CCCC-3333"},
 			}
 			if tc.signedIn {
 				d.User = &testUser{Email: "ada@example.com", Name: "Ada Lovelace"}
+			}
+			if tc.setup != nil {
+				tc.setup(&d)
 			}
 
 			out := render(t, tc.page, d)
@@ -142,6 +239,11 @@ func TestPages(t *testing.T) {
 			for _, s := range mustContain {
 				if !strings.Contains(out, s) {
 					t.Errorf("output lacks %q", s)
+				}
+			}
+			for _, s := range tc.excludes {
+				if strings.Contains(out, s) {
+					t.Errorf("output contains %q", s)
 				}
 			}
 			checkCSPSafe(t, out)
@@ -234,7 +336,143 @@ func TestStaticFiles(t *testing.T) {
 		}
 	}
 	pages, err := fs.Glob(templates.FS, "pages/*.html")
-	if err != nil || len(pages) != 5 {
-		t.Errorf("pages = %v, %v; want 5 pages", pages, err)
+	if err != nil || len(pages) != 8 {
+		t.Errorf("pages = %v, %v; want 8 pages", pages, err)
+	}
+}
+
+func mfaData(step string) pageData {
+	screen := "challenge"
+	if step != "" {
+		screen = "enroll"
+	}
+	return pageData{
+		Title: "Check your phone", AppName: "Gatehouse", Screen: screen, Base: "/auth/",
+		Step: step, MaskedPhone: "•••• 0123",
+		Countries: []testCountry{{Code: "GB", Name: "United Kingdom", Dial: "+44", Selected: true}},
+	}
+}
+
+// TestMFAFormsKeepReturnTo checks that every form on the MFA pages carries
+// return_to when there is one, and none does when it is empty.
+func TestMFAFormsKeepReturnTo(t *testing.T) {
+	for _, tc := range []struct{ page, step string }{
+		{"enroll", "phone"}, {"enroll", "code"}, {"challenge", ""}, {"recovery", ""},
+	} {
+		d := mfaData(tc.step)
+		d.Screen = tc.page
+		d.ResendIn = 10
+		d.RecoveryCodes = []string{"AAAA-1111"}
+		d.ReturnTo = "/authorize?client_id=abc"
+		out := render(t, tc.page, d)
+		forms := strings.Split(out, "<form")[1:]
+		if len(forms) == 0 {
+			t.Errorf("%s %s: no form", tc.page, tc.step)
+		}
+		for i, f := range forms {
+			f, _, _ = strings.Cut(f, "</form>")
+			if !strings.Contains(f, `<input type="hidden" name="return_to" value="/authorize?client_id=abc">`) {
+				t.Errorf("%s %s: form %d lacks return_to", tc.page, tc.step, i)
+			}
+		}
+		d.ReturnTo = ""
+		out = render(t, tc.page, d)
+		if strings.Contains(out, "return_to") {
+			t.Errorf("%s %s: return_to rendered although empty", tc.page, tc.step)
+		}
+		if tc.page == "enroll" && tc.step == "code" && !strings.Contains(out, `href="/auth/mfa/enroll">Use a different number</a>`) {
+			t.Errorf("enroll code: bare 'Use a different number' link missing")
+		}
+	}
+}
+
+// TestResendReveal checks how .ResendIn picks the reveal class: rounded up to
+// the next of 5..30; no countdown at 0; no self-enabling button above 30.
+func TestResendReveal(t *testing.T) {
+	const (
+		disabled = `<button type="submit" class="button button-secondary" disabled aria-describedby="resend-wait">Resend</button>`
+		enabled  = `<button type="submit" class="button button-secondary">Resend</button>`
+	)
+	for _, tc := range []struct {
+		in       int
+		class    string // "" = no reveal wrapper
+		wait     string // countdown text, "" = none
+		enabled  bool
+		disabled bool
+	}{
+		{0, "", "", true, false},
+		{1, `class="reveal reveal-after-5"`, "in 1 second.", true, true},
+		{5, `class="reveal reveal-after-5"`, "in 5 seconds.", true, true},
+		{6, `class="reveal reveal-after-10"`, "in 6 seconds.", true, true},
+		{12, `class="reveal reveal-after-15"`, "in 12 seconds.", true, true},
+		{20, `class="reveal reveal-after-20"`, "in 20 seconds.", true, true},
+		{21, `class="reveal reveal-after-25"`, "in 21 seconds.", true, true},
+		{30, `class="reveal reveal-after-30"`, "in 30 seconds.", true, true},
+		{45, `class="reveal"`, "in 45 seconds.", false, true},
+	} {
+		for _, step := range []string{"code", ""} { // enroll code step, challenge
+			d := mfaData(step)
+			d.ResendIn = tc.in
+			out := render(t, d.Screen, d)
+			if tc.class == "" && strings.Contains(out, "reveal") {
+				t.Errorf("%s ResendIn=%d: reveal rendered", d.Screen, tc.in)
+			}
+			if tc.class != "" && !strings.Contains(out, tc.class+">") {
+				t.Errorf("%s ResendIn=%d: lacks %s", d.Screen, tc.in, tc.class)
+			}
+			if tc.wait == "" && strings.Contains(out, "You can ask for a new code") {
+				t.Errorf("%s ResendIn=%d: countdown shown", d.Screen, tc.in)
+			}
+			if tc.wait != "" && !strings.Contains(out, "You can ask for a new code "+tc.wait) {
+				t.Errorf("%s ResendIn=%d: lacks countdown %q", d.Screen, tc.in, tc.wait)
+			}
+			if got := strings.Contains(out, enabled); got != tc.enabled {
+				t.Errorf("%s ResendIn=%d: enabled Resend = %v, want %v", d.Screen, tc.in, got, tc.enabled)
+			}
+			if got := strings.Contains(out, disabled); got != tc.disabled {
+				t.Errorf("%s ResendIn=%d: disabled Resend = %v, want %v", d.Screen, tc.in, got, tc.disabled)
+			}
+			checkCSPSafe(t, out)
+		}
+	}
+}
+
+func TestChallengeAttemptsLeft(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{{0, ""}, {1, ">1 attempt left<"}, {4, ">4 attempts left<"}} {
+		d := mfaData("")
+		d.AttemptsLeft = tc.n
+		out := render(t, "challenge", d)
+		if tc.want == "" && strings.Contains(out, "left<") {
+			t.Errorf("AttemptsLeft=0: attempts line shown")
+		}
+		if tc.want != "" && !strings.Contains(out, tc.want) {
+			t.Errorf("AttemptsLeft=%d: lacks %q", tc.n, tc.want)
+		}
+		if got := strings.Contains(out, `aria-describedby="attempts-left"`); got != (tc.n > 0) {
+			t.Errorf("AttemptsLeft=%d: aria-describedby present = %v", tc.n, got)
+		}
+	}
+}
+
+// TestRevealCSS checks style.css defines every class the "resend" template
+// can emit, so a wait never leaves the enabled button hidden for good.
+func TestRevealCSS(t *testing.T) {
+	css, err := fs.ReadFile(templates.FS, "static/style.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		".reveal {", ".reveal-wait {", ".reveal-ready {",
+		".reveal-after-5 {", ".reveal-after-10 {", ".reveal-after-15 {",
+		".reveal-after-20 {", ".reveal-after-25 {", ".reveal-after-30 {",
+		"@keyframes reveal-hide", "@keyframes reveal-show",
+		".recovery-codes {",
+	} {
+		if !bytes.Contains(css, []byte(s)) {
+			t.Errorf("style.css lacks %q", s)
+		}
 	}
 }

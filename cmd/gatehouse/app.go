@@ -13,6 +13,9 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/keys"
+	"github.com/gatehouse-id/gatehouse/mfa"
+	"github.com/gatehouse-id/gatehouse/mfa/sms"
+	"github.com/gatehouse-id/gatehouse/outbox"
 	"github.com/gatehouse-id/gatehouse/password"
 	"github.com/gatehouse-id/gatehouse/server"
 	"github.com/gatehouse-id/gatehouse/store"
@@ -61,6 +64,37 @@ func newAccounts(st *store.Store, log *slog.Logger) *account.Service {
 	})
 }
 
+// newMFA wires the SMS factor: codes and phone numbers keyed by the master
+// key, messages through the outbox in the challenge's own transaction.
+func newMFA(st *store.Store, masterKey []byte, log *slog.Logger) (*mfa.Service, *outbox.Outbox, error) {
+	vault, err := mfa.NewPhoneVault(masterKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	sealer, err := outbox.NewSealer(masterKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	box := outbox.New(st, sealer, time.Now)
+	svc := mfa.NewService(mfa.Deps{
+		Store: st, Outbox: mfaOutbox{box}, Audit: st,
+		Codes: mfa.NewCodeHasher(masterKey), Vault: vault, Rules: mfa.DefaultRules(), Log: log,
+	})
+	return svc, box, nil
+}
+
+// mfaOutbox hands the SMS factor's messages to the outbox.
+type mfaOutbox struct{ box *outbox.Outbox }
+
+func (o mfaOutbox) Enqueue(ctx context.Context, m mfa.OutboxMessage) error {
+	_, err := o.box.Enqueue(ctx, outbox.Enqueued{
+		ChallengeID: m.ChallengeID, UserID: m.UserID, Purpose: m.Purpose, CountryCode: m.CountryCode,
+		Message:   sms.Message{To: m.To, Text: m.Text, Code: m.Code, Purpose: m.Purpose, Locale: "en"},
+		ExpiresAt: m.ExpiresAt,
+	})
+	return err
+}
+
 // serveHTTP runs the HTTP server until ctx ends, then drains it.
 func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
@@ -72,12 +106,29 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	if err := km.Init(ctx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
-	srv, err := server.New(
-		server.Config{Issuer: c.issuer, TrustedProxies: c.trustedProxies, SecretKey: c.secretKey, Refresh: store.DefaultOAuth2Config()},
-		server.Deps{Accounts: newAccounts(st, log), Store: st, Clients: st, Keys: km, Log: log, Registry: reg})
+	sender, console, err := smsSender(c.sms, log)
+	if err != nil {
+		return fmt.Errorf("sms provider: %w", err)
+	}
+	mfaService, box, err := newMFA(st, c.secretKey, log)
 	if err != nil {
 		return err
 	}
+	deps := server.Deps{Accounts: newAccounts(st, log), Store: st, Clients: st, Keys: km, Log: log, Registry: reg,
+		MFA: mfaService, DevOutbox: console}
+	if p, ok := sender.(*sms.Plivo); ok {
+		deps.Plivo = p
+	}
+	var dispatcher *outbox.Dispatcher
+	deps.WakeOutbox = func() { dispatcher.Wake() }
+	srv, err := server.New(
+		server.Config{Issuer: c.issuer, TrustedProxies: c.trustedProxies, SecretKey: c.secretKey, Refresh: store.DefaultOAuth2Config()},
+		deps)
+	if err != nil {
+		return err
+	}
+	dispatcher = outbox.NewDispatcher(box, st, sender, outbox.DispatcherOptions{Log: log, OnResult: srv.SMSResult})
+	go dispatcher.Run(ctx)
 	httpSrv := server.NewHTTPServer(c.addr, srv.Handler(), log)
 
 	go sweepExpired(ctx, st, log)
@@ -107,6 +158,16 @@ func sweepExpired(ctx context.Context, st *store.Store, log *slog.Logger) {
 	defer t.Stop()
 	for {
 		n, err := st.DeleteExpired(ctx, time.Now(), counterAge)
+		if err == nil {
+			var m int64
+			m, err = st.DeleteExpiredMFA(ctx, time.Now())
+			n += m
+		}
+		if err == nil {
+			var m int64
+			m, err = st.DeleteOldOutbox(ctx, time.Now().Add(-outbox.Retention))
+			n += m
+		}
 		if err != nil && ctx.Err() == nil {
 			log.Warn("sweeping expired rows failed", "err", err)
 		} else if n > 0 {

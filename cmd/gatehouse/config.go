@@ -29,6 +29,7 @@ type config struct {
 	addr           string
 	secretKey      []byte
 	trustedProxies []netip.Prefix
+	sms            smsConfig
 }
 
 const (
@@ -159,6 +160,9 @@ func loadConfig(e env, f serverFlags, requireSecrets bool) (config, error) {
 		return c, err
 	}
 	if c.trustedProxies, err = parseProxies("GATEHOUSE_TRUSTED_PROXIES", e.getenv("GATEHOUSE_TRUSTED_PROXIES")); err != nil {
+		return c, err
+	}
+	if c.sms, err = parseSMSConfig(e, c.issuer); err != nil {
 		return c, err
 	}
 	return c, nil

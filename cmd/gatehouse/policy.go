@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/mfa"
+	"github.com/gatehouse-id/gatehouse/store"
+)
+
+func runPolicy(ctx context.Context, e env, args []string) error {
+	return runGroup(ctx, e, "policy", args, []groupVerb{
+		{"set", "never|always", runPolicySet},
+		{"show", "", runPolicyShow},
+	})
+}
+
+func runPolicySet(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "policy set never|always [flags]",
+		"Sets the tenant's MFA policy. never: no second factor. always: every login\n"+
+			"passes an SMS code, and users without a phone enroll one first.\n"+
+			"Every replica applies the change within a second.",
+		"DATABASE_URL")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	arg, err := parseFlagsAndArg(fs, args, "policy")
+	if err != nil {
+		return err
+	}
+	policy, err := mfa.ParsePolicy(arg)
+	if err != nil {
+		return err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.SetSetting(ctx, mfa.PolicySettingKey, string(policy)); err != nil {
+		return err
+	}
+	if err := st.Record(ctx, account.Event{At: time.Now(), Type: "mfa.policy_changed",
+		Details: map[string]any{"policy": string(policy), "by": "operator"}}); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "MFA policy: %s\n", policy)
+	return nil
+}
+
+func runPolicyShow(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "policy show [flags]", "Prints the tenant's MFA policy.", "DATABASE_URL")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	v, err := st.Setting(ctx, mfa.PolicySettingKey)
+	if errors.Is(err, store.ErrSettingNotFound) {
+		v = string(mfa.DefaultPolicy)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, v)
+	return nil
+}

@@ -1,0 +1,107 @@
+package mfa
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/account"
+)
+
+// Factor is a user's verified phone. The number is kept sealed; Masked is
+// what pages show.
+type Factor struct {
+	ID          string
+	UserID      string
+	PhoneSealed []byte
+	PhoneLookup []byte
+	Masked      string
+	VerifiedAt  time.Time
+}
+
+// Factors stores verified phones and recovery codes.
+type Factors interface {
+	// PutMFAFactor makes f the user's factor, replacing any previous one.
+	PutMFAFactor(ctx context.Context, f Factor) error
+	// MFAFactor returns the user's factor or ErrNotEnrolled.
+	MFAFactor(ctx context.Context, userID string) (Factor, error)
+	// ReplaceMFARecoveryCodes makes hashes the user's only recovery codes.
+	ReplaceMFARecoveryCodes(ctx context.Context, userID string, hashes [][]byte, at time.Time) error
+	// UseMFARecoveryCode marks the user's unused code with this hash used at
+	// at; ok is false when there is none, and of concurrent callers with the
+	// same code exactly one gets true. remaining counts the unused codes left.
+	UseMFARecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time) (remaining int, ok bool, err error)
+	// DeleteMFA removes the user's factor, recovery codes, challenges and
+	// failure counter.
+	DeleteMFA(ctx context.Context, userID string) error
+}
+
+// EnrollVerified makes phone the user's factor. The number counts only if the
+// user passed an enroll challenge for it within the last CodeTTL
+// (ErrNotVerified otherwise). An enrolled phone is replaced.
+func (s *Service) EnrollVerified(ctx context.Context, userID string, phone Phone) (Factor, error) {
+	now := s.now()
+	lookup := s.vault.Lookup(phone.E164)
+	ok, err := s.store.PassedMFAEnrollment(ctx, userID, lookup, now.Add(-s.rules.CodeTTL))
+	if err != nil {
+		return Factor{}, fmt.Errorf("find passed enrollment: %w", err)
+	}
+	if !ok {
+		return Factor{}, ErrNotVerified
+	}
+	sealed, err := s.vault.Seal(phone.E164)
+	if err != nil {
+		return Factor{}, fmt.Errorf("seal phone: %w", err)
+	}
+	_, replaced, err := s.Factor(ctx, userID)
+	if err != nil {
+		return Factor{}, err
+	}
+	f := Factor{
+		ID: newID(), UserID: userID, PhoneSealed: sealed, PhoneLookup: lookup, Masked: phone.Masked(),
+		VerifiedAt: now,
+	}
+	if err := s.store.PutMFAFactor(ctx, f); err != nil {
+		return Factor{}, fmt.Errorf("store mfa factor: %w", err)
+	}
+	s.record(ctx, account.Event{Type: EventEnrolled, UserID: userID, Subject: f.Masked,
+		Details: map[string]any{"factor": "sms", "country_code": phone.CountryCode, "replaced": replaced}})
+	return f, nil
+}
+
+// Factor returns the user's verified phone, if any.
+func (s *Service) Factor(ctx context.Context, userID string) (Factor, bool, error) {
+	f, err := s.store.MFAFactor(ctx, userID)
+	if errors.Is(err, ErrNotEnrolled) {
+		return Factor{}, false, nil
+	}
+	if err != nil {
+		return Factor{}, false, fmt.Errorf("load mfa factor: %w", err)
+	}
+	return f, true, nil
+}
+
+// OpenPhone decrypts the factor's number.
+func (s *Service) OpenPhone(f Factor) (Phone, error) {
+	e164, err := s.vault.Open(f.PhoneSealed)
+	if err != nil {
+		return Phone{}, fmt.Errorf("open phone of factor %s: %w", f.ID, err)
+	}
+	p, err := phoneFromE164(e164)
+	if err != nil {
+		return Phone{}, fmt.Errorf("parse phone of factor %s: %w", f.ID, err)
+	}
+	return p, nil
+}
+
+// ResetMFA removes the user's factor, recovery codes, open challenges and
+// failure counter, which also lifts an account lock. It is the administrator's
+// way out for a user who lost the phone or got locked.
+func (s *Service) ResetMFA(ctx context.Context, userID string) error {
+	if err := s.store.DeleteMFA(ctx, userID); err != nil {
+		return fmt.Errorf("reset mfa: %w", err)
+	}
+	s.record(ctx, account.Event{Type: EventReset, UserID: userID})
+	return nil
+}

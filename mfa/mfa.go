@@ -1,0 +1,137 @@
+// Package mfa holds the rules of the SMS second factor: which phone numbers are
+// accepted, how they are kept at rest, how codes are made, sent, checked and
+// limited, and how failures lock a user out. It knows nothing of HTTP or SQL:
+// it declares the storage it needs (Store) and the outbox it hands messages to
+// (Outbox); package store implements both against Postgres.
+//
+// A challenge belongs to one login transaction and one user:
+//
+//	StartChallenge ─ locks? limits? ─► challenge row + outbox message (one transaction)
+//	      │
+//	      ├─ Resend (after the cooldown; new code, same attempts) ──┐
+//	      ▼                                                         │
+//	   Verify ◄─────────────────────────────────────────────────────┘
+//	      ├─ right code, first to use it ─► passed (single use)
+//	      ├─ wrong ─► attempts+1, user failures+1 (5th wrong ends it; 10th failure locks)
+//	      └─ expired / used / ended ─► refused, nothing counted
+//
+// Enrollment is the same challenge with purpose "enroll"; EnrollVerified makes
+// the number the user's factor only after such a challenge passed.
+package mfa
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/account"
+)
+
+// Audit event types. They are stable: admins filter on them.
+const (
+	EventEnrolled            = "mfa.enrolled"
+	EventChallengeStarted    = "mfa.challenge_started" // and each resend, with details.resend
+	EventChallengePassed     = "mfa.challenge_passed"
+	EventChallengeFailed     = "mfa.challenge_failed"
+	EventRecoveryCodeUsed    = "mfa.recovery_code_used"
+	EventRecoveryCodesIssued = "mfa.recovery_codes_issued"
+	EventLimitHit            = "mfa.limit_hit"
+	EventLocked              = "mfa.locked" // a lock began, or an action was refused by one
+	EventReset               = "mfa.reset"
+)
+
+// Audit stores security events; package store's Record implements it.
+type Audit interface {
+	Record(ctx context.Context, e account.Event) error
+}
+
+// OutboxMessage is one SMS to deliver. Code is there for providers with
+// verification APIs; Text already carries it.
+type OutboxMessage struct {
+	ChallengeID string
+	UserID      string
+	To          string // E.164
+	Text        string
+	Code        string
+	Purpose     string
+	ExpiresAt   time.Time
+	CountryCode int
+}
+
+// Outbox accepts messages for delivery. The Service calls Enqueue inside the
+// transaction that creates or renews the challenge (Store.InTx), so an outbox
+// writing through the same database commits or rolls back with it.
+type Outbox interface {
+	Enqueue(ctx context.Context, m OutboxMessage) error
+}
+
+// Store is the storage the SMS factor needs. InTx runs fn in one transaction
+// that every other method called with its ctx joins.
+type Store interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	Challenges
+	Counters
+	Factors
+}
+
+// Service carries out the SMS factor. It is safe for concurrent use, and any
+// number of Services (replicas) may share one Store.
+type Service struct {
+	store  Store
+	outbox Outbox
+	audit  Audit
+	codes  *CodeHasher
+	vault  *PhoneVault
+	rules  Rules
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// Deps are the Service's collaborators. Now defaults to time.Now.
+type Deps struct {
+	Store  Store
+	Outbox Outbox
+	Audit  Audit
+	Codes  *CodeHasher
+	Vault  *PhoneVault
+	Rules  Rules
+	Now    func() time.Time
+	Log    *slog.Logger
+}
+
+func NewService(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		store: d.Store, outbox: d.Outbox, audit: d.Audit, codes: d.Codes, vault: d.Vault,
+		rules: d.Rules, now: d.Now, log: d.Log,
+	}
+}
+
+// Rules reports the rules the service enforces.
+func (s *Service) Rules() Rules { return s.rules }
+
+// record writes an audit event outside any transaction, so that a refused and
+// rolled-back action is still on record. A failure to audit is logged and does
+// not undo the action.
+func (s *Service) record(ctx context.Context, e account.Event) {
+	e.At = s.now()
+	if err := s.audit.Record(ctx, e); err != nil {
+		s.log.ErrorContext(ctx, "audit log write failed", "event", e.Type, "err", err)
+	}
+}
+
+// newID returns a random (version 4) UUID.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

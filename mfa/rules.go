@@ -1,0 +1,51 @@
+package mfa
+
+import "time"
+
+// Limit allows Max sends per fixed window of Window. Windows are aligned to
+// UTC: a 10-minute window runs 12:00–12:10, a day runs midnight to midnight. A
+// fixed window lets a burst of up to 2×Max straddle a boundary; the longer
+// windows above each short one cap that, and it costs one row per key and
+// window instead of one per send. Max 0 turns the limit off.
+type Limit struct {
+	Max    int
+	Window time.Duration
+}
+
+// Rules are the SMS factor's numbers. DefaultRules are the values DESIGN.md §4
+// and NIST 800-63B call for; tests move the clock rather than shorten them,
+// except the budgets they need to reach.
+type Rules struct {
+	CodeTTL        time.Duration // a code works this long after it is sent
+	MaxAttempts    int           // wrong codes that end a challenge
+	ResendCooldown time.Duration // time between two sends of one challenge
+
+	// Consecutive failures of one user, across challenges, resends and
+	// recovery codes, reset only by a success: every LockAfter of them lock
+	// MFA for LockFor; AccountLockAfter lock it until an admin resets MFA.
+	LockAfter        int
+	LockFor          time.Duration
+	AccountLockAfter int
+
+	// Anti-fraud (SMS pumping) limits on sends, new challenges and resends alike.
+	PhoneLimits   []Limit       // per phone number
+	IPLimits      []Limit       // per client address; IPv6 per /64
+	UserLimits    []Limit       // per user
+	CountryLimits map[int]Limit // per calling code, for the countries listed
+	GlobalLimits  []Limit       // the whole installation's budget
+}
+
+func DefaultRules() Rules {
+	return Rules{
+		CodeTTL:          5 * time.Minute,
+		MaxAttempts:      5,
+		ResendCooldown:   30 * time.Second,
+		LockAfter:        10,
+		LockFor:          15 * time.Minute,
+		AccountLockAfter: 100,
+		PhoneLimits:      []Limit{{Max: 3, Window: 10 * time.Minute}, {Max: 10, Window: 24 * time.Hour}},
+		IPLimits:         []Limit{{Max: 10, Window: time.Hour}},
+		UserLimits:       []Limit{{Max: 10, Window: time.Hour}},
+		GlobalLimits:     []Limit{{Max: 1000, Window: time.Hour}},
+	}
+}

@@ -1,0 +1,263 @@
+package outbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	mathrand "math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/mfa/sms"
+)
+
+// Sender delivers one message; mfa/sms provides the implementations.
+type Sender interface {
+	Name() string
+	Send(ctx context.Context, m sms.Message) (sms.Receipt, error)
+}
+
+// DispatcherOptions tune a Dispatcher; zero values take the defaults.
+type DispatcherOptions struct {
+	Owner       string        // names this dispatcher in leases; default host-pid-random
+	Lease       time.Duration // how long a claim holds a row; default 30s
+	SendTimeout time.Duration // bound on one Send; default 15s, at most half of Lease
+	Batch       int           // rows per claim; default 10, sent concurrently
+	Poll        time.Duration // Run's wait between rounds when not woken; default 500ms
+	MaxAttempts int           // sends tried before a row fails; default 8
+	// Backoff is the wait after the attempt-th failed attempt; default
+	// DefaultBackoff.
+	Backoff func(attempt int) time.Duration
+	Now     func() time.Time // default time.Now
+	Log     *slog.Logger     // default slog.Default()
+	// OnResult, if set, is told each attempt's outcome: status is sent, retry,
+	// failed or expired. Provider is the sender's name.
+	OnResult func(provider, status string)
+}
+
+// DefaultBackoff waits about 1s, 2s, 4s … capped at 60s after successive
+// failures, each shortened by up to a quarter at random so that rows failed by
+// one outage do not all come back in the same instant.
+func DefaultBackoff(attempt int) time.Duration {
+	d := time.Second << min(max(attempt-1, 0), 6)
+	d = min(d, time.Minute)
+	return d - mathrand.N(d/4)
+}
+
+// Dispatcher claims due rows and sends them. Run one per replica; dispatchers
+// on one database never send the same row at once (see the package doc for
+// what happens when one dies).
+type Dispatcher struct {
+	o      *Outbox
+	st     Store
+	sender Sender
+	opts   DispatcherOptions
+	wake   chan struct{}
+}
+
+// NewDispatcher returns a dispatcher that sends o's messages with sender.
+func NewDispatcher(o *Outbox, st Store, sender Sender, opts DispatcherOptions) *Dispatcher {
+	if opts.Owner == "" {
+		opts.Owner = defaultOwner()
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = 30 * time.Second
+	}
+	if opts.SendTimeout <= 0 {
+		opts.SendTimeout = 15 * time.Second
+	}
+	// The lease must outlast the send and the report of its outcome, or another
+	// dispatcher would claim the row while it is still being sent.
+	opts.SendTimeout = min(opts.SendTimeout, opts.Lease/2)
+	if opts.Batch <= 0 {
+		opts.Batch = 10
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 500 * time.Millisecond
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 8
+	}
+	if opts.Backoff == nil {
+		opts.Backoff = DefaultBackoff
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	return &Dispatcher{o: o, st: st, sender: sender, opts: opts, wake: make(chan struct{}, 1)}
+}
+
+// Wake starts a round now rather than after Poll; call it once the transaction
+// that enqueued a message has committed. It never blocks.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run dispatches until ctx ends: a round, then a wait of Poll or until Wake,
+// at once if the round claimed a full batch. It returns when ctx ends and the
+// sends in flight have been recorded.
+func (d *Dispatcher) Run(ctx context.Context) {
+	timer := time.NewTimer(d.opts.Poll)
+	defer timer.Stop()
+	for {
+		claimed, _, err := d.round(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		wait := d.opts.Poll
+		switch {
+		case err != nil && claimed == 0:
+			d.opts.Log.Warn("sms outbox claim failed", "err", err)
+			wait = max(wait, 5*time.Second) // the database is likely down: do not hammer it
+		case err != nil:
+			d.opts.Log.Warn("sms outbox outcome not recorded", "err", err)
+		}
+		if claimed == d.opts.Batch {
+			continue // more rows may be due
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// RunOnce claims one batch of due rows, sends them and records the outcomes.
+// It reports how many messages the provider accepted.
+func (d *Dispatcher) RunOnce(ctx context.Context) (sent int, err error) {
+	_, sent, err = d.round(ctx)
+	return sent, err
+}
+
+func (d *Dispatcher) round(ctx context.Context) (claimed, sent int, err error) {
+	rows, err := d.st.ClaimOutbox(ctx, d.opts.Owner, d.opts.Now(), d.opts.Lease, d.opts.Batch)
+	if err != nil {
+		return 0, 0, fmt.Errorf("claim sms outbox rows: %w", err)
+	}
+	// Once claimed, a row is sent and its outcome recorded even if ctx ends:
+	// abandoned, it would sit leased, and a message the provider had accepted
+	// would go out again when the lease ran out. The work has the lease's time.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.Lease)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, r := range rows {
+		wg.Go(func() {
+			ok, err := d.dispatch(ctx, r)
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
+				sent++
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		})
+	}
+	wg.Wait()
+	return len(rows), sent, errors.Join(errs...)
+}
+
+// dispatch sends one claimed row and records the outcome. ok tells whether the
+// provider accepted the message; err is a failure to record the outcome.
+func (d *Dispatcher) dispatch(ctx context.Context, r Row) (ok bool, err error) {
+	log := d.opts.Log.With("message", r.ID, "purpose", r.Purpose, "attempt", r.Attempts)
+	now := d.opts.Now()
+	if !now.Before(r.ExpiresAt) {
+		return false, d.finish(ctx, r, Expired, "the code expired before the message could be sent", now)
+	}
+	msg, err := d.o.Open(r)
+	if err != nil {
+		log.Error("sms outbox row does not open; is GATEHOUSE_SECRET_KEY the one it was sealed with?", "err", err)
+		return false, d.finish(ctx, r, Failed, err.Error(), now)
+	}
+
+	sendCtx, cancel := context.WithTimeout(ctx, d.opts.SendTimeout)
+	receipt, sendErr := d.sender.Send(sendCtx, msg)
+	cancel()
+
+	now = d.opts.Now()
+	provider := d.sender.Name()
+	if sendErr == nil {
+		d.result(Sent)
+		if err := d.st.CompleteOutbox(ctx, r.ID, d.opts.Owner, provider, receipt.ProviderMessageID, now); err != nil {
+			return true, fmt.Errorf("record sms %s as sent: %w", r.ID, err)
+		}
+		log.Info("sms sent", "provider", provider, "provider_message_id", receipt.ProviderMessageID)
+		return true, nil
+	}
+
+	switch {
+	case sms.IsPermanent(sendErr):
+		log.Warn("sms refused; not retrying", "provider", provider, "err", sendErr)
+		return false, d.finish(ctx, r, Failed, sendErr.Error(), now)
+	case r.Attempts >= d.opts.MaxAttempts:
+		log.Warn("sms failed; out of attempts", "provider", provider, "err", sendErr)
+		return false, d.finish(ctx, r, Failed, fmt.Sprintf("gave up after %d attempts: %v", r.Attempts, sendErr), now)
+	}
+	next := now.Add(d.opts.Backoff(r.Attempts))
+	if !next.Before(r.ExpiresAt) {
+		log.Warn("sms failed; the code expires before another attempt", "provider", provider, "err", sendErr)
+		return false, d.finish(ctx, r, Expired, "the code expires before the next attempt: "+sendErr.Error(), now)
+	}
+	log.Info("sms failed; will retry", "provider", provider, "err", sendErr, "next_attempt_at", next)
+	d.result("retry")
+	if err := d.st.RetryOutbox(ctx, r.ID, d.opts.Owner, truncate(sendErr.Error()), next); err != nil {
+		return false, fmt.Errorf("schedule sms %s for retry: %w", r.ID, err)
+	}
+	return false, nil
+}
+
+// finish ends a row as failed or expired.
+func (d *Dispatcher) finish(ctx context.Context, r Row, status, reason string, now time.Time) error {
+	d.result(status)
+	if err := d.st.FailOutbox(ctx, r.ID, d.opts.Owner, status, truncate(reason), now); err != nil {
+		return fmt.Errorf("record sms %s as %s: %w", r.ID, status, err)
+	}
+	return nil
+}
+
+func (d *Dispatcher) result(status string) {
+	if d.opts.OnResult != nil {
+		d.opts.OnResult(d.sender.Name(), status)
+	}
+}
+
+// truncate keeps a provider's error message to a size worth storing.
+func truncate(s string) string {
+	const limit = 1000
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && s[cut]&0xc0 == 0x80 { // do not split a UTF-8 sequence
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func defaultOwner() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown"
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}

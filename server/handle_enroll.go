@@ -1,0 +1,212 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/mfa"
+)
+
+// handleEnrollForm shows the enrollment step the browser is at: the number,
+// or the code sent to it.
+func (s *Server) handleEnrollForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		si := mustSession(r)
+		if _, enrolled, err := s.mfa.Factor(r.Context(), si.user.ID); err != nil {
+			s.serverError(w, r, err)
+			return
+		} else if enrolled {
+			http.Redirect(w, r, s.base+"mfa/challenge?"+r.URL.RawQuery, http.StatusSeeOther)
+			return
+		}
+		ch, open, err := s.openChallenge(r, si, mfa.PurposeEnroll)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v := s.mfaView(r, "enroll", "Secure your account")
+		if open && !r.URL.Query().Has("change") {
+			s.renderEnrollCode(w, r, v, ch, http.StatusOK)
+			return
+		}
+		s.renderEnrollPhone(w, r, v, "", http.StatusOK)
+	})
+}
+
+func (s *Server) renderEnrollPhone(w http.ResponseWriter, r *http.Request, v view, region string, status int) {
+	v.Step = "phone"
+	v.Countries = countriesFor(s.countries, region, r.Header.Get("Accept-Language"))
+	s.render(w, r, status, "enroll", v)
+}
+
+func (s *Server) renderEnrollCode(w http.ResponseWriter, r *http.Request, v view, ch mfa.Challenge, status int) {
+	v.Step = "code"
+	v.MaskedPhone = ch.Masked
+	v.ResendIn = s.resendIn(ch)
+	s.render(w, r, status, "enroll", v)
+}
+
+// handleEnroll takes the number (step=phone), the code (step=code) or a
+// request for a new code (step=resend). The number counts only once its
+// code is verified; then recovery codes are shown, once.
+func (s *Server) handleEnroll() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.parseForm(w, r) {
+			return
+		}
+		si := mustSession(r)
+		v := s.mfaView(r, "enroll", "Secure your account")
+		switch r.PostForm.Get("step") {
+		case "phone":
+			s.enrollPhone(w, r, si, v)
+		case "code":
+			s.enrollCode(w, r, si, v)
+		case "resend":
+			s.resend(w, r, si, v, mfa.PurposeEnroll, "mfa/enroll", func(v view, ch mfa.Challenge, status int) {
+				s.renderEnrollCode(w, r, v, ch, status)
+			})
+		default:
+			s.renderError(w, r, http.StatusBadRequest)
+		}
+	})
+}
+
+func (s *Server) enrollPhone(w http.ResponseWriter, r *http.Request, si signedIn, v view) {
+	region := strings.ToUpper(strings.TrimSpace(r.PostForm.Get("country")))
+	v.Phone = r.PostForm.Get("phone")
+	allowed, err := s.allowedRegions(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	phone, err := mfa.ParsePhone(v.Phone, region, allowed)
+	if err == nil {
+		var ch mfa.Challenge
+		ch, err = s.mfa.StartChallenge(r.Context(), s.startRequest(r, si, mfa.PurposeEnroll, phone))
+		if err == nil {
+			s.wakeOutbox()
+			s.setChallengeCookie(w, ch.ID)
+			http.Redirect(w, r, s.base+"mfa/enroll"+returnQuery(v.ReturnTo), http.StatusSeeOther)
+			return
+		}
+	}
+	msg, status := s.mfaMessage(err)
+	if msg == "" {
+		s.serverError(w, r, err)
+		return
+	}
+	v.Error = msg
+	s.renderEnrollPhone(w, r, v, region, status)
+}
+
+func (s *Server) enrollCode(w http.ResponseWriter, r *http.Request, si signedIn, v view) {
+	ctx := r.Context()
+	ch, open, err := s.openChallenge(r, si, mfa.PurposeEnroll)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if !open {
+		v.Error = "This code has expired. Enter your number again to get a new one."
+		s.renderEnrollPhone(w, r, v, "", http.StatusBadRequest)
+		return
+	}
+	ch, err = s.mfa.Verify(ctx, ch.ID, r.PostForm.Get("code"))
+	if err != nil {
+		s.codeRefused(w, r, v, ch, err, func(v view, status int) { s.renderEnrollCode(w, r, v, ch, status) })
+		return
+	}
+	phone, err := s.mfa.ChallengePhone(ch)
+	if err == nil {
+		_, err = s.mfa.EnrollVerified(ctx, si.user.ID, phone)
+	}
+	var codes []string
+	if err == nil {
+		codes, err = s.mfa.IssueRecoveryCodes(ctx, si.user.ID)
+	}
+	if err == nil {
+		_, err = s.accounts.AddMethods(ctx, si.session, "sms", "mfa")
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.clearChallengeCookie(w)
+	rv := s.mfaView(r, "recovery", "Save your recovery codes")
+	rv.RecoveryCodes = codes
+	s.render(w, r, http.StatusOK, "recovery", rv)
+}
+
+// handleRecoveryConfirm continues after the recovery codes were shown.
+func (s *Server) handleRecoveryConfirm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.parseForm(w, r) {
+			return
+		}
+		http.Redirect(w, r, s.afterLogin(r.PostForm.Get("return_to")), http.StatusSeeOther)
+	})
+}
+
+// codeRefused shows a code form again with the reason; a challenge that
+// can no longer take codes clears the browser's challenge.
+func (s *Server) codeRefused(w http.ResponseWriter, r *http.Request, v view, ch mfa.Challenge, err error, show func(view, int)) {
+	msg, status := s.mfaMessage(err)
+	if msg == "" {
+		s.serverError(w, r, err)
+		return
+	}
+	var wrong *mfa.WrongCodeError
+	if errors.As(err, &wrong) {
+		v.AttemptsLeft = wrong.Remaining
+	}
+	v.Error = msg
+	show(v, status)
+}
+
+func (s *Server) startRequest(r *http.Request, si signedIn, purpose string, phone mfa.Phone) mfa.StartRequest {
+	return mfa.StartRequest{
+		UserID: si.user.ID, TxID: sessionID(si.session), Purpose: purpose, Phone: phone,
+		IP: clientIP(r.Context()), AppName: s.cfg.AppName, IssuerHost: s.cfg.Issuer.Hostname(),
+	}
+}
+
+// resend sends a new code for the browser's open challenge and shows the code
+// form again; a refusal (cooldown, limits) is shown on it.
+func (s *Server) resend(w http.ResponseWriter, r *http.Request, si signedIn, v view, purpose, page string, show func(view, mfa.Challenge, int)) {
+	ch, open, err := s.openChallenge(r, si, purpose)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if !open {
+		s.clearChallengeCookie(w)
+		http.Redirect(w, r, s.base+page+returnQuery(v.ReturnTo), http.StatusSeeOther)
+		return
+	}
+	if _, err := s.mfa.Resend(r.Context(), ch.ID, clientIP(r.Context())); err != nil {
+		msg, status := s.mfaMessage(err)
+		if msg == "" {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Error = msg
+		show(v, ch, status)
+		return
+	}
+	s.wakeOutbox()
+	http.Redirect(w, r, s.base+page+returnQuery(v.ReturnTo), http.StatusSeeOther)
+}
+
+func returnQuery(returnTo string) string {
+	if returnTo == "" {
+		return ""
+	}
+	return "?return_to=" + urlQueryEscape(returnTo)
+}
+
+func (s *Server) wakeOutbox() {
+	if s.wake != nil {
+		s.wake()
+	}
+}

@@ -1,0 +1,83 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/mfa/sms"
+	"github.com/gatehouse-id/gatehouse/store"
+)
+
+// handlePlivoStatus takes Plivo's delivery reports. The signature is checked
+// against the exact public URL Plivo was given; unsigned or forged reports
+// are refused.
+func (s *Server) handlePlivoStatus() http.Handler {
+	public := s.cfg.Issuer.String() + "hooks/plivo/status"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.plivo.VerifyCallback(r, public); err != nil {
+			s.logger(r.Context()).Warn("plivo callback refused", "err", err)
+			http.Error(w, "invalid signature", http.StatusForbidden)
+			return
+		}
+		report, err := sms.ParseDeliveryReport(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		found, err := s.store.UpdateDelivery(r.Context(), "plivo", report.ProviderMessageID, report.Status, report.ErrorCode, s.now())
+		if err != nil {
+			s.logger(r.Context()).Error("record delivery report", "err", err)
+			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if !found {
+			s.logger(r.Context()).Warn("delivery report for an unknown message", "message_uuid", report.ProviderMessageID)
+		}
+		s.metrics.smsMessage("plivo", report.Status)
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+var devOutboxPage = template.Must(template.New("outbox").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Dev outbox · Gatehouse</title><link rel="stylesheet" href="{{.Base}}static/style.css"></head>
+<body><div class="page"><main class="card card-body" data-screen="dev-outbox"><h1>Dev outbox</h1>
+<p class="subtitle">Text messages the console sender would have sent, newest first.</p>
+{{range .Sent}}<section class="section"><p class="muted">{{.At.Format "15:04:05"}} · to {{.To}} · {{.Purpose}}</p><pre>{{.Text}}</pre></section>
+{{else}}<p>No messages yet.</p>{{end}}
+</main></div></body></html>
+`))
+
+// handleDevOutbox lists the console sender's messages, so a person can log
+// in with MFA in `gatehouse dev` without a phone.
+func (s *Server) handleDevOutbox() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		devOutboxPage.Execute(w, map[string]any{"Base": s.base, "Sent": s.devOutbox.Recent()})
+	})
+}
+
+// allowedRegionsKey names the admin's country allow list in the settings
+// table: comma-separated region codes, empty for all.
+const allowedRegionsKey = "mfa_allowed_regions"
+
+func (s *Server) allowedRegions(ctx context.Context) ([]string, error) {
+	v, err := s.store.Setting(ctx, allowedRegionsKey)
+	if errors.Is(err, store.ErrSettingNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range strings.Split(v, ",") {
+		if r = strings.ToUpper(strings.TrimSpace(r)); r != "" {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,139 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/mfa"
+)
+
+// The MFA steps. Each one does its job and returns to return_to, which in an
+// OAuth flow is the dispatcher (/authorize/resume); the dispatcher, not these
+// handlers, decides whether MFA is needed.
+
+// mfaStep names the step a signed-in browser must take before it may continue,
+// or "" when none: under the "always" policy a session without "mfa" in its
+// amr is challenged, or sent to enroll when the user has no phone yet.
+func (s *Server) mfaStep(ctx context.Context, si signedIn) (string, error) {
+	if s.mfa == nil || slices.Contains(si.session.AMR, "mfa") {
+		return "", nil
+	}
+	policy, err := s.policies.get(ctx)
+	if err != nil || policy != mfa.PolicyAlways {
+		return "", err
+	}
+	_, enrolled, err := s.mfa.Factor(ctx, si.user.ID)
+	switch {
+	case err != nil:
+		return "", err
+	case enrolled:
+		return "mfa/challenge", nil
+	}
+	return "mfa/enroll", nil
+}
+
+// mfaCookie carries the id of the browser's open challenge between the code
+// screen's requests; the challenge itself is bound to the user and session.
+const mfaCookie = "gatehouse_mfa"
+
+func (s *Server) setChallengeCookie(w http.ResponseWriter, id string) {
+	http.SetCookie(w, &http.Cookie{Name: mfaCookie, Value: id, Path: s.base + "mfa/", MaxAge: 900,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (s *Server) clearChallengeCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: mfaCookie, Value: "", Path: s.base + "mfa/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// openChallenge returns the browser's open challenge for this purpose, if it
+// belongs to this user and session and can still take a code.
+func (s *Server) openChallenge(r *http.Request, si signedIn, purpose string) (mfa.Challenge, bool, error) {
+	c, err := r.Cookie(mfaCookie)
+	if err != nil {
+		return mfa.Challenge{}, false, nil
+	}
+	ch, err := s.mfa.Challenge(r.Context(), c.Value)
+	if errors.Is(err, mfa.ErrChallengeNotFound) {
+		return mfa.Challenge{}, false, nil
+	}
+	if err != nil {
+		return mfa.Challenge{}, false, err
+	}
+	ok := ch.UserID == si.user.ID && ch.TxID == sessionID(si.session) && ch.Purpose == purpose &&
+		ch.UsedAt.IsZero() && ch.EndedAt.IsZero() && s.now().Before(ch.ExpiresAt)
+	return ch, ok, nil
+}
+
+// requirePassword admits a browser that has logged in with its password, MFA
+// or not: the MFA screens themselves.
+func (s *Server) requirePassword(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		si, ok, err := s.currentSession(r)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if !ok {
+			http.Redirect(w, r, s.base+"login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, si)))
+	})
+}
+
+func (s *Server) mfaView(r *http.Request, screen, title string) view {
+	v := s.newView(r, screen, title)
+	v.ReturnTo = s.safeReturnTo(r.FormValue("return_to"))
+	return v
+}
+
+// resendIn is how many whole seconds remain before the challenge may be sent again.
+func (s *Server) resendIn(c mfa.Challenge) int {
+	left := c.LastSentAt.Add(s.mfa.Rules().ResendCooldown).Sub(s.now())
+	return max(0, int(math.Ceil(left.Seconds())))
+}
+
+// mfaMessage turns an MFA refusal into words for the person, or "" when the
+// error is not one of the expected refusals.
+func (s *Server) mfaMessage(err error) (string, int) {
+	var wrong *mfa.WrongCodeError
+	var limit *mfa.LimitError
+	var locked *mfa.LockedError
+	var cooldown *mfa.CooldownError
+	var phone *mfa.PhoneError
+	switch {
+	case errors.As(err, &wrong):
+		return "That code is not right. Check the text message and try again.", http.StatusBadRequest
+	case errors.Is(err, mfa.ErrChallengeEnded):
+		return "Too many wrong codes. We can send you a new one.", http.StatusBadRequest
+	case errors.Is(err, mfa.ErrCodeExpired), errors.Is(err, mfa.ErrCodeUsed), errors.Is(err, mfa.ErrChallengeNotFound):
+		return "This code has expired. We can send you a new one.", http.StatusBadRequest
+	case errors.As(err, &cooldown):
+		return "A code was sent moments ago. Wait a little before asking for another.", http.StatusTooManyRequests
+	case errors.As(err, &limit):
+		return "Too many codes have been sent. Try again later.", http.StatusTooManyRequests
+	case errors.As(err, &locked):
+		return "Too many failed attempts. Try again in " + untilText(locked.Until.Sub(s.now())) + ".", http.StatusTooManyRequests
+	case errors.Is(err, mfa.ErrAccountLocked):
+		return "Your account is locked after too many failed attempts. Contact your administrator.", http.StatusForbidden
+	case errors.Is(err, mfa.ErrInvalidRecoveryCode):
+		return "That recovery code is not valid or was already used.", http.StatusBadRequest
+	case errors.As(err, &phone):
+		return phone.Message, http.StatusBadRequest
+	}
+	return "", 0
+}
+
+func untilText(d time.Duration) string {
+	if m := int(math.Ceil(d.Minutes())); m > 1 {
+		return strconv.Itoa(m) + " minutes"
+	}
+	return "a minute"
+}

@@ -1,0 +1,260 @@
+package server_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/gatehouse-id/gatehouse/mfa"
+	"github.com/gatehouse-id/gatehouse/mfa/sms"
+	"github.com/gatehouse-id/gatehouse/mfa/sms/plivotest"
+	"github.com/gatehouse-id/gatehouse/outbox"
+	"github.com/gatehouse-id/gatehouse/server"
+)
+
+const (
+	plivoID    = "MAFAKEAUTHID"
+	plivoToken = "fake-auth-token"
+	mobile     = "+447911123456"
+)
+
+// withPlivo gives the harness SMS MFA: the real plivo-go SDK against a fake
+// Plivo on loopback, through the real outbox.
+func (h *harness) withPlivo(t testing.TB, deps *server.Deps, issuer *url.URL) {
+	h.plivo = plivotest.New(t, plivoID, plivoToken)
+	sender, err := sms.NewPlivo(sms.PlivoConfig{AuthID: plivoID, AuthToken: plivoToken, Src: "+14155550100",
+		APIURL: h.plivo.URL(), StatusURL: issuer.String() + "hooks/plivo/status", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vault, err := mfa.NewPhoneVault(testMasterKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := outbox.NewSealer(testMasterKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := outbox.New(h.st, sealer, h.clock.Now)
+	deps.MFA = mfa.NewService(mfa.Deps{Store: h.st, Outbox: testOutbox{box}, Audit: h.st,
+		Codes: mfa.NewCodeHasher(testMasterKey), Vault: vault, Rules: mfa.DefaultRules(), Now: h.clock.Now})
+	deps.Plivo = sender
+	h.dispatcher = outbox.NewDispatcher(box, h.st, sender, outbox.DispatcherOptions{Now: h.clock.Now, Log: slog.New(slog.DiscardHandler)})
+}
+
+type testOutbox struct{ box *outbox.Outbox }
+
+func (o testOutbox) Enqueue(ctx context.Context, m mfa.OutboxMessage) error {
+	_, err := o.box.Enqueue(ctx, outbox.Enqueued{ChallengeID: m.ChallengeID, UserID: m.UserID, Purpose: m.Purpose,
+		CountryCode: m.CountryCode, ExpiresAt: m.ExpiresAt,
+		Message: sms.Message{To: m.To, Text: m.Text, Code: m.Code, Purpose: m.Purpose}})
+	return err
+}
+
+// sendSMS runs the dispatcher once and returns the code of the newest message.
+func (h *harness) sendSMS(t *testing.T) string {
+	t.Helper()
+	before := len(h.plivo.Messages())
+	if _, err := h.dispatcher.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.plivo.Messages()) != before+1 {
+		t.Fatalf("Plivo received %d new messages, want 1", len(h.plivo.Messages())-before)
+	}
+	return h.plivo.LastCode()
+}
+
+func (h *harness) setPolicy(t *testing.T, p mfa.Policy) {
+	if err := h.st.SetSetting(context.Background(), mfa.PolicySettingKey, string(p)); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(2 * time.Second) // past the policy cache
+}
+
+// enroll takes a signed-in browser through phone enrollment.
+func (h *harness) enroll(t *testing.T, b *http.Client, returnTo string) []string {
+	t.Helper()
+	form := url.Values{"step": {"phone"}, "country": {"GB"}, "phone": {mobile}}
+	if returnTo != "" {
+		form.Set("return_to", returnTo)
+	}
+	h.do(b, "POST", "/mfa/enroll", form).expect(t, http.StatusSeeOther, "")
+	code := h.sendSMS(t)
+	msg := h.plivo.Messages()[len(h.plivo.Messages())-1]
+	if msg.Dst != strings.TrimPrefix(mobile, "+") && msg.Dst != mobile {
+		t.Fatalf("SMS to %q, want %s", msg.Dst, mobile)
+	}
+	if !strings.HasSuffix(msg.Text, "\n@127.0.0.1 #"+code) {
+		t.Fatalf("SMS text %q lacks the WebOTP line", msg.Text)
+	}
+	codeForm := url.Values{"step": {"code"}, "code": {code}, "return_to": {returnTo}}
+	rec := h.do(b, "POST", "/mfa/enroll", codeForm)
+	rec.expect(t, 200, "recovery")
+	codes := recoveryCodeRE.FindAllString(rec.body, -1)
+	if len(codes) != 10 {
+		t.Fatalf("recovery page shows %d codes, want 10", len(codes))
+	}
+	return codes
+}
+
+var recoveryCodeRE = regexp.MustCompile(`\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b`)
+
+func TestAlwaysPolicyEnrollsThenChallengesWithPlivo(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	p := h.newSPA(t)
+	b := signedInBrowser(t, h)
+	h.setPolicy(t, mfa.PolicyAlways)
+
+	h.do(b, "GET", "/account", nil).expectRedirect(t, "/mfa/enroll?return_to=%2Faccount")
+	h.do(b, "GET", "/mfa/enroll?return_to=%2Faccount", nil).expect(t, 200, "enroll")
+	h.enroll(t, b, "/account")
+	h.do(b, "POST", "/mfa/recovery", url.Values{"saved": {"1"}, "return_to": {"/account"}}).expectRedirect(t, "/account")
+	h.do(b, "GET", "/account", nil).expect(t, 200, "account")
+
+	// A new browser logs in through the OAuth flow and must pass the challenge.
+	b2 := h.browser()
+	f := newFlow()
+	toLogin := h.do(b2, "GET", p.authURL(f), nil)
+	loc, _ := url.Parse(toLogin.header.Get("Location"))
+	resume := loc.Query().Get("return_to")
+	h.do(b2, "POST", "/login", url.Values{"email": {"ann@example.com"}, "password": {goodPassword}, "return_to": {resume}}).
+		expectRedirect(t, resume)
+	toMFA := h.do(b2, "GET", resume, nil)
+	if !strings.HasPrefix(toMFA.header.Get("Location"), "/mfa/challenge?") {
+		t.Fatalf("after the password: %d to %q, want the challenge", toMFA.status, toMFA.header.Get("Location"))
+	}
+	page := h.do(b2, "GET", toMFA.header.Get("Location"), nil)
+	page.expect(t, 200, "challenge")
+	if !strings.Contains(page.body, "•••• 3456") || !strings.Contains(page.body, `autocomplete="one-time-code"`) {
+		t.Fatal("challenge page lacks the masked number or the one-time-code field")
+	}
+	code := h.sendSMS(t)
+	h.do(b2, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {code}, "return_to": {resume}}).expectRedirect(t, resume)
+	q := callback(t, h.do(b2, "GET", resume, nil))
+	tok, err := p.cfg.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(f.verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		AMR []string `json:"amr"`
+		ACR string   `json:"acr"`
+	}
+	p.verifyIDToken(t, tok).Claims(&claims)
+	if strings.Join(claims.AMR, ",") != "pwd,sms,mfa" || claims.ACR != "http://schemas.openid.net/pape/policies/2007/06/multi-factor" {
+		t.Fatalf("amr %v acr %q", claims.AMR, claims.ACR)
+	}
+
+	// The code cannot be used again, even by the same browser.
+	r := h.do(b2, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {code}})
+	if r.status == http.StatusSeeOther && r.header.Get("Location") != "/mfa/challenge" {
+		t.Fatalf("replayed code: %d to %q", r.status, r.header.Get("Location"))
+	}
+}
+
+func TestWrongCodesEndTheChallenge(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	b := signedInBrowser(t, h)
+	h.setPolicy(t, mfa.PolicyAlways)
+	h.enroll(t, b, "")
+	b2 := h.browser()
+	h.logIn(b2, "ann@example.com", goodPassword).expectRedirect(t, "/account")
+	h.do(b2, "GET", "/mfa/challenge", nil).expect(t, 200, "challenge")
+	code := h.sendSMS(t)
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	for i := range 4 {
+		r := h.do(b2, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {wrong}})
+		r.expect(t, http.StatusBadRequest, "challenge")
+		if !strings.Contains(r.alert(), "not right") || !strings.Contains(r.body, strconv.Itoa(4-i)+" attempt") {
+			t.Fatalf("wrong code %d: alert %q", i+1, r.alert())
+		}
+	}
+	r := h.do(b2, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {wrong}})
+	if !strings.Contains(r.alert(), "Too many wrong codes") {
+		t.Fatalf("fifth wrong code: %d alert %q", r.status, r.alert())
+	}
+	r = h.do(b2, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {code}})
+	if r.status == http.StatusSeeOther && r.header.Get("Location") == "/account" {
+		t.Fatal("the right code passed a challenge that had ended")
+	}
+}
+
+func TestEnrollmentRefusesNumbersThatCannotTakeSMS(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	b := signedInBrowser(t, h)
+	h.setPolicy(t, mfa.PolicyAlways)
+	for _, tc := range []struct{ name, country, phone string }{
+		{"premium rate", "GB", "09098790000"},
+		{"toll free", "US", "+1 800 555 0199"},
+		{"not a number", "GB", "hello"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"phone"}, "country": {tc.country}, "phone": {tc.phone}})
+			r.expect(t, http.StatusBadRequest, "enroll")
+			if r.alert() == "" || !strings.Contains(r.body, strings.TrimPrefix(tc.phone, "+1 ")) {
+				t.Fatalf("alert %q; the form must keep what was typed", r.alert())
+			}
+		})
+	}
+	if n := len(h.plivo.Messages()); n != 0 {
+		t.Fatalf("%d SMS sent for refused numbers", n)
+	}
+}
+
+func TestRecoveryCodeWorksOnce(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	b := signedInBrowser(t, h)
+	h.setPolicy(t, mfa.PolicyAlways)
+	codes := h.enroll(t, b, "")
+	for i, want := range []int{http.StatusSeeOther, http.StatusBadRequest} {
+		b2 := h.browser()
+		h.logIn(b2, "ann@example.com", goodPassword)
+		r := h.do(b2, "POST", "/mfa/challenge", url.Values{"step": {"recovery"}, "recovery_code": {codes[0]}})
+		if r.status != want {
+			t.Fatalf("use %d of the recovery code: %d (alert %q), want %d", i+1, r.status, r.alert(), want)
+		}
+	}
+}
+
+func TestPlivoDeliveryReportsNeedAValidSignature(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	b := signedInBrowser(t, h)
+	h.setPolicy(t, mfa.PolicyAlways)
+	h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"phone"}, "country": {"GB"}, "phone": {mobile}})
+	h.sendSMS(t)
+	uuid := h.plivo.Messages()[0].UUID
+	if err := h.plivo.DeliverReport(context.Background(), uuid, "delivered", ""); err != nil {
+		t.Fatalf("signed report refused: %v", err)
+	}
+	var status string
+	h.st.Pool().QueryRow(context.Background(), `select status from sms_outbox where provider_message_id = $1`, uuid).Scan(&status)
+	if status != "delivered" {
+		t.Fatalf("outbox row status %q after the report, want delivered", status)
+	}
+	forged := h.do(http.DefaultClient, "POST", "/hooks/plivo/status", url.Values{"MessageUUID": {uuid}, "Status": {"failed"}},
+		"X-Plivo-Signature-V2", "Zm9yZ2Vk", "X-Plivo-Signature-V2-Nonce", "12345")
+	if forged.status != http.StatusForbidden {
+		t.Fatalf("forged report: %d, want 403", forged.status)
+	}
+	unsigned := h.do(http.DefaultClient, "POST", "/hooks/plivo/status", url.Values{"MessageUUID": {uuid}, "Status": {"failed"}})
+	if unsigned.status != http.StatusForbidden {
+		t.Fatalf("unsigned report: %d, want 403", unsigned.status)
+	}
+}
+
+func TestNeverPolicyAsksForNoSecondFactor(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	b := signedInBrowser(t, h)
+	h.setPolicy(t, mfa.PolicyNever)
+	h.do(b, "GET", "/account", nil).expect(t, 200, "account")
+}
