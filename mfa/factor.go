@@ -41,15 +41,25 @@ type Factors interface {
 // user passed an enroll challenge for it within the last CodeTTL
 // (ErrNotVerified otherwise). An enrolled phone is replaced.
 func (s *Service) EnrollVerified(ctx context.Context, userID string, phone Phone) (Factor, error) {
-	now := s.now()
 	lookup := s.vault.Lookup(phone.E164)
-	ok, err := s.store.PassedMFAEnrollment(ctx, userID, lookup, now.Add(-s.rules.CodeTTL))
+	ok, err := s.store.PassedMFAEnrollment(ctx, userID, lookup, s.now().Add(-s.rules.CodeTTL))
 	if err != nil {
 		return Factor{}, fmt.Errorf("find passed enrollment: %w", err)
 	}
 	if !ok {
 		return Factor{}, ErrNotVerified
 	}
+	return s.putFactor(ctx, userID, phone, "user")
+}
+
+// EnrollByOperator makes phone the user's factor on an operator's word, with
+// no code sent: the number was verified elsewhere (an import, an admin who
+// vouches for it).
+func (s *Service) EnrollByOperator(ctx context.Context, userID string, phone Phone) (Factor, error) {
+	return s.putFactor(ctx, userID, phone, "operator")
+}
+
+func (s *Service) putFactor(ctx context.Context, userID string, phone Phone, by string) (Factor, error) {
 	sealed, err := s.vault.Seal(phone.E164)
 	if err != nil {
 		return Factor{}, fmt.Errorf("seal phone: %w", err)
@@ -59,14 +69,14 @@ func (s *Service) EnrollVerified(ctx context.Context, userID string, phone Phone
 		return Factor{}, err
 	}
 	f := Factor{
-		ID: newID(), UserID: userID, PhoneSealed: sealed, PhoneLookup: lookup, Masked: phone.Masked(),
-		VerifiedAt: now,
+		ID: newID(), UserID: userID, PhoneSealed: sealed, PhoneLookup: s.vault.Lookup(phone.E164), Masked: phone.Masked(),
+		VerifiedAt: s.now(),
 	}
 	if err := s.store.PutMFAFactor(ctx, f); err != nil {
 		return Factor{}, fmt.Errorf("store mfa factor: %w", err)
 	}
 	s.record(ctx, account.Event{Type: EventEnrolled, UserID: userID, Subject: f.Masked,
-		Details: map[string]any{"factor": "sms", "country_code": phone.CountryCode, "replaced": replaced}})
+		Details: map[string]any{"factor": "sms", "country_code": phone.CountryCode, "replaced": replaced, "by": by}})
 	return f, nil
 }
 

@@ -298,3 +298,42 @@ func waitReady(t *testing.T, url string, done <-chan result) {
 	}
 	t.Fatalf("%s not ready within 60s", url)
 }
+
+func TestUsersCreateWithAVerifiedPhone(t *testing.T) {
+	dbURL := storetest.NewDatabase(t)
+	ctx := context.Background()
+	vars := map[string]string{"DATABASE_URL": dbURL, "GATEHOUSE_SECRET_KEY": testKey}
+	r := gatehouse(ctx, vars, "violet tractor meadow\n", "users", "create", "--email", "ann@example.com", "--password-stdin", "--phone", "+447911123456")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var masked string
+	var sealed []byte
+	conn.QueryRow(ctx, `select masked, phone_sealed from mfa_factors where user_id = $1`, strings.TrimSpace(r.stdout)).Scan(&masked, &sealed)
+	if masked != "•••• 3456" || bytes.Contains(sealed, []byte("7911123456")) {
+		t.Fatalf("factor masked %q, sealed %x", masked, sealed)
+	}
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		args []string
+		code int
+		want string
+	}{
+		{"a toll-free number", vars, []string{"--phone", "+18005550199"}, 1, "--phone"},
+		{"no master key", map[string]string{"DATABASE_URL": dbURL}, []string{"--phone", "+447911123457"}, 2, "GATEHOUSE_SECRET_KEY"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"users", "create", "--email", "x@example.com", "--password-stdin"}, tc.args...)
+			r := gatehouse(ctx, tc.vars, "violet tractor meadow\n", args...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+		})
+	}
+}
