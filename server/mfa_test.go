@@ -28,7 +28,7 @@ const (
 
 // withPlivo gives the harness SMS MFA: the real plivo-go SDK against a fake
 // Plivo on loopback, through the real outbox.
-func (h *harness) withPlivo(t testing.TB, deps *server.Deps, issuer *url.URL) {
+func (h *harness) withPlivo(t testing.TB, deps *server.Deps, issuer *url.URL, rules mfa.Rules) {
 	h.plivo = plivotest.New(t, plivoID, plivoToken)
 	sender, err := sms.NewPlivo(sms.PlivoConfig{AuthID: plivoID, AuthToken: plivoToken, Src: "+14155550100",
 		APIURL: h.plivo.URL(), StatusURL: issuer.String() + "hooks/plivo/status", Timeout: 5 * time.Second})
@@ -45,8 +45,9 @@ func (h *harness) withPlivo(t testing.TB, deps *server.Deps, issuer *url.URL) {
 	}
 	box := outbox.New(h.st, sealer, h.clock.Now)
 	deps.MFA = mfa.NewService(mfa.Deps{Store: h.st, Outbox: testOutbox{box}, Audit: h.st,
-		Codes: mfa.NewCodeHasher(testMasterKey), Vault: vault, Rules: mfa.DefaultRules(), Now: h.clock.Now})
+		Codes: mfa.NewCodeHasher(testMasterKey), Vault: vault, Rules: rules, Now: h.clock.Now})
 	deps.Plivo = sender
+	h.mfaSvc = deps.MFA
 	h.dispatcher = outbox.NewDispatcher(box, h.st, sender, outbox.DispatcherOptions{Now: h.clock.Now, Log: slog.New(slog.DiscardHandler)})
 }
 
@@ -60,7 +61,7 @@ func (o testOutbox) Enqueue(ctx context.Context, m mfa.OutboxMessage) error {
 }
 
 // sendSMS runs the dispatcher once and returns the code of the newest message.
-func (h *harness) sendSMS(t *testing.T) string {
+func (h *harness) sendSMS(t testing.TB) string {
 	t.Helper()
 	before := len(h.plivo.Messages())
 	if _, err := h.dispatcher.RunOnce(context.Background()); err != nil {
@@ -72,7 +73,7 @@ func (h *harness) sendSMS(t *testing.T) string {
 	return h.plivo.LastCode()
 }
 
-func (h *harness) setPolicy(t *testing.T, p mfa.Policy) {
+func (h *harness) setPolicy(t testing.TB, p mfa.Policy) {
 	if err := h.st.SetSetting(context.Background(), mfa.PolicySettingKey, string(p)); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/account/accounttest"
 	"github.com/gatehouse-id/gatehouse/keys"
+	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/mfa/sms/plivotest"
 	"github.com/gatehouse-id/gatehouse/outbox"
 	"github.com/gatehouse-id/gatehouse/password"
@@ -43,6 +44,7 @@ type harness struct {
 	// sends to it (run by sendSMS, so tests decide when messages go out).
 	plivo      *plivotest.Server
 	dispatcher *outbox.Dispatcher
+	mfaSvc     *mfa.Service
 }
 
 var testMasterKey = []byte("0123456789abcdef0123456789abcdef")
@@ -55,7 +57,8 @@ type options struct {
 	params     password.Params
 	lifetimes  server.TokenLifetimes
 	refresh    store.OAuth2Config
-	plivo      bool // SMS MFA delivered through the real plivo-go SDK to a fake Plivo
+	plivo      bool      // SMS MFA delivered through the real plivo-go SDK to a fake Plivo
+	mfaRules   mfa.Rules // with plivo; zero means mfa.DefaultRules()
 }
 
 const goodPassword = "violet tractor meadow"
@@ -92,7 +95,10 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	deps := server.Deps{Accounts: accounts, Store: st, Clients: st, Keys: km, Log: slog.New(slog.DiscardHandler),
 		Registry: prometheus.NewRegistry(), Now: c.Now}
 	if o.plivo {
-		h.withPlivo(t, &deps, issuer)
+		if o.mfaRules.CodeTTL == 0 {
+			o.mfaRules = mfa.DefaultRules()
+		}
+		h.withPlivo(t, &deps, issuer, o.mfaRules)
 	}
 	s, err := server.New(
 		server.Config{Issuer: issuer, MaxBodyBytes: o.maxBody, SecretKey: testMasterKey, Lifetimes: o.lifetimes, Refresh: o.refresh},
