@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/pgcluster"
 	"github.com/gatehouse-id/gatehouse/store"
 )
@@ -43,12 +44,16 @@ func runDev(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&f.issuer, "issuer", "", "public base URL ending in / (overrides GATEHOUSE_ISSUER)")
 	fs.StringVar(&f.addr, "addr", "", "listen address (overrides GATEHOUSE_ADDR)")
 	varDir := fs.String("var", "var", "directory for the dev database and key")
+	policy := fs.String("mfa-policy", "", "set the MFA policy at start: never or always (codes appear at /dev/outbox)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	c, err := loadConfig(e, f, false)
 	if err != nil {
 		return err
+	}
+	if _, err := mfa.ParsePolicy(*policy); *policy != "" && err != nil {
+		return &configError{"--mfa-policy", fmt.Sprintf("%q is not a policy", *policy), "use never or always"}
 	}
 	log := newLogger(e, false)
 	if c.secretKey, err = devSecretKey(*varDir); err != nil {
@@ -76,6 +81,11 @@ func runDev(ctx context.Context, e env, args []string) error {
 	defer st.Close()
 	if err := seedDevUsers(ctx, st, log); err != nil {
 		return err
+	}
+	if *policy != "" {
+		if err := st.SetSetting(ctx, mfa.PolicySettingKey, *policy); err != nil {
+			return err
+		}
 	}
 	printDevBanner(e, c)
 	return serveHTTP(ctx, c, st, log)
@@ -165,6 +175,7 @@ func printDevBanner(e env, c config) {
 		}
 		fmt.Fprintf(&b, "    %-20s %-22s (%s)\n", u.email, u.password, role)
 	}
+	fmt.Fprintf(&b, "\n  Text messages (MFA codes) appear at %sdev/outbox\n", c.issuer)
 	fmt.Fprintf(&b, "\n  Press Ctrl+C to stop (Postgres stops too).\n\n")
 	fmt.Fprint(e.stdout, b.String())
 }
