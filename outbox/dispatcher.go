@@ -36,7 +36,7 @@ type DispatcherOptions struct {
 	Log     *slog.Logger     // default slog.Default()
 	// OnResult, if set, is told each attempt's outcome: status is sent, retry,
 	// failed or expired. Provider is the sender's name.
-	OnResult func(provider, status string)
+	OnResult func(r Row, provider, status string)
 }
 
 // DefaultBackoff waits about 1s, 2s, 4s … capped at 60s after successive
@@ -195,7 +195,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, r Row) (ok bool, err error) {
 	now = d.opts.Now()
 	provider := d.sender.Name()
 	if sendErr == nil {
-		d.result(Sent)
+		d.result(r, Sent)
 		if err := d.st.CompleteOutbox(ctx, r.ID, d.opts.Owner, provider, receipt.ProviderMessageID, now); err != nil {
 			return true, fmt.Errorf("record sms %s as sent: %w", r.ID, err)
 		}
@@ -217,7 +217,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, r Row) (ok bool, err error) {
 		return false, d.finish(ctx, r, Expired, "the code expires before the next attempt: "+sendErr.Error(), now)
 	}
 	log.Info("sms failed; will retry", "provider", provider, "err", sendErr, "next_attempt_at", next)
-	d.result("retry")
+	d.result(r, "retry")
 	if err := d.st.RetryOutbox(ctx, r.ID, d.opts.Owner, truncate(sendErr.Error()), next); err != nil {
 		return false, fmt.Errorf("schedule sms %s for retry: %w", r.ID, err)
 	}
@@ -226,16 +226,16 @@ func (d *Dispatcher) dispatch(ctx context.Context, r Row) (ok bool, err error) {
 
 // finish ends a row as failed or expired.
 func (d *Dispatcher) finish(ctx context.Context, r Row, status, reason string, now time.Time) error {
-	d.result(status)
+	d.result(r, status)
 	if err := d.st.FailOutbox(ctx, r.ID, d.opts.Owner, status, truncate(reason), now); err != nil {
 		return fmt.Errorf("record sms %s as %s: %w", r.ID, status, err)
 	}
 	return nil
 }
 
-func (d *Dispatcher) result(status string) {
+func (d *Dispatcher) result(r Row, status string) {
 	if d.opts.OnResult != nil {
-		d.opts.OnResult(d.sender.Name(), status)
+		d.opts.OnResult(r, d.sender.Name(), status)
 	}
 }
 

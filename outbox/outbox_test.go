@@ -268,7 +268,7 @@ func TestPermanentErrorFailsAtOnce(t *testing.T) {
 	f.sender.failWith(&sms.PermanentError{Err: errors.New("invalid destination number")})
 	id := f.enqueue(t, message("493817"))
 	var results []string
-	d := f.dispatcher("a", outbox.DispatcherOptions{OnResult: func(provider, status string) {
+	d := f.dispatcher("a", outbox.DispatcherOptions{OnResult: func(_ outbox.Row, provider, status string) {
 		results = append(results, provider+":"+status)
 	}})
 

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -84,8 +85,12 @@ func (s *Server) challengeCode(w http.ResponseWriter, r *http.Request, si signed
 		return
 	}
 	if _, err := s.mfa.Verify(r.Context(), ch.ID, r.PostForm.Get("code")); err != nil {
+		s.metrics.challenge("failed")
 		s.codeRefused(w, r, v, ch, err, func(v view, status int) { show(v, ch, status) })
 		return
+	}
+	if r.PostForm.Get("remember") == "1" {
+		s.recordRememberChoice(r, si)
 	}
 	s.mfaPassed(w, r, si, v, "sms", "mfa")
 }
@@ -119,4 +124,15 @@ func (s *Server) mfaPassed(w http.ResponseWriter, r *http.Request, si signedIn, 
 	s.metrics.challenge("passed")
 	s.clearChallengeCookie(w)
 	http.Redirect(w, r, s.afterLogin(v.ReturnTo), http.StatusSeeOther)
+}
+
+// recordRememberChoice keeps the person's "remember this browser" choice in
+// the audit log; trusted browsers that act on it come with the policy engine.
+func (s *Server) recordRememberChoice(r *http.Request, si signedIn) {
+	m := meta(r)
+	err := s.store.Record(r.Context(), account.Event{At: s.now(), Type: "mfa.remember_browser_requested", UserID: si.user.ID,
+		IP: m.IP, UserAgent: m.UserAgent, RequestID: m.RequestID, Details: map[string]any{"sid": sessionID(si.session)}})
+	if err != nil {
+		s.logger(r.Context()).Error("audit log write failed", "event", "mfa.remember_browser_requested", "err", err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
 	"github.com/gatehouse-id/gatehouse/store"
 )
@@ -37,6 +38,10 @@ func (s *Server) handlePlivoStatus() http.Handler {
 			s.logger(r.Context()).Warn("delivery report for an unknown message", "message_uuid", report.ProviderMessageID)
 		}
 		s.metrics.smsMessage("plivo", report.Status)
+		if err := s.store.Record(r.Context(), account.Event{At: s.now(), Type: "sms." + report.Status, Subject: report.ProviderMessageID,
+			Details: map[string]any{"provider": "plivo", "error_code": report.ErrorCode}}); err != nil {
+			s.logger(r.Context()).Error("audit log write failed", "event", "sms."+report.Status, "err", err)
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

@@ -259,3 +259,33 @@ func TestNeverPolicyAsksForNoSecondFactor(t *testing.T) {
 	h.setPolicy(t, mfa.PolicyNever)
 	h.do(b, "GET", "/account", nil).expect(t, 200, "account")
 }
+
+func TestPlivoOutageDelaysTheCodeButLosesNothing(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	b := signedInBrowser(t, h)
+	h.setPolicy(t, mfa.PolicyAlways)
+	h.plivo.FailNext(3, http.StatusInternalServerError)
+	h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"phone"}, "country": {"GB"}, "phone": {mobile}}).expect(t, http.StatusSeeOther, "")
+	for range 3 {
+		if _, err := h.dispatcher.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(10 * time.Second) // past the backoff
+	}
+	if n := len(h.plivo.Messages()); n != 0 {
+		t.Fatalf("%d messages accepted while Plivo failed", n)
+	}
+	code := h.sendSMS(t)
+	if _, err := h.dispatcher.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.plivo.Messages()); n != 1 {
+		t.Fatalf("Plivo accepted %d messages, want exactly 1", n)
+	}
+	h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"code"}, "code": {code}}).expect(t, 200, "recovery")
+	var events int
+	h.st.Pool().QueryRow(context.Background(), `select count(*) from audit_log where event = 'mfa.enrolled'`).Scan(&events)
+	if events != 1 {
+		t.Fatalf("mfa.enrolled audited %d times", events)
+	}
+}

@@ -95,6 +95,17 @@ func (o mfaOutbox) Enqueue(ctx context.Context, m mfa.OutboxMessage) error {
 	return err
 }
 
+// auditSMS writes each delivery outcome (sms.sent, sms.retry, sms.failed,
+// sms.expired) to the audit log.
+func auditSMS(ctx context.Context, st *store.Store, log *slog.Logger, r outbox.Row, provider, status string) {
+	err := st.Record(context.WithoutCancel(ctx), account.Event{At: time.Now(), Type: "sms." + status, UserID: r.UserID,
+		Details: map[string]any{"message_id": r.ID, "challenge_id": r.ChallengeID, "purpose": r.Purpose,
+			"provider": provider, "attempt": r.Attempts, "country_code": r.CountryCode}})
+	if err != nil {
+		log.Error("audit log write failed", "event", "sms."+status, "err", err)
+	}
+}
+
 // serveHTTP runs the HTTP server until ctx ends, then drains it.
 func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
@@ -127,7 +138,11 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	if err != nil {
 		return err
 	}
-	dispatcher = outbox.NewDispatcher(box, st, sender, outbox.DispatcherOptions{Log: log, OnResult: srv.SMSResult})
+	dispatcher = outbox.NewDispatcher(box, st, sender, outbox.DispatcherOptions{Log: log,
+		OnResult: func(r outbox.Row, provider, status string) {
+			srv.SMSResult(provider, status)
+			auditSMS(ctx, st, log, r, provider, status)
+		}})
 	go dispatcher.Run(ctx)
 	httpSrv := server.NewHTTPServer(c.addr, srv.Handler(), log)
 
