@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -69,23 +68,6 @@ func (s *Server) openChallenge(r *http.Request, si signedIn, purpose string) (mf
 	ok := ch.UserID == si.user.ID && ch.TxID == sessionID(si.session) && ch.Purpose == purpose &&
 		ch.UsedAt.IsZero() && ch.EndedAt.IsZero() && s.now().Before(ch.ExpiresAt)
 	return ch, ok, nil
-}
-
-// requirePassword admits a browser that has logged in with its password, MFA
-// or not: the MFA screens themselves.
-func (s *Server) requirePassword(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		si, ok, err := s.currentSession(r)
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		if !ok {
-			http.Redirect(w, r, s.base+"login?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, si)))
-	})
 }
 
 func (s *Server) mfaView(r *http.Request, screen, title string) view {

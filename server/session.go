@@ -87,9 +87,16 @@ func (s *Server) currentSession(r *http.Request) (signedIn, bool, error) {
 	return signedIn{session: sess, user: user}, true, nil
 }
 
-// requireSession sends browsers without a session to the login page, coming
-// back to where they were going.
+// requireSession admits a browser whose session is complete: logged in and,
+// when the policy asks, past its second factor. Others go to the login page or
+// the MFA step, coming back to where they were going.
 func (s *Server) requireSession(next http.Handler) http.Handler {
+	return s.requirePassword(s.requireSecondFactor(next))
+}
+
+// requirePassword admits a browser that has logged in with its password, MFA
+// or not: the MFA screens themselves.
+func (s *Server) requirePassword(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		si, ok, err := s.currentSession(r)
 		if err != nil {
@@ -103,7 +110,13 @@ func (s *Server) requireSession(next http.Handler) http.Handler {
 			http.Redirect(w, r, s.base+"login?return_to="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		step, err := s.mfaStep(r.Context(), si)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, si)))
+	})
+}
+
+func (s *Server) requireSecondFactor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		step, err := s.mfaStep(r.Context(), mustSession(r))
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -112,7 +125,7 @@ func (s *Server) requireSession(next http.Handler) http.Handler {
 			http.Redirect(w, r, s.base+step+"?return_to="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, si)))
+		next.ServeHTTP(w, r)
 	})
 }
 
