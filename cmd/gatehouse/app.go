@@ -126,7 +126,12 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 		return err
 	}
 	deps := server.Deps{Accounts: newAccounts(st, log), Store: st, Clients: st, Keys: km, Log: log, Registry: reg,
-		MFA: mfaService, DevOutbox: console}
+		MFA: mfaService}
+	if console != nil && c.dev {
+		deps.DevOutbox = console
+	} else if console != nil {
+		log.Warn("GATEHOUSE_SMS_PROVIDER is console: MFA codes are only written to this log, no SMS is sent")
+	}
 	if p, ok := sender.(*sms.Plivo); ok {
 		deps.Plivo = p
 	}

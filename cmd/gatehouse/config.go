@@ -30,6 +30,7 @@ type config struct {
 	secretKey      []byte
 	trustedProxies []netip.Prefix
 	sms            smsConfig
+	dev            bool // gatehouse dev: the dev outbox page may show the codes
 }
 
 const (

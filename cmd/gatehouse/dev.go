@@ -52,6 +52,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	c.dev = true
 	if _, err := mfa.ParsePolicy(*policy); *policy != "" && err != nil {
 		return &configError{"--mfa-policy", fmt.Sprintf("%q is not a policy", *policy), "use never or always"}
 	}

@@ -218,6 +218,9 @@ func TestServeMigratesServesAndStopsOnSignal(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
 		t.Fatalf("signup: %d to %q, want 303 to /account", resp.StatusCode, resp.Header.Get("Location"))
 	}
+	if resp, err := http.Get("http://" + addr + "/dev/outbox"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("serve exposes the dev outbox: %v %v", resp.StatusCode, err)
+	}
 	stop()
 	select {
 	case r := <-done:
@@ -250,6 +253,9 @@ func TestDevRunsEverythingFromAnEmptyDirectory(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
 		t.Fatalf("demo user login: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, err := http.Get("http://" + addr + "/dev/outbox"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("dev outbox: %v %v", resp.StatusCode, err)
 	}
 	stop()
 	r := <-done
