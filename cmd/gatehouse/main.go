@@ -45,7 +45,7 @@ func commands() map[string]command {
 		"serve":   {"run the server (applies pending migrations first)", runServe},
 		"migrate": {"apply pending database migrations and exit", runMigrate},
 		"dev":     {"run a complete local setup: private Postgres under ./var, demo users", runDev},
-		"users":   {"manage users: users create", runUsers},
+		"users":   {"manage users: users create|reset-mfa", runUsers},
 		"clients": {"manage OAuth applications: clients create|list|update|delete", runClients},
 		"apis":    {"manage APIs (token audiences): apis create|list|delete", runAPIs},
 		"keys":    {"manage token signing keys: keys rotate|list", runKeys},

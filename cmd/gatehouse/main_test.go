@@ -325,6 +325,17 @@ func TestUsersCreateWithAVerifiedPhone(t *testing.T) {
 	if masked != "•••• 3456" || bytes.Contains(sealed, []byte("7911123456")) {
 		t.Fatalf("factor masked %q, sealed %x", masked, sealed)
 	}
+	if r := gatehouse(ctx, vars, "", "users", "reset-mfa", "--email", "ANN@example.com"); r.code != 0 || r.stdout != "MFA reset for ann@example.com\n" {
+		t.Fatalf("reset-mfa: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	var factors int
+	conn.QueryRow(ctx, `select count(*) from mfa_factors`).Scan(&factors)
+	if factors != 0 {
+		t.Fatalf("%d factors after reset-mfa", factors)
+	}
+	if r := gatehouse(ctx, vars, "", "users", "reset-mfa", "--email", "nobody@example.com"); r.code != 1 || !strings.Contains(r.stderr, "no user has the email address") {
+		t.Fatalf("reset-mfa of an unknown user: %d %q", r.code, r.stderr)
+	}
 	for _, tc := range []struct {
 		name string
 		vars map[string]string

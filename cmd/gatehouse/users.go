@@ -15,18 +15,54 @@ import (
 )
 
 func runUsers(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(e.stderr, "Usage: gatehouse users create --email E [--name N] [--password-stdin] [--admin]\n\nRun gatehouse users create --help for details.")
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
+	return runGroup(ctx, e, "users", args, []groupVerb{
+		{"create", "--email E [--name N] [--password-stdin] [--admin] [--phone +E164]", runUsersCreate},
+		{"reset-mfa", "--email E", runUsersResetMFA},
+	})
+}
+
+// runUsersResetMFA removes a user's phone, recovery codes and MFA failure
+// counters: the way out of an MFA account lock, and for a lost phone.
+func runUsersResetMFA(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "users reset-mfa --email E [flags]",
+		"Removes the user's verified phone, recovery codes and MFA failure counters,\n"+
+			"lifting an MFA lock. Under the always policy the user enrolls again at the\n"+
+			"next login.", "DATABASE_URL", "GATEHOUSE_SECRET_KEY")
+	email := fs.String("email", "", "the user's email address (required)")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
-	if args[0] != "create" {
-		fmt.Fprintf(e.stderr, "gatehouse users: unknown subcommand %q (only create exists)\n", args[0])
+	if *email == "" {
+		fmt.Fprintln(e.stderr, "gatehouse users reset-mfa: --email is required")
+		fs.Usage()
 		return errUsage
 	}
-	return runUsersCreate(ctx, e, args[1:])
+	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.getenv("GATEHOUSE_SECRET_KEY"))
+	if err != nil {
+		return err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.UserByEmail(ctx, *email)
+	if errors.Is(err, account.ErrNotFound) {
+		return fmt.Errorf("no user has the email address %q", *email)
+	}
+	if err != nil {
+		return err
+	}
+	svc, _, err := newMFA(st, secret, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	if err := svc.ResetMFA(ctx, u.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "MFA reset for %s\n", u.Email)
+	return nil
 }
 
 func runUsersCreate(ctx context.Context, e env, args []string) error {
