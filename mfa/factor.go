@@ -75,6 +75,12 @@ func (s *Service) putFactor(ctx context.Context, userID string, phone Phone, by 
 	if err := s.store.PutMFAFactor(ctx, f); err != nil {
 		return Factor{}, fmt.Errorf("store mfa factor: %w", err)
 	}
+	if replaced {
+		// A browser remembered with the old phone must prove the new one.
+		if _, err := s.ForgetAllBrowsers(ctx, userID, "phone_changed"); err != nil {
+			return Factor{}, err
+		}
+	}
 	s.record(ctx, account.Event{Type: EventEnrolled, UserID: userID, Subject: f.Masked,
 		Details: map[string]any{"factor": "sms", "country_code": phone.CountryCode, "replaced": replaced, "by": by}})
 	return f, nil
@@ -111,6 +117,9 @@ func (s *Service) OpenPhone(f Factor) (Phone, error) {
 func (s *Service) ResetMFA(ctx context.Context, userID string) error {
 	if err := s.store.DeleteMFA(ctx, userID); err != nil {
 		return fmt.Errorf("reset mfa: %w", err)
+	}
+	if _, err := s.ForgetAllBrowsers(ctx, userID, "mfa_reset"); err != nil {
+		return err
 	}
 	s.record(ctx, account.Event{Type: EventReset, UserID: userID})
 	return nil

@@ -74,6 +74,7 @@ type Store interface {
 	Challenges
 	Counters
 	Factors
+	TrustedBrowsers
 }
 
 // Service carries out the SMS factor. It is safe for concurrent use, and any

@@ -33,6 +33,12 @@ type Rules struct {
 	UserLimits    []Limit       // per user
 	CountryLimits map[int]Limit // per calling code, for the countries listed
 	GlobalLimits  []Limit       // the whole installation's budget
+
+	// A browser the user asks to remember skips the SMS challenge for
+	// TrustedBrowserFor, never more than TrustedBrowserMax; zero turns
+	// remembering off.
+	TrustedBrowserFor time.Duration
+	TrustedBrowserMax time.Duration
 }
 
 func DefaultRules() Rules {
@@ -47,5 +53,8 @@ func DefaultRules() Rules {
 		IPLimits:         []Limit{{Max: 10, Window: time.Hour}},
 		UserLimits:       []Limit{{Max: 10, Window: time.Hour}},
 		GlobalLimits:     []Limit{{Max: 1000, Window: time.Hour}},
+
+		TrustedBrowserFor: 30 * 24 * time.Hour,
+		TrustedBrowserMax: 90 * 24 * time.Hour,
 	}
 }

@@ -45,6 +45,10 @@ func (s *Server) handleChangePassword() http.Handler {
 		var locked *account.LockedError
 		var throttled *account.ThrottledError
 		status := http.StatusBadRequest
+		if err == nil && s.mfa != nil {
+			// Whoever knew the old password may have had a remembered browser.
+			_, err = s.mfa.ForgetAllBrowsers(r.Context(), si.user.ID, "password_changed")
+		}
 		switch {
 		case err == nil:
 			v.Notice = msgPasswordChanged

@@ -76,7 +76,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, txID string, 
 		s.sendToLogin(w, r, ar, txID, requestedAt, hadSession)
 		return
 	}
-	step, err := s.mfaStep(ctx, si)
+	step, err := s.mfaStep(r, si, wantsStepUp(form.Get("acr_values")))
 	if err != nil {
 		s.serverError(w, r, err)
 		return

@@ -3,7 +3,6 @@ package server
 import (
 	"net/http"
 
-	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -90,7 +89,10 @@ func (s *Server) challengeCode(w http.ResponseWriter, r *http.Request, si signed
 		return
 	}
 	if r.PostForm.Get("remember") == "1" {
-		s.recordRememberChoice(r, si)
+		if err := s.rememberBrowser(w, r, si); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 	}
 	s.mfaPassed(w, r, si, v, "sms", "mfa")
 }
@@ -124,15 +126,4 @@ func (s *Server) mfaPassed(w http.ResponseWriter, r *http.Request, si signedIn, 
 	s.metrics.challenge("passed")
 	s.clearChallengeCookie(w)
 	http.Redirect(w, r, s.afterLogin(v.ReturnTo), http.StatusSeeOther)
-}
-
-// recordRememberChoice keeps the person's "remember this browser" choice in
-// the audit log; trusted browsers that act on it come with the policy engine.
-func (s *Server) recordRememberChoice(r *http.Request, si signedIn) {
-	m := meta(r)
-	err := s.store.Record(r.Context(), account.Event{At: s.now(), Type: "mfa.remember_browser_requested", UserID: si.user.ID,
-		IP: m.IP, UserAgent: m.UserAgent, RequestID: m.RequestID, Details: map[string]any{"sid": sessionID(si.session)}})
-	if err != nil {
-		s.logger(r.Context()).Error("audit log write failed", "event", "mfa.remember_browser_requested", "err", err)
-	}
 }

@@ -1,12 +1,12 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"math"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/mfa"
@@ -17,15 +17,23 @@ import (
 // handlers, decides whether MFA is needed.
 
 // mfaStep names the step a signed-in browser must take before it may continue,
-// or "" when none: under the "always" policy a session without "mfa" in its
-// amr is challenged, or sent to enroll when the user has no phone yet.
-func (s *Server) mfaStep(ctx context.Context, si signedIn) (string, error) {
+// or "" when none. A session with "mfa" in its amr is done. Otherwise a
+// step-up request (acr_values asking for multi-factor) is always challenged;
+// under the "always" policy every login is, unless this browser was
+// remembered. A user with no phone yet enrolls first.
+func (s *Server) mfaStep(r *http.Request, si signedIn, stepUp bool) (string, error) {
+	ctx := r.Context()
 	if s.mfa == nil || slices.Contains(si.session.AMR, "mfa") {
 		return "", nil
 	}
-	policy, err := s.policies.get(ctx)
-	if err != nil || policy != mfa.PolicyAlways {
-		return "", err
+	if !stepUp {
+		policy, err := s.policies.get(ctx)
+		if err != nil || policy != mfa.PolicyAlways {
+			return "", err
+		}
+		if trusted, err := s.rememberedBrowser(r, si); err != nil || trusted {
+			return "", err
+		}
 	}
 	_, enrolled, err := s.mfa.Factor(ctx, si.user.ID)
 	switch {
@@ -35,6 +43,36 @@ func (s *Server) mfaStep(ctx context.Context, si signedIn) (string, error) {
 		return "mfa/challenge", nil
 	}
 	return "mfa/enroll", nil
+}
+
+// wantsStepUp reports whether an authorization request asks for multi-factor
+// authentication through acr_values.
+func wantsStepUp(acrValues string) bool {
+	return slices.Contains(strings.Fields(acrValues), acrMultiFactor)
+}
+
+// deviceCookie holds a remembered browser's token; the server keeps only its
+// hash.
+const deviceCookie = "gatehouse_device"
+
+func (s *Server) rememberedBrowser(r *http.Request, si signedIn) (bool, error) {
+	c, err := r.Cookie(deviceCookie)
+	if err != nil {
+		return false, nil
+	}
+	return s.mfa.IsTrusted(r.Context(), si.user.ID, c.Value)
+}
+
+// rememberBrowser trusts this browser for the user after a passed challenge.
+func (s *Server) rememberBrowser(w http.ResponseWriter, r *http.Request, si signedIn) error {
+	m := meta(r)
+	token, b, err := s.mfa.TrustBrowser(r.Context(), si.user.ID, m.IP, m.UserAgent)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: token, Path: "/", Expires: b.ExpiresAt,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	return nil
 }
 
 // mfaCookie carries the id of the browser's open challenge between the code

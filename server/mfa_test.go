@@ -289,3 +289,103 @@ func TestPlivoOutageDelaysTheCodeButLosesNothing(t *testing.T) {
 		t.Fatalf("mfa.enrolled audited %d times", events)
 	}
 }
+
+// loginThroughChallenge logs a new browser in through the OAuth flow up to the
+// point where the dispatcher decides on MFA, and returns where it sent it.
+func (h *harness) authorizeAfterPassword(t *testing.T, p *rp, b *http.Client, opts ...oauth2.AuthCodeOption) (response, string) {
+	t.Helper()
+	f := newFlow()
+	r := h.do(b, "GET", p.authURL(f, opts...), nil)
+	if loc, _ := url.Parse(r.header.Get("Location")); loc != nil && loc.Path == "/login" {
+		resume := loc.Query().Get("return_to")
+		h.do(b, "POST", "/login", url.Values{"email": {"ann@example.com"}, "password": {goodPassword}, "return_to": {resume}}).
+			expectRedirect(t, resume)
+		return h.do(b, "GET", resume, nil), resume
+	}
+	return r, ""
+}
+
+func TestStepUpChallengesEvenUnderTheNeverPolicy(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	p := h.newSPA(t)
+	b := signedInBrowser(t, h)
+	u, _ := h.st.UserByEmail(context.Background(), "ann@example.com")
+	phone, _ := mfa.ParsePhone(mobile, "", nil)
+	if _, err := h.mfaSvc.EnrollByOperator(context.Background(), u.ID, phone); err != nil {
+		t.Fatal(err)
+	}
+	h.setPolicy(t, mfa.PolicyNever)
+
+	plain, _ := h.authorizeAfterPassword(t, p, b)
+	if q := callback(t, plain); q.Get("code") == "" {
+		t.Fatalf("without step-up: %v, want a code at once", q)
+	}
+	stepUp := oauth2.SetAuthURLParam("acr_values", "http://schemas.openid.net/pape/policies/2007/06/multi-factor")
+	r, _ := h.authorizeAfterPassword(t, p, b, stepUp)
+	if !strings.HasPrefix(r.header.Get("Location"), "/mfa/challenge?") {
+		t.Fatalf("step-up on a pwd session: %d to %q, want the challenge", r.status, r.header.Get("Location"))
+	}
+}
+
+func TestRememberedBrowserSkipsTheChallenge(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	p := h.newSPA(t)
+	b := signedInBrowser(t, h)
+	h.setPolicy(t, mfa.PolicyAlways)
+	h.enroll(t, b, "")
+
+	// A fresh login in the same browser (so it keeps its cookies), ticking "remember".
+	h.do(b, "POST", "/logout", url.Values{})
+	h.logIn(b, "ann@example.com", goodPassword)
+	h.do(b, "GET", "/mfa/challenge", nil).expect(t, 200, "challenge")
+	code := h.sendSMS(t)
+	h.do(b, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {code}, "remember": {"1"}}).expectRedirect(t, "/account")
+
+	h.do(b, "POST", "/logout", url.Values{})
+	r, _ := h.authorizeAfterPassword(t, p, b)
+	if q := callback(t, r); q.Get("code") == "" {
+		t.Fatalf("remembered browser: %v, want a code without a challenge", q)
+	}
+	stepUp := oauth2.SetAuthURLParam("acr_values", "http://schemas.openid.net/pape/policies/2007/06/multi-factor")
+	h.do(b, "POST", "/logout", url.Values{})
+	r, _ = h.authorizeAfterPassword(t, p, b, stepUp)
+	if !strings.HasPrefix(r.header.Get("Location"), "/mfa/challenge?") {
+		t.Fatalf("step-up on a remembered browser: %d to %q, want the challenge", r.status, r.header.Get("Location"))
+	}
+
+	// Another browser is not remembered; a new phone forgets them all.
+	other := h.browser()
+	r, _ = h.authorizeAfterPassword(t, p, other)
+	if !strings.HasPrefix(r.header.Get("Location"), "/mfa/challenge?") {
+		t.Fatalf("another browser: %d to %q, want the challenge", r.status, r.header.Get("Location"))
+	}
+	u, _ := h.st.UserByEmail(context.Background(), "ann@example.com")
+	phone, _ := mfa.ParsePhone("+447911654321", "", nil)
+	if _, err := h.mfaSvc.EnrollByOperator(context.Background(), u.ID, phone); err != nil {
+		t.Fatal(err)
+	}
+	h.do(b, "POST", "/logout", url.Values{})
+	r, _ = h.authorizeAfterPassword(t, p, b)
+	if !strings.HasPrefix(r.header.Get("Location"), "/mfa/challenge?") {
+		t.Fatalf("after a phone change: %d to %q, want the challenge again", r.status, r.header.Get("Location"))
+	}
+}
+
+func TestAPasswordChangeForgetsRememberedBrowsers(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	b := signedInBrowser(t, h)
+	h.setPolicy(t, mfa.PolicyAlways)
+	h.enroll(t, b, "")
+	h.do(b, "POST", "/logout", url.Values{})
+	h.logIn(b, "ann@example.com", goodPassword)
+	h.do(b, "GET", "/mfa/challenge", nil)
+	code := h.sendSMS(t)
+	h.do(b, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {code}, "remember": {"1"}}).expectRedirect(t, "/account")
+	h.do(b, "POST", "/account/password", url.Values{"current_password": {goodPassword}, "new_password": {"a brand new phrase"}}).
+		expect(t, 200, "account")
+	h.do(b, "POST", "/logout", url.Values{})
+	h.logIn(b, "ann@example.com", "a brand new phrase")
+	if r := h.do(b, "GET", "/account", nil); !strings.HasPrefix(r.header.Get("Location"), "/mfa/challenge?") {
+		t.Fatalf("after a password change: %d to %q, want the challenge", r.status, r.header.Get("Location"))
+	}
+}

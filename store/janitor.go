@@ -23,6 +23,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, counterAge tim
 		// Past its own expiry a refresh token can only be refused, rotated or not.
 		{`delete from oauth2_tokens where kind = 'refresh' and (family_expires_at <= $1 or expires_at <= $1)`, now},
 		{`delete from login_transactions where expires_at <= $1`, now},
+		{`delete from mfa_trusted_browsers where expires_at <= $1`, now},
 	} {
 		tag, err := s.db(ctx).Exec(ctx, q.sql, q.arg)
 		if err != nil {
