@@ -31,4 +31,11 @@ fi
 
 go vet ./...
 
+# The packages of the harness that logs in with the real Auth0 SPA SDK
+# (server/spa_sdk_test.go skips, saying so, when node or they are missing).
+if command -v npm >/dev/null 2>&1; then
+  npm_ci() { npm ci --prefix e2e/spa-js --no-audit --no-fund --loglevel=error; }
+  npm_ci || npm_ci # one retry for a registry hiccup
+fi
+
 go run ./cmd/withpostgres -- go test -race -count=1 "$@" ./...
