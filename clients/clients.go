@@ -54,8 +54,11 @@ type Client struct {
 	Callbacks  []string // allowed redirect_uri values, exact match
 	LogoutURLs []string // allowed returnTo / post_logout_redirect_uri values, exact match
 	WebOrigins []string // allowed Origin values for CORS and response_mode=web_message, exact match
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// MFAPolicy overrides the tenant's MFA policy for logins to this
+	// application: "never" or "always"; "" follows the tenant.
+	MFAPolicy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Public reports whether the client has no secret and so must use PKCE.

@@ -77,6 +77,11 @@ func (c Client) Validate() error {
 	if c.Type != M2M && len(c.Callbacks) == 0 {
 		return &ValidationError{"callbacks", fmt.Sprintf("a %s client needs at least one callback URL to send users back to", c.Type)}
 	}
+	switch c.MFAPolicy {
+	case "", "never", "always":
+	default:
+		return &ValidationError{"mfa_policy", fmt.Sprintf("%q is not a policy: use never, always, or leave it empty to follow the tenant", c.MFAPolicy)}
+	}
 	return nil
 }
 

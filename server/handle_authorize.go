@@ -76,7 +76,11 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, txID string, 
 		s.sendToLogin(w, r, ar, txID, requestedAt, hadSession)
 		return
 	}
-	step, err := s.mfaStep(r, si, wantsStepUp(form.Get("acr_values")))
+	var appPolicy string
+	if c, ok := gatehouseClient(ar.GetClient()); ok {
+		appPolicy = c.MFAPolicy
+	}
+	step, err := s.mfaStep(r, si, wantsStepUp(form.Get("acr_values")), appPolicy)
 	if err != nil {
 		s.serverError(w, r, err)
 		return

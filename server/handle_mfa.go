@@ -19,17 +19,24 @@ import (
 // mfaStep names the step a signed-in browser must take before it may continue,
 // or "" when none. A session with "mfa" in its amr is done. Otherwise a
 // step-up request (acr_values asking for multi-factor) is always challenged;
-// under the "always" policy every login is, unless this browser was
-// remembered. A user with no phone yet enrolls first.
-func (s *Server) mfaStep(r *http.Request, si signedIn, stepUp bool) (string, error) {
+// under the "always" policy (the application's own, else the tenant's) every
+// login is, unless this browser was remembered. A user with no phone yet
+// enrolls first.
+func (s *Server) mfaStep(r *http.Request, si signedIn, stepUp bool, appPolicy string) (string, error) {
 	ctx := r.Context()
 	if s.mfa == nil || slices.Contains(si.session.AMR, "mfa") {
 		return "", nil
 	}
 	if !stepUp {
 		policy, err := s.policies.get(ctx)
-		if err != nil || policy != mfa.PolicyAlways {
+		if err != nil {
 			return "", err
+		}
+		if appPolicy != "" {
+			policy = mfa.Policy(appPolicy)
+		}
+		if policy != mfa.PolicyAlways {
+			return "", nil
 		}
 		if trusted, err := s.rememberedBrowser(r, si); err != nil || trusted {
 			return "", err

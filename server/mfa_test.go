@@ -74,7 +74,7 @@ func (h *harness) sendSMS(t testing.TB) string {
 }
 
 func (h *harness) setPolicy(t testing.TB, p mfa.Policy) {
-	if err := h.st.SetSetting(context.Background(), mfa.PolicySettingKey, string(p)); err != nil {
+	if err := h.st.SetSetting(context.Background(), mfa.PolicySettingKey, string(p), "test"); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.Advance(2 * time.Second) // past the policy cache
@@ -387,5 +387,39 @@ func TestAPasswordChangeForgetsRememberedBrowsers(t *testing.T) {
 	h.logIn(b, "ann@example.com", "a brand new phrase")
 	if r := h.do(b, "GET", "/account", nil); !strings.HasPrefix(r.header.Get("Location"), "/mfa/challenge?") {
 		t.Fatalf("after a password change: %d to %q, want the challenge", r.status, r.header.Get("Location"))
+	}
+}
+
+func TestAnApplicationsPolicyOverridesTheTenants(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	p := h.newSPA(t)
+	b := signedInBrowser(t, h)
+	u, _ := h.st.UserByEmail(context.Background(), "ann@example.com")
+	phone, _ := mfa.ParsePhone(mobile, "", nil)
+	h.mfaSvc.EnrollByOperator(context.Background(), u.ID, phone)
+	setApp := func(policy string) {
+		c, _ := h.st.ClientByID(context.Background(), spaID)
+		c.MFAPolicy = policy
+		if err := h.st.UpdateClient(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		tenant    mfa.Policy
+		app       string
+		challenge bool
+	}{
+		{mfa.PolicyNever, "always", true},
+		{mfa.PolicyAlways, "never", false},
+		{mfa.PolicyAlways, "", true},
+		{mfa.PolicyNever, "", false},
+	} {
+		h.setPolicy(t, tc.tenant)
+		setApp(tc.app)
+		r, _ := h.authorizeAfterPassword(t, p, b)
+		challenged := strings.HasPrefix(r.header.Get("Location"), "/mfa/challenge?")
+		if challenged != tc.challenge {
+			t.Fatalf("tenant %s, app %q: %d to %q, want challenge=%v", tc.tenant, tc.app, r.status, r.header.Get("Location"), tc.challenge)
+		}
 	}
 }

@@ -13,12 +13,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/clients"
 )
 
-const clientColumns = `id, name, type, secret_hash, callbacks, logout_urls, web_origins, created_at, updated_at`
+const clientColumns = `id, name, type, secret_hash, callbacks, logout_urls, web_origins, mfa_policy, created_at, updated_at`
 
 func scanClient(row pgx.Row) (clients.Client, error) {
 	var c clients.Client
 	var typ string
-	err := row.Scan(&c.ID, &c.Name, &typ, &c.SecretHash, &c.Callbacks, &c.LogoutURLs, &c.WebOrigins, &c.CreatedAt, &c.UpdatedAt)
+	err := row.Scan(&c.ID, &c.Name, &typ, &c.SecretHash, &c.Callbacks, &c.LogoutURLs, &c.WebOrigins, &c.MFAPolicy, &c.CreatedAt, &c.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return clients.Client{}, clients.ErrNotFound
 	}
@@ -33,9 +33,9 @@ func scanClient(row pgx.Row) (clients.Client, error) {
 func (s *Store) CreateClient(ctx context.Context, c clients.Client) error {
 	_, err := s.db(ctx).Exec(ctx, `
 		insert into oauth_clients (`+clientColumns+`)
-		values ($1, $2, $3, $4, $5, $6, $7, coalesce($8, now()), coalesce($9, $8, now()))`,
+		values ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, now()), coalesce($10, $9, now()))`,
 		c.ID, c.Name, string(c.Type), c.SecretHash, textArray(c.Callbacks), textArray(c.LogoutURLs), textArray(c.WebOrigins),
-		nullTime(c.CreatedAt), nullTime(c.UpdatedAt))
+		c.MFAPolicy, nullTime(c.CreatedAt), nullTime(c.UpdatedAt))
 	if isUniqueViolation(err) {
 		return clients.ErrDuplicate
 	}
@@ -74,9 +74,9 @@ func (s *Store) UpdateClient(ctx context.Context, c clients.Client) error {
 	}
 	tag, err := s.db(ctx).Exec(ctx, `
 		update oauth_clients
-		set name = $2, type = $3, secret_hash = $4, callbacks = $5, logout_urls = $6, web_origins = $7, updated_at = now()
+		set name = $2, type = $3, secret_hash = $4, callbacks = $5, logout_urls = $6, web_origins = $7, mfa_policy = $8, updated_at = now()
 		where id = $1`,
-		c.ID, c.Name, string(c.Type), c.SecretHash, textArray(c.Callbacks), textArray(c.LogoutURLs), textArray(c.WebOrigins))
+		c.ID, c.Name, string(c.Type), c.SecretHash, textArray(c.Callbacks), textArray(c.LogoutURLs), textArray(c.WebOrigins), c.MFAPolicy)
 	if err != nil {
 		return fmt.Errorf("update client: %w", err)
 	}

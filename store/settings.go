@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -24,13 +25,41 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 	return v, nil
 }
 
-// SetSetting writes one tenant setting.
-func (s *Store) SetSetting(ctx context.Context, key, value string) error {
-	_, err := s.db(ctx).Exec(ctx, `
-		insert into settings (key, value, updated_at) values ($1, $2, now())
-		on conflict (key) do update set value = excluded.value, updated_at = now()`, key, value)
+// SetSetting writes one tenant setting and keeps the change in its history,
+// naming who made it.
+func (s *Store) SetSetting(ctx context.Context, key, value, changedBy string) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		_, err := s.db(ctx).Exec(ctx, `
+			insert into settings (key, value, updated_at) values ($1, $2, now())
+			on conflict (key) do update set value = excluded.value, updated_at = now()`, key, value)
+		if err == nil {
+			_, err = s.db(ctx).Exec(ctx, `insert into settings_history (key, value, changed_by) values ($1, $2, $3)`,
+				key, value, changedBy)
+		}
+		if err != nil {
+			return fmt.Errorf("write setting %s: %w", key, err)
+		}
+		return nil
+	})
+}
+
+// SettingChange is one entry of a setting's history.
+type SettingChange struct {
+	Value, ChangedBy string
+	ChangedAt        time.Time
+}
+
+// SettingHistory lists a setting's changes, newest first.
+func (s *Store) SettingHistory(ctx context.Context, key string, limit int) ([]SettingChange, error) {
+	rows, err := s.db(ctx).Query(ctx, `
+		select value, changed_by, changed_at from settings_history where key = $1
+		order by changed_at desc, id desc limit $2`, key, limit)
 	if err != nil {
-		return fmt.Errorf("write setting %s: %w", key, err)
+		return nil, fmt.Errorf("setting history %s: %w", key, err)
 	}
-	return nil
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (SettingChange, error) {
+		var c SettingChange
+		err := r.Scan(&c.Value, &c.ChangedBy, &c.ChangedAt)
+		return c, err
+	})
 }

@@ -154,3 +154,23 @@ func TestDeletingAUserKeepsItsAuditTrail(t *testing.T) {
 		t.Fatalf("audit rows for deleted user = %d (ip %v), want 1 (ip %v)", n, ip, ipB)
 	}
 }
+
+func TestSettingsKeepTheirHistory(t *testing.T) {
+	st := storetest.NewStore(t)
+	for _, v := range []struct{ value, by string }{{"never", "cli:ann"}, {"always", "cli:bob"}} {
+		if err := st.SetSetting(ctxB, "mfa_policy", v.value, v.by); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := st.Setting(ctxB, "mfa_policy")
+	if err != nil || got != "always" {
+		t.Fatalf("setting = %q, %v; want always", got, err)
+	}
+	h, err := st.SettingHistory(ctxB, "mfa_policy", 10)
+	if err != nil || len(h) != 2 || h[0].Value != "always" || h[0].ChangedBy != "cli:bob" || h[1].ChangedBy != "cli:ann" {
+		t.Fatalf("history = %+v, %v; want two changes, newest first, with their authors", h, err)
+	}
+	if _, err := st.Setting(ctxB, "never_set"); !errors.Is(err, store.ErrSettingNotFound) {
+		t.Fatalf("unset setting: %v, want ErrSettingNotFound", err)
+	}
+}

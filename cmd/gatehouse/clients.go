@@ -32,6 +32,7 @@ func runClientsCreate(ctx context.Context, e env, args []string) error {
 	name := fs.String("name", "", "display `NAME` (required)")
 	typ := fs.String("type", "", "spa (public, PKCE), web (confidential) or m2m (client credentials) (required)")
 	clientID := fs.String("client-id", "", "client `ID` to use instead of a random one")
+	mfaPolicy := fs.String("mfa-policy", "default", "MFA `POLICY` for this application: never, always, or default (the tenant's)")
 	var callbacks, logoutURLs, webOrigins stringList
 	fs.Var(&callbacks, "callback", "allowed redirect `URL` (repeatable)")
 	fs.Var(&logoutURLs, "logout-url", "allowed `URL` to return to after logout (repeatable)")
@@ -57,6 +58,7 @@ func runClientsCreate(ctx context.Context, e env, args []string) error {
 		Callbacks:  callbacks.values,
 		LogoutURLs: logoutURLs.values,
 		WebOrigins: webOrigins.values,
+		MFAPolicy:  clientPolicy(*mfaPolicy),
 	}
 	var secret string
 	if c.Type == clients.Web || c.Type == clients.M2M {
@@ -110,6 +112,7 @@ func runClientsUpdate(ctx context.Context, e env, args []string) error {
 			"value (--web-origin '') clears it. Lists not given are kept."+urlListHelp,
 		"DATABASE_URL")
 	name := fs.String("name", "", "new display `NAME`")
+	mfaPolicy := fs.String("mfa-policy", "", "MFA `POLICY` for this application: never, always, or default (the tenant's)")
 	var callbacks, logoutURLs, webOrigins stringList
 	fs.Var(&callbacks, "callback", "allowed redirect `URL` (repeatable)")
 	fs.Var(&logoutURLs, "logout-url", "allowed `URL` to return to after logout (repeatable)")
@@ -130,6 +133,9 @@ func runClientsUpdate(ctx context.Context, e env, args []string) error {
 	}
 	if *name != "" {
 		c.Name = *name
+	}
+	if *mfaPolicy != "" {
+		c.MFAPolicy = clientPolicy(*mfaPolicy)
 	}
 	for _, l := range []struct {
 		flag *stringList
@@ -229,6 +235,14 @@ func parseFlagsAndArg(fs *flag.FlagSet, args []string, what string) (string, err
 		return "", errUsage
 	}
 	return arg, nil
+}
+
+// clientPolicy maps the flag's "default" to the stored "" (follow the tenant).
+func clientPolicy(flag string) string {
+	if flag == "default" {
+		return ""
+	}
+	return flag
 }
 
 // stringList is a repeatable flag; one value may also hold several separated

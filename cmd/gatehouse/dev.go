@@ -84,7 +84,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if *policy != "" {
-		if err := st.SetSetting(ctx, mfa.PolicySettingKey, *policy); err != nil {
+		if err := st.SetSetting(ctx, mfa.PolicySettingKey, *policy, "gatehouse dev"); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/user"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
@@ -38,11 +39,11 @@ func runPolicySet(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if err := st.SetSetting(ctx, mfa.PolicySettingKey, string(policy)); err != nil {
+	if err := st.SetSetting(ctx, mfa.PolicySettingKey, string(policy), operatorName()); err != nil {
 		return err
 	}
 	if err := st.Record(ctx, account.Event{At: time.Now(), Type: "mfa.policy_changed",
-		Details: map[string]any{"policy": string(policy), "by": "operator"}}); err != nil {
+		Subject: operatorName(), Details: map[string]any{"policy": string(policy)}}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "MFA policy: %s\n", policy)
@@ -68,4 +69,12 @@ func runPolicyShow(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, v)
 	return nil
+}
+
+// operatorName names who ran a command, for settings history: the OS user.
+func operatorName() string {
+	if u, err := user.Current(); err == nil {
+		return "cli:" + u.Username
+	}
+	return "cli"
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/gatehouse-id/gatehouse/store/storetest"
 )
 
@@ -19,6 +21,22 @@ func TestPolicySetAndShow(t *testing.T) {
 	}
 	if r := gatehouse(ctx, vars, "", "policy", "show"); r.stdout != "always\n" {
 		t.Fatalf("after set: %q", r.stdout)
+	}
+	r := gatehouse(ctx, vars, "", "clients", "create", "--name", "Bank", "--type", "spa", "--callback", "https://bank.example.com/cb", "--mfa-policy", "never")
+	if r.code != 0 {
+		t.Fatalf("client with its own policy: %d %s", r.code, r.stderr)
+	}
+	conn, err := pgx.Connect(ctx, vars["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var appPolicy string
+	var changes int
+	conn.QueryRow(ctx, `select mfa_policy from oauth_clients where id = $1`, strings.TrimSpace(r.stdout)).Scan(&appPolicy)
+	conn.QueryRow(ctx, `select count(*) from settings_history where key = 'mfa_policy' and changed_by like 'cli:%'`).Scan(&changes)
+	if appPolicy != "never" || changes != 1 {
+		t.Fatalf("app policy %q, %d recorded changes; want never and 1", appPolicy, changes)
 	}
 	if r := gatehouse(ctx, vars, "", "policy", "set", "sometimes"); r.code != 1 || !strings.Contains(r.stderr, `unknown MFA policy "sometimes": use never or always`) {
 		t.Fatalf("bad policy: %d %q", r.code, r.stderr)
