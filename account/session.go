@@ -44,6 +44,8 @@ type Sessions interface {
 	// DeleteUserSessions ends every session of the user except keep (may be nil)
 	// and reports how many ended.
 	DeleteUserSessions(ctx context.Context, userID string, keep []byte) (int64, error)
+	// UserSessions lists the user's live sessions, most recently used first.
+	UserSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
 }
 
 const tokenBytes = 32
@@ -154,4 +156,30 @@ func (s *Service) AddMethods(ctx context.Context, sess Session, methods ...strin
 	}
 	sess.AMR = amr
 	return sess, nil
+}
+
+// Sessions lists the user's live sessions, most recently used first.
+func (s *Service) Sessions(ctx context.Context, userID string) ([]Session, error) {
+	list, err := s.sessions.UserSessions(ctx, userID, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	return list, nil
+}
+
+// EndUserSession logs out one of the user's sessions, e.g. a lost laptop from
+// the account page; a session of another user is not found.
+func (s *Service) EndUserSession(ctx context.Context, userID string, idHash []byte, m Meta) error {
+	sess, err := s.sessions.SessionByHash(ctx, idHash, s.now())
+	if errors.Is(err, ErrNotFound) || (err == nil && sess.UserID != userID) {
+		return ErrNoSession
+	}
+	if err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	if err := s.sessions.DeleteSession(ctx, idHash); err != nil {
+		return fmt.Errorf("end session: %w", err)
+	}
+	s.record(ctx, Event{Type: EventLogout, UserID: userID, Details: map[string]any{"by": "user", "remote": true}}, m)
+	return nil
 }

@@ -423,3 +423,26 @@ func TestAnApplicationsPolicyOverridesTheTenants(t *testing.T) {
 		}
 	}
 }
+
+func TestForgettingARememberedBrowserOnTheAccountPage(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	b := signedInBrowser(t, h)
+	h.setPolicy(t, mfa.PolicyAlways)
+	h.enroll(t, b, "")
+	h.do(b, "POST", "/logout", url.Values{})
+	h.logIn(b, "ann@example.com", goodPassword)
+	h.do(b, "GET", "/mfa/challenge", nil)
+	code := h.sendSMS(t)
+	h.do(b, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {code}, "remember": {"1"}}).expectRedirect(t, "/account")
+	page := h.do(b, "GET", "/account", nil)
+	m := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(page.body)
+	if m == nil || !strings.Contains(page.body, "Remembered browsers") {
+		t.Fatalf("account page lists no remembered browser:\n%s", page.body)
+	}
+	h.do(b, "POST", "/account/browsers/forget", url.Values{"id": {m[1]}}).expectRedirect(t, "/account")
+	h.do(b, "POST", "/logout", url.Values{})
+	h.logIn(b, "ann@example.com", goodPassword)
+	if r := h.do(b, "GET", "/account", nil); !strings.HasPrefix(r.header.Get("Location"), "/mfa/challenge?") {
+		t.Fatalf("forgotten browser: %d to %q, want the challenge", r.status, r.header.Get("Location"))
+	}
+}

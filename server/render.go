@@ -57,6 +57,10 @@ type view struct {
 	ResendIn      int    // seconds until a new code may be sent
 	RecoveryCodes []string
 	AttemptsLeft  int
+
+	// Account page.
+	Sessions []deviceView
+	Browsers []deviceView
 }
 
 type viewUser struct {

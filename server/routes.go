@@ -19,6 +19,7 @@ func (s *Server) routes() http.Handler {
 	handle("POST", "logout", s.handleLogout())
 	handle("GET", "account", s.requireSession(s.handleAccount()))
 	handle("POST", "account/password", s.requireSession(s.handleChangePassword()))
+	handle("POST", "account/sessions/end", s.requireSession(s.handleEndSession()))
 
 	handle("GET", ".well-known/openid-configuration", s.handleDiscovery())
 	handle("GET", ".well-known/jwks.json", s.handleJWKS())
@@ -42,6 +43,7 @@ func (s *Server) routes() http.Handler {
 		handle("POST", "mfa/recovery", s.requirePassword(s.handleRecoveryConfirm()))
 		handle("GET", "mfa/challenge", s.requirePassword(s.handleChallengeForm()))
 		handle("POST", "mfa/challenge", s.requirePassword(s.handleChallenge()))
+		handle("POST", "account/browsers/forget", s.requireSession(s.handleForgetBrowser()))
 	}
 	if s.plivo != nil {
 		handle("POST", "hooks/plivo/status", s.handlePlivoStatus())

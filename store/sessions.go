@@ -80,3 +80,29 @@ func (s *Store) SetSessionAMR(ctx context.Context, idHash []byte, amr []string) 
 	}
 	return nil
 }
+
+// UserSessions lists the user's live sessions at now, most recently used first.
+func (s *Store) UserSessions(ctx context.Context, userID string, now time.Time) ([]account.Session, error) {
+	if !validUUID(userID) {
+		return nil, nil
+	}
+	rows, err := s.db(ctx).Query(ctx, `
+		select id_hash, user_id::text, auth_time, amr, ip, user_agent, created_at, last_seen_at, idle_expires_at, expires_at
+		from sessions
+		where user_id = $1 and idle_expires_at > $2 and expires_at > $2
+		order by last_seen_at desc`, userID, now)
+	if err != nil {
+		return nil, fmt.Errorf("list user sessions: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (account.Session, error) {
+		var sess account.Session
+		var h []byte
+		var ip *netip.Addr
+		err := r.Scan(&h, &sess.UserID, &sess.AuthTime, &sess.AMR, &ip, &sess.UserAgent,
+			&sess.CreatedAt, &sess.LastSeenAt, &sess.IdleExpiresAt, &sess.ExpiresAt)
+		if ip != nil {
+			sess.IP = *ip
+		}
+		return sess.WithIDHash(h), err
+	})
+}

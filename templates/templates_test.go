@@ -48,6 +48,15 @@ type pageData struct {
 	ResendIn      int
 	RecoveryCodes []string
 	AttemptsLeft  int
+
+	// Account page.
+	Sessions []testDevice
+	Browsers []testDevice
+}
+
+type testDevice struct {
+	ID, Device, IP, LastSeen, Until string
+	Current                         bool
 }
 
 func render(t *testing.T, page string, d pageData) string {
@@ -98,10 +107,17 @@ func TestPages(t *testing.T) {
 		{
 			page:     "account",
 			signedIn: true,
-			inputs:   []string{"current_password", "new_password"},
+			inputs:   []string{"current_password", "new_password", "sid", "id"},
+			setup: func(d *pageData) {
+				d.Sessions = []testDevice{{ID: "s1", Device: "Firefox on Linux", IP: "192.0.2.1", LastSeen: "just now", Current: true},
+					{ID: "s2", Device: "Safari on iPhone", IP: "198.51.100.2", LastSeen: "2 days ago"}}
+				d.Browsers = []testDevice{{ID: "b1", Device: "Firefox on Linux", IP: "192.0.2.1", Until: "March 4, 2025"}}
+			},
 			contains: []string{
 				`action="/auth/account/password"`,
 				`action="/auth/logout"`,
+				`action="/auth/account/sessions/end"`, `value="s2"`, "This browser", "Safari on iPhone",
+				`action="/auth/account/browsers/forget"`, "Remembered browsers", "remembered until March 4, 2025",
 				"Your account", "ada@example.com", "Ada Lovelace",
 				"Member since", "March 4, 2024", "Change password", "Log out",
 			},
