@@ -118,6 +118,9 @@ func (s *Service) ResetMFA(ctx context.Context, userID string) error {
 	if err := s.store.DeleteMFA(ctx, userID); err != nil {
 		return fmt.Errorf("reset mfa: %w", err)
 	}
+	if err := s.store.DeleteTOTP(ctx, userID); err != nil {
+		return fmt.Errorf("reset mfa: %w", err)
+	}
 	if _, err := s.ForgetAllBrowsers(ctx, userID, "mfa_reset"); err != nil {
 		return err
 	}

@@ -75,6 +75,7 @@ type Store interface {
 	Counters
 	Factors
 	TrustedBrowsers
+	TOTPs
 }
 
 // Service carries out the SMS factor. It is safe for concurrent use, and any
@@ -85,6 +86,7 @@ type Service struct {
 	audit  Audit
 	codes  *CodeHasher
 	vault  *PhoneVault
+	totp   *TOTPVault
 	rules  Rules
 	now    func() time.Time
 	log    *slog.Logger
@@ -97,6 +99,7 @@ type Deps struct {
 	Audit  Audit
 	Codes  *CodeHasher
 	Vault  *PhoneVault
+	TOTP   *TOTPVault // nil: no authenticator apps
 	Rules  Rules
 	Now    func() time.Time
 	Log    *slog.Logger
@@ -110,7 +113,7 @@ func NewService(d Deps) *Service {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{
-		store: d.Store, outbox: d.Outbox, audit: d.Audit, codes: d.Codes, vault: d.Vault,
+		store: d.Store, outbox: d.Outbox, audit: d.Audit, codes: d.Codes, vault: d.Vault, totp: d.TOTP,
 		rules: d.Rules, now: d.Now, log: d.Log,
 	}
 }

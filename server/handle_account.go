@@ -39,6 +39,10 @@ func (s *Server) accountView(r *http.Request, si signedIn) (view, error) {
 			IP: sess.IP.String(), LastSeen: ago(now, sess.LastSeenAt), Current: id == current})
 	}
 	if s.mfa != nil {
+		v.TOTPAvailable = true
+		if v.HasTOTP, err = s.mfa.HasTOTP(ctx, si.user.ID); err != nil {
+			return v, err
+		}
 		browsers, err := s.mfa.TrustedBrowsers(ctx, si.user.ID)
 		if err != nil {
 			return v, err

@@ -45,6 +45,7 @@ func (s *Server) handleChallengeForm() http.Handler {
 
 func (s *Server) renderChallenge(w http.ResponseWriter, r *http.Request, v view, ch mfa.Challenge, status int) {
 	v.MaskedPhone = ch.Masked
+	v.HasTOTP, _ = s.mfa.HasTOTP(r.Context(), ch.UserID)
 	v.ResendIn = s.resendIn(ch)
 	s.render(w, r, status, "challenge", v)
 }

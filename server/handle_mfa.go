@@ -42,6 +42,13 @@ func (s *Server) mfaStep(r *http.Request, si signedIn, stepUp bool, appPolicy st
 			return "", err
 		}
 	}
+	// An authenticator app costs no text message, so it is offered first.
+	if hasTOTP, err := s.mfa.HasTOTP(ctx, si.user.ID); err != nil || hasTOTP {
+		if err != nil {
+			return "", err
+		}
+		return "mfa/totp", nil
+	}
 	_, enrolled, err := s.mfa.Factor(ctx, si.user.ID)
 	switch {
 	case err != nil:
@@ -154,6 +161,10 @@ func (s *Server) mfaMessage(err error) (string, int) {
 		return "That recovery code is not valid or was already used.", http.StatusBadRequest
 	case errors.As(err, &phone):
 		return phone.Message, http.StatusBadRequest
+	case errors.Is(err, mfa.ErrWrongTOTP):
+		return "That code is not right. Enter the code your app shows now.", http.StatusBadRequest
+	case errors.Is(err, mfa.ErrTOTPReplayed):
+		return "That code was already used. Wait for the next one in your app.", http.StatusBadRequest
 	}
 	return "", 0
 }

@@ -44,8 +44,12 @@ func (h *harness) withPlivo(t testing.TB, deps *server.Deps, issuer *url.URL, ru
 		t.Fatal(err)
 	}
 	box := outbox.New(h.st, sealer, h.clock.Now)
+	totpVault, err := mfa.NewTOTPVault(testMasterKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	deps.MFA = mfa.NewService(mfa.Deps{Store: h.st, Outbox: testOutbox{box}, Audit: h.st,
-		Codes: mfa.NewCodeHasher(testMasterKey), Vault: vault, Rules: rules, Now: h.clock.Now})
+		Codes: mfa.NewCodeHasher(testMasterKey), Vault: vault, TOTP: totpVault, Rules: rules, Now: h.clock.Now})
 	deps.Plivo = sender
 	h.mfaSvc = deps.MFA
 	h.dispatcher = outbox.NewDispatcher(box, h.st, sender, outbox.DispatcherOptions{Now: h.clock.Now, Log: slog.New(slog.DiscardHandler)})

@@ -13,7 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/templates"
 )
 
-var pageNames = []string{"login", "signup", "account", "logout", "error", "enroll", "challenge", "recovery"}
+var pageNames = []string{"login", "signup", "account", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup"}
 
 // parsePages builds one template set per page: the layout plus the page's
 // "content".
@@ -61,6 +61,12 @@ type view struct {
 	// Account page.
 	Sessions []deviceView
 	Browsers []deviceView
+
+	// TOTP.
+	TOTPAvailable bool
+	HasTOTP       bool
+	HasPhone      bool
+	TOTPSecret    string
 }
 
 type viewUser struct {

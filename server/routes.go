@@ -44,6 +44,12 @@ func (s *Server) routes() http.Handler {
 		handle("GET", "mfa/challenge", s.requirePassword(s.handleChallengeForm()))
 		handle("POST", "mfa/challenge", s.requirePassword(s.handleChallenge()))
 		handle("POST", "account/browsers/forget", s.requireSession(s.handleForgetBrowser()))
+		handle("GET", "mfa/totp", s.requirePassword(s.handleTOTPForm()))
+		handle("POST", "mfa/totp", s.requirePassword(s.handleTOTP()))
+		handle("GET", "account/totp", s.requireSession(s.handleTOTPSetupForm()))
+		handle("GET", "account/totp/qr.png", s.requireSession(s.handleTOTPQRCode()))
+		handle("POST", "account/totp", s.requireSession(s.handleTOTPConfirm()))
+		handle("POST", "account/totp/remove", s.requireSession(s.handleTOTPRemove()))
 	}
 	if s.plivo != nil {
 		handle("POST", "hooks/plivo/status", s.handlePlivoStatus())

@@ -24,6 +24,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, counterAge tim
 		{`delete from oauth2_tokens where kind = 'refresh' and (family_expires_at <= $1 or expires_at <= $1)`, now},
 		{`delete from login_transactions where expires_at <= $1`, now},
 		{`delete from mfa_trusted_browsers where expires_at <= $1`, now},
+		{`delete from mfa_totp_pending where expires_at <= $1`, now},
 	} {
 		tag, err := s.db(ctx).Exec(ctx, q.sql, q.arg)
 		if err != nil {

@@ -52,6 +52,12 @@ type pageData struct {
 	// Account page.
 	Sessions []testDevice
 	Browsers []testDevice
+
+	// TOTP.
+	TOTPAvailable bool
+	HasTOTP       bool
+	HasPhone      bool
+	TOTPSecret    string
 }
 
 type testDevice struct {
@@ -112,12 +118,14 @@ func TestPages(t *testing.T) {
 				d.Sessions = []testDevice{{ID: "s1", Device: "Firefox on Linux", IP: "192.0.2.1", LastSeen: "just now", Current: true},
 					{ID: "s2", Device: "Safari on iPhone", IP: "198.51.100.2", LastSeen: "2 days ago"}}
 				d.Browsers = []testDevice{{ID: "b1", Device: "Firefox on Linux", IP: "192.0.2.1", Until: "March 4, 2025"}}
+				d.TOTPAvailable = true
 			},
 			contains: []string{
 				`action="/auth/account/password"`,
 				`action="/auth/logout"`,
 				`action="/auth/account/sessions/end"`, `value="s2"`, "This browser", "Safari on iPhone",
 				`action="/auth/account/browsers/forget"`, "Remembered browsers", "remembered until March 4, 2025",
+				`href="/auth/account/totp">Set up authenticator app</a>`,
 				"Your account", "ada@example.com", "Ada Lovelace",
 				"Member since", "March 4, 2024", "Change password", "Log out",
 			},
@@ -173,6 +181,24 @@ func TestPages(t *testing.T) {
 				`href="/auth/mfa/enroll?return_to=%2fauthorize%3fclient_id%3dabc%26state%3dx%20y">Use a different number</a>`,
 			},
 			excludes: []string{`name="country"`, `name="phone"`},
+		},
+		{
+			page:   "totp",
+			setup:  func(d *pageData) { d.HasPhone = true },
+			inputs: []string{"return_to", "step", "code", "remember", "recovery_code"},
+			contains: []string{
+				`action="/auth/mfa/totp"`, `name="step" value="code"`, `name="step" value="recovery"`,
+				`autocomplete="one-time-code" inputmode="numeric"`, "Text me a code instead",
+			},
+		},
+		{
+			page:   "totp-setup",
+			setup:  func(d *pageData) { d.TOTPSecret = "JBSWY3DPEHPK3PXP" },
+			inputs: []string{"code"},
+			contains: []string{
+				`src="/auth/account/totp/qr.png"`, "JBSWY3DPEHPK3PXP", `action="/auth/account/totp"`,
+				`autocomplete="one-time-code"`,
+			},
 		},
 		{
 			page:   "challenge",
@@ -317,7 +343,8 @@ func TestErrorWithoutRequestID(t *testing.T) {
 
 func checkCSPSafe(t *testing.T, out string) {
 	t.Helper()
-	lower := strings.ToLower(out)
+	// Images may only come from Gatehouse itself (the TOTP QR code).
+	lower := strings.ReplaceAll(strings.ToLower(out), `<img src="/auth/`, "")
 	for _, bad := range []string{"<script", " style=", "<style", "javascript:", "http://", "https://", "<img"} {
 		if strings.Contains(lower, bad) {
 			t.Errorf("output contains forbidden %q", bad)
@@ -352,8 +379,8 @@ func TestStaticFiles(t *testing.T) {
 		}
 	}
 	pages, err := fs.Glob(templates.FS, "pages/*.html")
-	if err != nil || len(pages) != 8 {
-		t.Errorf("pages = %v, %v; want 8 pages", pages, err)
+	if err != nil || len(pages) != 10 {
+		t.Errorf("pages = %v, %v; want 10 pages", pages, err)
 	}
 }
 

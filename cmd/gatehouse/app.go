@@ -75,10 +75,14 @@ func newMFA(st *store.Store, masterKey []byte, log *slog.Logger) (*mfa.Service, 
 	if err != nil {
 		return nil, nil, err
 	}
+	totpVault, err := mfa.NewTOTPVault(masterKey)
+	if err != nil {
+		return nil, nil, err
+	}
 	box := outbox.New(st, sealer, time.Now)
 	svc := mfa.NewService(mfa.Deps{
 		Store: st, Outbox: mfaOutbox{box}, Audit: st,
-		Codes: mfa.NewCodeHasher(masterKey), Vault: vault, Rules: mfa.DefaultRules(), Log: log,
+		Codes: mfa.NewCodeHasher(masterKey), Vault: vault, TOTP: totpVault, Rules: mfa.DefaultRules(), Log: log,
 	})
 	return svc, box, nil
 }
