@@ -25,6 +25,9 @@ type Session struct {
 	LastSeenAt    time.Time
 	IdleExpiresAt time.Time
 	ExpiresAt     time.Time
+	// RiskDecision is what the adaptive MFA policy decided for this login:
+	// "" (not assessed), "allow" or "challenge".
+	RiskDecision string
 }
 
 // IDHash is the stored form of the session token.
@@ -40,6 +43,7 @@ type Sessions interface {
 	SessionByHash(ctx context.Context, idHash []byte, now time.Time) (Session, error)
 	TouchSession(ctx context.Context, idHash []byte, lastSeen, idleExpires time.Time) error
 	SetSessionAMR(ctx context.Context, idHash []byte, amr []string) error
+	SetSessionRiskDecision(ctx context.Context, idHash []byte, decision string) error
 	DeleteSession(ctx context.Context, idHash []byte) error
 	// DeleteUserSessions ends every session of the user except keep (may be nil)
 	// and reports how many ended.
@@ -182,4 +186,14 @@ func (s *Service) EndUserSession(ctx context.Context, userID string, idHash []by
 	}
 	s.record(ctx, Event{Type: EventLogout, UserID: userID, Details: map[string]any{"by": "user", "remote": true}}, m)
 	return nil
+}
+
+// SetRiskDecision records the adaptive policy's decision for this login, so
+// that it is made once.
+func (s *Service) SetRiskDecision(ctx context.Context, sess Session, decision string) (Session, error) {
+	if err := s.sessions.SetSessionRiskDecision(ctx, sess.idHash, decision); err != nil {
+		return sess, fmt.Errorf("record risk decision: %w", err)
+	}
+	sess.RiskDecision = decision
+	return sess, nil
 }

@@ -46,7 +46,7 @@ func TestValidateClient(t *testing.T) {
 		{"an m2m client with only a secret is valid", m2m(), func(*clients.Client) {}, "", ""},
 		{"a generated client id is valid", spa(), func(c *clients.Client) { c.ID = clients.NewClientID() }, "", ""},
 		{"an app may require MFA", spa(), func(c *clients.Client) { c.MFAPolicy = "always" }, "", ""},
-		{"an unknown MFA policy is refused", spa(), func(c *clients.Client) { c.MFAPolicy = "adaptive" }, "mfa_policy", "is not a policy"},
+		{"an unknown MFA policy is refused", spa(), func(c *clients.Client) { c.MFAPolicy = "sometimes" }, "mfa_policy", "is not a policy"},
 
 		{"client id is required", spa(), func(c *clients.Client) { c.ID = "" }, "client_id", "must not be empty"},
 		{"client id at most 64 characters", spa(), func(c *clients.Client) { c.ID = strings.Repeat("a", 65) }, "client_id", "at most 64"},

@@ -78,9 +78,9 @@ func (c Client) Validate() error {
 		return &ValidationError{"callbacks", fmt.Sprintf("a %s client needs at least one callback URL to send users back to", c.Type)}
 	}
 	switch c.MFAPolicy {
-	case "", "never", "always":
+	case "", "never", "adaptive", "always":
 	default:
-		return &ValidationError{"mfa_policy", fmt.Sprintf("%q is not a policy: use never, always, or leave it empty to follow the tenant", c.MFAPolicy)}
+		return &ValidationError{"mfa_policy", fmt.Sprintf("%q is not a policy: use never, adaptive, always, or leave it empty to follow the tenant", c.MFAPolicy)}
 	}
 	return nil
 }

@@ -11,6 +11,9 @@ const (
 	// PolicyAlways asks every login for the SMS code, enrolling users who
 	// have no phone yet.
 	PolicyAlways Policy = "always"
+	// PolicyAdaptive asks when the login's risk assessment has low
+	// confidence (new device and country, impossible travel, untrusted IP…).
+	PolicyAdaptive Policy = "adaptive"
 )
 
 // DefaultPolicy applies until an admin chooses.
@@ -22,8 +25,8 @@ const PolicySettingKey = "mfa_policy"
 // ParsePolicy reads a policy name as an admin types it.
 func ParsePolicy(s string) (Policy, error) {
 	switch p := Policy(s); p {
-	case PolicyNever, PolicyAlways:
+	case PolicyNever, PolicyAlways, PolicyAdaptive:
 		return p, nil
 	}
-	return "", fmt.Errorf("unknown MFA policy %q: use never or always", s)
+	return "", fmt.Errorf("unknown MFA policy %q: use never, adaptive or always", s)
 }

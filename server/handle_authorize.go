@@ -11,6 +11,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/gatehouse-id/gatehouse/mfa/risk"
 	"github.com/gatehouse-id/gatehouse/store"
 )
 
@@ -80,7 +81,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, txID string, 
 	if c, ok := gatehouseClient(ar.GetClient()); ok {
 		appPolicy = c.MFAPolicy
 	}
-	step, err := s.mfaStep(r, si, wantsStepUp(form.Get("acr_values")), appPolicy)
+	step, assessment, err := s.mfaStep(r, si, wantsStepUp(form.Get("acr_values")), appPolicy)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -92,7 +93,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, txID string, 
 			s.oauth.WriteAuthorizeError(ctx, w, ar, fosite.ErrLoginRequired)
 			return
 		}
-		s.sendToStep(w, r, ar, txID, requestedAt, step, url.Values{})
+		s.sendToStep(w, r, ar, txID, requestedAt, step, url.Values{}, assessment)
 		return
 	}
 	if txID != "" {
@@ -141,12 +142,12 @@ func (s *Server) sendToLogin(w http.ResponseWriter, r *http.Request, ar fosite.A
 	if fresh {
 		q.Set("prompt", "login")
 	}
-	s.sendToStep(w, r, ar, txID, requestedAt, screen, q)
+	s.sendToStep(w, r, ar, txID, requestedAt, screen, q, nil)
 }
 
 // sendToStep parks the request in a login transaction (once) and sends the
 // browser to a step's screen, whose return_to brings it back here.
-func (s *Server) sendToStep(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, txID string, requestedAt time.Time, step string, q url.Values) {
+func (s *Server) sendToStep(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, txID string, requestedAt time.Time, step string, q url.Values, assessment *risk.Assessment) {
 	ctx := r.Context()
 	if txID == "" {
 		var err error
@@ -157,6 +158,13 @@ func (s *Server) sendToStep(w http.ResponseWriter, r *http.Request, ar fosite.Au
 			ExpiresAt:   requestedAt.Add(s.lifetimes.LoginFlow),
 		})
 		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	if assessment != nil {
+		// The transaction keeps why the dispatcher asked for a second factor.
+		if err := s.store.SetTransactionAssessment(ctx, txID, assessmentRecord(*assessment)); err != nil {
 			s.serverError(w, r, err)
 			return
 		}

@@ -120,7 +120,12 @@ func (s *Server) challengeRecovery(w http.ResponseWriter, r *http.Request, si si
 // mfaPassed records the methods on the session and continues where the
 // browser was going.
 func (s *Server) mfaPassed(w http.ResponseWriter, r *http.Request, si signedIn, v view, methods ...string) {
-	if _, err := s.accounts.AddMethods(r.Context(), si.session, methods...); err != nil {
+	sess, err := s.accounts.AddMethods(r.Context(), si.session, methods...)
+	if err == nil {
+		si.session = sess
+		err = s.noteLogin(r, si)
+	}
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}

@@ -119,5 +119,6 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, user accou
 		return
 	}
 	s.setSessionCookie(w, token, sess.ExpiresAt)
+	s.ensureDeviceID(w, r)
 	http.Redirect(w, r, s.afterLogin(returnTo), http.StatusSeeOther)
 }

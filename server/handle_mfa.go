@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/mfa"
+	"github.com/gatehouse-id/gatehouse/mfa/risk"
 )
 
 // The MFA steps. Each one does its job and returns to return_to, which in an
@@ -22,41 +23,34 @@ import (
 // under the "always" policy (the application's own, else the tenant's) every
 // login is, unless this browser was remembered. A user with no phone yet
 // enrolls first.
-func (s *Server) mfaStep(r *http.Request, si signedIn, stepUp bool, appPolicy string) (string, error) {
+func (s *Server) mfaStep(r *http.Request, si signedIn, stepUp bool, appPolicy string) (string, *risk.Assessment, error) {
 	ctx := r.Context()
 	if s.mfa == nil || slices.Contains(si.session.AMR, "mfa") {
-		return "", nil
+		return "", nil, nil
 	}
+	var assessment *risk.Assessment
 	if !stepUp {
-		policy, err := s.policies.get(ctx)
-		if err != nil {
-			return "", err
+		allowed, a, err := s.policyAllows(r, si, appPolicy)
+		if err != nil || allowed {
+			return "", a, err
 		}
-		if appPolicy != "" {
-			policy = mfa.Policy(appPolicy)
-		}
-		if policy != mfa.PolicyAlways {
-			return "", nil
-		}
-		if trusted, err := s.rememberedBrowser(r, si); err != nil || trusted {
-			return "", err
-		}
+		assessment = a
 	}
 	// An authenticator app costs no text message, so it is offered first.
 	if hasTOTP, err := s.mfa.HasTOTP(ctx, si.user.ID); err != nil || hasTOTP {
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
-		return "mfa/totp", nil
+		return "mfa/totp", assessment, nil
 	}
 	_, enrolled, err := s.mfa.Factor(ctx, si.user.ID)
 	switch {
 	case err != nil:
-		return "", err
+		return "", nil, err
 	case enrolled:
-		return "mfa/challenge", nil
+		return "mfa/challenge", assessment, nil
 	}
-	return "mfa/enroll", nil
+	return "mfa/enroll", assessment, nil
 }
 
 // wantsStepUp reports whether an authorization request asks for multi-factor

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/keys"
 	"github.com/gatehouse-id/gatehouse/mfa"
+	"github.com/gatehouse-id/gatehouse/mfa/risk"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
 	"github.com/gatehouse-id/gatehouse/store"
 )
@@ -52,6 +53,8 @@ type Deps struct {
 	WakeOutbox func()       // asks the SMS dispatcher to send at once
 	Plivo      *sms.Plivo   // set when Plivo delivers: its status callbacks are accepted
 	DevOutbox  *sms.Console // set in dev: /dev/outbox lists what it "sent"
+	Risk       *risk.Engine // the adaptive policy's assessment; nil: adaptive acts as always
+	Locator    risk.Locator // GeoIP, to note each login's country; may be nil
 }
 
 // Server holds the handlers' shared dependencies.
@@ -73,6 +76,8 @@ type Server struct {
 	wake      func()
 	plivo     *sms.Plivo
 	devOutbox *sms.Console
+	risk      *risk.Engine
+	locator   risk.Locator
 	now       func() time.Time
 	log       *slog.Logger
 	metrics   *metrics
@@ -123,6 +128,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		wake:      d.WakeOutbox,
 		plivo:     d.Plivo,
 		devOutbox: d.DevOutbox,
+		risk:      d.Risk,
+		locator:   d.Locator,
 		now:       d.Now,
 		log:       d.Log,
 		metrics:   m,

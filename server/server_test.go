@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -59,6 +60,8 @@ type options struct {
 	refresh    store.OAuth2Config
 	plivo      bool      // SMS MFA delivered through the real plivo-go SDK to a fake Plivo
 	mfaRules   mfa.Rules // with plivo; zero means mfa.DefaultRules()
+	adaptive   *bool     // with plivo: the risk engine, challenging medium confidence when true
+	proxies    []netip.Prefix
 }
 
 const goodPassword = "violet tractor meadow"
@@ -99,9 +102,13 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 			o.mfaRules = mfa.DefaultRules()
 		}
 		h.withPlivo(t, &deps, issuer, o.mfaRules)
+		if o.adaptive != nil {
+			h.withRisk(t, &deps, *o.adaptive)
+		}
 	}
 	s, err := server.New(
-		server.Config{Issuer: issuer, MaxBodyBytes: o.maxBody, SecretKey: testMasterKey, Lifetimes: o.lifetimes, Refresh: o.refresh},
+		server.Config{Issuer: issuer, MaxBodyBytes: o.maxBody, SecretKey: testMasterKey, Lifetimes: o.lifetimes, Refresh: o.refresh,
+			TrustedProxies: o.proxies},
 		deps)
 	if err != nil {
 		t.Fatal(err)

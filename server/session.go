@@ -116,7 +116,7 @@ func (s *Server) requirePassword(next http.Handler) http.Handler {
 
 func (s *Server) requireSecondFactor(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		step, err := s.mfaStep(r, mustSession(r), false, "")
+		step, _, err := s.mfaStep(r, mustSession(r), false, "")
 		if err != nil {
 			s.serverError(w, r, err)
 			return

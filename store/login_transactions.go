@@ -86,3 +86,16 @@ func (s *Store) CompleteLoginTransaction(ctx context.Context, id string, now tim
 	}
 	return nil
 }
+
+// SetTransactionAssessment keeps the adaptive policy's assessment (any JSON
+// value) on the login transaction, for admins.
+func (s *Store) SetTransactionAssessment(ctx context.Context, id string, assessment any) error {
+	h, ok := transactionHash(id)
+	if !ok {
+		return ErrTransactionNotFound
+	}
+	if _, err := s.db(ctx).Exec(ctx, `update login_transactions set assessment = $2 where id_hash = $1`, h, assessment); err != nil {
+		return fmt.Errorf("store assessment: %w", err)
+	}
+	return nil
+}

@@ -28,11 +28,11 @@ func (s *Store) SessionByHash(ctx context.Context, idHash []byte, now time.Time)
 	var sess account.Session
 	var ip *netip.Addr
 	err := s.db(ctx).QueryRow(ctx, `
-		select user_id::text, auth_time, amr, ip, user_agent, created_at, last_seen_at, idle_expires_at, expires_at
+		select user_id::text, auth_time, amr, ip, user_agent, created_at, last_seen_at, idle_expires_at, expires_at, risk_decision
 		from sessions
 		where id_hash = $1 and idle_expires_at > $2 and expires_at > $2`, idHash, now).
 		Scan(&sess.UserID, &sess.AuthTime, &sess.AMR, &ip, &sess.UserAgent,
-			&sess.CreatedAt, &sess.LastSeenAt, &sess.IdleExpiresAt, &sess.ExpiresAt)
+			&sess.CreatedAt, &sess.LastSeenAt, &sess.IdleExpiresAt, &sess.ExpiresAt, &sess.RiskDecision)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return account.Session{}, account.ErrNotFound
 	}
@@ -105,4 +105,11 @@ func (s *Store) UserSessions(ctx context.Context, userID string, now time.Time) 
 		}
 		return sess.WithIDHash(h), err
 	})
+}
+
+func (s *Store) SetSessionRiskDecision(ctx context.Context, idHash []byte, decision string) error {
+	if _, err := s.db(ctx).Exec(ctx, `update sessions set risk_decision = $2 where id_hash = $1`, idHash, decision); err != nil {
+		return fmt.Errorf("set session risk decision: %w", err)
+	}
+	return nil
 }

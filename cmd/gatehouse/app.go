@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/keys"
 	"github.com/gatehouse-id/gatehouse/mfa"
+	"github.com/gatehouse-id/gatehouse/mfa/risk"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
 	"github.com/gatehouse-id/gatehouse/outbox"
 	"github.com/gatehouse-id/gatehouse/password"
@@ -87,6 +90,58 @@ func newMFA(st *store.Store, masterKey []byte, log *slog.Logger) (*mfa.Service, 
 	return svc, box, nil
 }
 
+// newRiskEngine composes the adaptive policy's signals.
+func newRiskEngine(st *store.Store, mfaService *mfa.Service, locator risk.Locator, challengeMedium bool) *risk.Engine {
+	return risk.NewEngine(challengeMedium,
+		risk.NewDevice{History: st},
+		risk.ImpossibleTravel{History: st, Locator: locator},
+		risk.UntrustedIP{Blocked: blockedNetworks(st), Failures: st},
+		risk.NewCountry{History: st, Locator: locator},
+		risk.RecentCredentialChange{Credentials: credentialChanges{st: st, mfa: mfaService}},
+	)
+}
+
+// blockedNetworksKey names the admin's block list in the settings table:
+// comma-separated CIDRs whose logins are always challenged under adaptive.
+const blockedNetworksKey = "risk_blocked_cidrs"
+
+func blockedNetworks(st *store.Store) func(context.Context) ([]netip.Prefix, error) {
+	return func(ctx context.Context) ([]netip.Prefix, error) {
+		v, err := st.Setting(ctx, blockedNetworksKey)
+		if errors.Is(err, store.ErrSettingNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return parseProxies(blockedNetworksKey, v)
+	}
+}
+
+// credentialChanges tells the recent-change signal when the password and the
+// phone last changed. Setting the first password at signup is not a change.
+type credentialChanges struct {
+	st  *store.Store
+	mfa *mfa.Service
+}
+
+func (c credentialChanges) Credentials(ctx context.Context, userID string) (time.Time, time.Time, error) {
+	u, err := c.st.UserByID(ctx, userID)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	var password, phone time.Time
+	if u.PasswordChangedAt.After(u.CreatedAt.Add(time.Minute)) {
+		password = u.PasswordChangedAt
+	}
+	if f, ok, err := c.mfa.Factor(ctx, userID); err != nil {
+		return time.Time{}, time.Time{}, err
+	} else if ok {
+		phone = f.VerifiedAt
+	}
+	return password, phone, nil
+}
+
 // mfaOutbox hands the SMS factor's messages to the outbox.
 type mfaOutbox struct{ box *outbox.Outbox }
 
@@ -131,6 +186,17 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	}
 	deps := server.Deps{Accounts: newAccounts(st, log), Store: st, Clients: st, Keys: km, Log: log, Registry: reg,
 		MFA: mfaService}
+	if c.geoIPPath != "" {
+		geo, err := risk.OpenGeoIP(c.geoIPPath)
+		if err != nil {
+			return &configError{"GATEHOUSE_GEOIP_DB", fmt.Sprintf("cannot be used: %v", err), "set it to a MaxMind-format City database (.mmdb), e.g. GeoLite2-City.mmdb"}
+		}
+		defer geo.Close()
+		deps.Locator = geo
+	} else {
+		log.Info("GATEHOUSE_GEOIP_DB is not set: the adaptive policy's location signals are off")
+	}
+	deps.Risk = newRiskEngine(st, mfaService, deps.Locator, c.adaptiveChallengeMore)
 	if console != nil && c.dev {
 		deps.DevOutbox = console
 	} else if console != nil {
@@ -190,6 +256,11 @@ func sweepExpired(ctx context.Context, st *store.Store, log *slog.Logger) {
 		if err == nil {
 			var m int64
 			m, err = st.DeleteOldOutbox(ctx, time.Now().Add(-outbox.Retention))
+			n += m
+		}
+		if err == nil {
+			var m int64
+			m, err = st.DeleteOldLoginHistory(ctx, time.Now().Add(-365*24*time.Hour))
 			n += m
 		}
 		if err != nil && ctx.Err() == nil {

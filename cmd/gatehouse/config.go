@@ -31,6 +31,9 @@ type config struct {
 	trustedProxies []netip.Prefix
 	sms            smsConfig
 	dev            bool // gatehouse dev: the dev outbox page may show the codes
+
+	geoIPPath             string // MaxMind-format City database for the location signals
+	adaptiveChallengeMore bool   // adaptive also challenges medium confidence
 }
 
 const (
@@ -165,6 +168,14 @@ func loadConfig(e env, f serverFlags, requireSecrets bool) (config, error) {
 	}
 	if c.sms, err = parseSMSConfig(e, c.issuer); err != nil {
 		return c, err
+	}
+	c.geoIPPath = strings.TrimSpace(e.getenv("GATEHOUSE_GEOIP_DB"))
+	switch v := strings.TrimSpace(e.getenv("GATEHOUSE_ADAPTIVE_CHALLENGE_MEDIUM")); v {
+	case "", "true", "1", "yes":
+		c.adaptiveChallengeMore = true
+	case "false", "0", "no":
+	default:
+		return c, &configError{"GATEHOUSE_ADAPTIVE_CHALLENGE_MEDIUM", fmt.Sprintf("%q is not true or false", v), "set it to true (the default) or false"}
 	}
 	return c, nil
 }

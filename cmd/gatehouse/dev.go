@@ -44,7 +44,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&f.issuer, "issuer", "", "public base URL ending in / (overrides GATEHOUSE_ISSUER)")
 	fs.StringVar(&f.addr, "addr", "", "listen address (overrides GATEHOUSE_ADDR)")
 	varDir := fs.String("var", "var", "directory for the dev database and key")
-	policy := fs.String("mfa-policy", "", "set the MFA policy at start: never or always (codes appear at /dev/outbox)")
+	policy := fs.String("mfa-policy", "", "set the MFA policy at start: never, adaptive or always (codes appear at /dev/outbox)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 	}
 	c.dev = true
 	if _, err := mfa.ParsePolicy(*policy); *policy != "" && err != nil {
-		return &configError{"--mfa-policy", fmt.Sprintf("%q is not a policy", *policy), "use never or always"}
+		return &configError{"--mfa-policy", fmt.Sprintf("%q is not a policy", *policy), "use never, adaptive or always"}
 	}
 	log := newLogger(e, false)
 	if c.secretKey, err = devSecretKey(*varDir); err != nil {

@@ -49,7 +49,7 @@ func commands() map[string]command {
 		"clients": {"manage OAuth applications: clients create|list|update|delete", runClients},
 		"apis":    {"manage APIs (token audiences): apis create|list|delete", runAPIs},
 		"keys":    {"manage token signing keys: keys rotate|list", runKeys},
-		"policy":  {"the MFA policy: policy set never|always, policy show", runPolicy},
+		"policy":  {"the MFA policy: policy set never|adaptive|always, policy show", runPolicy},
 		"version": {"print the version", runVersion},
 	}
 }

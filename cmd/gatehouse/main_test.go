@@ -103,7 +103,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"migrate", "extra"}, `unexpected argument "extra"`},
 		{[]string{"users", "delete"}, `unknown subcommand "delete"`},
 		{[]string{"users", "create"}, "--email is required"},
-		{[]string{"dev", "--mfa-policy", "sometimes"}, `--mfa-policy "sometimes" is not a policy; use never or always`},
+		{[]string{"dev", "--mfa-policy", "sometimes"}, `--mfa-policy "sometimes" is not a policy; use never, adaptive or always`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os/user"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
@@ -14,15 +16,17 @@ import (
 
 func runPolicy(ctx context.Context, e env, args []string) error {
 	return runGroup(ctx, e, "policy", args, []groupVerb{
-		{"set", "never|always", runPolicySet},
+		{"set", "never|adaptive|always", runPolicySet},
 		{"show", "", runPolicyShow},
+		{"blocked-networks", "[CIDR,CIDR…|none]", runPolicyBlockedNetworks},
 	})
 }
 
 func runPolicySet(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "policy set never|always [flags]",
+	fs := newFlagSet(e, "policy set never|adaptive|always [flags]",
 		"Sets the tenant's MFA policy. never: no second factor. always: every login\n"+
-			"passes an SMS code, and users without a phone enroll one first.\n"+
+			"passes an SMS code, and users without a phone enroll one first. adaptive:\n"+
+			"only logins whose risk assessment has low confidence are challenged.\n"+
 			"Every replica applies the change within a second.",
 		"DATABASE_URL")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
@@ -77,4 +81,48 @@ func operatorName() string {
 		return "cli:" + u.Username
 	}
 	return "cli"
+}
+
+// runPolicyBlockedNetworks shows or sets the networks whose logins the
+// adaptive policy always challenges.
+func runPolicyBlockedNetworks(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "policy blocked-networks [CIDR,CIDR…|none] [flags]",
+		"Shows, or with an argument sets, the networks whose logins the adaptive policy\n"+
+			"always challenges (comma-separated CIDRs or addresses; none clears the list).",
+		"DATABASE_URL")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if fs.NArg() == 0 {
+		v, err := st.Setting(ctx, blockedNetworksKey)
+		if errors.Is(err, store.ErrSettingNotFound) || v == "" {
+			v = "none"
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, v)
+		return nil
+	}
+	arg := strings.Join(fs.Args(), ",")
+	if arg == "none" {
+		arg = ""
+	}
+	prefixes, err := parseProxies("blocked networks", arg)
+	if err != nil {
+		return err
+	}
+	canonical := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		canonical[i] = p.String()
+	}
+	return st.SetSetting(ctx, blockedNetworksKey, strings.Join(canonical, ","), operatorName())
 }

@@ -38,7 +38,25 @@ func TestPolicySetAndShow(t *testing.T) {
 	if appPolicy != "never" || changes != 1 {
 		t.Fatalf("app policy %q, %d recorded changes; want never and 1", appPolicy, changes)
 	}
-	if r := gatehouse(ctx, vars, "", "policy", "set", "sometimes"); r.code != 1 || !strings.Contains(r.stderr, `unknown MFA policy "sometimes": use never or always`) {
+	for _, tc := range []struct{ args, want string }{
+		{"", "none\n"},
+		{"203.0.113.0/24,198.51.100.7", ""},
+		{"", "203.0.113.0/24,198.51.100.7/32\n"},
+		{"none", ""},
+		{"", "none\n"},
+	} {
+		args := []string{"policy", "blocked-networks"}
+		if tc.args != "" {
+			args = append(args, tc.args)
+		}
+		if r := gatehouse(ctx, vars, "", args...); r.code != 0 || r.stdout != tc.want {
+			t.Fatalf("%v: %d %q %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := gatehouse(ctx, vars, "", "policy", "blocked-networks", "not-a-net"); r.code != 2 || !strings.Contains(r.stderr, "not a CIDR") {
+		t.Fatalf("bad network: %d %q", r.code, r.stderr)
+	}
+	if r := gatehouse(ctx, vars, "", "policy", "set", "sometimes"); r.code != 1 || !strings.Contains(r.stderr, `unknown MFA policy "sometimes": use never, adaptive or always`) {
 		t.Fatalf("bad policy: %d %q", r.code, r.stderr)
 	}
 }

@@ -1,0 +1,110 @@
+package risk
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+)
+
+// Confidence is how sure the Engine is that the attempt is the user's.
+type Confidence string
+
+const (
+	ConfidenceHigh   Confidence = "high"
+	ConfidenceMedium Confidence = "medium"
+	ConfidenceLow    Confidence = "low"
+)
+
+// Assessment is the Engine's verdict on one attempt, with every finding.
+type Assessment struct {
+	Findings   []Finding // one per signal, in the Engine's order
+	Confidence Confidence
+	Challenge  bool   // ask for the second factor
+	Summary    string // e.g. "low confidence: impossible travel, new device"
+}
+
+// Engine runs a set of signals and combines their findings.
+type Engine struct {
+	challengeMedium bool
+	signals         []Signal
+}
+
+// NewEngine assesses with the signals in this order. Low confidence always
+// asks for the second factor; medium does when challengeMedium is set.
+func NewEngine(challengeMedium bool, signals ...Signal) *Engine {
+	return &Engine{challengeMedium: challengeMedium, signals: signals}
+}
+
+// Assess runs every signal. A signal that fails becomes an unavailable
+// finding: an assessment never fails the login.
+func (e *Engine) Assess(ctx context.Context, a Attempt) Assessment {
+	findings := make([]Finding, 0, len(e.signals))
+	for _, s := range e.signals {
+		f, err := s.Assess(ctx, a)
+		if err != nil {
+			f = unavailable(s.Name(), "could not run: "+err.Error())
+		}
+		f.Signal = s.Name()
+		findings = append(findings, f)
+	}
+	c := combine(findings)
+	return Assessment{
+		Findings:   findings,
+		Confidence: c,
+		Challenge:  c == ConfidenceLow || (c == ConfidenceMedium && e.challengeMedium),
+		Summary:    summary(c, findings),
+	}
+}
+
+// combine: any High, or two Mediums, is low confidence; one Medium is medium.
+func combine(findings []Finding) Confidence {
+	var medium int
+	for _, f := range findings {
+		switch {
+		case f.Unavailable:
+		case f.Risk >= High:
+			return ConfidenceLow
+		case f.Risk == Medium:
+			medium++
+		}
+	}
+	switch {
+	case medium >= 2:
+		return ConfidenceLow
+	case medium == 1:
+		return ConfidenceMedium
+	}
+	return ConfidenceHigh
+}
+
+// summary names the risky signals, riskiest first, and those that could not run.
+func summary(c Confidence, findings []Finding) string {
+	var risky []Finding
+	var notRun []string
+	for _, f := range findings {
+		switch {
+		case f.Unavailable:
+			notRun = append(notRun, readable(f.Signal))
+		case f.Risk > None:
+			risky = append(risky, f)
+		}
+	}
+	slices.SortStableFunc(risky, func(x, y Finding) int { return cmp.Compare(y.Risk, x.Risk) })
+	var b strings.Builder
+	b.WriteString(string(c) + " confidence")
+	for i, f := range risky {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(readable(f.Signal))
+	}
+	if len(notRun) > 0 {
+		b.WriteString("; could not assess: " + strings.Join(notRun, ", "))
+	}
+	return b.String()
+}
+
+func readable(signal string) string { return strings.ReplaceAll(signal, "_", " ") }
