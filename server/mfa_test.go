@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/mfa/sms/plivotest"
 	"github.com/gatehouse-id/gatehouse/outbox"
 	"github.com/gatehouse-id/gatehouse/server"
+	"github.com/gatehouse-id/gatehouse/store/storetest"
 )
 
 const (
@@ -448,5 +449,20 @@ func TestForgettingARememberedBrowserOnTheAccountPage(t *testing.T) {
 	h.logIn(b, "ann@example.com", goodPassword)
 	if r := h.do(b, "GET", "/account", nil); !strings.HasPrefix(r.header.Get("Location"), "/mfa/challenge?") {
 		t.Fatalf("forgotten browser: %d to %q, want the challenge", r.status, r.header.Get("Location"))
+	}
+}
+
+func TestAPolicyChangeReachesEveryReplicaWithinTwoSeconds(t *testing.T) {
+	dbURL := storetest.NewDatabase(t)
+	one := newHarness(t, func(o *options) { o.plivo, o.dbURL = true, dbURL })
+	two := newHarness(t, func(o *options) { o.plivo, o.dbURL = true, dbURL })
+	b := two.browser()
+	two.signUp(b, "ann@example.com").expectRedirect(t, "/account")
+	two.do(b, "GET", "/account", nil).expect(t, 200, "account")
+
+	one.setPolicy(t, mfa.PolicyAlways)
+	two.clock.Advance(2 * time.Second)
+	if r := two.do(b, "GET", "/account", nil); !strings.HasPrefix(r.header.Get("Location"), "/mfa/enroll?") {
+		t.Fatalf("the other replica 2 s after the change: %d to %q, want MFA enrollment", r.status, r.header.Get("Location"))
 	}
 }
