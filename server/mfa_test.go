@@ -340,11 +340,7 @@ func TestRememberedBrowserSkipsTheChallenge(t *testing.T) {
 	h.enroll(t, b, "")
 
 	// A fresh login in the same browser (so it keeps its cookies), ticking "remember".
-	h.do(b, "POST", "/logout", url.Values{})
-	h.logIn(b, "ann@example.com", goodPassword)
-	h.do(b, "GET", "/mfa/challenge", nil).expect(t, 200, "challenge")
-	code := h.sendSMS(t)
-	h.do(b, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {code}, "remember": {"1"}}).expectRedirect(t, "/account")
+	h.loginRemembering(t, b)
 
 	h.do(b, "POST", "/logout", url.Values{})
 	r, _ := h.authorizeAfterPassword(t, p, b)
@@ -381,11 +377,7 @@ func TestAPasswordChangeForgetsRememberedBrowsers(t *testing.T) {
 	b := signedInBrowser(t, h)
 	h.setPolicy(t, mfa.PolicyAlways)
 	h.enroll(t, b, "")
-	h.do(b, "POST", "/logout", url.Values{})
-	h.logIn(b, "ann@example.com", goodPassword)
-	h.do(b, "GET", "/mfa/challenge", nil)
-	code := h.sendSMS(t)
-	h.do(b, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {code}, "remember": {"1"}}).expectRedirect(t, "/account")
+	h.loginRemembering(t, b)
 	h.do(b, "POST", "/account/password", url.Values{"current_password": {goodPassword}, "new_password": {"a brand new phrase"}}).
 		expect(t, 200, "account")
 	h.do(b, "POST", "/logout", url.Values{})
@@ -434,11 +426,7 @@ func TestForgettingARememberedBrowserOnTheAccountPage(t *testing.T) {
 	b := signedInBrowser(t, h)
 	h.setPolicy(t, mfa.PolicyAlways)
 	h.enroll(t, b, "")
-	h.do(b, "POST", "/logout", url.Values{})
-	h.logIn(b, "ann@example.com", goodPassword)
-	h.do(b, "GET", "/mfa/challenge", nil)
-	code := h.sendSMS(t)
-	h.do(b, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {code}, "remember": {"1"}}).expectRedirect(t, "/account")
+	h.loginRemembering(t, b)
 	page := h.do(b, "GET", "/account", nil)
 	m := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(page.body)
 	if m == nil || !strings.Contains(page.body, "Remembered browsers") {
@@ -465,4 +453,15 @@ func TestAPolicyChangeReachesEveryReplicaWithinTwoSeconds(t *testing.T) {
 	if r := two.do(b, "GET", "/account", nil); !strings.HasPrefix(r.header.Get("Location"), "/mfa/enroll?") {
 		t.Fatalf("the other replica 2 s after the change: %d to %q, want MFA enrollment", r.status, r.header.Get("Location"))
 	}
+}
+
+// loginRemembering logs browser b in afresh and passes the SMS challenge with
+// "remember this browser" ticked.
+func (h *harness) loginRemembering(t *testing.T, b *http.Client) {
+	t.Helper()
+	h.do(b, "POST", "/logout", url.Values{})
+	h.logIn(b, "ann@example.com", goodPassword)
+	h.do(b, "GET", "/mfa/challenge", nil).expect(t, 200, "challenge")
+	code := h.sendSMS(t)
+	h.do(b, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {code}, "remember": {"1"}}).expectRedirect(t, "/account")
 }
