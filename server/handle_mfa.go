@@ -71,8 +71,12 @@ func (s *Server) rememberedBrowser(r *http.Request, si signedIn) (bool, error) {
 	return s.mfa.IsTrusted(r.Context(), si.user.ID, c.Value)
 }
 
-// rememberBrowser trusts this browser for the user after a passed challenge.
+// rememberBrowser trusts this browser for the user after a passed challenge,
+// unless the operator turned remembering off.
 func (s *Server) rememberBrowser(w http.ResponseWriter, r *http.Request, si signedIn) error {
+	if s.mfa.Rules().TrustedBrowserFor <= 0 {
+		return nil
+	}
 	m := meta(r)
 	token, b, err := s.mfa.TrustBrowser(r.Context(), si.user.ID, m.IP, m.UserAgent)
 	if err != nil {
@@ -119,6 +123,8 @@ func (s *Server) openChallenge(r *http.Request, si signedIn, purpose string) (mf
 func (s *Server) mfaView(r *http.Request, screen, title string) view {
 	v := s.newView(r, screen, title)
 	v.ReturnTo = s.safeReturnTo(r.FormValue("return_to"))
+	rules := s.mfa.Rules()
+	v.RememberDays = int(min(rules.TrustedBrowserFor, rules.TrustedBrowserMax).Hours() / 24)
 	return v
 }
 

@@ -57,6 +57,7 @@ type view struct {
 	ResendIn      int    // seconds until a new code may be sent
 	RecoveryCodes []string
 	AttemptsLeft  int
+	RememberDays  int // 0: the "remember this browser" box is not offered
 
 	// Account page.
 	Sessions []deviceView

@@ -53,6 +53,8 @@ type pageData struct {
 	Sessions []testDevice
 	Browsers []testDevice
 
+	RememberDays int
+
 	// TOTP.
 	TOTPAvailable bool
 	HasTOTP       bool
@@ -256,6 +258,7 @@ func TestPages(t *testing.T) {
 					{Code: "GB", Name: "United Kingdom", Dial: "+44", Selected: true},
 				},
 				MaskedPhone:   "•••• 0123",
+				RememberDays:  30,
 				RecoveryCodes: []string{"AAAA-1111", "BBBB-2222", "CCCC-3333"},
 			}
 			if tc.signedIn {

@@ -69,7 +69,7 @@ func newAccounts(st *store.Store, log *slog.Logger) *account.Service {
 
 // newMFA wires the SMS factor: codes and phone numbers keyed by the master
 // key, messages through the outbox in the challenge's own transaction.
-func newMFA(st *store.Store, masterKey []byte, log *slog.Logger) (*mfa.Service, *outbox.Outbox, error) {
+func newMFA(st *store.Store, masterKey []byte, rememberFor time.Duration, log *slog.Logger) (*mfa.Service, *outbox.Outbox, error) {
 	vault, err := mfa.NewPhoneVault(masterKey)
 	if err != nil {
 		return nil, nil, err
@@ -83,9 +83,11 @@ func newMFA(st *store.Store, masterKey []byte, log *slog.Logger) (*mfa.Service, 
 		return nil, nil, err
 	}
 	box := outbox.New(st, sealer, time.Now)
+	rules := mfa.DefaultRules()
+	rules.TrustedBrowserFor = rememberFor
 	svc := mfa.NewService(mfa.Deps{
 		Store: st, Outbox: mfaOutbox{box}, Audit: st,
-		Codes: mfa.NewCodeHasher(masterKey), Vault: vault, TOTP: totpVault, Rules: mfa.DefaultRules(), Log: log,
+		Codes: mfa.NewCodeHasher(masterKey), Vault: vault, TOTP: totpVault, Rules: rules, Log: log,
 	})
 	return svc, box, nil
 }
@@ -180,7 +182,7 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	if err != nil {
 		return fmt.Errorf("sms provider: %w", err)
 	}
-	mfaService, box, err := newMFA(st, c.secretKey, log)
+	mfaService, box, err := newMFA(st, c.secretKey, c.rememberFor, log)
 	if err != nil {
 		return err
 	}

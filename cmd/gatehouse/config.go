@@ -7,6 +7,9 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
 // configError names the setting at fault and what a valid value looks like; it
@@ -34,6 +37,7 @@ type config struct {
 
 	geoIPPath             string // MaxMind-format City database for the location signals
 	adaptiveChallengeMore bool   // adaptive also challenges medium confidence
+	rememberFor           time.Duration
 }
 
 const (
@@ -170,6 +174,15 @@ func loadConfig(e env, f serverFlags, requireSecrets bool) (config, error) {
 		return c, err
 	}
 	c.geoIPPath = strings.TrimSpace(e.getenv("GATEHOUSE_GEOIP_DB"))
+	c.rememberFor = mfa.DefaultRules().TrustedBrowserFor
+	if v := strings.TrimSpace(e.getenv("GATEHOUSE_REMEMBER_BROWSER_FOR")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > mfa.DefaultRules().TrustedBrowserMax {
+			return c, &configError{"GATEHOUSE_REMEMBER_BROWSER_FOR", fmt.Sprintf("%q is not a duration between 0 and 2160h", v),
+				"set it to e.g. 720h (30 days, the default), at most 2160h (90 days); 0 turns remembering off"}
+		}
+		c.rememberFor = d
+	}
 	switch v := strings.TrimSpace(e.getenv("GATEHOUSE_ADAPTIVE_CHALLENGE_MEDIUM")); v {
 	case "", "true", "1", "yes":
 		c.adaptiveChallengeMore = true

@@ -66,6 +66,8 @@ func TestBadConfigurationStopsStartWithOneClearLine(t *testing.T) {
 		{"issuer not http", with("GATEHOUSE_ISSUER", "ftp://id.example.com/"), nil, "is not http or https"},
 		{"address without port", with("GATEHOUSE_ADDR", "localhost"), nil, `GATEHOUSE_ADDR "localhost" is not host:port`},
 		{"proxy not a CIDR", with("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8,nope"), nil, `GATEHOUSE_TRUSTED_PROXIES has "nope", which is not a CIDR`},
+		{"remembering longer than 90 days", with("GATEHOUSE_REMEMBER_BROWSER_FOR", "2400h"), nil, `GATEHOUSE_REMEMBER_BROWSER_FOR "2400h" is not a duration between 0 and 2160h`},
+		{"adaptive medium not a boolean", with("GATEHOUSE_ADAPTIVE_CHALLENGE_MEDIUM", "maybe"), nil, `GATEHOUSE_ADAPTIVE_CHALLENGE_MEDIUM "maybe" is not true or false`},
 		{"a bad flag value names the flag", valid, []string{"--issuer", "no-scheme/"}, `--issuer "no-scheme/" is not an absolute URL`},
 	}
 	for _, tt := range tests {
@@ -324,6 +326,9 @@ func TestUsersCreateWithAVerifiedPhone(t *testing.T) {
 	conn.QueryRow(ctx, `select masked, phone_sealed from mfa_factors where user_id = $1`, strings.TrimSpace(r.stdout)).Scan(&masked, &sealed)
 	if masked != "•••• 3456" || bytes.Contains(sealed, []byte("7911123456")) {
 		t.Fatalf("factor masked %q, sealed %x", masked, sealed)
+	}
+	if r := gatehouse(ctx, vars, "", "users", "forget-browsers", "--email", "ann@example.com"); r.code != 0 || r.stdout != "0 remembered browsers forgotten for ann@example.com\n" {
+		t.Fatalf("forget-browsers: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	if r := gatehouse(ctx, vars, "", "users", "reset-mfa", "--email", "ANN@example.com"); r.code != 0 || r.stdout != "MFA reset for ann@example.com\n" {
 		t.Fatalf("reset-mfa: %d %q %q", r.code, r.stdout, r.stderr)

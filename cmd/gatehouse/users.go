@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -18,46 +19,81 @@ func runUsers(ctx context.Context, e env, args []string) error {
 	return runGroup(ctx, e, "users", args, []groupVerb{
 		{"create", "--email E [--name N] [--password-stdin] [--admin] [--phone +E164]", runUsersCreate},
 		{"reset-mfa", "--email E", runUsersResetMFA},
+		{"forget-browsers", "--email E", runUsersForgetBrowsers},
 	})
+}
+
+// runUsersForgetBrowsers ends the "remember this browser" trust of every
+// browser of a user, e.g. after a lost laptop; the phone stays.
+func runUsersForgetBrowsers(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "users forget-browsers --email E [flags]",
+		"Forgets every browser the user asked to be remembered: their next login there\n"+
+			"passes the second factor again. The phone and recovery codes stay.", "DATABASE_URL", "GATEHOUSE_SECRET_KEY")
+	email := fs.String("email", "", "the user's email address (required)")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	svc, u, done, err := userMFACommand(ctx, e, fs, args, email, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer done()
+	n, err := svc.ForgetAllBrowsers(ctx, u.ID, "admin")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d remembered browsers forgotten for %s\n", n, u.Email)
+	return nil
+}
+
+// userMFACommand does what the per-user MFA commands share: flags, the master
+// key, the store, the user by email and the MFA service.
+func userMFACommand(ctx context.Context, e env, fs *flag.FlagSet, args []string, email, databaseURL *string) (*mfa.Service, account.User, func(), error) {
+	none := func() {}
+	if err := parseFlags(fs, args); err != nil {
+		return nil, account.User{}, none, err
+	}
+	if *email == "" {
+		fmt.Fprintf(e.stderr, "%s: --email is required\n", fs.Name())
+		fs.Usage()
+		return nil, account.User{}, none, errUsage
+	}
+	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.getenv("GATEHOUSE_SECRET_KEY"))
+	if err != nil {
+		return nil, account.User{}, none, err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL, false)
+	if err != nil {
+		return nil, account.User{}, none, err
+	}
+	u, err := st.UserByEmail(ctx, *email)
+	if errors.Is(err, account.ErrNotFound) {
+		err = fmt.Errorf("no user has the email address %q", *email)
+	}
+	if err != nil {
+		st.Close()
+		return nil, account.User{}, none, err
+	}
+	svc, _, err := newMFA(st, secret, mfa.DefaultRules().TrustedBrowserFor, slog.New(slog.DiscardHandler))
+	if err != nil {
+		st.Close()
+		return nil, account.User{}, none, err
+	}
+	return svc, u, st.Close, nil
 }
 
 // runUsersResetMFA removes a user's phone, recovery codes and MFA failure
 // counters: the way out of an MFA account lock, and for a lost phone.
 func runUsersResetMFA(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "users reset-mfa --email E [flags]",
-		"Removes the user's verified phone, recovery codes and MFA failure counters,\n"+
-			"lifting an MFA lock. Under the always policy the user enrolls again at the\n"+
-			"next login.", "DATABASE_URL", "GATEHOUSE_SECRET_KEY")
+		"Removes the user's verified phone, authenticator app, recovery codes and MFA\n"+
+			"failure counters, lifting an MFA lock. Under the always policy the user\n"+
+			"enrolls again at the next login.", "DATABASE_URL", "GATEHOUSE_SECRET_KEY")
 	email := fs.String("email", "", "the user's email address (required)")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *email == "" {
-		fmt.Fprintln(e.stderr, "gatehouse users reset-mfa: --email is required")
-		fs.Usage()
-		return errUsage
-	}
-	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.getenv("GATEHOUSE_SECRET_KEY"))
+	svc, u, done, err := userMFACommand(ctx, e, fs, args, email, databaseURL)
 	if err != nil {
 		return err
 	}
-	st, err := openCLIStore(ctx, e, *databaseURL, false)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	u, err := st.UserByEmail(ctx, *email)
-	if errors.Is(err, account.ErrNotFound) {
-		return fmt.Errorf("no user has the email address %q", *email)
-	}
-	if err != nil {
-		return err
-	}
-	svc, _, err := newMFA(st, secret, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
+	defer done()
 	if err := svc.ResetMFA(ctx, u.ID); err != nil {
 		return err
 	}
@@ -109,7 +145,7 @@ func runUsersCreate(ctx context.Context, e env, args []string) error {
 		return explainCreateError(err)
 	}
 	if *phoneFlag != "" {
-		svc, _, err := newMFA(st, secret, slog.New(slog.DiscardHandler))
+		svc, _, err := newMFA(st, secret, mfa.DefaultRules().TrustedBrowserFor, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return err
 		}
