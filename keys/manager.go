@@ -195,10 +195,11 @@ func (m *Manager) fresh(ctx context.Context) (*view, error) {
 	m.mu.RLock()
 	v := m.view
 	m.mu.RUnlock()
-	if v != nil && m.now().Before(v.staleAt) {
+	isFresh := func(v *view) bool { return m.now().Before(v.staleAt) }
+	if v != nil && isFresh(v) {
 		return v, nil
 	}
-	return m.reload(ctx, true)
+	return m.reloadUnless(ctx, true, isFresh)
 }
 
 func (m *Manager) mayReloadForMiss() bool {
@@ -216,7 +217,18 @@ func (m *Manager) mayReloadForMiss() bool {
 // caller that finds a load in progress takes its result; without, it waits
 // for it and loads again, so that it sees its own writes.
 func (m *Manager) reload(ctx context.Context, join bool) (*view, error) {
+	return m.reloadUnless(ctx, join, func(*view) bool { return false })
+}
+
+// reloadUnless is reload that, under the lock, first asks skip whether the
+// current view will do: a caller that found the view stale may arrive just
+// after another caller's load finished, and must not load again.
+func (m *Manager) reloadUnless(ctx context.Context, join bool, skip func(*view) bool) (*view, error) {
 	m.mu.Lock()
+	if v := m.view; m.flight == nil && v != nil && skip(v) {
+		m.mu.Unlock()
+		return v, nil
+	}
 	for m.flight != nil {
 		f := m.flight
 		m.mu.Unlock()
