@@ -113,9 +113,6 @@ func NewService(d Deps) *Service {
 	}
 }
 
-// Limits reports the rules the service enforces.
-func (s *Service) Limits() Limits { return s.limits }
-
 // record writes an audit event; a failure to audit is logged, never hidden, but
 // does not undo the action it describes.
 func (s *Service) record(ctx context.Context, e Event, m Meta) {

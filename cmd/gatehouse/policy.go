@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/user"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
@@ -18,6 +19,7 @@ func runPolicy(ctx context.Context, e env, args []string) error {
 	return runGroup(ctx, e, "policy", args, []groupVerb{
 		{"set", "never|adaptive|always", runPolicySet},
 		{"show", "", runPolicyShow},
+		{"history", "", runPolicyHistory},
 		{"blocked-networks", "[CIDR,CIDR…|none]", runPolicyBlockedNetworks},
 	})
 }
@@ -125,4 +127,29 @@ func runPolicyBlockedNetworks(ctx context.Context, e env, args []string) error {
 		canonical[i] = p.String()
 	}
 	return st.SetSetting(ctx, blockedNetworksKey, strings.Join(canonical, ","), operatorName())
+}
+
+// runPolicyHistory lists the latest changes of the MFA policy: when, to what,
+// by whom.
+func runPolicyHistory(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "policy history [flags]", "Lists the latest changes of the MFA policy, newest first.", "DATABASE_URL")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	changes, err := st.SettingHistory(ctx, mfa.PolicySettingKey, 20)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "CHANGED AT\tPOLICY\tBY")
+	for _, c := range changes {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", c.ChangedAt.UTC().Format(time.RFC3339), c.Value, c.ChangedBy)
+	}
+	return w.Flush()
 }

@@ -38,6 +38,9 @@ func TestPolicySetAndShow(t *testing.T) {
 	if appPolicy != "never" || changes != 1 {
 		t.Fatalf("app policy %q, %d recorded changes; want never and 1", appPolicy, changes)
 	}
+	if r := gatehouse(ctx, vars, "", "policy", "history"); r.code != 0 || !strings.Contains(r.stdout, "always") || !strings.Contains(r.stdout, "cli:") {
+		t.Fatalf("policy history: %d %q %q", r.code, r.stdout, r.stderr)
+	}
 	for _, tc := range []struct{ args, want string }{
 		{"", "none\n"},
 		{"203.0.113.0/24,198.51.100.7", ""},
