@@ -2,9 +2,8 @@ package server
 
 import (
 	"net/http"
-	"slices"
-
-	"github.com/gatehouse-id/gatehouse/clients"
+	"sync"
+	"time"
 )
 
 // CORS for the endpoints a single-page app calls with fetch (token, revoke,
@@ -50,10 +49,39 @@ func (s *Server) allowClientOrigin(w http.ResponseWriter, r *http.Request, clien
 }
 
 func (s *Server) anyClientAllowsOrigin(r *http.Request, origin string) bool {
-	all, err := s.clients.ListClients(r.Context())
+	origins, err := s.webOrigins.get(r, s)
 	if err != nil {
 		s.logger(r.Context()).Warn("list clients for CORS", "err", err)
 		return false
 	}
-	return slices.ContainsFunc(all, func(c clients.Client) bool { return c.AllowsOrigin(origin) })
+	return origins[origin]
+}
+
+// webOriginCache holds every client's allowed web origins for a second, so
+// that preflights do not read the client table each time; a change reaches
+// every replica within that second.
+type webOriginCache struct {
+	mu      sync.Mutex
+	origins map[string]bool
+	expires time.Time
+}
+
+func (c *webOriginCache) get(r *http.Request, s *Server) (map[string]bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := s.now(); now.Before(c.expires) {
+		return c.origins, nil
+	}
+	all, err := s.clients.ListClients(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	origins := map[string]bool{}
+	for _, cl := range all {
+		for _, o := range cl.WebOrigins {
+			origins[o] = true
+		}
+	}
+	c.origins, c.expires = origins, s.now().Add(time.Second)
+	return origins, nil
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"mime"
 	"net/http"
 	"net/url"
@@ -25,7 +26,7 @@ func (s *Server) handleToken() http.Handler {
 		s.allowClientOrigin(w, r, clientIDOf(r))
 		ar, err := s.oauth.NewAccessRequest(ctx, r, newOIDCSession())
 		if err != nil {
-			s.oauth.WriteAccessError(ctx, w, ar, err)
+			s.oauth.WriteAccessError(ctx, w, ar, refreshRefusal(r, err))
 			return
 		}
 		if ar.GetGrantTypes().ExactOne(string(fosite.GrantTypeClientCredentials)) {
@@ -42,6 +43,16 @@ func (s *Server) handleToken() http.Handler {
 		}
 		s.oauth.WriteAccessResponse(ctx, w, ar, resp)
 	})
+}
+
+// refreshRefusal words a refused refresh token as Auth0 does ("Unknown or
+// invalid refresh token."): the Auth0 SPA SDK looks for "invalid refresh
+// token" to fall back to silent authentication.
+func refreshRefusal(r *http.Request, err error) error {
+	if r.PostForm.Get("grant_type") != "refresh_token" || !errors.Is(err, fosite.ErrInvalidGrant) {
+		return err
+	}
+	return fosite.ErrInvalidGrant.WithHint("Unknown or invalid refresh token.").WithWrap(err)
 }
 
 // grantClientCredentials grants a machine client the audiences it asked for

@@ -476,6 +476,9 @@ func TestRefreshRotationAndReuseDetection(t *testing.T) {
 	if status != 400 || reuse["error"] != "invalid_grant" {
 		t.Fatalf("old token after the reuse interval: %d %v, want invalid_grant", status, reuse)
 	}
+	if d, _ := reuse["error_description"].(string); !strings.Contains(strings.ToLower(d), "invalid refresh token") {
+		t.Fatalf("error_description %q lacks what the Auth0 SDK looks for", d)
+	}
 	if status, newest := refresh(first["refresh_token"].(string)); status != 400 {
 		t.Fatalf("newest token after reuse was detected: %d %v, want the family revoked", status, newest)
 	}

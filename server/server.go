@@ -59,30 +59,31 @@ type Deps struct {
 
 // Server holds the handlers' shared dependencies.
 type Server struct {
-	cfg       Config
-	base      string // issuer path, "/" or "/auth/"
-	secure    bool   // issuer is https: cookies get Secure and the __Host- prefix
-	accounts  *account.Service
-	db        Pinger
-	store     *store.Store
-	clients   clients.Store
-	keys      *keys.Manager
-	signer    *rotatingSigner
-	oauth     fosite.OAuth2Provider
-	lifetimes TokenLifetimes
-	mfa       *mfa.Service
-	policies  *policyCache
-	countries []country
-	wake      func()
-	plivo     *sms.Plivo
-	devOutbox *sms.Console
-	risk      *risk.Engine
-	locator   risk.Locator
-	now       func() time.Time
-	log       *slog.Logger
-	metrics   *metrics
-	registry  *prometheus.Registry
-	pages     map[string]*template.Template
+	cfg        Config
+	base       string // issuer path, "/" or "/auth/"
+	secure     bool   // issuer is https: cookies get Secure and the __Host- prefix
+	accounts   *account.Service
+	db         Pinger
+	store      *store.Store
+	clients    clients.Store
+	keys       *keys.Manager
+	signer     *rotatingSigner
+	oauth      fosite.OAuth2Provider
+	lifetimes  TokenLifetimes
+	mfa        *mfa.Service
+	policies   *policyCache
+	webOrigins webOriginCache
+	countries  []country
+	wake       func()
+	plivo      *sms.Plivo
+	devOutbox  *sms.Console
+	risk       *risk.Engine
+	locator    risk.Locator
+	now        func() time.Time
+	log        *slog.Logger
+	metrics    *metrics
+	registry   *prometheus.Registry
+	pages      map[string]*template.Template
 }
 
 // New builds a Server.
