@@ -93,8 +93,6 @@ type Store interface {
 	// delivered, undelivered or failed). It never moves a row backwards:
 	// delivered stays delivered. found tells whether the message is known.
 	UpdateDelivery(ctx context.Context, provider, providerMessageID, status, errorCode string, now time.Time) (found bool, err error)
-	// RecentOutbox lists the newest rows first.
-	RecentOutbox(ctx context.Context, limit int) ([]Row, error)
 }
 
 // Enqueued is a message to send.
@@ -167,29 +165,6 @@ func (o *Outbox) Open(r Row) (sms.Message, error) {
 		return sms.Message{}, err
 	}
 	return sms.Message{ID: r.ID, To: v.To, Text: v.Text, Code: v.Code, Purpose: r.Purpose, Locale: v.Locale}, nil
-}
-
-// Entry is a row with its message, for the development outbox page.
-type Entry struct {
-	Row
-	Message sms.Message // zero once the row is finished and its message wiped
-}
-
-// Recent lists the newest limit messages with their text. It shows codes: it
-// is for the development server's outbox page only.
-func (o *Outbox) Recent(ctx context.Context, limit int) ([]Entry, error) {
-	rows, err := o.st.RecentOutbox(ctx, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Entry, len(rows))
-	for i, r := range rows {
-		out[i].Row = r
-		if len(r.Sealed) > 0 {
-			out[i].Message, _ = o.Open(r)
-		}
-	}
-	return out, nil
 }
 
 // newID returns a random (version 4) UUID: the row id is needed before the

@@ -542,17 +542,3 @@ func TestRunSendsOnWakeAndStopsWithItsContext(t *testing.T) {
 		t.Fatal("Run did not return within 10s of its context ending")
 	}
 }
-
-func TestRecentOpensMessagesForTheDevPage(t *testing.T) {
-	f := newFixture(t)
-	f.enqueue(t, message("111111"))
-	f.clock.Advance(time.Second)
-	f.enqueue(t, message("222222"))
-	list, err := f.ob.Recent(ctxB, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) != 2 || list[0].Message.Code != "222222" || list[1].Message.Code != "111111" || list[0].Status != outbox.Queued {
-		t.Fatalf("recent = %+v, want 222222 then 111111, queued", list)
-	}
-}

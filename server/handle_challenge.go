@@ -18,7 +18,7 @@ func (s *Server) handleChallengeForm() http.Handler {
 			http.Redirect(w, r, s.base+"mfa/enroll?"+r.URL.RawQuery, http.StatusSeeOther)
 			return
 		}
-		v := s.mfaView(r, "challenge", "Check your phone")
+		v := s.challengeView(r)
 		ch, open, err := s.openChallenge(r, si, mfa.PurposeChallenge)
 		if err != nil {
 			s.serverError(w, r, err)
@@ -43,6 +43,12 @@ func (s *Server) handleChallengeForm() http.Handler {
 	})
 }
 
+func (s *Server) challengeView(r *http.Request) view {
+	v := s.mfaView(r, "challenge", "Check your phone")
+	v.RecoveryAction = "mfa/challenge"
+	return v
+}
+
 func (s *Server) renderChallenge(w http.ResponseWriter, r *http.Request, v view, ch mfa.Challenge, status int) {
 	v.MaskedPhone = ch.Masked
 	v.HasTOTP, _ = s.mfa.HasTOTP(r.Context(), ch.UserID)
@@ -58,7 +64,7 @@ func (s *Server) handleChallenge() http.Handler {
 			return
 		}
 		si := mustSession(r)
-		v := s.mfaView(r, "challenge", "Check your phone")
+		v := s.challengeView(r)
 		show := func(v view, ch mfa.Challenge, status int) { s.renderChallenge(w, r, v, ch, status) }
 		switch r.PostForm.Get("step") {
 		case "code":

@@ -90,6 +90,7 @@ func (s *Server) accountNotice(w http.ResponseWriter, r *http.Request, si signed
 
 func (s *Server) totpView(r *http.Request, si signedIn) (view, error) {
 	v := s.mfaView(r, "totp", "Enter your app code")
+	v.RecoveryAction = "mfa/totp"
 	_, hasPhone, err := s.mfa.Factor(r.Context(), si.user.ID)
 	v.HasPhone = hasPhone
 	return v, err

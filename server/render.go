@@ -50,14 +50,15 @@ type view struct {
 	Message     string
 
 	// MFA screens.
-	Countries     []country
-	Phone         string
-	MaskedPhone   string
-	Step          string // enroll: "phone" or "code"
-	ResendIn      int    // seconds until a new code may be sent
-	RecoveryCodes []string
-	AttemptsLeft  int
-	RememberDays  int // 0: the "remember this browser" box is not offered
+	Countries      []country
+	Phone          string
+	MaskedPhone    string
+	Step           string // enroll: "phone" or "code"
+	ResendIn       int    // seconds until a new code may be sent
+	RecoveryCodes  []string
+	AttemptsLeft   int
+	RememberDays   int    // 0: the "remember this browser" box is not offered
+	RecoveryAction string // where the code screen's recovery-code form posts
 
 	// Account page.
 	Sessions []deviceView

@@ -100,10 +100,7 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		if tag.RowsAffected() == 0 {
 			return clients.ErrNotFound
 		}
-		if _, err := s.db(ctx).Exec(ctx, `delete from oauth2_tokens where client_id = $1`, id); err != nil {
-			return fmt.Errorf("delete client tokens: %w", err)
-		}
-		return nil
+		return s.deleteClientTokens(ctx, id)
 	})
 }
 

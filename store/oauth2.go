@@ -154,10 +154,10 @@ func (o *OAuth2) Rollback(ctx context.Context) error {
 	return nil
 }
 
-// DeleteClientTokens removes every code, token and session issued to a client;
-// deleting a client calls it.
-func (o *OAuth2) DeleteClientTokens(ctx context.Context, clientID string) error {
-	if _, err := o.st.db(ctx).Exec(ctx, `delete from oauth2_tokens where client_id = $1`, clientID); err != nil {
+// deleteClientTokens removes every code, token and session issued to a
+// client; DeleteClient calls it in the client's own transaction.
+func (s *Store) deleteClientTokens(ctx context.Context, clientID string) error {
+	if _, err := s.db(ctx).Exec(ctx, `delete from oauth2_tokens where client_id = $1`, clientID); err != nil {
 		return oauth2DBError("delete client tokens", err)
 	}
 	return nil

@@ -23,6 +23,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/store"
 	"github.com/gatehouse-id/gatehouse/store/storetest"
 )
@@ -731,8 +732,12 @@ func TestOAuth2DeleteExpired(t *testing.T) {
 	}
 }
 
-func TestOAuth2DeleteClientTokens(t *testing.T) {
+func TestDeletingAClientDeletesItsTokens(t *testing.T) {
 	f := newOAuth2(t, store.DefaultOAuth2Config())
+	if err := f.st.CreateClient(ctxB, clients.Client{ID: "other", Name: "Other", Type: clients.SPA,
+		Callbacks: []string{"https://other.example.com/cb"}}); err != nil {
+		t.Fatal(err)
+	}
 	for _, k := range tokenKinds(f.o) {
 		if err := k.create(ctxB, "of-spa", grantRequest("grant-1", "spa", "user-1")); err != nil {
 			t.Fatal(err)
@@ -741,7 +746,7 @@ func TestOAuth2DeleteClientTokens(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := f.o.DeleteClientTokens(ctxB, "other"); err != nil {
+	if err := f.st.DeleteClient(ctxB, "other"); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range tokenKinds(f.o) {

@@ -53,7 +53,8 @@ type pageData struct {
 	Sessions []testDevice
 	Browsers []testDevice
 
-	RememberDays int
+	RememberDays   int
+	RecoveryAction string
 
 	// TOTP.
 	TOTPAvailable bool
@@ -186,7 +187,7 @@ func TestPages(t *testing.T) {
 		},
 		{
 			page:   "totp",
-			setup:  func(d *pageData) { d.HasPhone = true },
+			setup:  func(d *pageData) { d.HasPhone = true; d.RecoveryAction = "mfa/totp" },
 			inputs: []string{"return_to", "step", "code", "remember", "recovery_code"},
 			contains: []string{
 				`action="/auth/mfa/totp"`, `name="step" value="code"`, `name="step" value="recovery"`,
@@ -204,7 +205,7 @@ func TestPages(t *testing.T) {
 		},
 		{
 			page:   "challenge",
-			setup:  func(d *pageData) { d.AttemptsLeft = 3 },
+			setup:  func(d *pageData) { d.AttemptsLeft = 3; d.RecoveryAction = "mfa/challenge" },
 			inputs: []string{"return_to", "step", "code", "remember", "recovery_code"},
 			contains: []string{
 				`action="/auth/mfa/challenge"`,
