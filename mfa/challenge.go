@@ -100,7 +100,7 @@ func (s *Service) StartChallenge(ctx context.Context, r StartRequest) (Challenge
 		ID: newID(), UserID: r.UserID, TxID: r.TxID, Purpose: r.Purpose,
 		PhoneSealed: sealed, PhoneLookup: s.vault.Lookup(phone.E164), Masked: phone.Masked(),
 		CountryCode: phone.CountryCode, AppName: r.AppName, IssuerHost: r.IssuerHost,
-		Sends: 1, CreatedAt: now, ExpiresAt: now.Add(s.rules.CodeTTL), LastSentAt: now,
+		Sends: 1, CreatedAt: now, ExpiresAt: now.Add(s.rulesFor(ctx).CodeTTL), LastSentAt: now,
 	}
 	code := NewCode()
 	c.CodeHash = s.codes.Hash(c.ID, code)
@@ -154,7 +154,7 @@ func (s *Service) Resend(ctx context.Context, challengeID string, ip netip.Addr)
 		return Challenge{}, err
 	}
 	now := s.now()
-	if err := resendable(c, now, s.rules.ResendCooldown); err != nil {
+	if err := resendable(c, now, s.rulesFor(ctx).ResendCooldown); err != nil {
 		return Challenge{}, err
 	}
 	to, err := s.vault.Open(c.PhoneSealed)
@@ -167,7 +167,7 @@ func (s *Service) Resend(ctx context.Context, challengeID string, ip netip.Addr)
 		var ok bool
 		var err error
 		renewed, ok, err = s.store.RenewMFAChallenge(ctx, c.ID, s.codes.Hash(c.ID, code),
-			now, now.Add(s.rules.CodeTTL), now.Add(-s.rules.ResendCooldown))
+			now, now.Add(s.rulesFor(ctx).CodeTTL), now.Add(-s.rulesFor(ctx).ResendCooldown))
 		if err != nil {
 			return fmt.Errorf("renew mfa challenge: %w", err)
 		}
@@ -182,10 +182,10 @@ func (s *Service) Resend(ctx context.Context, challengeID string, ip netip.Addr)
 	if errors.Is(err, errRaced) {
 		// Another request resent, used or ended it since we read it.
 		if c, err = s.store.MFAChallenge(ctx, c.ID); err == nil {
-			err = resendable(c, now, s.rules.ResendCooldown)
+			err = resendable(c, now, s.rulesFor(ctx).ResendCooldown)
 		}
 		if err == nil {
-			err = &CooldownError{RetryAt: now.Add(s.rules.ResendCooldown)}
+			err = &CooldownError{RetryAt: now.Add(s.rulesFor(ctx).ResendCooldown)}
 		}
 		return Challenge{}, err
 	}
@@ -301,7 +301,7 @@ func (s *Service) wrongCode(ctx context.Context, c Challenge, now time.Time) err
 	var attempts, consecutive int
 	var lock error
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		n, ok, err := s.store.AddMFAAttempt(ctx, c.ID, s.rules.MaxAttempts, now)
+		n, ok, err := s.store.AddMFAAttempt(ctx, c.ID, s.rulesFor(ctx).MaxAttempts, now)
 		if err != nil {
 			return fmt.Errorf("count wrong code: %w", err)
 		}
@@ -324,7 +324,7 @@ func (s *Service) wrongCode(ctx context.Context, c Challenge, now time.Time) err
 	if err != nil {
 		return err
 	}
-	remaining := max(0, s.rules.MaxAttempts-attempts)
+	remaining := max(0, s.rulesFor(ctx).MaxAttempts-attempts)
 	s.record(ctx, account.Event{Type: EventChallengeFailed, UserID: c.UserID, Subject: c.Masked,
 		Details: map[string]any{"challenge_id": c.ID, "purpose": c.Purpose, "attempts": attempts, "remaining": remaining}})
 	if lock != nil {

@@ -42,7 +42,7 @@ type Factors interface {
 // (ErrNotVerified otherwise). An enrolled phone is replaced.
 func (s *Service) EnrollVerified(ctx context.Context, userID string, phone Phone) (Factor, error) {
 	lookup := s.vault.Lookup(phone.E164)
-	ok, err := s.store.PassedMFAEnrollment(ctx, userID, lookup, s.now().Add(-s.rules.CodeTTL))
+	ok, err := s.store.PassedMFAEnrollment(ctx, userID, lookup, s.now().Add(-s.rulesFor(ctx).CodeTTL))
 	if err != nil {
 		return Factor{}, fmt.Errorf("find passed enrollment: %w", err)
 	}

@@ -83,11 +83,11 @@ func (s *Service) addFailure(ctx context.Context, userID string, now time.Time) 
 		return nil, 0, fmt.Errorf("count mfa failure: %w", err)
 	}
 	switch {
-	case s.rules.AccountLockAfter > 0 && n >= s.rules.AccountLockAfter:
+	case s.rulesFor(ctx).AccountLockAfter > 0 && n >= s.rulesFor(ctx).AccountLockAfter:
 		lock = ErrAccountLocked
 		err = s.store.LockMFA(ctx, userID, time.Time{}, true)
-	case s.rules.LockAfter > 0 && n%s.rules.LockAfter == 0:
-		until := now.Add(s.rules.LockFor)
+	case s.rulesFor(ctx).LockAfter > 0 && n%s.rulesFor(ctx).LockAfter == 0:
+		until := now.Add(s.rulesFor(ctx).LockFor)
 		lock = &LockedError{Until: until}
 		err = s.store.LockMFA(ctx, userID, until, false)
 	}
@@ -125,13 +125,13 @@ func (s *Service) takeSends(ctx context.Context, userID string, phoneLookup []by
 			})
 		}
 	}
-	add("phone", "phone:"+hex.EncodeToString(phoneLookup), s.rules.PhoneLimits...)
-	add("ip", "ip:"+ipKey(ip), s.rules.IPLimits...)
-	add("user", "user:"+userID, s.rules.UserLimits...)
-	if l, ok := s.rules.CountryLimits[cc]; ok {
+	add("phone", "phone:"+hex.EncodeToString(phoneLookup), s.rulesFor(ctx).PhoneLimits...)
+	add("ip", "ip:"+ipKey(ip), s.rulesFor(ctx).IPLimits...)
+	add("user", "user:"+userID, s.rulesFor(ctx).UserLimits...)
+	if l, ok := s.rulesFor(ctx).CountryLimits[cc]; ok {
 		add("country", "cc:"+strconv.Itoa(cc), l)
 	}
-	add("global", "global", s.rules.GlobalLimits...)
+	add("global", "global", s.rulesFor(ctx).GlobalLimits...)
 	// One order for every caller, so concurrent takes never deadlock.
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Key < cs[j].Key })
 

@@ -88,9 +88,14 @@ type Service struct {
 	vault  *PhoneVault
 	totp   *TOTPVault
 	rules  Rules
+	tune   RuleSource
 	now    func() time.Time
 	log    *slog.Logger
 }
+
+// RuleSource lays the settings an admin changes at run time (limits, the
+// remember-browser lifetime) over the Service's rules.
+type RuleSource func(ctx context.Context, base Rules) Rules
 
 // Deps are the Service's collaborators. Now defaults to time.Now.
 type Deps struct {
@@ -101,6 +106,7 @@ type Deps struct {
 	Vault  *PhoneVault
 	TOTP   *TOTPVault // nil: no authenticator apps
 	Rules  Rules
+	Tune   RuleSource // nil: Rules as they are
 	Now    func() time.Time
 	Log    *slog.Logger
 }
@@ -114,12 +120,19 @@ func NewService(d Deps) *Service {
 	}
 	return &Service{
 		store: d.Store, outbox: d.Outbox, audit: d.Audit, codes: d.Codes, vault: d.Vault, totp: d.TOTP,
-		rules: d.Rules, now: d.Now, log: d.Log,
+		rules: d.Rules, tune: d.Tune, now: d.Now, log: d.Log,
 	}
 }
 
-// Rules reports the rules the service enforces.
-func (s *Service) Rules() Rules { return s.rules }
+// Rules reports the rules the service enforces now.
+func (s *Service) Rules(ctx context.Context) Rules { return s.rulesFor(ctx) }
+
+func (s *Service) rulesFor(ctx context.Context) Rules {
+	if s.tune == nil {
+		return s.rules
+	}
+	return s.tune(ctx, s.rules)
+}
 
 // record writes an audit event outside any transaction, so that a refused and
 // rolled-back action is still on record. A failure to audit is logged and does

@@ -124,3 +124,9 @@ func phoneFromE164(e164 string) (Phone, error) {
 		CountryCode: int(num.GetCountryCode()),
 	}, nil
 }
+
+// CallingCode returns the country calling code of an ISO 3166 region ("GB" →
+// 44), or 0 when the phone number metadata knows no such region.
+func CallingCode(region string) int {
+	return phonenumbers.GetCountryCodeForRegion(strings.ToUpper(strings.TrimSpace(region)))
+}

@@ -69,9 +69,9 @@ type TrustedBrowsers interface {
 // With remembering turned off (TrustedBrowserFor zero) it answers
 // ErrInvalidRequest.
 func (s *Service) TrustBrowser(ctx context.Context, userID string, ip netip.Addr, userAgent string) (string, TrustedBrowser, error) {
-	ttl := s.rules.TrustedBrowserFor
-	if s.rules.TrustedBrowserMax > 0 {
-		ttl = min(ttl, s.rules.TrustedBrowserMax)
+	ttl := s.rulesFor(ctx).TrustedBrowserFor
+	if s.rulesFor(ctx).TrustedBrowserMax > 0 {
+		ttl = min(ttl, s.rulesFor(ctx).TrustedBrowserMax)
 	}
 	if ttl <= 0 {
 		return "", TrustedBrowser{}, fmt.Errorf("%w: remembering browsers is turned off", ErrInvalidRequest)

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -193,7 +194,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, r Row) (ok bool, err error) {
 	cancel()
 
 	now = d.opts.Now()
-	provider := d.sender.Name()
+	provider := cmp.Or(receipt.Provider, d.sender.Name())
 	if sendErr == nil {
 		d.result(r, Sent)
 		if err := d.st.CompleteOutbox(ctx, r.ID, d.opts.Owner, provider, receipt.ProviderMessageID, now); err != nil {

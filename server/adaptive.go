@@ -18,10 +18,11 @@ import (
 // assessed once; its decision is kept on it.
 func (s *Server) policyAllows(r *http.Request, si signedIn, appPolicy string) (bool, *risk.Assessment, error) {
 	ctx := r.Context()
-	policy, err := s.policies.get(ctx)
+	tenant, err := s.tenant(ctx)
 	if err != nil {
 		return false, nil, err
 	}
+	policy := tenant.Policy()
 	if appPolicy != "" {
 		policy = mfa.Policy(appPolicy)
 	}

@@ -52,7 +52,7 @@ func (s *Server) challengeView(r *http.Request) view {
 func (s *Server) renderChallenge(w http.ResponseWriter, r *http.Request, v view, ch mfa.Challenge, status int) {
 	v.MaskedPhone = ch.Masked
 	v.HasTOTP, _ = s.mfa.HasTOTP(r.Context(), ch.UserID)
-	v.ResendIn = s.resendIn(ch)
+	v.ResendIn = s.resendIn(r.Context(), ch)
 	s.render(w, r, status, "challenge", v)
 }
 

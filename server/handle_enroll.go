@@ -43,7 +43,7 @@ func (s *Server) renderEnrollPhone(w http.ResponseWriter, r *http.Request, v vie
 func (s *Server) renderEnrollCode(w http.ResponseWriter, r *http.Request, v view, ch mfa.Challenge, status int) {
 	v.Step = "code"
 	v.MaskedPhone = ch.Masked
-	v.ResendIn = s.resendIn(ch)
+	v.ResendIn = s.resendIn(r.Context(), ch)
 	s.render(w, r, status, "enroll", v)
 }
 
@@ -75,12 +75,12 @@ func (s *Server) handleEnroll() http.Handler {
 func (s *Server) enrollPhone(w http.ResponseWriter, r *http.Request, si signedIn, v view) {
 	region := strings.ToUpper(strings.TrimSpace(r.PostForm.Get("country")))
 	v.Phone = r.PostForm.Get("phone")
-	allowed, err := s.allowedRegions(r.Context())
+	tenant, err := s.tenant(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	phone, err := mfa.ParsePhone(v.Phone, region, allowed)
+	phone, err := mfa.ParsePhone(v.Phone, region, tenant.AllowedRegions())
 	if err == nil {
 		var ch mfa.Challenge
 		ch, err = s.mfa.StartChallenge(r.Context(), s.startRequest(r, si, mfa.PurposeEnroll, phone))

@@ -1,15 +1,11 @@
 package server
 
 import (
-	"context"
-	"errors"
 	"html/template"
 	"net/http"
-	"strings"
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
-	"github.com/gatehouse-id/gatehouse/store"
 )
 
 // handlePlivoStatus takes Plivo's delivery reports. The signature is checked
@@ -18,7 +14,13 @@ import (
 func (s *Server) handlePlivoStatus() http.Handler {
 	public := s.cfg.Issuer.String() + "hooks/plivo/status"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.plivo.VerifyCallback(r, public); err != nil {
+		plivo, ok := s.sms.Plivo(r.Context())
+		if !ok {
+			s.logger(r.Context()).Warn("plivo callback refused: Plivo is not the SMS provider now")
+			http.Error(w, "Plivo is not the SMS provider", http.StatusForbidden)
+			return
+		}
+		if err := plivo.VerifyCallback(r, public); err != nil {
 			s.logger(r.Context()).Warn("plivo callback refused", "err", err)
 			http.Error(w, "invalid signature", http.StatusForbidden)
 			return
@@ -64,25 +66,4 @@ func (s *Server) handleDevOutbox() http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		devOutboxPage.Execute(w, map[string]any{"Base": s.base, "Sent": s.devOutbox.Recent()})
 	})
-}
-
-// allowedRegionsKey names the admin's country allow list in the settings
-// table: comma-separated region codes, empty for all.
-const allowedRegionsKey = "mfa_allowed_regions"
-
-func (s *Server) allowedRegions(ctx context.Context) ([]string, error) {
-	v, err := s.store.Setting(ctx, allowedRegionsKey)
-	if errors.Is(err, store.ErrSettingNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, r := range strings.Split(v, ",") {
-		if r = strings.ToUpper(strings.TrimSpace(r)); r != "" {
-			out = append(out, r)
-		}
-	}
-	return out, nil
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -43,6 +44,11 @@ func (s *Server) mfaStep(r *http.Request, si signedIn, stepUp bool, appPolicy st
 		}
 		return "mfa/totp", assessment, nil
 	}
+	if tenant, err := s.tenant(ctx); err != nil || !tenant.PhoneEnabled() {
+		// With the Phone Message factor off and no authenticator app there
+		// is no second factor to ask for; the admin console says so.
+		return "", assessment, err
+	}
 	_, enrolled, err := s.mfa.Factor(ctx, si.user.ID)
 	switch {
 	case err != nil:
@@ -51,6 +57,24 @@ func (s *Server) mfaStep(r *http.Request, si signedIn, stepUp bool, appPolicy st
 		return "mfa/challenge", assessment, nil
 	}
 	return "mfa/enroll", assessment, nil
+}
+
+// requirePhoneFactor refuses the SMS screens while the admin has the Phone
+// Message factor turned off.
+func (s *Server) requirePhoneFactor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tenant, err := s.tenant(r.Context())
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if !tenant.PhoneEnabled() {
+			s.renderMessage(w, r, http.StatusForbidden, "Text-message codes are turned off",
+				"Your administrator has turned off verification by text message. Use an authenticator app, or contact your administrator.")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // wantsStepUp reports whether an authorization request asks for multi-factor
@@ -74,7 +98,7 @@ func (s *Server) rememberedBrowser(r *http.Request, si signedIn) (bool, error) {
 // rememberBrowser trusts this browser for the user after a passed challenge,
 // unless the operator turned remembering off.
 func (s *Server) rememberBrowser(w http.ResponseWriter, r *http.Request, si signedIn) error {
-	if s.mfa.Rules().TrustedBrowserFor <= 0 {
+	if s.mfa.Rules(r.Context()).TrustedBrowserFor <= 0 {
 		return nil
 	}
 	m := meta(r)
@@ -123,14 +147,14 @@ func (s *Server) openChallenge(r *http.Request, si signedIn, purpose string) (mf
 func (s *Server) mfaView(r *http.Request, screen, title string) view {
 	v := s.newView(r, screen, title)
 	v.ReturnTo = s.safeReturnTo(r.FormValue("return_to"))
-	rules := s.mfa.Rules()
+	rules := s.mfa.Rules(r.Context())
 	v.RememberDays = int(min(rules.TrustedBrowserFor, rules.TrustedBrowserMax).Hours() / 24)
 	return v
 }
 
 // resendIn is how many whole seconds remain before the challenge may be sent again.
-func (s *Server) resendIn(c mfa.Challenge) int {
-	left := c.LastSentAt.Add(s.mfa.Rules().ResendCooldown).Sub(s.now())
+func (s *Server) resendIn(ctx context.Context, c mfa.Challenge) int {
+	left := c.LastSentAt.Add(s.mfa.Rules(ctx).ResendCooldown).Sub(s.now())
 	return max(0, int(math.Ceil(left.Seconds())))
 }
 

@@ -50,10 +50,10 @@ func (h *harness) withPlivo(t testing.TB, deps *server.Deps, issuer *url.URL, ru
 		t.Fatal(err)
 	}
 	deps.MFA = mfa.NewService(mfa.Deps{Store: h.st, Outbox: testOutbox{box}, Audit: h.st,
-		Codes: mfa.NewCodeHasher(testMasterKey), Vault: vault, TOTP: totpVault, Rules: rules, Now: h.clock.Now})
-	deps.Plivo = sender
+		Codes: mfa.NewCodeHasher(testMasterKey), Vault: vault, TOTP: totpVault, Rules: rules, Tune: h.settings.Tune, Now: h.clock.Now})
+	deps.SMS = sms.NewSwitch(func(context.Context) (sms.Choice, error) { return sms.Choice{}, nil }, sender, nil)
 	h.mfaSvc = deps.MFA
-	h.dispatcher = outbox.NewDispatcher(box, h.st, sender, outbox.DispatcherOptions{Now: h.clock.Now, Log: slog.New(slog.DiscardHandler)})
+	h.dispatcher = outbox.NewDispatcher(box, h.st, deps.SMS, outbox.DispatcherOptions{Now: h.clock.Now, Log: slog.New(slog.DiscardHandler)})
 }
 
 type testOutbox struct{ box *outbox.Outbox }

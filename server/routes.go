@@ -38,11 +38,11 @@ func (s *Server) routes() http.Handler {
 	handle("GET", "avatar/{file}", s.handleAvatar())
 
 	if s.mfa != nil {
-		handle("GET", "mfa/enroll", s.requirePassword(s.handleEnrollForm()))
-		handle("POST", "mfa/enroll", s.requirePassword(s.handleEnroll()))
+		handle("GET", "mfa/enroll", s.requirePassword(s.requirePhoneFactor(s.handleEnrollForm())))
+		handle("POST", "mfa/enroll", s.requirePassword(s.requirePhoneFactor(s.handleEnroll())))
 		handle("POST", "mfa/recovery", s.requirePassword(s.handleRecoveryConfirm()))
-		handle("GET", "mfa/challenge", s.requirePassword(s.handleChallengeForm()))
-		handle("POST", "mfa/challenge", s.requirePassword(s.handleChallenge()))
+		handle("GET", "mfa/challenge", s.requirePassword(s.requirePhoneFactor(s.handleChallengeForm())))
+		handle("POST", "mfa/challenge", s.requirePassword(s.requirePhoneFactor(s.handleChallenge())))
 		handle("POST", "account/browsers/forget", s.requireSession(s.handleForgetBrowser()))
 		handle("GET", "mfa/totp", s.requirePassword(s.handleTOTPForm()))
 		handle("POST", "mfa/totp", s.requirePassword(s.handleTOTP()))
@@ -51,7 +51,7 @@ func (s *Server) routes() http.Handler {
 		handle("POST", "account/totp", s.requireSession(s.handleTOTPConfirm()))
 		handle("POST", "account/totp/remove", s.requireSession(s.handleTOTPRemove()))
 	}
-	if s.plivo != nil {
+	if s.sms != nil {
 		handle("POST", "hooks/plivo/status", s.handlePlivoStatus())
 	}
 	if s.devOutbox != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/mfa/risk"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
+	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/store"
 )
 
@@ -49,9 +50,12 @@ type Deps struct {
 	Registry *prometheus.Registry // receives Gatehouse's metrics; /metrics serves it
 	Now      func() time.Time
 
+	// Settings are the admin's run-time choices; nil builds them on Store.
+	Settings *settings.Service
+
 	MFA        *mfa.Service // nil: no second factor at all
 	WakeOutbox func()       // asks the SMS dispatcher to send at once
-	Plivo      *sms.Plivo   // set when Plivo delivers: its status callbacks are accepted
+	SMS        *sms.Switch  // the SMS delivery; Plivo's status callbacks are accepted while Plivo delivers
 	DevOutbox  *sms.Console // set in dev: /dev/outbox lists what it "sent"
 	Risk       *risk.Engine // the adaptive policy's assessment; nil: adaptive acts as always
 	Locator    risk.Locator // GeoIP, to note each login's country; may be nil
@@ -71,11 +75,11 @@ type Server struct {
 	oauth      fosite.OAuth2Provider
 	lifetimes  TokenLifetimes
 	mfa        *mfa.Service
-	policies   *policyCache
+	settings   *settings.Service
 	webOrigins webOriginCache
 	countries  []country
 	wake       func()
-	plivo      *sms.Plivo
+	sms        *sms.Switch
 	devOutbox  *sms.Console
 	risk       *risk.Engine
 	locator    risk.Locator
@@ -124,10 +128,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 		signer:    newRotatingSigner(d.Keys),
 		lifetimes: cfg.Lifetimes.withDefaults(),
 		mfa:       d.MFA,
-		policies:  &policyCache{st: d.Store, now: d.Now},
+		settings:  d.Settings,
 		countries: countryList(),
 		wake:      d.WakeOutbox,
-		plivo:     d.Plivo,
+		sms:       d.SMS,
 		devOutbox: d.DevOutbox,
 		risk:      d.Risk,
 		locator:   d.Locator,
@@ -136,6 +140,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 		metrics:   m,
 		registry:  d.Registry,
 		pages:     pages,
+	}
+	if s.settings == nil {
+		if s.settings, err = settings.NewService(d.Store, d.Store, cfg.SecretKey, d.Now); err != nil {
+			return nil, err
+		}
 	}
 	storage := store.NewOAuth2(d.Store, clientRegistry{clients: d.Clients}, cfg.Refresh)
 	s.oauth, _ = newFositeProvider(cfg.Issuer.String(), cfg.SecretKey, s.lifetimes, storage, s.signer)

@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/outbox"
 	"github.com/gatehouse-id/gatehouse/password"
 	"github.com/gatehouse-id/gatehouse/server"
+	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/store"
 	"github.com/gatehouse-id/gatehouse/store/storetest"
 )
@@ -39,6 +40,7 @@ type harness struct {
 	accounts *account.Service
 	clock    *accounttest.Clock
 	keys     *keys.Manager
+	settings *settings.Service
 	issuer   string
 
 	// With options.plivo: the fake Plivo and the outbox dispatcher that
@@ -95,8 +97,12 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	h.srv = httptest.NewUnstartedServer(nil)
 	issuer := &url.URL{Scheme: o.scheme, Host: h.srv.Listener.Addr().String(), Path: o.issuerPath}
 	h.issuer = issuer.String()
+	h.settings, err = settings.NewService(st, st, testMasterKey, c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	deps := server.Deps{Accounts: accounts, Store: st, Clients: st, Keys: km, Log: slog.New(slog.DiscardHandler),
-		Registry: prometheus.NewRegistry(), Now: c.Now}
+		Registry: prometheus.NewRegistry(), Now: c.Now, Settings: h.settings}
 	if o.plivo {
 		if o.mfaRules.CodeTTL == 0 {
 			o.mfaRules = mfa.DefaultRules()

@@ -43,6 +43,46 @@ func (s *Store) SetSetting(ctx context.Context, key, value, changedBy string) er
 	})
 }
 
+// AllSettings reads every tenant setting in one query.
+func (s *Store) AllSettings(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db(ctx).Query(ctx, `select key, value from settings`)
+	if err != nil {
+		return nil, fmt.Errorf("read settings: %w", err)
+	}
+	out := map[string]string{}
+	var k, v string
+	_, err = pgx.ForEachRow(rows, []any{&k, &v}, func() error {
+		out[k] = v
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read settings: %w", err)
+	}
+	return out, nil
+}
+
+// SetSettings writes set and removes unset in one transaction, each change
+// kept in the history (a removal as an empty value) with who made it.
+func (s *Store) SetSettings(ctx context.Context, set map[string]string, unset []string, changedBy string) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		for k, v := range set {
+			if err := s.SetSetting(ctx, k, v, changedBy); err != nil {
+				return err
+			}
+		}
+		for _, k := range unset {
+			_, err := s.db(ctx).Exec(ctx, `delete from settings where key = $1`, k)
+			if err == nil {
+				_, err = s.db(ctx).Exec(ctx, `insert into settings_history (key, value, changed_by) values ($1, '', $2)`, k, changedBy)
+			}
+			if err != nil {
+				return fmt.Errorf("unset setting %s: %w", k, err)
+			}
+		}
+		return nil
+	})
+}
+
 // SettingChange is one entry of a setting's history.
 type SettingChange struct {
 	Value, ChangedBy string

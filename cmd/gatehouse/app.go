@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/outbox"
 	"github.com/gatehouse-id/gatehouse/password"
 	"github.com/gatehouse-id/gatehouse/server"
+	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/store"
 )
 
@@ -69,7 +69,7 @@ func newAccounts(st *store.Store, log *slog.Logger) *account.Service {
 
 // newMFA wires the SMS factor: codes and phone numbers keyed by the master
 // key, messages through the outbox in the challenge's own transaction.
-func newMFA(st *store.Store, masterKey []byte, rememberFor time.Duration, log *slog.Logger) (*mfa.Service, *outbox.Outbox, error) {
+func newMFA(st *store.Store, masterKey []byte, rememberFor time.Duration, tune mfa.RuleSource, log *slog.Logger) (*mfa.Service, *outbox.Outbox, error) {
 	vault, err := mfa.NewPhoneVault(masterKey)
 	if err != nil {
 		return nil, nil, err
@@ -87,37 +87,31 @@ func newMFA(st *store.Store, masterKey []byte, rememberFor time.Duration, log *s
 	rules.TrustedBrowserFor = rememberFor
 	svc := mfa.NewService(mfa.Deps{
 		Store: st, Outbox: mfaOutbox{box}, Audit: st,
-		Codes: mfa.NewCodeHasher(masterKey), Vault: vault, TOTP: totpVault, Rules: rules, Log: log,
+		Codes: mfa.NewCodeHasher(masterKey), Vault: vault, TOTP: totpVault, Rules: rules, Tune: tune, Log: log,
 	})
 	return svc, box, nil
 }
 
-// newRiskEngine composes the adaptive policy's signals.
-func newRiskEngine(st *store.Store, mfaService *mfa.Service, locator risk.Locator, challengeMedium bool) *risk.Engine {
+// newRiskEngine composes the adaptive policy's signals. The block list and
+// the medium-confidence rule follow the admin's settings.
+func newRiskEngine(st *store.Store, tenant *settings.Service, mfaService *mfa.Service, locator risk.Locator, challengeMedium bool) *risk.Engine {
+	blocked := func(ctx context.Context) ([]netip.Prefix, error) {
+		snap, err := tenant.Current(ctx)
+		return snap.BlockedNetworks(), err
+	}
 	return risk.NewEngine(challengeMedium,
 		risk.NewDevice{History: st},
 		risk.ImpossibleTravel{History: st, Locator: locator},
-		risk.UntrustedIP{Blocked: blockedNetworks(st), Failures: st},
+		risk.UntrustedIP{Blocked: blocked, Failures: st},
 		risk.NewCountry{History: st, Locator: locator},
 		risk.RecentCredentialChange{Credentials: credentialChanges{st: st, mfa: mfaService}},
-	)
-}
-
-// blockedNetworksKey names the admin's block list in the settings table:
-// comma-separated CIDRs whose logins are always challenged under adaptive.
-const blockedNetworksKey = "risk_blocked_cidrs"
-
-func blockedNetworks(st *store.Store) func(context.Context) ([]netip.Prefix, error) {
-	return func(ctx context.Context) ([]netip.Prefix, error) {
-		v, err := st.Setting(ctx, blockedNetworksKey)
-		if errors.Is(err, store.ErrSettingNotFound) {
-			return nil, nil
-		}
+	).ChallengeMediumFrom(func(ctx context.Context) bool {
+		snap, err := tenant.Current(ctx)
 		if err != nil {
-			return nil, err
+			return challengeMedium
 		}
-		return parseProxies(blockedNetworksKey, v)
-	}
+		return snap.ChallengeMedium(challengeMedium)
+	})
 }
 
 // credentialChanges tells the recent-change signal when the password and the
@@ -178,16 +172,20 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	if err := km.Init(ctx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
-	sender, console, err := smsSender(c.sms, log)
+	tenant, err := settings.NewService(st, st, c.secretKey, nil)
+	if err != nil {
+		return err
+	}
+	sender, console, err := smsSender(c.sms, tenant, log)
 	if err != nil {
 		return fmt.Errorf("sms provider: %w", err)
 	}
-	mfaService, box, err := newMFA(st, c.secretKey, c.rememberFor, log)
+	mfaService, box, err := newMFA(st, c.secretKey, c.rememberFor, tenant.Tune, log)
 	if err != nil {
 		return err
 	}
 	deps := server.Deps{Accounts: newAccounts(st, log), Store: st, Clients: st, Keys: km, Log: log, Registry: reg,
-		MFA: mfaService}
+		Settings: tenant, MFA: mfaService, SMS: sender}
 	if c.geoIPPath != "" {
 		geo, err := risk.OpenGeoIP(c.geoIPPath)
 		if err != nil {
@@ -198,14 +196,11 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	} else {
 		log.Info("GATEHOUSE_GEOIP_DB is not set: the adaptive policy's location signals are off")
 	}
-	deps.Risk = newRiskEngine(st, mfaService, deps.Locator, c.adaptiveChallengeMore)
-	if console != nil && c.dev {
+	deps.Risk = newRiskEngine(st, tenant, mfaService, deps.Locator, c.adaptiveChallengeMore)
+	if c.dev {
 		deps.DevOutbox = console
-	} else if console != nil {
+	} else if c.sms.provider == "console" {
 		log.Warn("GATEHOUSE_SMS_PROVIDER is console: MFA codes are only written to this log, no SMS is sent")
-	}
-	if p, ok := sender.(*sms.Plivo); ok {
-		deps.Plivo = p
 	}
 	var dispatcher *outbox.Dispatcher
 	deps.WakeOutbox = func() { dispatcher.Wake() }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa"
+	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/store"
 )
 
@@ -40,16 +42,12 @@ func runPolicySet(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openCLIStore(ctx, e, *databaseURL, true)
+	st, tenant, err := openCLISettings(ctx, e, *databaseURL)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.SetSetting(ctx, mfa.PolicySettingKey, string(policy), operatorName()); err != nil {
-		return err
-	}
-	if err := st.Record(ctx, account.Event{At: time.Now(), Type: "mfa.policy_changed",
-		Subject: operatorName(), Details: map[string]any{"policy": string(policy)}}); err != nil {
+	if err := tenant.Set(ctx, map[string]string{settings.KeyPolicy: string(policy)}, operatorName(), account.Meta{}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "MFA policy: %s\n", policy)
@@ -77,6 +75,28 @@ func runPolicyShow(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
+// openCLISettings opens the database and the settings on it. The master key
+// is optional: without it secret settings can be neither read nor set.
+func openCLISettings(ctx context.Context, e env, databaseURL string) (*store.Store, *settings.Service, error) {
+	var secret []byte
+	if v := e.getenv("GATEHOUSE_SECRET_KEY"); v != "" {
+		var err error
+		if secret, err = parseSecretKey("GATEHOUSE_SECRET_KEY", v); err != nil {
+			return nil, nil, err
+		}
+	}
+	st, err := openCLIStore(ctx, e, databaseURL, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	tenant, err := settings.NewService(st, st, secret, nil)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, tenant, nil
+}
+
 // operatorName names who ran a command, for settings history: the OS user.
 func operatorName() string {
 	if u, err := user.Current(); err == nil {
@@ -99,34 +119,30 @@ func runPolicyBlockedNetworks(ctx context.Context, e env, args []string) error {
 		}
 		return errUsage
 	}
-	st, err := openCLIStore(ctx, e, *databaseURL, true)
+	st, tenant, err := openCLISettings(ctx, e, *databaseURL)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	if fs.NArg() == 0 {
-		v, err := st.Setting(ctx, blockedNetworksKey)
-		if errors.Is(err, store.ErrSettingNotFound) || v == "" {
-			v = "none"
-		} else if err != nil {
+		snap, err := tenant.Current(ctx)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintln(e.stdout, v)
+		fmt.Fprintln(e.stdout, cmp.Or(snap.Display(settings.KeyBlockedNetworks), "none"))
 		return nil
 	}
 	arg := strings.Join(fs.Args(), ",")
 	if arg == "none" {
 		arg = ""
 	}
-	prefixes, err := parseProxies("blocked networks", arg)
-	if err != nil {
-		return err
+	err = tenant.Set(ctx, map[string]string{settings.KeyBlockedNetworks: arg}, operatorName(), account.Meta{})
+	var fields settings.FieldErrors
+	if errors.As(err, &fields) {
+		fmt.Fprintf(e.stderr, "blocked networks: %s\n", fields[settings.KeyBlockedNetworks])
+		return errUsage
 	}
-	canonical := make([]string, len(prefixes))
-	for i, p := range prefixes {
-		canonical[i] = p.String()
-	}
-	return st.SetSetting(ctx, blockedNetworksKey, strings.Join(canonical, ","), operatorName())
+	return err
 }
 
 // runPolicyHistory lists the latest changes of the MFA policy: when, to what,

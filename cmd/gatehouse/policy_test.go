@@ -56,7 +56,7 @@ func TestPolicySetAndShow(t *testing.T) {
 			t.Fatalf("%v: %d %q %q", args, r.code, r.stdout, r.stderr)
 		}
 	}
-	if r := gatehouse(ctx, vars, "", "policy", "blocked-networks", "not-a-net"); r.code != 2 || !strings.Contains(r.stderr, "not a CIDR") {
+	if r := gatehouse(ctx, vars, "", "policy", "blocked-networks", "not-a-net"); r.code != 2 || !strings.Contains(r.stderr, "not an IP address or CIDR") {
 		t.Fatalf("bad network: %d %q", r.code, r.stderr)
 	}
 	if r := gatehouse(ctx, vars, "", "policy", "set", "sometimes"); r.code != 1 || !strings.Contains(r.stderr, `unknown MFA policy "sometimes": use never, adaptive or always`) {

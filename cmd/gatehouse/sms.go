@@ -1,19 +1,22 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
+	"github.com/gatehouse-id/gatehouse/settings"
 )
 
 // smsConfig is how Gatehouse delivers SMS (DESIGN.md §3).
 type smsConfig struct {
-	provider string // console, plivo or webhook
-	plivo    sms.PlivoConfig
-	webhook  sms.WebhookConfig
+	provider  string // console, plivo or webhook
+	statusURL string // where Plivo posts delivery reports
+	plivo     sms.PlivoConfig
+	webhook   sms.WebhookConfig
 }
 
 const (
@@ -25,9 +28,16 @@ const (
 // parseSMSConfig reads the provider settings; the Plivo status callback is the
 // issuer's hooks/plivo/status, the exact URL Plivo's signature covers.
 func parseSMSConfig(e env, issuer *url.URL) (smsConfig, error) {
-	c := smsConfig{provider: strings.TrimSpace(e.getenv("GATEHOUSE_SMS_PROVIDER"))}
+	c := smsConfig{provider: strings.TrimSpace(e.getenv("GATEHOUSE_SMS_PROVIDER")), statusURL: issuer.String() + "hooks/plivo/status"}
 	if c.provider == "" {
 		c.provider = "console"
+	}
+	// Read whatever the provider: an admin may switch to Plivo in the console.
+	c.plivo.APIURL = strings.TrimSpace(e.getenv("PLIVO_API_URL"))
+	if c.plivo.APIURL != "" {
+		if u, err := url.Parse(c.plivo.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return c, &configError{"PLIVO_API_URL", fmt.Sprintf("%q is not an http(s) URL", c.plivo.APIURL), "leave it unset for Plivo's own API, or set e.g. https://api.plivo.com/"}
+		}
 	}
 	switch c.provider {
 	case "console":
@@ -36,17 +46,12 @@ func parseSMSConfig(e env, issuer *url.URL) (smsConfig, error) {
 			AuthID:    strings.TrimSpace(e.getenv("PLIVO_AUTH_ID")),
 			AuthToken: strings.TrimSpace(e.getenv("PLIVO_AUTH_TOKEN")),
 			Src:       strings.TrimSpace(e.getenv("PLIVO_SRC")),
-			APIURL:    strings.TrimSpace(e.getenv("PLIVO_API_URL")),
-			StatusURL: issuer.String() + "hooks/plivo/status",
+			APIURL:    c.plivo.APIURL,
+			StatusURL: c.statusURL,
 		}
 		for name, v := range map[string]string{"PLIVO_AUTH_ID": c.plivo.AuthID, "PLIVO_AUTH_TOKEN": c.plivo.AuthToken, "PLIVO_SRC": c.plivo.Src} {
 			if v == "" {
 				return c, &configError{name, "is not set but GATEHOUSE_SMS_PROVIDER is plivo", hintPlivo}
-			}
-		}
-		if c.plivo.APIURL != "" {
-			if u, err := url.Parse(c.plivo.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				return c, &configError{"PLIVO_API_URL", fmt.Sprintf("%q is not an http(s) URL", c.plivo.APIURL), "leave it unset for Plivo's own API, or set e.g. https://api.plivo.com/"}
 			}
 		}
 	case "webhook":
@@ -63,17 +68,35 @@ func parseSMSConfig(e env, issuer *url.URL) (smsConfig, error) {
 	return c, nil
 }
 
-// smsSender builds the configured sender. console is also returned on its own
-// when it is the sender, for the dev outbox page.
-func smsSender(c smsConfig, log *slog.Logger) (sms.Sender, *sms.Console, error) {
+// smsSender builds the SMS delivery: the provider the admin chose in the
+// settings, else the one the environment configures. The console sender
+// always exists, for the dev outbox and for an admin who picks it.
+func smsSender(c smsConfig, tenant *settings.Service, log *slog.Logger) (*sms.Switch, *sms.Console, error) {
+	console := sms.NewConsole(log, 50)
+	var fallback sms.Sender = console
+	var err error
 	switch c.provider {
 	case "plivo":
-		p, err := sms.NewPlivo(c.plivo)
-		return p, nil, err
+		fallback, err = sms.NewPlivo(c.plivo)
 	case "webhook":
-		w, err := sms.NewWebhook(c.webhook)
-		return w, nil, err
+		fallback, err = sms.NewWebhook(c.webhook)
 	}
-	console := sms.NewConsole(log, 50)
-	return console, console, nil
+	if err != nil {
+		return nil, nil, err
+	}
+	choose := func(ctx context.Context) (sms.Choice, error) {
+		snap, err := tenant.Current(ctx)
+		if err != nil {
+			return sms.Choice{}, err
+		}
+		p := snap.SMSProvider()
+		return sms.Choice{
+			Provider: p.Name,
+			Voice:    p.Voice,
+			Plivo: sms.PlivoConfig{AuthID: p.PlivoAuthID, AuthToken: p.PlivoAuthToken, Src: p.PlivoSrc,
+				APIURL: c.plivo.APIURL, StatusURL: c.statusURL},
+			Webhook: sms.WebhookConfig{URL: p.WebhookURL, Secret: p.WebhookSecret},
+		}, nil
+	}
+	return sms.NewSwitch(choose, fallback, console), console, nil
 }

@@ -72,7 +72,7 @@ func userMFACommand(ctx context.Context, e env, fs *flag.FlagSet, args []string,
 		st.Close()
 		return nil, account.User{}, none, err
 	}
-	svc, _, err := newMFA(st, secret, mfa.DefaultRules().TrustedBrowserFor, slog.New(slog.DiscardHandler))
+	svc, _, err := newMFA(st, secret, mfa.DefaultRules().TrustedBrowserFor, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		st.Close()
 		return nil, account.User{}, none, err
@@ -145,7 +145,7 @@ func runUsersCreate(ctx context.Context, e env, args []string) error {
 		return explainCreateError(err)
 	}
 	if *phoneFlag != "" {
-		svc, _, err := newMFA(st, secret, mfa.DefaultRules().TrustedBrowserFor, slog.New(slog.DiscardHandler))
+		svc, _, err := newMFA(st, secret, mfa.DefaultRules().TrustedBrowserFor, nil, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return err
 		}

@@ -27,6 +27,7 @@ type Assessment struct {
 // Engine runs a set of signals and combines their findings.
 type Engine struct {
 	challengeMedium bool
+	mediumFrom      func(context.Context) bool
 	signals         []Signal
 }
 
@@ -34,6 +35,13 @@ type Engine struct {
 // asks for the second factor; medium does when challengeMedium is set.
 func NewEngine(challengeMedium bool, signals ...Signal) *Engine {
 	return &Engine{challengeMedium: challengeMedium, signals: signals}
+}
+
+// ChallengeMediumFrom makes the medium-confidence rule follow f, a setting an
+// admin changes at run time, instead of the value given to NewEngine.
+func (e *Engine) ChallengeMediumFrom(f func(context.Context) bool) *Engine {
+	e.mediumFrom = f
+	return e
 }
 
 // Assess runs every signal. A signal that fails becomes an unavailable
@@ -49,10 +57,14 @@ func (e *Engine) Assess(ctx context.Context, a Attempt) Assessment {
 		findings = append(findings, f)
 	}
 	c := combine(findings)
+	challengeMedium := e.challengeMedium
+	if e.mediumFrom != nil {
+		challengeMedium = e.mediumFrom(ctx)
+	}
 	return Assessment{
 		Findings:   findings,
 		Confidence: c,
-		Challenge:  c == ConfidenceLow || (c == ConfidenceMedium && e.challengeMedium),
+		Challenge:  c == ConfidenceLow || (c == ConfidenceMedium && challengeMedium),
 		Summary:    summary(c, findings),
 	}
 }

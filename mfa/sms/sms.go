@@ -28,10 +28,14 @@ type Message struct {
 	Code    string // the bare code, for the webhook provider
 	Purpose string // "enroll" or "challenge"
 	Locale  string // e.g. "en"
+	Channel string // "sms", or "voice" where the provider places calls; "" is sms
 }
 
 // Receipt is what a provider said when it accepted a message.
-type Receipt struct{ ProviderMessageID string }
+type Receipt struct {
+	ProviderMessageID string
+	Provider          string // set by a Switch: the provider that took the message
+}
 
 // Sender delivers one message. Send makes one attempt and returns when ctx
 // ends at the latest; an error is temporary unless IsPermanent says otherwise.

@@ -2,6 +2,7 @@ package sms
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -51,6 +52,7 @@ type WebhookPayload struct {
 	Locale    string `json:"locale"`     // e.g. "en"
 	Purpose   string `json:"purpose"`    // "enroll" or "challenge"
 	MessageID string `json:"message_id"` // the same on every retry of one message
+	Channel   string `json:"channel"`    // "sms", or "voice" when the admin chose voice delivery
 }
 
 // maxWebhookResponse bounds how much of a receiver's answer is read.
@@ -102,6 +104,7 @@ func (w *Webhook) Name() string { return "webhook" }
 func (w *Webhook) Send(ctx context.Context, m Message) (Receipt, error) {
 	body, err := json.Marshal(WebhookPayload{
 		To: m.To, Code: m.Code, Text: m.Text, Locale: m.Locale, Purpose: m.Purpose, MessageID: m.ID,
+		Channel: cmp.Or(m.Channel, "sms"),
 	})
 	if err != nil {
 		return Receipt{}, permanent(fmt.Errorf("sms webhook: %w", err))

@@ -85,7 +85,7 @@ func TestWebhookSend(t *testing.T) {
 			}
 			want := sms.WebhookPayload{
 				To: "+447700900123", Code: "123456", Text: message().Text,
-				Locale: "en", Purpose: "challenge", MessageID: "msg-1",
+				Locale: "en", Purpose: "challenge", MessageID: "msg-1", Channel: "sms",
 			}
 			if r.payload != want {
 				t.Errorf("payload %+v, want %+v", r.payload, want)

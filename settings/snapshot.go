@@ -1,0 +1,197 @@
+package settings
+
+import (
+	"maps"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/mfa"
+)
+
+// Snapshot is the settings as read at one moment. Getters that have an
+// environment default take it as an argument.
+type Snapshot struct {
+	values map[string]string
+}
+
+func (s Snapshot) clone() Snapshot {
+	return Snapshot{values: maps.Clone(s.values)}
+}
+
+// IsSet reports whether an admin set key.
+func (s Snapshot) IsSet(key string) bool {
+	_, ok := s.values[key]
+	return ok
+}
+
+// Display is the value an admin may see: secrets only say whether they are set.
+func (s Snapshot) Display(key string) string {
+	v, ok := s.values[key]
+	if specByKey[key].Secret {
+		if ok {
+			return "(set)"
+		}
+		return ""
+	}
+	return v
+}
+
+func (s Snapshot) boolean(key string, def bool) bool {
+	if v, ok := s.values[key]; ok {
+		return v == "true"
+	}
+	return def
+}
+
+func (s Snapshot) number(key string, def int) int {
+	if v, ok := s.values[key]; ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+func (s Snapshot) list(key string) []string {
+	if v := s.values[key]; v != "" {
+		return strings.Split(v, ",")
+	}
+	return nil
+}
+
+// Policy is the tenant's MFA policy.
+func (s Snapshot) Policy() mfa.Policy {
+	v, ok := s.values[KeyPolicy]
+	if !ok {
+		return mfa.DefaultPolicy
+	}
+	p, err := mfa.ParsePolicy(v)
+	if err != nil {
+		// An unreadable value must not switch MFA off.
+		return mfa.PolicyAlways
+	}
+	return p
+}
+
+// PhoneEnabled reports whether the Phone Message factor is on.
+func (s Snapshot) PhoneEnabled() bool { return s.boolean(KeyPhoneEnabled, true) }
+
+// AllowedRegions lists the countries whose numbers may be used; nil allows all.
+func (s Snapshot) AllowedRegions() []string { return s.list(KeyAllowedRegions) }
+
+// ChallengeMedium reports whether adaptive also challenges at medium confidence.
+func (s Snapshot) ChallengeMedium(def bool) bool { return s.boolean(KeyChallengeMedium, def) }
+
+// BlockedNetworks is the admin's list of untrusted networks.
+func (s Snapshot) BlockedNetworks() []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range s.list(KeyBlockedNetworks) {
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Rules lays the admin's limits and remember-browser lifetime over base.
+func (s Snapshot) Rules(base mfa.Rules) mfa.Rules {
+	r := base
+	if s.IsSet(KeyRememberDays) {
+		r.TrustedBrowserFor = time.Duration(s.number(KeyRememberDays, 0)) * 24 * time.Hour
+	}
+	overlay := func(key string, limits []mfa.Limit, window time.Duration) []mfa.Limit {
+		if !s.IsSet(key) {
+			return limits
+		}
+		out := make([]mfa.Limit, 0, len(limits)+1)
+		for _, l := range limits {
+			if l.Window != window {
+				out = append(out, l)
+			}
+		}
+		return append(out, mfa.Limit{Max: s.number(key, 0), Window: window})
+	}
+	r.PhoneLimits = overlay(KeyLimitPhone10m, r.PhoneLimits, 10*time.Minute)
+	r.PhoneLimits = overlay(KeyLimitPhoneDay, r.PhoneLimits, 24*time.Hour)
+	r.IPLimits = overlay(KeyLimitIPHour, r.IPLimits, time.Hour)
+	r.UserLimits = overlay(KeyLimitUserHour, r.UserLimits, time.Hour)
+	r.GlobalLimits = overlay(KeyLimitGlobalHour, r.GlobalLimits, time.Hour)
+	if s.IsSet(KeyCountryLimits) {
+		r.CountryLimits = map[int]mfa.Limit{}
+		for _, pair := range s.list(KeyCountryLimits) {
+			region, max, _ := strings.Cut(pair, "=")
+			n, _ := strconv.Atoi(max)
+			if cc := mfa.CallingCode(region); cc != 0 {
+				r.CountryLimits[cc] = mfa.Limit{Max: n, Window: time.Hour}
+			}
+		}
+	}
+	return r
+}
+
+// Provider is the SMS delivery an admin chose. Provider "" means the
+// environment's configuration applies.
+type Provider struct {
+	Name           string // "", "plivo", "webhook" or "console"
+	Voice          bool
+	PlivoAuthID    string
+	PlivoAuthToken string
+	PlivoSrc       string
+	WebhookURL     string
+	WebhookSecret  string
+}
+
+// SMSProvider returns the provider an admin chose, if any.
+func (s Snapshot) SMSProvider() Provider {
+	name := s.values[KeyProvider]
+	if name == "environment" {
+		name = ""
+	}
+	return Provider{
+		Name:           name,
+		Voice:          s.values[KeyDelivery] == "voice",
+		PlivoAuthID:    s.values[KeyPlivoAuthID],
+		PlivoAuthToken: s.values[KeyPlivoAuthToken],
+		PlivoSrc:       s.values[KeyPlivoSrc],
+		WebhookURL:     s.values[KeyWebhookURL],
+		WebhookSecret:  s.values[KeyWebhookSecret],
+	}
+}
+
+// check finds what is wrong with the settings as a whole after a change, for
+// the keys that rule each problem.
+func (s Snapshot) check(changed map[string]string) FieldErrors {
+	problems := FieldErrors{}
+	p := s.SMSProvider()
+	required := map[string][]string{
+		"plivo":   {KeyPlivoAuthID, KeyPlivoAuthToken, KeyPlivoSrc},
+		"webhook": {KeyWebhookURL, KeyWebhookSecret},
+	}
+	names := map[string]string{"plivo": "Plivo", "webhook": "the webhook provider"}
+	for _, k := range required[p.Name] {
+		if !s.IsSet(k) {
+			problems[k] = "is required when the SMS provider is " + names[p.Name]
+		}
+	}
+	if p.Voice && p.Name != "webhook" {
+		problems[KeyDelivery] = "voice calls are supported only by the webhook provider; choose sms"
+	}
+	for k := range problems {
+		_, mentioned := changed[k]
+		if !mentioned && !changedAny(changed, KeyProvider, KeyDelivery) {
+			delete(problems, k)
+		}
+	}
+	return problems
+}
+
+func changedAny(changed map[string]string, keys ...string) bool {
+	for _, k := range keys {
+		if _, ok := changed[k]; ok {
+			return true
+		}
+	}
+	return false
+}
