@@ -41,6 +41,11 @@ type view struct {
 	RequestID string
 	User      *viewUser
 
+	// Admin console pages: a wide page with the console's navigation.
+	Wide    bool
+	Section string
+	CSRF    string
+
 	Email       string
 	Name        string
 	ReturnTo    string

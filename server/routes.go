@@ -58,6 +58,8 @@ func (s *Server) routes() http.Handler {
 		handle("GET", "dev/outbox", s.handleDevOutbox())
 	}
 
+	s.adminRoutes(handle)
+
 	handle("GET", "static/", s.handleStatic())
 	handle("GET", "healthz", s.handleHealthz())
 	handle("GET", "readyz", s.handleReadyz())

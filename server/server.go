@@ -88,6 +88,7 @@ type Server struct {
 	metrics    *metrics
 	registry   *prometheus.Registry
 	pages      map[string]*template.Template
+	adminPages map[string]*template.Template
 }
 
 // New builds a Server.
@@ -112,34 +113,39 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	admin, err := adminPages()
+	if err != nil {
+		return nil, err
+	}
 	m, err := newMetrics(d.Registry)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		cfg:       cfg,
-		base:      cfg.Issuer.Path,
-		secure:    cfg.Issuer.Scheme == "https",
-		accounts:  d.Accounts,
-		db:        d.Store,
-		store:     d.Store,
-		clients:   d.Clients,
-		keys:      d.Keys,
-		signer:    newRotatingSigner(d.Keys),
-		lifetimes: cfg.Lifetimes.withDefaults(),
-		mfa:       d.MFA,
-		settings:  d.Settings,
-		countries: countryList(),
-		wake:      d.WakeOutbox,
-		sms:       d.SMS,
-		devOutbox: d.DevOutbox,
-		risk:      d.Risk,
-		locator:   d.Locator,
-		now:       d.Now,
-		log:       d.Log,
-		metrics:   m,
-		registry:  d.Registry,
-		pages:     pages,
+		cfg:        cfg,
+		base:       cfg.Issuer.Path,
+		secure:     cfg.Issuer.Scheme == "https",
+		accounts:   d.Accounts,
+		db:         d.Store,
+		store:      d.Store,
+		clients:    d.Clients,
+		keys:       d.Keys,
+		signer:     newRotatingSigner(d.Keys),
+		lifetimes:  cfg.Lifetimes.withDefaults(),
+		mfa:        d.MFA,
+		settings:   d.Settings,
+		countries:  countryList(),
+		wake:       d.WakeOutbox,
+		sms:        d.SMS,
+		devOutbox:  d.DevOutbox,
+		risk:       d.Risk,
+		locator:    d.Locator,
+		now:        d.Now,
+		log:        d.Log,
+		metrics:    m,
+		registry:   d.Registry,
+		pages:      pages,
+		adminPages: admin,
 	}
 	if s.settings == nil {
 		if s.settings, err = settings.NewService(d.Store, d.Store, cfg.SecretKey, d.Now); err != nil {

@@ -29,6 +29,11 @@
 // template rounds ResendIn up to 5, 10, 15, 20, 25 or 30 and picks the class
 // reveal-after-N; see style.css). Longer waits need a page reload. The
 // server must enforce the cooldown itself either way.
+//   - admin.html holds the admin console's partials ("admin-nav", which
+//     replaces the layout's empty block, and "csrf", the form token); each
+//     pages/admin-*.html is parsed with layout.html and admin.html and
+//     receives the server's adminView (the common fields, Wide, Section,
+//     CSRF, the page's Data, and Fields: a message per refused form field).
 //   - static/ holds assets (style.css) served verbatim under {{.Base}}static/.
 //
 // The markup carries no inline scripts, style attributes or <style> elements,
@@ -37,7 +42,7 @@ package templates
 
 import "embed"
 
-// FS contains layout.html, pages/*.html and static/.
+// FS contains layout.html, admin.html, pages/*.html and static/.
 //
-//go:embed layout.html pages/*.html static
+//go:embed layout.html admin.html pages/*.html static
 var FS embed.FS

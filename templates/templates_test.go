@@ -31,6 +31,7 @@ type pageData struct {
 	Notice    string
 	RequestID string
 	User      *testUser
+	Wide      bool
 
 	ReturnTo    string
 	Email       string

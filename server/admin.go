@@ -1,0 +1,231 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/settings"
+	"github.com/gatehouse-id/gatehouse/templates"
+)
+
+// The admin console lives under admin/. Every page is for admins only, and
+// only once the session has passed a second factor, whatever the MFA policy
+// says for end users: an admin's password alone never reaches it. Every
+// form carries a CSRF token bound to the session, on top of the
+// cross-origin check every POST passes.
+
+// adminView is the data of an admin page: the common view plus the page's
+// own Data.
+type adminView struct {
+	view
+	Data any
+	// Fields holds a message per form field that was refused.
+	Fields map[string]string
+}
+
+// adminPages parses each templates/pages/admin-*.html with the layout and
+// the admin partials into its own set, named without the extension.
+func adminPages() (map[string]*template.Template, error) {
+	names, err := fs.Glob(templates.FS, "pages/admin-*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := make(map[string]*template.Template, len(names))
+	for _, name := range names {
+		t, err := template.New("").Funcs(adminFuncs).ParseFS(templates.FS, "layout.html", "admin.html", name)
+		if err != nil {
+			return nil, fmt.Errorf("parse admin page %s: %w", name, err)
+		}
+		pages[strings.TrimSuffix(path.Base(name), ".html")] = t
+	}
+	return pages, nil
+}
+
+var adminFuncs = template.FuncMap{
+	// field returns the message for a refused form field, or "".
+	"field": func(fields map[string]string, name string) string { return fields[name] },
+	"join":  strings.Join,
+	"list":  func(v ...string) []string { return v },
+	// settingInput gathers what the admin-setting-input partial shows for
+	// one setting of a page whose Data is *adminMFAData.
+	"settingInput": func(v adminView, key, typ string) (settingField, error) {
+		d, ok := v.Data.(*adminMFAData)
+		if !ok {
+			return settingField{}, fmt.Errorf("settingInput: page data is %T", v.Data)
+		}
+		return settingField{Spec: d.Specs[key], Value: d.Values[key], SecretSet: d.SecretSet[key], Type: typ,
+			Error: v.Fields[key]}, nil
+	},
+}
+
+type settingField struct {
+	Spec      settings.Spec
+	Value     string
+	SecretSet bool
+	Type      string
+	Error     string
+}
+
+// requireAdmin admits an admin whose session passed a second factor. Others
+// are refused, or sent to log in or to the second factor and back. A POST
+// must carry the session's CSRF token.
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	return s.requirePassword(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		si := mustSession(r)
+		if !si.user.Admin {
+			s.renderMessage(w, r, http.StatusForbidden, "Admins only",
+				"This page is for administrators. Ask an administrator if you need access.")
+			return
+		}
+		if !slices.Contains(si.session.AMR, "mfa") {
+			step, err := s.adminMFAStep(r, si)
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			if step == "" {
+				s.renderMessage(w, r, http.StatusForbidden, "A second factor is needed",
+					"The admin console needs multi-factor authentication, and none is available on this server.")
+				return
+			}
+			returnTo := r.URL.RequestURI()
+			if r.Method != http.MethodGet {
+				returnTo = s.base + "admin/"
+			}
+			http.Redirect(w, r, s.base+step+"?return_to="+urlQueryEscape(returnTo), http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost {
+			if !s.parseForm(w, r) {
+				return
+			}
+			if !hmac.Equal([]byte(r.PostForm.Get("csrf")), []byte(s.csrfToken(si))) {
+				s.logger(r.Context()).Warn("admin form refused: CSRF token missing or wrong", "path", r.URL.Path)
+				s.renderMessage(w, r, http.StatusForbidden, "This form has expired",
+					"The page you submitted was too old or came from elsewhere. Go back, reload the page and try again.")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	}))
+}
+
+// adminMFAStep is where an admin without a second factor in this session
+// goes: the authenticator app, the phone, or setting one up.
+func (s *Server) adminMFAStep(r *http.Request, si signedIn) (string, error) {
+	if s.mfa == nil {
+		return "", nil
+	}
+	ctx := r.Context()
+	if has, err := s.mfa.HasTOTP(ctx, si.user.ID); err != nil || has {
+		return "mfa/totp", err
+	}
+	tenant, err := s.tenant(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !tenant.PhoneEnabled() {
+		return "account/totp", nil
+	}
+	if _, enrolled, err := s.mfa.Factor(ctx, si.user.ID); err != nil || enrolled {
+		return "mfa/challenge", err
+	}
+	return "mfa/enroll", nil
+}
+
+// csrfToken is the admin forms' token: a MAC of the session, so it needs no
+// storage and dies with the session.
+func (s *Server) csrfToken(si signedIn) string {
+	mac := hmac.New(sha256.New, s.cfg.SecretKey)
+	mac.Write([]byte("gatehouse admin csrf v1\x00"))
+	mac.Write(si.session.IDHash())
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// actor names the admin behind a change in the audit log and the settings history.
+func actor(si signedIn) string { return "admin:" + si.user.Email }
+
+// newAdminView starts an admin page's data; section picks the highlighted
+// navigation entry.
+func (s *Server) newAdminView(r *http.Request, section, title string) adminView {
+	si := mustSession(r)
+	v := s.newView(r, "admin-"+section, title)
+	v.User = userView(si.user)
+	v.Wide = true
+	v.Section = section
+	v.CSRF = s.csrfToken(si)
+	return adminView{view: v}
+}
+
+// renderAdmin writes an admin page, buffered like render.
+func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int, page string, v adminView) {
+	t, ok := s.adminPages[page]
+	if !ok {
+		s.serverError(w, r, fmt.Errorf("no admin page %q", page))
+		return
+	}
+	if v.Notice == "" && status < 300 {
+		v.Notice = s.takeNotice(w, r)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.logger(r.Context()).Error("render admin page", "page", page, "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// seeOther answers a successful admin POST by sending the browser to the
+// page that shows the result, with a notice for it kept in a short-lived
+// cookie: a notice never comes from the URL, so no link can put words on an
+// admin page.
+func (s *Server) seeOther(w http.ResponseWriter, r *http.Request, page, notice string) {
+	if notice != "" {
+		http.SetCookie(w, &http.Cookie{Name: noticeCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(notice)),
+			Path: s.base + "admin", MaxAge: 60, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode})
+	}
+	http.Redirect(w, r, s.base+page, http.StatusSeeOther)
+}
+
+const noticeCookie = "gatehouse_admin_notice"
+
+// takeNotice reads and clears the notice seeOther left.
+func (s *Server) takeNotice(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(noticeCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: noticeCookie, Path: s.base + "admin", MaxAge: -1, HttpOnly: true,
+		Secure: s.secure, SameSite: http.SameSiteStrictMode})
+	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil || len(b) > 300 {
+		return ""
+	}
+	return string(b)
+}
+
+// audit records an admin action with the request's address and id. The
+// action has happened by now, so a failure to audit is logged, not shown.
+func (s *Server) audit(r *http.Request, e account.Event) {
+	m := meta(r)
+	e.At, e.IP, e.UserAgent, e.RequestID = s.now(), m.IP, m.UserAgent, m.RequestID
+	if err := s.store.Record(context.WithoutCancel(r.Context()), e); err != nil {
+		s.logger(r.Context()).Error("audit log write failed", "event", e.Type, "err", err)
+	}
+}
