@@ -1,0 +1,6 @@
+-- Admin console: users (filled in by its change).
+select 1;
+
+---- create above / drop below ----
+
+select 1;
