@@ -7,6 +7,10 @@ import "net/http"
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(method, path string, h http.Handler) {
+		if method == "" {
+			mux.Handle(s.base+path, h)
+			return
+		}
 		mux.Handle(method+" "+s.base+path, h)
 	}
 
@@ -59,6 +63,7 @@ func (s *Server) routes() http.Handler {
 	}
 
 	s.adminRoutes(handle)
+	s.apiRoutes(handle)
 
 	handle("GET", "static/", s.handleStatic())
 	handle("GET", "healthz", s.handleHealthz())

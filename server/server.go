@@ -152,7 +152,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 			return nil, err
 		}
 	}
-	storage := store.NewOAuth2(d.Store, clientRegistry{clients: d.Clients}, cfg.Refresh)
+	storage := store.NewOAuth2(d.Store, clientRegistry{clients: d.Clients, grants: d.Store}, cfg.Refresh)
 	s.oauth, _ = newFositeProvider(cfg.Issuer.String(), cfg.SecretKey, s.lifetimes, storage, s.signer)
 	return s, nil
 }

@@ -41,6 +41,7 @@ type harness struct {
 	clock    *accounttest.Clock
 	keys     *keys.Manager
 	settings *settings.Service
+	server   *server.Server
 	issuer   string
 
 	// With options.plivo: the fake Plivo and the outbox dispatcher that
@@ -119,6 +120,10 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := s.EnsureAdminAPI(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.server = s
 	h.srv.Config.Handler = s.Handler()
 	h.srv.Start()
 	t.Cleanup(h.srv.Close)

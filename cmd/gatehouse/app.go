@@ -210,6 +210,9 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	if err != nil {
 		return err
 	}
+	if err := srv.EnsureAdminAPI(ctx); err != nil {
+		return err
+	}
 	dispatcher = outbox.NewDispatcher(box, st, sender, outbox.DispatcherOptions{Log: log,
 		OnResult: func(r outbox.Row, provider, status string) {
 			srv.SMSResult(provider, status)
