@@ -20,6 +20,12 @@ func (s *Server) routes() http.Handler {
 	handle("GET", "account", s.requireSession(s.handleAccount()))
 	handle("POST", "account/password", s.requireSession(s.handleChangePassword()))
 	handle("POST", "account/sessions/end", s.requireSession(s.handleEndSession()))
+	handle("POST", "account/email/verify", s.requireSession(s.handleResendVerification()))
+	handle("GET", "email/verify", s.handleVerifyEmail())
+	handle("GET", "forgot", s.handleForgotForm())
+	handle("POST", "forgot", s.handleForgot())
+	handle("GET", "reset", s.handleResetForm())
+	handle("POST", "reset", s.handleReset())
 
 	handle("GET", ".well-known/openid-configuration", s.handleDiscovery())
 	handle("GET", ".well-known/jwks.json", s.handleJWKS())
@@ -54,7 +60,7 @@ func (s *Server) routes() http.Handler {
 	if s.plivo != nil {
 		handle("POST", "hooks/plivo/status", s.handlePlivoStatus())
 	}
-	if s.devOutbox != nil {
+	if s.devOutbox != nil || s.devMail != nil {
 		handle("GET", "dev/outbox", s.handleDevOutbox())
 	}
 

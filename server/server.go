@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/keys"
+	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/mfa/risk"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
@@ -55,6 +56,9 @@ type Deps struct {
 	DevOutbox  *sms.Console // set in dev: /dev/outbox lists what it "sent"
 	Risk       *risk.Engine // the adaptive policy's assessment; nil: adaptive acts as always
 	Locator    risk.Locator // GeoIP, to note each login's country; may be nil
+
+	WakeMail func()        // asks the mail dispatcher to send at once
+	DevMail  *mail.Console // set in dev: /dev/outbox also lists the mails it "sent"
 }
 
 // Server holds the handlers' shared dependencies.
@@ -77,6 +81,8 @@ type Server struct {
 	wake       func()
 	plivo      *sms.Plivo
 	devOutbox  *sms.Console
+	devMail    *mail.Console
+	wakeMailer func()
 	risk       *risk.Engine
 	locator    risk.Locator
 	now        func() time.Time
@@ -113,29 +119,31 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:       cfg,
-		base:      cfg.Issuer.Path,
-		secure:    cfg.Issuer.Scheme == "https",
-		accounts:  d.Accounts,
-		db:        d.Store,
-		store:     d.Store,
-		clients:   d.Clients,
-		keys:      d.Keys,
-		signer:    newRotatingSigner(d.Keys),
-		lifetimes: cfg.Lifetimes.withDefaults(),
-		mfa:       d.MFA,
-		policies:  &policyCache{st: d.Store, now: d.Now},
-		countries: countryList(),
-		wake:      d.WakeOutbox,
-		plivo:     d.Plivo,
-		devOutbox: d.DevOutbox,
-		risk:      d.Risk,
-		locator:   d.Locator,
-		now:       d.Now,
-		log:       d.Log,
-		metrics:   m,
-		registry:  d.Registry,
-		pages:     pages,
+		cfg:        cfg,
+		base:       cfg.Issuer.Path,
+		secure:     cfg.Issuer.Scheme == "https",
+		accounts:   d.Accounts,
+		db:         d.Store,
+		store:      d.Store,
+		clients:    d.Clients,
+		keys:       d.Keys,
+		signer:     newRotatingSigner(d.Keys),
+		lifetimes:  cfg.Lifetimes.withDefaults(),
+		mfa:        d.MFA,
+		policies:   &policyCache{st: d.Store, now: d.Now},
+		countries:  countryList(),
+		wake:       d.WakeOutbox,
+		plivo:      d.Plivo,
+		devOutbox:  d.DevOutbox,
+		devMail:    d.DevMail,
+		wakeMailer: d.WakeMail,
+		risk:       d.Risk,
+		locator:    d.Locator,
+		now:        d.Now,
+		log:        d.Log,
+		metrics:    m,
+		registry:   d.Registry,
+		pages:      pages,
 	}
 	storage := store.NewOAuth2(d.Store, clientRegistry{clients: d.Clients}, cfg.Refresh)
 	s.oauth, _ = newFositeProvider(cfg.Issuer.String(), cfg.SecretKey, s.lifetimes, storage, s.signer)

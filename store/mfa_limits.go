@@ -21,9 +21,6 @@ var errCountersExhausted = errors.New("send counters exhausted")
 // the counters in one order (mfa sorts them by key) so that two sends never
 // wait on each other's rows in opposite orders.
 func (s *Store) TakeMFASends(ctx context.Context, counters []mfa.SendCounter) ([]mfa.SendCounter, error) {
-	if len(counters) == 0 {
-		return nil, nil
-	}
 	keys := make([]string, len(counters))
 	starts := make([]time.Time, len(counters))
 	ends := make([]time.Time, len(counters))
@@ -31,7 +28,24 @@ func (s *Store) TakeMFASends(ctx context.Context, counters []mfa.SendCounter) ([
 	for i, c := range counters {
 		keys[i], starts[i], ends[i], maxes[i] = c.Key, c.WindowStart, c.WindowEnd, int32(c.Max)
 	}
-	var exhausted []mfa.SendCounter
+	exhausted, err := s.takeSendCounters(ctx, keys, starts, ends, maxes)
+	if err != nil {
+		return nil, fmt.Errorf("count sms sends: %w", err)
+	}
+	var out []mfa.SendCounter
+	for _, i := range exhausted {
+		out = append(out, counters[i])
+	}
+	return out, nil
+}
+
+// takeSendCounters is TakeMFASends and TakeMailSends on plain columns; it
+// returns the indexes of the counters that were at their max.
+func (s *Store) takeSendCounters(ctx context.Context, keys []string, starts, ends []time.Time, maxes []int32) ([]int, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	var exhausted []int
 	err := s.inSavepoint(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
 			with wanted as (
@@ -50,16 +64,16 @@ func (s *Store) TakeMFASends(ctx context.Context, counters []mfa.SendCounter) ([
 		if err != nil {
 			return err
 		}
-		if len(taken) == len(counters) {
+		if len(taken) == len(keys) {
 			return nil
 		}
 		got := make(map[string]bool, len(taken))
 		for _, k := range taken {
 			got[k] = true
 		}
-		for _, c := range counters {
-			if !got[c.Key] {
-				exhausted = append(exhausted, c)
+		for i, k := range keys {
+			if !got[k] {
+				exhausted = append(exhausted, i)
 			}
 		}
 		return errCountersExhausted
@@ -68,7 +82,7 @@ func (s *Store) TakeMFASends(ctx context.Context, counters []mfa.SendCounter) ([
 		return exhausted, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("count sms sends: %w", err)
+		return nil, err
 	}
 	return nil, nil
 }

@@ -30,6 +30,9 @@
 // reveal-after-N; see style.css). Longer waits need a page reload. The
 // server must enforce the cooldown itself either way.
 //   - static/ holds assets (style.css) served verbatim under {{.Base}}static/.
+//   - mail/K.txt and mail/K.html are the account mails (K is verify or
+//     reset): the text file defines "subject" and "text", the HTML file
+//     "html"; they read AppName, To, Link and ValidFor (package mail).
 //
 // The markup carries no inline scripts, style attributes or <style> elements,
 // so it works under a strict Content-Security-Policy (style-src 'self').
@@ -37,7 +40,7 @@ package templates
 
 import "embed"
 
-// FS contains layout.html, pages/*.html and static/.
+// FS contains layout.html, pages/*.html, static/ and mail/.
 //
-//go:embed layout.html pages/*.html static
+//go:embed layout.html pages/*.html static mail
 var FS embed.FS

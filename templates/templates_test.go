@@ -11,8 +11,9 @@ import (
 )
 
 type testUser struct {
-	Email string
-	Name  string
+	Email         string
+	EmailVerified bool
+	Name          string
 }
 
 type testCountry struct {
@@ -383,8 +384,8 @@ func TestStaticFiles(t *testing.T) {
 		}
 	}
 	pages, err := fs.Glob(templates.FS, "pages/*.html")
-	if err != nil || len(pages) != 10 {
-		t.Errorf("pages = %v, %v; want 10 pages", pages, err)
+	if err != nil || len(pages) != 13 {
+		t.Errorf("pages = %v, %v; want 13 pages", pages, err)
 	}
 }
 
