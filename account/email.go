@@ -73,6 +73,10 @@ type EmailRules struct {
 	ResetFor   time.Duration // a reset link works this long
 	PerAddress []Limit       // mails to one address, verification and reset together
 	PerIP      []Limit       // mails asked for from one address (IPv6: per /64)
+	// ResetAnswerAfter is the least time a reset request takes, in real
+	// time, so that queuing a mail for an account does not take measurably
+	// longer than the nothing done for an unknown address.
+	ResetAnswerAfter time.Duration
 }
 
 // Limit is at most Max in each fixed Window.
@@ -88,6 +92,8 @@ func DefaultEmailRules() EmailRules {
 		ResetFor:   30 * time.Minute,
 		PerAddress: []Limit{{Max: 3, Window: 15 * time.Minute}, {Max: 10, Window: 24 * time.Hour}},
 		PerIP:      []Limit{{Max: 10, Window: time.Hour}, {Max: 50, Window: 24 * time.Hour}},
+
+		ResetAnswerAfter: 100 * time.Millisecond,
 	}
 }
 

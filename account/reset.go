@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -34,7 +33,8 @@ type Reset struct {
 
 // Resets stores password resets and ends what a reset ends.
 type Resets interface {
-	CreatePasswordReset(ctx context.Context, r Reset) error
+	// CreatePasswordReset stores a new reset and returns its id.
+	CreatePasswordReset(ctx context.Context, r Reset) (string, error)
 	// PasswordReset returns the reset or ErrNotFound.
 	PasswordReset(ctx context.Context, tokenHash []byte) (Reset, error)
 	SetResetChallenge(ctx context.Context, id, challengeID string) error
@@ -61,6 +61,7 @@ type SecondFactors interface {
 // or a *MailLimitError counted the same way for every address, so neither the
 // answer nor the limits tell whether an account exists.
 func (s *Service) RequestPasswordReset(ctx context.Context, email string, m Meta) error {
+	defer answerNoSoonerThan(ctx, time.Now().Add(s.emailRules.ResetAnswerAfter))
 	email, err := NormalizeEmail(email)
 	if err != nil {
 		return err
@@ -82,9 +83,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, m Meta
 			return fmt.Errorf("find user: %w", err)
 		}
 		token, hash := newLinkToken()
-		r := Reset{ID: newResetID(), TokenHash: hash, UserID: user.ID, IP: m.IP, CreatedAt: now,
-			ExpiresAt: now.Add(s.emailRules.ResetFor)}
-		if err := s.email.CreatePasswordReset(ctx, r); err != nil {
+		r := Reset{TokenHash: hash, UserID: user.ID, IP: m.IP, CreatedAt: now, ExpiresAt: now.Add(s.emailRules.ResetFor)}
+		if r.ID, err = s.email.CreatePasswordReset(ctx, r); err != nil {
 			return fmt.Errorf("store password reset: %w", err)
 		}
 		sent = &r
@@ -101,6 +101,18 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string, m Meta
 	}
 	s.record(ctx, e, m)
 	return nil
+}
+
+// answerNoSoonerThan waits until the wall clock reaches at, or ctx ends. It
+// reads the real clock, not the service's: the point is what an observer
+// measures.
+func answerNoSoonerThan(ctx context.Context, at time.Time) {
+	t := time.NewTimer(time.Until(at))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // OpenPasswordReset finds the open reset of a link, and its user.
@@ -226,13 +238,4 @@ func (s *Service) CompletePasswordReset(ctx context.Context, token, plain string
 			"browsers_forgotten": browsers, "second_factor": !r.SecondFactorAt.IsZero()}}, m)
 	user.EmailVerified = true
 	return user, nil
-}
-
-// newResetID returns a random (version 4) UUID.
-func newResetID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

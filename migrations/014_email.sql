@@ -27,7 +27,7 @@ create index email_verifications_expires_at_idx on email_verifications (expires_
 -- One password reset: its own small state, never a login session. A user with
 -- a second factor passes it (second_factor_at) before the password may change.
 create table password_resets (
-    id               uuid primary key,
+    id               uuid primary key default gen_random_uuid(),
     token_hash       bytea not null unique check (length(token_hash) = 32),
     user_id          uuid not null references users (id) on delete cascade,
     ip               inet,

@@ -343,10 +343,18 @@ func TestForgotAnswersAnUnknownAddressTheSameWithoutMail(t *testing.T) {
 	h := newHarness(t, withMail)
 	signedInBrowser(t, h)
 	h.sendMail(t, "ann@example.com")
+	floor := account.DefaultEmailRules().ResetAnswerAfter
+	start := time.Now()
 	known := h.requestReset("ann@example.com")
+	knownTook := time.Since(start)
 	h.sendMail(t, "ann@example.com")
+	start = time.Now()
 	unknown := h.requestReset("nobody@example.com")
+	unknownTook := time.Since(start)
 	h.noMail(t)
+	if knownTook < floor || unknownTook < floor {
+		t.Fatalf("answers took %v (account) and %v (none); want both at least %v", knownTook, unknownTook, floor)
+	}
 	normalize := func(s string) string { return strings.ReplaceAll(s, "nobody@example.com", "ann@example.com") }
 	if known.status != unknown.status || known.body != normalize(unknown.body) {
 		t.Fatalf("known: %d, unknown: %d; the pages differ", known.status, unknown.status)
@@ -418,4 +426,29 @@ func TestResetChallengesThePhoneBeforeTheNewPassword(t *testing.T) {
 	b2 := h.browser()
 	h.logIn(b2, "ann@example.com", "a brand new phrase").expectRedirect(t, "/account")
 	h.do(b2, "GET", "/account", nil).expectRedirect(t, "/mfa/challenge?return_to=%2Faccount")
+}
+
+func TestResetWithOnlyAnAuthenticatorAppAsksForItsCode(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo, o.mail = true, true })
+	b := signedInBrowser(t, h)
+	h.sendMail(t, "ann@example.com")
+	setup := h.do(b, "GET", "/account/totp", nil)
+	secret := totpSecretRE.FindStringSubmatch(setup.body)[1]
+	h.do(b, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, time.Now())}}).expect(t, 200, "account")
+
+	h.requestReset("ann@example.com")
+	link := h.sendMail(t, "ann@example.com")
+	r := h.browser()
+	h.do(r, "GET", link, nil)
+	page := h.do(r, "GET", "/reset", nil)
+	page.expect(t, 200, "reset-challenge")
+	if !strings.Contains(page.body, "authenticator app") || len(h.plivo.Messages()) != 0 {
+		t.Fatalf("app-only user: page asks for the app's code %v, %d SMS sent; want the app and no SMS",
+			strings.Contains(page.body, "authenticator app"), len(h.plivo.Messages()))
+	}
+	h.do(r, "POST", "/reset", url.Values{"step": {"code"}, "code": {"000000"}}).expect(t, 400, "reset-challenge")
+	code := totpCode(t, secret, time.Now().Add(30*time.Second))
+	h.do(r, "POST", "/reset", url.Values{"step": {"code"}, "code": {code}}).expectRedirect(t, "/reset")
+	h.do(r, "POST", "/reset", url.Values{"step": {"password"}, "password": {"a brand new phrase"}}).
+		expectRedirect(t, "/login?password_reset=1")
 }

@@ -80,14 +80,15 @@ func (s *Store) SetEmailVerified(ctx context.Context, userID string, verified bo
 	return nil
 }
 
-func (s *Store) CreatePasswordReset(ctx context.Context, r account.Reset) error {
-	_, err := s.db(ctx).Exec(ctx, `
-		insert into password_resets (id, token_hash, user_id, ip, created_at, expires_at)
-		values ($1, $2, $3, $4, $5, $6)`, r.ID, r.TokenHash, r.UserID, inet(r.IP), r.CreatedAt, r.ExpiresAt)
+func (s *Store) CreatePasswordReset(ctx context.Context, r account.Reset) (string, error) {
+	var id string
+	err := s.db(ctx).QueryRow(ctx, `
+		insert into password_resets (token_hash, user_id, ip, created_at, expires_at)
+		values ($1, $2, $3, $4, $5) returning id::text`, r.TokenHash, r.UserID, inet(r.IP), r.CreatedAt, r.ExpiresAt).Scan(&id)
 	if err != nil {
-		return fmt.Errorf("insert password reset: %w", err)
+		return "", fmt.Errorf("insert password reset: %w", err)
 	}
-	return nil
+	return id, nil
 }
 
 func (s *Store) PasswordReset(ctx context.Context, tokenHash []byte) (account.Reset, error) {
@@ -152,22 +153,13 @@ func (s *Store) RevokeUserTokens(ctx context.Context, userID string) (int64, err
 // TakeMailSends counts mail sends in the send counters the SMS limits use,
 // under keys of their own ("mail-to:…", "mail-ip:…").
 func (s *Store) TakeMailSends(ctx context.Context, counters []account.SendCounter) ([]account.SendCounter, error) {
-	keys := make([]string, len(counters))
-	starts := make([]time.Time, len(counters))
-	ends := make([]time.Time, len(counters))
-	maxes := make([]int32, len(counters))
-	for i, c := range counters {
-		keys[i], starts[i], ends[i], maxes[i] = c.Key, c.WindowStart, c.WindowEnd, int32(c.Max)
-	}
-	exhausted, err := s.takeSendCounters(ctx, keys, starts, ends, maxes)
+	exhausted, err := takeCounters(ctx, s, counters, func(c account.SendCounter) sendCounter {
+		return sendCounter{c.Key, c.WindowStart, c.WindowEnd, c.Max}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("count mail sends: %w", err)
 	}
-	var out []account.SendCounter
-	for _, i := range exhausted {
-		out = append(out, counters[i])
-	}
-	return out, nil
+	return exhausted, nil
 }
 
 // DeleteExpiredEmail removes links a week past their expiry: until then an

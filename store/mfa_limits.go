@@ -21,22 +21,42 @@ var errCountersExhausted = errors.New("send counters exhausted")
 // the counters in one order (mfa sorts them by key) so that two sends never
 // wait on each other's rows in opposite orders.
 func (s *Store) TakeMFASends(ctx context.Context, counters []mfa.SendCounter) ([]mfa.SendCounter, error) {
+	exhausted, err := takeCounters(ctx, s, counters, func(c mfa.SendCounter) sendCounter {
+		return sendCounter{c.Key, c.WindowStart, c.WindowEnd, c.Max}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count sms sends: %w", err)
+	}
+	return exhausted, nil
+}
+
+// sendCounter is the row a counter of any limit (SMS, mail) upserts.
+type sendCounter struct {
+	key        string
+	start, end time.Time
+	max        int
+}
+
+// takeCounters takes counters of any type through takeSendCounters and
+// returns those that were at their max.
+func takeCounters[C any](ctx context.Context, s *Store, counters []C, row func(C) sendCounter) ([]C, error) {
 	keys := make([]string, len(counters))
 	starts := make([]time.Time, len(counters))
 	ends := make([]time.Time, len(counters))
 	maxes := make([]int32, len(counters))
 	for i, c := range counters {
-		keys[i], starts[i], ends[i], maxes[i] = c.Key, c.WindowStart, c.WindowEnd, int32(c.Max)
+		r := row(c)
+		keys[i], starts[i], ends[i], maxes[i] = r.key, r.start, r.end, int32(r.max)
 	}
-	exhausted, err := s.takeSendCounters(ctx, keys, starts, ends, maxes)
+	idx, err := s.takeSendCounters(ctx, keys, starts, ends, maxes)
 	if err != nil {
-		return nil, fmt.Errorf("count sms sends: %w", err)
+		return nil, err
 	}
-	var out []mfa.SendCounter
-	for _, i := range exhausted {
-		out = append(out, counters[i])
+	var exhausted []C
+	for _, i := range idx {
+		exhausted = append(exhausted, counters[i])
 	}
-	return out, nil
+	return exhausted, nil
 }
 
 // takeSendCounters is TakeMFASends and TakeMailSends on plain columns; it
