@@ -24,6 +24,12 @@ func (s *Server) routes() http.Handler {
 	handle("GET", "account", s.requireSession(s.handleAccount()))
 	handle("POST", "account/password", s.requireSession(s.handleChangePassword()))
 	handle("POST", "account/sessions/end", s.requireSession(s.handleEndSession()))
+	handle("POST", "account/email/verify", s.requireSession(s.handleResendVerification()))
+	handle("GET", "email/verify", s.handleVerifyEmail())
+	handle("GET", "forgot", s.handleForgotForm())
+	handle("POST", "forgot", s.handleForgot())
+	handle("GET", "reset", s.handleResetForm())
+	handle("POST", "reset", s.handleReset())
 
 	handle("GET", ".well-known/openid-configuration", s.handleDiscovery())
 	handle("GET", ".well-known/jwks.json", s.handleJWKS())
@@ -58,7 +64,7 @@ func (s *Server) routes() http.Handler {
 	if s.sms != nil {
 		handle("POST", "hooks/plivo/status", s.handlePlivoStatus())
 	}
-	if s.devOutbox != nil {
+	if s.devOutbox != nil || s.devMail != nil {
 		handle("GET", "dev/outbox", s.handleDevOutbox())
 	}
 

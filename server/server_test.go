@@ -49,6 +49,11 @@ type harness struct {
 	plivo      *plivotest.Server
 	dispatcher *outbox.Dispatcher
 	mfaSvc     *mfa.Service
+
+	// With options.mail: the local SMTP relay and the mail dispatcher
+	// (run by sendMail).
+	relay          *relay
+	mailDispatcher *outbox.Dispatcher
 }
 
 var testMasterKey = []byte("0123456789abcdef0123456789abcdef")
@@ -65,6 +70,7 @@ type options struct {
 	mfaRules   mfa.Rules // with plivo; zero means mfa.DefaultRules()
 	adaptive   *bool     // with plivo: the risk engine, challenging medium confidence when true
 	proxies    []netip.Prefix
+	mail       bool // verification and reset mails over real SMTP to a local relay (email_test.go)
 }
 
 const goodPassword = "violet tractor meadow"
@@ -112,6 +118,9 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 		if o.adaptive != nil {
 			h.withRisk(t, &deps, *o.adaptive)
 		}
+	}
+	if o.mail {
+		h.withMail(t, &deps, issuer, o.params)
 	}
 	s, err := server.New(
 		server.Config{Issuer: issuer, MaxBodyBytes: o.maxBody, SecretKey: testMasterKey, Lifetimes: o.lifetimes, Refresh: o.refresh,
