@@ -17,6 +17,8 @@ func runClients(ctx context.Context, e env, args []string) error {
 		{"list", "", runClientsList},
 		{"update", "ID [--name N] [--callback URL...] [--logout-url URL...] [--web-origin ORIGIN...]", runClientsUpdate},
 		{"delete", "ID", runClientsDelete},
+		{"grant", "ID --api AUDIENCE|admin --scope SCOPE...|all", runClientsGrant},
+		{"revoke-grant", "ID --api AUDIENCE|admin", runClientsRevokeGrant},
 	})
 }
 
