@@ -166,7 +166,7 @@ func TestClientsAndAPIsCommandLine(t *testing.T) {
 		want string
 	}{
 		{[]string{"clients"}, "Usage: gatehouse clients <command>"},
-		{[]string{"clients", "rotate"}, `gatehouse clients: unknown subcommand "rotate" (use create, list, update, delete)`},
+		{[]string{"clients", "rotate"}, `gatehouse clients: unknown subcommand "rotate" (use create, list, update, delete, grant, revoke-grant)`},
 		{[]string{"apis", "update"}, `gatehouse apis: unknown subcommand "update" (use create, list, delete)`},
 		{[]string{"clients", "create", "--type", "spa"}, "--name is required"},
 		{[]string{"clients", "create", "--name", "A"}, "--type is required"},
