@@ -1,4 +1,4 @@
-.PHONY: dev test build clean
+.PHONY: dev test fuzz build clean
 
 # A fresh machine has Go in /usr/local/go without it being on PATH.
 export PATH := $(PATH):/usr/local/go/bin
@@ -8,6 +8,9 @@ dev:
 
 test:
 	bash scripts/test.sh
+
+fuzz:
+	go run ./cmd/withpostgres -- bash scripts/fuzz.sh $${FUZZTIME:-5m}
 
 build:
 	go build -trimpath -o bin/gatehouse ./cmd/gatehouse

@@ -39,3 +39,8 @@ if command -v npm >/dev/null 2>&1; then
 fi
 
 go run ./cmd/withpostgres -- go test -race -count=1 "$@" ./...
+
+# A short run of every fuzz target, unless the caller picked tests to run.
+if [ $# -eq 0 ]; then
+  go run ./cmd/withpostgres -- bash scripts/fuzz.sh "${GATEHOUSE_FUZZTIME:-3s}"
+fi
