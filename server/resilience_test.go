@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,12 +28,22 @@ func TestLoginsRecoverAfterAPostgresRestart(t *testing.T) {
 	if r := h.do(h.browser(), "GET", "/readyz", nil); r.status != http.StatusServiceUnavailable {
 		t.Fatalf("readyz with Postgres down: %d, want 503", r.status)
 	}
-	h.logIn(h.browser(), "ann@example.com", goodPassword).expect(t, http.StatusServiceUnavailable, "error")
+	down := h.logIn(h.browser(), "ann@example.com", goodPassword)
+	down.expect(t, http.StatusServiceUnavailable, "error")
+	if down.header.Get("Retry-After") == "" {
+		t.Error("the outage page has no Retry-After")
+	}
+	for _, internal := range []string{"dial", "connect", "pgx", "postgres", "5432", "SQLSTATE"} {
+		if strings.Contains(strings.ToLower(down.body), strings.ToLower(internal)) {
+			t.Errorf("the outage page leaks %q", internal)
+		}
+	}
 
 	if err := cluster.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, func() bool { return h.do(h.browser(), "GET", "/readyz", nil).status == http.StatusOK })
+	// Readiness comes back within five seconds of Postgres, without a restart of Gatehouse.
+	waitFor(t, 5*time.Second, func() bool { return h.do(h.browser(), "GET", "/readyz", nil).status == http.StatusOK })
 	h.do(b, "GET", "/account", nil).expect(t, http.StatusOK, "account")
 	h.logIn(h.browser(), "ann@example.com", goodPassword).expectRedirect(t, "/account")
 }

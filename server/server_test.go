@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -70,7 +71,9 @@ type options struct {
 	mfaRules   mfa.Rules // with plivo; zero means mfa.DefaultRules()
 	adaptive   *bool     // with plivo: the risk engine, challenging medium confidence when true
 	proxies    []netip.Prefix
-	mail       bool // verification and reset mails over real SMTP to a local relay (email_test.go)
+	issuerHost string             // the issuer's host:port when a load balancer fronts this replica; default its own
+	clock      *accounttest.Clock // shared by replicas; default a clock of its own
+	mail       bool               // verification and reset mails over real SMTP to a local relay (email_test.go)
 }
 
 const goodPassword = "violet tractor meadow"
@@ -91,7 +94,10 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 		}
 		t.Cleanup(st.Close)
 	}
-	c := accounttest.NewClock(time.Now())
+	c := o.clock
+	if c == nil {
+		c = accounttest.NewClock(time.Now())
+	}
 	accounts := accounttest.NewService(st, c, o.params)
 	km, err := keys.NewManager(st, testMasterKey, keys.Options{Now: c.Now})
 	if err != nil {
@@ -102,7 +108,7 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	}
 	h := &harness{t: t, st: st, accounts: accounts, clock: c, keys: km}
 	h.srv = httptest.NewUnstartedServer(nil)
-	issuer := &url.URL{Scheme: o.scheme, Host: h.srv.Listener.Addr().String(), Path: o.issuerPath}
+	issuer := &url.URL{Scheme: o.scheme, Host: cmp.Or(o.issuerHost, h.srv.Listener.Addr().String()), Path: o.issuerPath}
 	h.issuer = issuer.String()
 	h.settings, err = settings.NewService(st, st, testMasterKey, c.Now)
 	if err != nil {
