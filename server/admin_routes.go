@@ -10,4 +10,11 @@ func (s *Server) adminRoutes(handle func(method, path string, h http.Handler)) {
 	admin("GET", "admin/mfa", s.handleAdminMFA())
 	admin("POST", "admin/mfa", s.handleAdminMFASave())
 	admin("POST", "admin/mfa/test", s.handleAdminSMSTest())
+
+	admin("GET", "admin/applications", s.handleAdminApps())
+	admin("POST", "admin/applications", s.handleAdminAppCreate())
+	admin("GET", "admin/applications/{id}", s.handleAdminApp())
+	admin("POST", "admin/applications/{id}", s.handleAdminAppSave())
+	admin("POST", "admin/applications/{id}/rotate-secret", s.handleAdminAppRotate())
+	admin("POST", "admin/applications/{id}/delete", s.handleAdminAppDelete())
 }
