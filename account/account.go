@@ -85,6 +85,11 @@ type Service struct {
 	limits   Limits
 	now      func() time.Time
 	log      *slog.Logger
+
+	email      EmailStore
+	mailer     Mailer
+	factors    SecondFactors
+	emailRules EmailRules
 }
 
 // Deps are the Service's collaborators. Now defaults to time.Now.
@@ -98,6 +103,14 @@ type Deps struct {
 	Limits   Limits
 	Now      func() time.Time
 	Log      *slog.Logger
+
+	// Email, Mailer and EmailRules turn on verification and reset links;
+	// with Email nil there are none. SecondFactors makes a reset pass the
+	// user's second factor first; nil means no user has one.
+	Email         EmailStore
+	Mailer        Mailer
+	SecondFactors SecondFactors
+	EmailRules    EmailRules
 }
 
 func NewService(d Deps) *Service {
@@ -110,6 +123,7 @@ func NewService(d Deps) *Service {
 	return &Service{
 		users: d.Users, sessions: d.Sessions, failures: d.Failures, audit: d.Audit,
 		hasher: d.Hasher, policy: d.Policy, limits: d.Limits, now: d.Now, log: d.Log,
+		email: d.Email, mailer: d.Mailer, factors: d.SecondFactors, emailRules: d.EmailRules,
 	}
 }
 

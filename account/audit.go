@@ -18,6 +18,13 @@ const (
 	EventPasswordChanged = "password.changed"
 	EventPasswordRehash  = "password.rehashed"
 	EventLogout          = "logout"
+
+	EventVerificationSent  = "email.verification_sent"
+	EventEmailVerified     = "user.email_verified" // details.by: "link", "operator" or "admin:<id>"
+	EventResetRequested    = "password.reset_requested"
+	EventResetSecondFactor = "password.reset_second_factor"
+	EventPasswordReset     = "password.reset"
+	EventMailLimitHit      = "mail.limit_hit"
 )
 
 // Event is one security-relevant fact. Subject names what the event is about

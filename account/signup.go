@@ -30,6 +30,11 @@ func (s *Service) SignUp(ctx context.Context, email, name, plain string, m Meta)
 		return User{}, fmt.Errorf("sign up: %w", err)
 	}
 	s.record(ctx, Event{Type: EventSignup, UserID: user.ID, Subject: user.Email}, m)
+	// The account exists either way; a mail that could not be queued (a limit,
+	// an outage) can be asked for again from the account page.
+	if err := s.SendVerification(ctx, user, m); err != nil {
+		s.log.WarnContext(ctx, "verification mail not queued at signup", "user_id", user.ID, "err", err)
+	}
 	return user, nil
 }
 

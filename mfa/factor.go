@@ -127,3 +127,12 @@ func (s *Service) ResetMFA(ctx context.Context, userID string) error {
 	s.record(ctx, account.Event{Type: EventReset, UserID: userID})
 	return nil
 }
+
+// HasSecondFactor reports whether the user has a verified phone or an
+// authenticator app: what a password reset must pass before it completes.
+func (s *Service) HasSecondFactor(ctx context.Context, userID string) (bool, error) {
+	if _, ok, err := s.Factor(ctx, userID); err != nil || ok {
+		return ok, err
+	}
+	return s.HasTOTP(ctx, userID)
+}

@@ -126,7 +126,7 @@ func (s *Service) takeSends(ctx context.Context, userID string, phoneLookup []by
 		}
 	}
 	add("phone", "phone:"+hex.EncodeToString(phoneLookup), s.rulesFor(ctx).PhoneLimits...)
-	add("ip", "ip:"+ipKey(ip), s.rulesFor(ctx).IPLimits...)
+	add("ip", "ip:"+account.IPKey(ip), s.rulesFor(ctx).IPLimits...)
 	add("user", "user:"+userID, s.rulesFor(ctx).UserLimits...)
 	if l, ok := s.rulesFor(ctx).CountryLimits[cc]; ok {
 		add("country", "cc:"+strconv.Itoa(cc), l)
@@ -150,20 +150,6 @@ func (s *Service) takeSends(ctx context.Context, userID string, phoneLookup []by
 		}
 	}
 	return &LimitError{Limit: worst.Limit, RetryAt: worst.WindowEnd}
-}
-
-// ipKey counts IPv6 clients per /64, the smallest block a subscriber usually
-// gets, and an unknown address under one shared key, so that it fails closed.
-func ipKey(ip netip.Addr) string {
-	ip = ip.Unmap()
-	switch {
-	case !ip.IsValid():
-		return "unknown"
-	case ip.Is6():
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
 }
 
 func limitEvent(userID string, ip netip.Addr, masked string, l *LimitError) account.Event {

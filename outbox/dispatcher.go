@@ -1,7 +1,6 @@
 package outbox
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
 )
 
@@ -20,6 +20,59 @@ import (
 type Sender interface {
 	Name() string
 	Send(ctx context.Context, m sms.Message) (sms.Receipt, error)
+}
+
+// MailSender delivers one mail; package mail provides the implementations.
+type MailSender interface {
+	Name() string
+	Send(ctx context.Context, m mail.Message) (mail.Receipt, error)
+}
+
+// courier is what differs between the channels a Dispatcher serves: how a
+// claimed row opens into a message, who sends it, and which failures are
+// final. Leases, retries and expiry are the same for every channel.
+type courier interface {
+	name() string
+	// prepare opens the row; the returned send makes one attempt and gives
+	// the provider's message id.
+	prepare(r Row) (send func(context.Context) (string, error), err error)
+	permanent(err error) bool
+}
+
+type smsCourier struct {
+	o      *Outbox
+	sender Sender
+}
+
+func (c smsCourier) name() string             { return c.sender.Name() }
+func (c smsCourier) permanent(err error) bool { return sms.IsPermanent(err) }
+func (c smsCourier) prepare(r Row) (func(context.Context) (string, error), error) {
+	msg, err := c.o.Open(r)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (string, error) {
+		receipt, err := c.sender.Send(ctx, msg)
+		return receipt.ProviderMessageID, err
+	}, nil
+}
+
+type mailCourier struct {
+	o      *Outbox
+	sender MailSender
+}
+
+func (c mailCourier) name() string             { return c.sender.Name() }
+func (c mailCourier) permanent(err error) bool { return mail.IsPermanent(err) }
+func (c mailCourier) prepare(r Row) (func(context.Context) (string, error), error) {
+	msg, err := c.o.OpenMail(r)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (string, error) {
+		receipt, err := c.sender.Send(ctx, msg)
+		return receipt.ProviderMessageID, err
+	}, nil
 }
 
 // DispatcherOptions tune a Dispatcher; zero values take the defaults.
@@ -43,25 +96,42 @@ type DispatcherOptions struct {
 // DefaultBackoff waits about 1s, 2s, 4s … capped at 60s after successive
 // failures, each shortened by up to a quarter at random so that rows failed by
 // one outage do not all come back in the same instant.
-func DefaultBackoff(attempt int) time.Duration {
-	d := time.Second << min(max(attempt-1, 0), 6)
-	d = min(d, time.Minute)
-	return d - mathrand.N(d/4)
+func DefaultBackoff(attempt int) time.Duration { return BackoffUpTo(time.Minute)(attempt) }
+
+// BackoffUpTo is DefaultBackoff with another cap. Mail links live for
+// minutes to hours, not the five minutes of a code, so the mail dispatcher
+// waits longer between attempts and rides out a longer relay outage.
+func BackoffUpTo(limit time.Duration) func(attempt int) time.Duration {
+	return func(attempt int) time.Duration {
+		d := time.Second << min(max(attempt-1, 0), 20)
+		d = min(d, limit)
+		return d - mathrand.N(d/4)
+	}
 }
 
 // Dispatcher claims due rows and sends them. Run one per replica; dispatchers
 // on one database never send the same row at once (see the package doc for
 // what happens when one dies).
 type Dispatcher struct {
-	o      *Outbox
-	st     Store
-	sender Sender
-	opts   DispatcherOptions
-	wake   chan struct{}
+	channel string // "sms" or "mail", for logs and errors
+	c       courier
+	st      Store
+	opts    DispatcherOptions
+	wake    chan struct{}
 }
 
-// NewDispatcher returns a dispatcher that sends o's messages with sender.
+// NewDispatcher returns a dispatcher that sends o's text messages with sender.
 func NewDispatcher(o *Outbox, st Store, sender Sender, opts DispatcherOptions) *Dispatcher {
+	return newDispatcher("sms", smsCourier{o: o, sender: sender}, st, opts)
+}
+
+// NewMailDispatcher returns a dispatcher that sends o's mails with sender; st
+// is the mail outbox's table.
+func NewMailDispatcher(o *Outbox, st Store, sender MailSender, opts DispatcherOptions) *Dispatcher {
+	return newDispatcher("mail", mailCourier{o: o, sender: sender}, st, opts)
+}
+
+func newDispatcher(channel string, c courier, st Store, opts DispatcherOptions) *Dispatcher {
 	if opts.Owner == "" {
 		opts.Owner = defaultOwner()
 	}
@@ -92,7 +162,7 @@ func NewDispatcher(o *Outbox, st Store, sender Sender, opts DispatcherOptions) *
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &Dispatcher{o: o, st: st, sender: sender, opts: opts, wake: make(chan struct{}, 1)}
+	return &Dispatcher{channel: channel, c: c, st: st, opts: opts, wake: make(chan struct{}, 1)}
 }
 
 // Wake starts a round now rather than after Poll; call it once the transaction
@@ -118,10 +188,10 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		wait := d.opts.Poll
 		switch {
 		case err != nil && claimed == 0:
-			d.opts.Log.Warn("sms outbox claim failed", "err", err)
+			d.opts.Log.Warn(d.channel+" outbox claim failed", "err", err)
 			wait = max(wait, 5*time.Second) // the database is likely down: do not hammer it
 		case err != nil:
-			d.opts.Log.Warn("sms outbox outcome not recorded", "err", err)
+			d.opts.Log.Warn(d.channel+" outbox outcome not recorded", "err", err)
 		}
 		if claimed == d.opts.Batch {
 			continue // more rows may be due
@@ -146,7 +216,7 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (sent int, err error) {
 func (d *Dispatcher) round(ctx context.Context) (claimed, sent int, err error) {
 	rows, err := d.st.ClaimOutbox(ctx, d.opts.Owner, d.opts.Now(), d.opts.Lease, d.opts.Batch)
 	if err != nil {
-		return 0, 0, fmt.Errorf("claim sms outbox rows: %w", err)
+		return 0, 0, fmt.Errorf("claim %s outbox rows: %w", d.channel, err)
 	}
 	// Once claimed, a row is sent and its outcome recorded even if ctx ends:
 	// abandoned, it would sit leased, and a message the provider had accepted
@@ -178,49 +248,49 @@ func (d *Dispatcher) round(ctx context.Context) (claimed, sent int, err error) {
 // dispatch sends one claimed row and records the outcome. ok tells whether the
 // provider accepted the message; err is a failure to record the outcome.
 func (d *Dispatcher) dispatch(ctx context.Context, r Row) (ok bool, err error) {
-	log := d.opts.Log.With("message", r.ID, "purpose", r.Purpose, "attempt", r.Attempts)
+	log := d.opts.Log.With("channel", d.channel, "message", r.ID, "purpose", r.Purpose, "attempt", r.Attempts)
 	now := d.opts.Now()
 	if !now.Before(r.ExpiresAt) {
-		return false, d.finish(ctx, r, Expired, "the code expired before the message could be sent", now)
+		return false, d.finish(ctx, r, Expired, "the message expired before it could be sent", now)
 	}
-	msg, err := d.o.Open(r)
+	send, err := d.c.prepare(r)
 	if err != nil {
-		log.Error("sms outbox row does not open; is GATEHOUSE_SECRET_KEY the one it was sealed with?", "err", err)
+		log.Error("outbox row does not open; is GATEHOUSE_SECRET_KEY the one it was sealed with?", "err", err)
 		return false, d.finish(ctx, r, Failed, err.Error(), now)
 	}
 
 	sendCtx, cancel := context.WithTimeout(ctx, d.opts.SendTimeout)
-	receipt, sendErr := d.sender.Send(sendCtx, msg)
+	providerMessageID, sendErr := send(sendCtx)
 	cancel()
 
 	now = d.opts.Now()
-	provider := cmp.Or(receipt.Provider, d.sender.Name())
+	provider := d.c.name()
 	if sendErr == nil {
 		d.result(r, Sent)
-		if err := d.st.CompleteOutbox(ctx, r.ID, d.opts.Owner, provider, receipt.ProviderMessageID, now); err != nil {
-			return true, fmt.Errorf("record sms %s as sent: %w", r.ID, err)
+		if err := d.st.CompleteOutbox(ctx, r.ID, d.opts.Owner, provider, providerMessageID, now); err != nil {
+			return true, fmt.Errorf("record %s %s as sent: %w", d.channel, r.ID, err)
 		}
-		log.Info("sms sent", "provider", provider, "provider_message_id", receipt.ProviderMessageID)
+		log.Info(d.channel+" sent", "provider", provider, "provider_message_id", providerMessageID)
 		return true, nil
 	}
 
 	switch {
-	case sms.IsPermanent(sendErr):
-		log.Warn("sms refused; not retrying", "provider", provider, "err", sendErr)
+	case d.c.permanent(sendErr):
+		log.Warn(d.channel+" refused; not retrying", "provider", provider, "err", sendErr)
 		return false, d.finish(ctx, r, Failed, sendErr.Error(), now)
 	case r.Attempts >= d.opts.MaxAttempts:
-		log.Warn("sms failed; out of attempts", "provider", provider, "err", sendErr)
+		log.Warn(d.channel+" failed; out of attempts", "provider", provider, "err", sendErr)
 		return false, d.finish(ctx, r, Failed, fmt.Sprintf("gave up after %d attempts: %v", r.Attempts, sendErr), now)
 	}
 	next := now.Add(d.opts.Backoff(r.Attempts))
 	if !next.Before(r.ExpiresAt) {
-		log.Warn("sms failed; the code expires before another attempt", "provider", provider, "err", sendErr)
-		return false, d.finish(ctx, r, Expired, "the code expires before the next attempt: "+sendErr.Error(), now)
+		log.Warn(d.channel+" failed; it expires before another attempt", "provider", provider, "err", sendErr)
+		return false, d.finish(ctx, r, Expired, "the message expires before the next attempt: "+sendErr.Error(), now)
 	}
-	log.Info("sms failed; will retry", "provider", provider, "err", sendErr, "next_attempt_at", next)
+	log.Info(d.channel+" failed; will retry", "provider", provider, "err", sendErr, "next_attempt_at", next)
 	d.result(r, "retry")
 	if err := d.st.RetryOutbox(ctx, r.ID, d.opts.Owner, truncate(sendErr.Error()), next); err != nil {
-		return false, fmt.Errorf("schedule sms %s for retry: %w", r.ID, err)
+		return false, fmt.Errorf("schedule %s %s for retry: %w", d.channel, r.ID, err)
 	}
 	return false, nil
 }
@@ -229,14 +299,14 @@ func (d *Dispatcher) dispatch(ctx context.Context, r Row) (ok bool, err error) {
 func (d *Dispatcher) finish(ctx context.Context, r Row, status, reason string, now time.Time) error {
 	d.result(r, status)
 	if err := d.st.FailOutbox(ctx, r.ID, d.opts.Owner, status, truncate(reason), now); err != nil {
-		return fmt.Errorf("record sms %s as %s: %w", r.ID, status, err)
+		return fmt.Errorf("record %s %s as %s: %w", d.channel, r.ID, status, err)
 	}
 	return nil
 }
 
 func (d *Dispatcher) result(r Row, status string) {
 	if d.opts.OnResult != nil {
-		d.opts.OnResult(r, d.sender.Name(), status)
+		d.opts.OnResult(r, d.c.name(), status)
 	}
 }
 

@@ -1,5 +1,7 @@
-// Package outbox makes sure no text message is lost: a message is a row before
-// it is anything else, and every replica dispatches rows.
+// Package outbox makes sure no text message or mail is lost: a message is a
+// row before it is anything else, and every replica dispatches rows. SMS and
+// mail have a table each (the store gives one Store per table) and share
+// everything else: sealing, leases, retries with backoff and expiry.
 //
 //	Enqueue ─(same tx as the challenge)─▶ queued
 //	Dispatcher: claim (commits) ─▶ sending ─▶ Sender.Send (no tx open) ─▶ sent
@@ -32,6 +34,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
 )
 
@@ -126,36 +129,46 @@ func New(st Store, sealer *Sealer, now func() time.Time) *Outbox {
 // dispatch round; a Dispatcher in this process can be woken (Wake) after the
 // transaction commits so that round starts at once.
 func (o *Outbox) Enqueue(ctx context.Context, e Enqueued) (string, error) {
+	return o.insert(ctx, Row{ChallengeID: e.ChallengeID, UserID: e.UserID, Purpose: e.Purpose,
+		CountryCode: e.CountryCode, ExpiresAt: e.ExpiresAt},
+		secret{To: e.Message.To, Text: e.Message.Text, Code: e.Message.Code, Locale: e.Message.Locale})
+}
+
+// MailEnqueued is a mail to send.
+type MailEnqueued struct {
+	UserID    string
+	Message   mail.Message // its ID is ignored: the row id becomes the message id
+	ExpiresAt time.Time    // the link is useless after this; the mail is never sent later
+}
+
+// EnqueueMail is Enqueue for a mail; o must have been made with the mail
+// outbox's table. Call it with the transaction that stores the link's token.
+func (o *Outbox) EnqueueMail(ctx context.Context, e MailEnqueued) (string, error) {
+	m := e.Message
+	return o.insert(ctx, Row{UserID: e.UserID, Purpose: m.Purpose, ExpiresAt: e.ExpiresAt},
+		secret{To: m.To, Text: m.Text, Subject: m.Subject, HTML: m.HTML})
+}
+
+func (o *Outbox) insert(ctx context.Context, r Row, v secret) (string, error) {
 	now := o.now()
 	switch {
-	case e.Message.To == "":
+	case v.To == "":
 		return "", errors.New("outbox: message has no recipient")
-	case e.Purpose == "":
+	case r.Purpose == "":
 		return "", errors.New("outbox: message has no purpose")
-	case !now.Before(e.ExpiresAt):
-		return "", fmt.Errorf("outbox: message expires at %v, not after now (%v)", e.ExpiresAt, now)
+	case !now.Before(r.ExpiresAt):
+		return "", fmt.Errorf("outbox: message expires at %v, not after now (%v)", r.ExpiresAt, now)
 	}
-	id := newID()
-	sealed, err := o.sealer.seal(id, secret{To: e.Message.To, Text: e.Message.Text, Code: e.Message.Code, Locale: e.Message.Locale})
+	r.ID = newID()
+	sealed, err := o.sealer.seal(r.ID, v)
 	if err != nil {
 		return "", fmt.Errorf("seal message: %w", err)
 	}
-	err = o.st.InsertOutbox(ctx, Row{
-		ID:            id,
-		ChallengeID:   e.ChallengeID,
-		UserID:        e.UserID,
-		Purpose:       e.Purpose,
-		Status:        Queued,
-		CountryCode:   e.CountryCode,
-		Sealed:        sealed,
-		CreatedAt:     now,
-		ExpiresAt:     e.ExpiresAt,
-		NextAttemptAt: now,
-	})
-	if err != nil {
+	r.Status, r.Sealed, r.CreatedAt, r.NextAttemptAt = Queued, sealed, now, now
+	if err := o.st.InsertOutbox(ctx, r); err != nil {
 		return "", err
 	}
-	return id, nil
+	return r.ID, nil
 }
 
 // Open unseals a row into the message to send; its ID is the row id.
@@ -165,6 +178,15 @@ func (o *Outbox) Open(r Row) (sms.Message, error) {
 		return sms.Message{}, err
 	}
 	return sms.Message{ID: r.ID, To: v.To, Text: v.Text, Code: v.Code, Purpose: r.Purpose, Locale: v.Locale}, nil
+}
+
+// OpenMail unseals a mail row; its ID is the row id.
+func (o *Outbox) OpenMail(r Row) (mail.Message, error) {
+	v, err := o.sealer.open(r.ID, r.Sealed)
+	if err != nil {
+		return mail.Message{}, err
+	}
+	return mail.Message{ID: r.ID, To: v.To, Subject: v.Subject, Text: v.Text, HTML: v.HTML, Purpose: r.Purpose}, nil
 }
 
 // newID returns a random (version 4) UUID: the row id is needed before the

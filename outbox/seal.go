@@ -20,7 +20,7 @@ const sealPurpose = "gatehouse sms outbox v1"
 var ErrUndecryptable = errors.New("outbox: sealed message does not open")
 
 // Sealer encrypts what a row must not hold in the clear — the recipient, the
-// text and the code — with AES-256-GCM under a key derived from the master key.
+// text and the code, or a mail's link — with AES-256-GCM under a key derived from the master key.
 type Sealer struct {
 	aead cipher.AEAD
 }
@@ -49,6 +49,9 @@ type secret struct {
 	Text   string `json:"text"`
 	Code   string `json:"code"`
 	Locale string `json:"locale,omitempty"`
+	// Mail only.
+	Subject string `json:"subject,omitempty"`
+	HTML    string `json:"html,omitempty"`
 }
 
 // seal encrypts s under a random nonce, which it prefixes to the result. The

@@ -18,3 +18,13 @@ func (s *Server) adminRoutes(handle func(method, path string, h http.Handler)) {
 	admin("POST", "admin/applications/{id}/rotate-secret", s.handleAdminAppRotate())
 	admin("POST", "admin/applications/{id}/delete", s.handleAdminAppDelete())
 }
+
+// apiRoutes lists the admin JSON API; each handler names the scope it needs.
+func (s *Server) apiRoutes(handle func(method, path string, h http.Handler)) {
+	handle("GET", "api/admin/settings", s.handleAPIGetSettings())
+	handle("PATCH", "api/admin/settings", s.handleAPIPatchSettings())
+	handle("GET", "api/admin/logs", s.handleAPILogs())
+	handle("", "api/admin/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apiError(w, http.StatusNotFound, "not_found", "There is no such admin API call: "+r.Method+" "+r.URL.Path+".", nil)
+	}))
+}

@@ -3,8 +3,10 @@ package server
 import (
 	"html/template"
 	"net/http"
+	"regexp"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
 )
 
@@ -52,9 +54,15 @@ var devOutboxPage = template.Must(template.New("outbox").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Dev outbox · Gatehouse</title><link rel="stylesheet" href="{{.Base}}static/style.css"></head>
 <body><div class="page"><main class="card card-body" data-screen="dev-outbox"><h1>Dev outbox</h1>
+<h2>Text messages</h2>
 <p class="subtitle">Text messages the console sender would have sent, newest first.</p>
 {{range .Sent}}<section class="section"><p class="muted">{{.At.Format "15:04:05"}} · to {{.To}} · {{.Purpose}}</p><pre>{{.Text}}</pre></section>
 {{else}}<p>No messages yet.</p>{{end}}
+<h2>Emails</h2>
+<p class="subtitle">Emails the console mailer would have sent, newest first.</p>
+{{range .Mails}}<section class="section" data-mail="{{.Purpose}}"><p class="muted">{{.At.Format "15:04:05"}} · to {{.To}} · {{.Subject}}</p>
+{{range .Links}}<p><a href="{{.}}">{{.}}</a></p>{{end}}<pre>{{.Text}}</pre></section>
+{{else}}<p>No emails yet.</p>{{end}}
 </main></div></body></html>
 `))
 
@@ -64,6 +72,30 @@ func (s *Server) handleDevOutbox() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		devOutboxPage.Execute(w, map[string]any{"Base": s.base, "Sent": s.devOutbox.Recent()})
+		data := map[string]any{"Base": s.base}
+		if s.devOutbox != nil {
+			data["Sent"] = s.devOutbox.Recent()
+		}
+		if s.devMail != nil {
+			data["Mails"] = devMails(s.devMail.Recent())
+		}
+		devOutboxPage.Execute(w, data)
 	})
+}
+
+type devMail struct {
+	mail.Sent
+	Links []string
+}
+
+var linkRE = regexp.MustCompile(`https?://[^\s<>"]+`)
+
+// devMails pulls each mail's links out of its text, so that the dev outbox
+// page can offer them as links.
+func devMails(sent []mail.Sent) []devMail {
+	out := make([]devMail, len(sent))
+	for i, m := range sent {
+		out[i] = devMail{Sent: m, Links: linkRE.FindAllString(m.Text, -1)}
+	}
+	return out
 }

@@ -39,6 +39,9 @@ func (s *Server) handleLoginForm() http.Handler {
 		if r.URL.Query().Has("logged_out") {
 			v.Notice = msgLoggedOut
 		}
+		if r.URL.Query().Has("password_reset") {
+			v.Notice = msgPasswordResetDone
+		}
 		s.render(w, r, http.StatusOK, "login", v)
 	})
 }

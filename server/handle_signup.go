@@ -41,6 +41,7 @@ func (s *Server) handleSignup() http.Handler {
 			return
 		}
 		s.metrics.signup("success")
+		s.wakeMail() // the verification mail
 		s.startSession(w, r, user, v.ReturnTo)
 	})
 }

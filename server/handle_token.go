@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/ory/fosite"
+
+	"github.com/gatehouse-id/gatehouse/clients"
 )
 
 // handleToken is the token endpoint: authorization_code (with PKCE),
@@ -30,7 +32,10 @@ func (s *Server) handleToken() http.Handler {
 			return
 		}
 		if ar.GetGrantTypes().ExactOne(string(fosite.GrantTypeClientCredentials)) {
-			s.grantClientCredentials(ar)
+			if err := s.grantClientCredentials(ctx, ar); err != nil {
+				s.oauth.WriteAccessError(ctx, w, ar, err)
+				return
+			}
 		}
 		if err := s.applyAPILifetime(ctx, ar); err != nil {
 			s.oauth.WriteAccessError(ctx, w, ar, err)
@@ -57,18 +62,44 @@ func refreshRefusal(r *http.Request, err error) error {
 
 // grantClientCredentials grants a machine client the audiences it asked for
 // (fosite has checked they are registered APIs) and names it as the subject,
-// as Auth0 does ("<client id>@clients").
-func (s *Server) grantClientCredentials(ar fosite.AccessRequester) {
+// as Auth0 does ("<client id>@clients"). An API that defines scopes answers
+// only clients it has a grant for, with the granted scopes: all of them when
+// none are asked for, and a refusal for one outside the grant.
+func (s *Server) grantClientCredentials(ctx context.Context, ar fosite.AccessRequester) error {
+	requested := []string(ar.GetRequestedScopes())
+	granted := requested
+	clientID := ar.GetClient().GetID()
 	for _, aud := range ar.GetRequestedAudience() {
+		api, err := s.clients.APIByIdentifier(ctx, aud)
+		if err != nil {
+			return fosite.ErrServerError.WithWrap(err)
+		}
+		defined, err := s.store.APIScopes(ctx, api.ID)
+		if err != nil {
+			return fosite.ErrServerError.WithWrap(err)
+		}
+		if len(defined) > 0 {
+			g, err := s.store.GrantFor(ctx, clientID, aud)
+			if errors.Is(err, clients.ErrNotFound) {
+				return fosite.ErrAccessDenied.WithHintf("The application is not authorized to access %q: an admin must grant it this API.", aud)
+			}
+			if err != nil {
+				return fosite.ErrServerError.WithWrap(err)
+			}
+			if granted, err = clients.GrantedScopes(g, requested); err != nil {
+				return fosite.ErrInvalidScope.WithHint(err.Error() + ".")
+			}
+		}
 		ar.GrantAudience(aud)
 	}
-	for _, scope := range ar.GetRequestedScopes() {
+	for _, scope := range granted {
 		ar.GrantScope(scope)
 	}
 	if sess, ok := ar.GetSession().(*oidcSession); ok {
-		sess.Subject = ar.GetClient().GetID() + "@clients"
-		sess.ClientID = ar.GetClient().GetID()
+		sess.Subject = clientID + "@clients"
+		sess.ClientID = clientID
 	}
+	return nil
 }
 
 // applyAPILifetime gives the access token the token lifetime of the API it is

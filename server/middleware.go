@@ -206,6 +206,10 @@ func (s *Server) withBodyLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > s.cfg.MaxBodyBytes {
 			w.Header().Set("Connection", "close")
+			if strings.HasPrefix(r.URL.Path, s.base+"api/") {
+				apiError(w, http.StatusRequestEntityTooLarge, "body_too_large", "The request body is too large.", nil)
+				return
+			}
 			s.renderError(w, r, http.StatusRequestEntityTooLarge)
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ory/fosite"
@@ -22,6 +23,7 @@ var scopesSupported = []string{"openid", "profile", "email", "offline_access"}
 type fositeClient struct {
 	c         clients.Client
 	audiences []string
+	scopes    []string // scopesSupported, plus for m2m the scopes of its grants
 }
 
 func (f *fositeClient) GetID() string                      { return f.c.ID }
@@ -29,7 +31,7 @@ func (f *fositeClient) GetHashedSecret() []byte            { return f.c.SecretHa
 func (f *fositeClient) GetRedirectURIs() []string          { return f.c.Callbacks }
 func (f *fositeClient) GetGrantTypes() fosite.Arguments    { return f.c.GrantTypes() }
 func (f *fositeClient) GetResponseTypes() fosite.Arguments { return fosite.Arguments{"code"} }
-func (f *fositeClient) GetScopes() fosite.Arguments        { return scopesSupported }
+func (f *fositeClient) GetScopes() fosite.Arguments        { return f.scopes }
 func (f *fositeClient) IsPublic() bool                     { return f.c.Public() }
 func (f *fositeClient) GetAudience() fosite.Arguments      { return f.audiences }
 
@@ -72,6 +74,7 @@ var (
 // any API of the tenant.
 type clientRegistry struct {
 	clients clients.Store
+	grants  clients.GrantStore
 }
 
 func (r clientRegistry) GetClient(ctx context.Context, id string) (fosite.Client, error) {
@@ -90,7 +93,18 @@ func (r clientRegistry) GetClient(ctx context.Context, id string) (fosite.Client
 	for i, a := range apis {
 		audiences[i] = a.Identifier
 	}
-	return &fositeClient{c: c, audiences: audiences}, nil
+	scopes := scopesSupported
+	if c.Type == clients.M2M && r.grants != nil {
+		grants, err := r.grants.GrantsOf(ctx, c.ID)
+		if err != nil {
+			return nil, fmt.Errorf("load grants: %w", err)
+		}
+		scopes = slices.Clone(scopesSupported)
+		for _, g := range grants {
+			scopes = append(scopes, g.Scopes...)
+		}
+	}
+	return &fositeClient{c: c, audiences: audiences, scopes: scopes}, nil
 }
 
 // gatehouseClient unwraps the client fosite hands back.

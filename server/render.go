@@ -13,7 +13,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/templates"
 )
 
-var pageNames = []string{"login", "signup", "account", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup"}
+var pageNames = []string{"login", "signup", "account", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup",
+	"forgot", "reset", "verify-email"}
 
 // parsePages builds one template set per page: the layout plus the page's
 // "content".
@@ -74,11 +75,15 @@ type view struct {
 	HasTOTP       bool
 	HasPhone      bool
 	TOTPSecret    string
+
+	// Password reset.
+	Sent bool // forgot: the "check your email" answer
 }
 
 type viewUser struct {
-	Email string
-	Name  string
+	Email         string
+	EmailVerified bool
+	Name          string
 }
 
 func (s *Server) newView(r *http.Request, screen, title string) view {
@@ -93,7 +98,9 @@ func (s *Server) newView(r *http.Request, screen, title string) view {
 	}
 }
 
-func userView(u account.User) *viewUser { return &viewUser{Email: u.Email, Name: u.Name} }
+func userView(u account.User) *viewUser {
+	return &viewUser{Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name}
+}
 
 // render writes a page. It renders into a buffer first so that a template
 // error becomes a clean 500 instead of half a page.

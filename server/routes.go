@@ -7,6 +7,10 @@ import "net/http"
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(method, path string, h http.Handler) {
+		if method == "" {
+			mux.Handle(s.base+path, h)
+			return
+		}
 		mux.Handle(method+" "+s.base+path, h)
 	}
 
@@ -20,6 +24,12 @@ func (s *Server) routes() http.Handler {
 	handle("GET", "account", s.requireSession(s.handleAccount()))
 	handle("POST", "account/password", s.requireSession(s.handleChangePassword()))
 	handle("POST", "account/sessions/end", s.requireSession(s.handleEndSession()))
+	handle("POST", "account/email/verify", s.requireSession(s.handleResendVerification()))
+	handle("GET", "email/verify", s.handleVerifyEmail())
+	handle("GET", "forgot", s.handleForgotForm())
+	handle("POST", "forgot", s.handleForgot())
+	handle("GET", "reset", s.handleResetForm())
+	handle("POST", "reset", s.handleReset())
 
 	handle("GET", ".well-known/openid-configuration", s.handleDiscovery())
 	handle("GET", ".well-known/jwks.json", s.handleJWKS())
@@ -54,11 +64,12 @@ func (s *Server) routes() http.Handler {
 	if s.sms != nil {
 		handle("POST", "hooks/plivo/status", s.handlePlivoStatus())
 	}
-	if s.devOutbox != nil {
+	if s.devOutbox != nil || s.devMail != nil {
 		handle("GET", "dev/outbox", s.handleDevOutbox())
 	}
 
 	s.adminRoutes(handle)
+	s.apiRoutes(handle)
 
 	handle("GET", "static/", s.handleStatic())
 	handle("GET", "healthz", s.handleHealthz())

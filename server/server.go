@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/keys"
+	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/mfa/risk"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
@@ -59,6 +60,9 @@ type Deps struct {
 	DevOutbox  *sms.Console // set in dev: /dev/outbox lists what it "sent"
 	Risk       *risk.Engine // the adaptive policy's assessment; nil: adaptive acts as always
 	Locator    risk.Locator // GeoIP, to note each login's country; may be nil
+
+	WakeMail func()        // asks the mail dispatcher to send at once
+	DevMail  *mail.Console // set in dev: /dev/outbox also lists the mails it "sent"
 }
 
 // Server holds the handlers' shared dependencies.
@@ -81,6 +85,8 @@ type Server struct {
 	wake       func()
 	sms        *sms.Switch
 	devOutbox  *sms.Console
+	devMail    *mail.Console
+	wakeMailer func()
 	risk       *risk.Engine
 	locator    risk.Locator
 	now        func() time.Time
@@ -138,6 +144,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		wake:       d.WakeOutbox,
 		sms:        d.SMS,
 		devOutbox:  d.DevOutbox,
+		devMail:    d.DevMail,
+		wakeMailer: d.WakeMail,
 		risk:       d.Risk,
 		locator:    d.Locator,
 		now:        d.Now,
@@ -152,7 +160,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 			return nil, err
 		}
 	}
-	storage := store.NewOAuth2(d.Store, clientRegistry{clients: d.Clients}, cfg.Refresh)
+	storage := store.NewOAuth2(d.Store, clientRegistry{clients: d.Clients, grants: d.Store}, cfg.Refresh)
 	s.oauth, _ = newFositeProvider(cfg.Issuer.String(), cfg.SecretKey, s.lifetimes, storage, s.signer)
 	return s, nil
 }

@@ -41,6 +41,7 @@ type harness struct {
 	clock    *accounttest.Clock
 	keys     *keys.Manager
 	settings *settings.Service
+	server   *server.Server
 	issuer   string
 
 	// With options.plivo: the fake Plivo and the outbox dispatcher that
@@ -48,6 +49,11 @@ type harness struct {
 	plivo      *plivotest.Server
 	dispatcher *outbox.Dispatcher
 	mfaSvc     *mfa.Service
+
+	// With options.mail: the local SMTP relay and the mail dispatcher
+	// (run by sendMail).
+	relay          *relay
+	mailDispatcher *outbox.Dispatcher
 }
 
 var testMasterKey = []byte("0123456789abcdef0123456789abcdef")
@@ -64,6 +70,7 @@ type options struct {
 	mfaRules   mfa.Rules // with plivo; zero means mfa.DefaultRules()
 	adaptive   *bool     // with plivo: the risk engine, challenging medium confidence when true
 	proxies    []netip.Prefix
+	mail       bool // verification and reset mails over real SMTP to a local relay (email_test.go)
 }
 
 const goodPassword = "violet tractor meadow"
@@ -112,6 +119,9 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 			h.withRisk(t, &deps, *o.adaptive)
 		}
 	}
+	if o.mail {
+		h.withMail(t, &deps, issuer, o.params)
+	}
 	s, err := server.New(
 		server.Config{Issuer: issuer, MaxBodyBytes: o.maxBody, SecretKey: testMasterKey, Lifetimes: o.lifetimes, Refresh: o.refresh,
 			TrustedProxies: o.proxies},
@@ -119,6 +129,10 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := s.EnsureAdminAPI(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.server = s
 	h.srv.Config.Handler = s.Handler()
 	h.srv.Start()
 	t.Cleanup(h.srv.Close)

@@ -21,17 +21,51 @@ var errCountersExhausted = errors.New("send counters exhausted")
 // the counters in one order (mfa sorts them by key) so that two sends never
 // wait on each other's rows in opposite orders.
 func (s *Store) TakeMFASends(ctx context.Context, counters []mfa.SendCounter) ([]mfa.SendCounter, error) {
-	if len(counters) == 0 {
-		return nil, nil
+	exhausted, err := takeCounters(ctx, s, counters, func(c mfa.SendCounter) sendCounter {
+		return sendCounter{c.Key, c.WindowStart, c.WindowEnd, c.Max}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count sms sends: %w", err)
 	}
+	return exhausted, nil
+}
+
+// sendCounter is the row a counter of any limit (SMS, mail) upserts.
+type sendCounter struct {
+	key        string
+	start, end time.Time
+	max        int
+}
+
+// takeCounters takes counters of any type through takeSendCounters and
+// returns those that were at their max.
+func takeCounters[C any](ctx context.Context, s *Store, counters []C, row func(C) sendCounter) ([]C, error) {
 	keys := make([]string, len(counters))
 	starts := make([]time.Time, len(counters))
 	ends := make([]time.Time, len(counters))
 	maxes := make([]int32, len(counters))
 	for i, c := range counters {
-		keys[i], starts[i], ends[i], maxes[i] = c.Key, c.WindowStart, c.WindowEnd, int32(c.Max)
+		r := row(c)
+		keys[i], starts[i], ends[i], maxes[i] = r.key, r.start, r.end, int32(r.max)
 	}
-	var exhausted []mfa.SendCounter
+	idx, err := s.takeSendCounters(ctx, keys, starts, ends, maxes)
+	if err != nil {
+		return nil, err
+	}
+	var exhausted []C
+	for _, i := range idx {
+		exhausted = append(exhausted, counters[i])
+	}
+	return exhausted, nil
+}
+
+// takeSendCounters is TakeMFASends and TakeMailSends on plain columns; it
+// returns the indexes of the counters that were at their max.
+func (s *Store) takeSendCounters(ctx context.Context, keys []string, starts, ends []time.Time, maxes []int32) ([]int, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	var exhausted []int
 	err := s.inSavepoint(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
 			with wanted as (
@@ -50,16 +84,16 @@ func (s *Store) TakeMFASends(ctx context.Context, counters []mfa.SendCounter) ([
 		if err != nil {
 			return err
 		}
-		if len(taken) == len(counters) {
+		if len(taken) == len(keys) {
 			return nil
 		}
 		got := make(map[string]bool, len(taken))
 		for _, k := range taken {
 			got[k] = true
 		}
-		for _, c := range counters {
-			if !got[c.Key] {
-				exhausted = append(exhausted, c)
+		for i, k := range keys {
+			if !got[k] {
+				exhausted = append(exhausted, i)
 			}
 		}
 		return errCountersExhausted
@@ -68,7 +102,7 @@ func (s *Store) TakeMFASends(ctx context.Context, counters []mfa.SendCounter) ([
 		return exhausted, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("count sms sends: %w", err)
+		return nil, err
 	}
 	return nil, nil
 }

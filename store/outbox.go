@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,6 +14,54 @@ import (
 const outboxColumns = `id::text, challenge_id, coalesce(user_id::text, ''), purpose, status, provider,
 	coalesce(provider_message_id, ''), last_error, error_code, country_code, attempts, sealed,
 	created_at, expires_at, next_attempt_at, sent_at, delivered_at`
+
+// OutboxTable is one outbox table, sms_outbox or mail_outbox: they have one
+// shape and one set of lease rules, and each implements outbox.Store. The
+// Store's own outbox methods are the SMS table's.
+type OutboxTable struct {
+	s     *Store
+	table string
+}
+
+// MailOutbox is the table of the account mails (verification, reset).
+func (s *Store) MailOutbox() *OutboxTable { return &OutboxTable{s: s, table: "mail_outbox"} }
+
+func (s *Store) smsOutbox() *OutboxTable { return &OutboxTable{s: s, table: "sms_outbox"} }
+
+// q names the table in a statement written with the placeholder <outbox>.
+func (t *OutboxTable) q(sql string) string { return strings.ReplaceAll(sql, "<outbox>", t.table) }
+
+func (s *Store) InsertOutbox(ctx context.Context, r outbox.Row) error {
+	return s.smsOutbox().InsertOutbox(ctx, r)
+}
+
+func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]outbox.Row, error) {
+	return s.smsOutbox().ClaimOutbox(ctx, owner, now, lease, limit)
+}
+
+func (s *Store) CompleteOutbox(ctx context.Context, id, owner, provider, providerMessageID string, now time.Time) error {
+	return s.smsOutbox().CompleteOutbox(ctx, id, owner, provider, providerMessageID, now)
+}
+
+func (s *Store) RetryOutbox(ctx context.Context, id, owner, lastError string, next time.Time) error {
+	return s.smsOutbox().RetryOutbox(ctx, id, owner, lastError, next)
+}
+
+func (s *Store) FailOutbox(ctx context.Context, id, owner, status, lastError string, now time.Time) error {
+	return s.smsOutbox().FailOutbox(ctx, id, owner, status, lastError, now)
+}
+
+func (s *Store) UpdateDelivery(ctx context.Context, provider, providerMessageID, status, errorCode string, now time.Time) (bool, error) {
+	return s.smsOutbox().UpdateDelivery(ctx, provider, providerMessageID, status, errorCode, now)
+}
+
+func (s *Store) RecentOutbox(ctx context.Context, limit int) ([]outbox.Row, error) {
+	return s.smsOutbox().RecentOutbox(ctx, limit)
+}
+
+func (s *Store) DeleteOldOutbox(ctx context.Context, before time.Time) (int64, error) {
+	return s.smsOutbox().DeleteOldOutbox(ctx, before)
+}
 
 func scanOutbox(row pgx.Row) (outbox.Row, error) {
 	var r outbox.Row
@@ -35,19 +84,19 @@ func collectOutbox(rows pgx.Rows) ([]outbox.Row, error) {
 
 // InsertOutbox stores a new message; an empty status is queued, and a zero
 // NextAttemptAt makes it due at CreatedAt.
-func (s *Store) InsertOutbox(ctx context.Context, r outbox.Row) error {
+func (t *OutboxTable) InsertOutbox(ctx context.Context, r outbox.Row) error {
 	var userID any
 	if r.UserID != "" {
 		userID = r.UserID
 	}
-	_, err := s.db(ctx).Exec(ctx, `
-		insert into sms_outbox (id, challenge_id, user_id, purpose, country_code, sealed, status,
+	_, err := t.s.db(ctx).Exec(ctx, t.q(`
+		insert into <outbox> (id, challenge_id, user_id, purpose, country_code, sealed, status,
 			next_attempt_at, created_at, expires_at, updated_at)
-		values ($1, $2, $3, $4, $5, $6, coalesce(nullif($7, ''), 'queued'), coalesce($8::timestamptz, $9), $9, $10, $9)`,
+		values ($1, $2, $3, $4, $5, $6, coalesce(nullif($7, ''), 'queued'), coalesce($8::timestamptz, $9), $9, $10, $9)`),
 		r.ID, r.ChallengeID, userID, r.Purpose, r.CountryCode, r.Sealed, r.Status,
 		nullTime(r.NextAttemptAt), r.CreatedAt, r.ExpiresAt)
 	if err != nil {
-		return fmt.Errorf("insert sms outbox row: %w", err)
+		return fmt.Errorf("insert %s row: %w", t.table, err)
 	}
 	return nil
 }
@@ -56,27 +105,27 @@ func (s *Store) InsertOutbox(ctx context.Context, r outbox.Row) error {
 // are skipped rather than waited for, so dispatchers on every replica share the
 // work without blocking one another. A claimed row's next_attempt_at moves to
 // its lease's end: that is when it is due again if its dispatcher dies.
-func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]outbox.Row, error) {
+func (t *OutboxTable) ClaimOutbox(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]outbox.Row, error) {
 	leaseEnd := now.Add(lease)
-	rows, err := s.db(ctx).Query(ctx, `
-		update sms_outbox
+	rows, err := t.s.db(ctx).Query(ctx, t.q(`
+		update <outbox>
 		set status = 'sending', attempts = attempts + 1, lease_owner = $1, lease_expires_at = $3,
 			next_attempt_at = $3, updated_at = $2
 		where id in (
-			select id from sms_outbox
+			select id from <outbox>
 			where status in ('queued', 'sending') and next_attempt_at <= $2
 				and (status = 'queued' or lease_expires_at <= $2)
 			order by next_attempt_at
 			limit $4
 			for update skip locked)
-		returning `+outboxColumns,
+		returning `+outboxColumns),
 		owner, now, leaseEnd, limit)
 	if err != nil {
-		return nil, fmt.Errorf("claim sms outbox rows: %w", err)
+		return nil, fmt.Errorf("claim %s rows: %w", t.table, err)
 	}
 	claimed, err := collectOutbox(rows)
 	if err != nil {
-		return nil, fmt.Errorf("claim sms outbox rows: %w", err)
+		return nil, fmt.Errorf("claim %s rows: %w", t.table, err)
 	}
 	return claimed, nil
 }
@@ -85,15 +134,15 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, now time.Time, le
 // recorded for another message (a custom provider may not make them unique) is
 // not stored, so that the message still counts as sent; its delivery reports
 // then find nothing, and last_error says why.
-func (s *Store) CompleteOutbox(ctx context.Context, id, owner, provider, providerMessageID string, now time.Time) error {
+func (t *OutboxTable) CompleteOutbox(ctx context.Context, id, owner, provider, providerMessageID string, now time.Time) error {
 	note := fmt.Sprintf("provider message id %q is already another message's: delivery reports cannot reach this one", providerMessageID)
 	complete := func() error {
-		return s.endLease(ctx, "complete", `
+		return t.endLease(ctx, "complete", `
 			with dup as (
-				select exists (select 1 from sms_outbox
+				select exists (select 1 from <outbox>
 					where provider = $3 and provider_message_id = $4 and id <> $1) as taken
 			)
-			update sms_outbox
+			update <outbox>
 			set status = 'sent', provider = $3, sent_at = $5, lease_expires_at = null, updated_at = $5,
 				provider_message_id = case when dup.taken then null else nullif($4, '') end,
 				last_error = case when dup.taken then $6 else last_error end
@@ -109,21 +158,21 @@ func (s *Store) CompleteOutbox(ctx context.Context, id, owner, provider, provide
 }
 
 // RetryOutbox puts a leased row back in the queue, due at next.
-func (s *Store) RetryOutbox(ctx context.Context, id, owner, lastError string, next time.Time) error {
-	return s.endLease(ctx, "retry", `
-		update sms_outbox
+func (t *OutboxTable) RetryOutbox(ctx context.Context, id, owner, lastError string, next time.Time) error {
+	return t.endLease(ctx, "retry", `
+		update <outbox>
 		set status = 'queued', next_attempt_at = $3, last_error = $4, lease_expires_at = null, updated_at = now()
 		where id = $1 and status = 'sending' and lease_owner = $2`,
 		id, owner, next, lastError)
 }
 
 // FailOutbox ends a leased row as failed or expired.
-func (s *Store) FailOutbox(ctx context.Context, id, owner, status, lastError string, now time.Time) error {
+func (t *OutboxTable) FailOutbox(ctx context.Context, id, owner, status, lastError string, now time.Time) error {
 	if status != outbox.Failed && status != outbox.Expired {
 		return fmt.Errorf("fail sms outbox row: status %q is neither failed nor expired", status)
 	}
-	return s.endLease(ctx, "fail", `
-		update sms_outbox
+	return t.endLease(ctx, "fail", `
+		update <outbox>
 		set status = $3, last_error = $4, lease_expires_at = null, updated_at = $5
 		where id = $1 and status = 'sending' and lease_owner = $2`,
 		id, owner, status, lastError, now)
@@ -131,13 +180,13 @@ func (s *Store) FailOutbox(ctx context.Context, id, owner, status, lastError str
 
 // endLease runs sql, an update of row id ($1) that applies only while owner
 // ($2) holds its lease.
-func (s *Store) endLease(ctx context.Context, what, sql, id, owner string, args ...any) error {
+func (t *OutboxTable) endLease(ctx context.Context, what, sql, id, owner string, args ...any) error {
 	if !validUUID(id) {
 		return outbox.ErrLeaseLost
 	}
-	tag, err := s.db(ctx).Exec(ctx, sql, append([]any{id, owner}, args...)...)
+	tag, err := t.s.db(ctx).Exec(ctx, t.q(sql), append([]any{id, owner}, args...)...)
 	if err != nil {
-		return fmt.Errorf("%s sms outbox row: %w", what, err)
+		return fmt.Errorf("%s %s row: %w", what, t.table, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return outbox.ErrLeaseLost
@@ -152,7 +201,7 @@ const deliveryRank = `case %s when 'sent' then 1 when 'undelivered' then 2 when 
 
 // UpdateDelivery applies a delivery report to the message the provider knows
 // by providerMessageID.
-func (s *Store) UpdateDelivery(ctx context.Context, provider, providerMessageID, status, errorCode string, now time.Time) (bool, error) {
+func (t *OutboxTable) UpdateDelivery(ctx context.Context, provider, providerMessageID, status, errorCode string, now time.Time) (bool, error) {
 	switch status {
 	case outbox.Sent, outbox.Delivered, outbox.Undelivered, outbox.Failed:
 	default:
@@ -162,18 +211,18 @@ func (s *Store) UpdateDelivery(ctx context.Context, provider, providerMessageID,
 		return false, nil
 	}
 	var found bool
-	err := s.db(ctx).QueryRow(ctx, `
+	err := t.s.db(ctx).QueryRow(ctx, t.q(`
 		with target as (
-			select id from sms_outbox where provider = $1 and provider_message_id = $2
+			select id from <outbox> where provider = $1 and provider_message_id = $2
 		), moved as (
-			update sms_outbox
+			update <outbox>
 			set status = $3, error_code = $4, updated_at = $5,
 				delivered_at = case when $3 = 'delivered' then $5 else delivered_at end
 			where id in (select id from target)
 				and `+fmt.Sprintf(deliveryRank, "$3::text")+` > `+fmt.Sprintf(deliveryRank, "status")+`
 			returning 1
 		)
-		select exists (select 1 from target)`,
+		select exists (select 1 from target)`),
 		provider, providerMessageID, status, errorCode, now).Scan(&found)
 	if err != nil {
 		return false, fmt.Errorf("update sms delivery: %w", err)
@@ -182,14 +231,14 @@ func (s *Store) UpdateDelivery(ctx context.Context, provider, providerMessageID,
 }
 
 // RecentOutbox lists the newest rows first.
-func (s *Store) RecentOutbox(ctx context.Context, limit int) ([]outbox.Row, error) {
-	rows, err := s.db(ctx).Query(ctx, `select `+outboxColumns+` from sms_outbox order by created_at desc, id limit $1`, limit)
+func (t *OutboxTable) RecentOutbox(ctx context.Context, limit int) ([]outbox.Row, error) {
+	rows, err := t.s.db(ctx).Query(ctx, t.q(`select `+outboxColumns+` from <outbox> order by created_at desc, id limit $1`), limit)
 	if err != nil {
-		return nil, fmt.Errorf("recent sms outbox rows: %w", err)
+		return nil, fmt.Errorf("recent %s rows: %w", t.table, err)
 	}
 	list, err := collectOutbox(rows)
 	if err != nil {
-		return nil, fmt.Errorf("recent sms outbox rows: %w", err)
+		return nil, fmt.Errorf("recent %s rows: %w", t.table, err)
 	}
 	return list, nil
 }
@@ -198,14 +247,14 @@ func (s *Store) RecentOutbox(ctx context.Context, limit int) ([]outbox.Row, erro
 // will send it again, and a delivery report needs only the provider's id — and
 // deletes rows created before before (the janitor passes now minus
 // outbox.Retention). It reports how many rows it deleted.
-func (s *Store) DeleteOldOutbox(ctx context.Context, before time.Time) (int64, error) {
-	_, err := s.db(ctx).Exec(ctx, `
-		update sms_outbox set sealed = ''::bytea
-		where status in ('sent', 'delivered', 'undelivered', 'failed', 'expired') and length(sealed) > 0`)
+func (t *OutboxTable) DeleteOldOutbox(ctx context.Context, before time.Time) (int64, error) {
+	_, err := t.s.db(ctx).Exec(ctx, t.q(`
+		update <outbox> set sealed = ''::bytea
+		where status in ('sent', 'delivered', 'undelivered', 'failed', 'expired') and length(sealed) > 0`))
 	if err != nil {
 		return 0, fmt.Errorf("wipe finished sms outbox rows: %w", err)
 	}
-	tag, err := s.db(ctx).Exec(ctx, `delete from sms_outbox where created_at < $1`, before)
+	tag, err := t.s.db(ctx).Exec(ctx, t.q(`delete from <outbox> where created_at < $1`), before)
 	if err != nil {
 		return 0, fmt.Errorf("delete old sms outbox rows: %w", err)
 	}

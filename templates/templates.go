@@ -35,6 +35,9 @@
 //     receives the server's adminView (the common fields, Wide, Section,
 //     CSRF, the page's Data, and Fields: a message per refused form field).
 //   - static/ holds assets (style.css) served verbatim under {{.Base}}static/.
+//   - mail/K.txt and mail/K.html are the account mails (K is verify or
+//     reset): the text file defines "subject" and "text", the HTML file
+//     "html"; they read AppName, To, Link and ValidFor (package mail).
 //
 // The markup carries no inline scripts, style attributes or <style> elements,
 // so it works under a strict Content-Security-Policy (style-src 'self').
@@ -42,7 +45,7 @@ package templates
 
 import "embed"
 
-// FS contains layout.html, admin.html, pages/*.html and static/.
+// FS contains layout.html, admin.html, pages/*.html, static/ and mail/.
 //
-//go:embed layout.html admin.html pages/*.html static
+//go:embed layout.html admin.html pages/*.html static mail
 var FS embed.FS

@@ -12,8 +12,9 @@ import (
 )
 
 type testUser struct {
-	Email string
-	Name  string
+	Email         string
+	EmailVerified bool
+	Name          string
 }
 
 type testCountry struct {
@@ -388,7 +389,7 @@ func TestStaticFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"login", "signup", "account", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup"} {
+	for _, want := range []string{"login", "signup", "account", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup", "forgot", "reset", "verify-email"} {
 		if !slices.Contains(pages, "pages/"+want+".html") {
 			t.Errorf("pages = %v; %s is missing", pages, want)
 		}

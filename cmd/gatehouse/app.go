@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"runtime"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/keys"
+	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/mfa/risk"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
@@ -22,6 +24,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/server"
 	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/store"
+	"github.com/gatehouse-id/gatehouse/templates"
 )
 
 // openStore connects to Postgres and, unless told not to, brings the schema up
@@ -54,17 +57,37 @@ func openCLIStore(ctx context.Context, e env, flagValue string, migrate bool) (*
 
 // newAccounts wires the account service to Postgres. Hashing runs at most one
 // per core at a time, so a login flood queues rather than exhausting memory.
-func newAccounts(st *store.Store, log *slog.Logger) *account.Service {
+// mailer is nil where no mail is sent (the CLI); factors, the second factors
+// a password reset must pass, is nil only along with it.
+func newAccounts(st *store.Store, log *slog.Logger, mailer account.Mailer, factors account.SecondFactors) *account.Service {
 	return account.NewService(account.Deps{
-		Users:    st,
-		Sessions: st,
-		Failures: st,
-		Audit:    st,
-		Hasher:   password.NewHasher(password.OWASP(), runtime.NumCPU()),
-		Policy:   password.NewPolicy(),
-		Limits:   account.DefaultLimits(),
-		Log:      log,
+		Users:         st,
+		Sessions:      st,
+		Failures:      st,
+		Audit:         st,
+		Hasher:        password.NewHasher(password.OWASP(), runtime.NumCPU()),
+		Policy:        password.NewPolicy(),
+		Limits:        account.DefaultLimits(),
+		Log:           log,
+		Email:         st,
+		Mailer:        mailer,
+		SecondFactors: factors,
+		EmailRules:    account.DefaultEmailRules(),
 	})
+}
+
+// newMailOutbox is the mail outbox and its writer of account mails.
+func newMailOutbox(st *store.Store, masterKey []byte, issuer *url.URL) (*outbox.Outbox, accountMailer, error) {
+	sealer, err := outbox.NewSealer(masterKey)
+	if err != nil {
+		return nil, accountMailer{}, err
+	}
+	composer, err := mail.NewComposer(templates.FS, issuer, "Gatehouse")
+	if err != nil {
+		return nil, accountMailer{}, err
+	}
+	box := outbox.New(st.MailOutbox(), sealer, time.Now)
+	return box, accountMailer{box: box, composer: composer}, nil
 }
 
 // newMFA wires the SMS factor: codes and phone numbers keyed by the master
@@ -150,14 +173,16 @@ func (o mfaOutbox) Enqueue(ctx context.Context, m mfa.OutboxMessage) error {
 	return err
 }
 
-// auditSMS writes each delivery outcome (sms.sent, sms.retry, sms.failed,
-// sms.expired) to the audit log.
-func auditSMS(ctx context.Context, st *store.Store, log *slog.Logger, r outbox.Row, provider, status string) {
-	err := st.Record(context.WithoutCancel(ctx), account.Event{At: time.Now(), Type: "sms." + status, UserID: r.UserID,
-		Details: map[string]any{"message_id": r.ID, "challenge_id": r.ChallengeID, "purpose": r.Purpose,
-			"provider": provider, "attempt": r.Attempts, "country_code": r.CountryCode}})
+// auditDelivery writes each delivery outcome of a channel (sms.sent,
+// mail.retry, sms.failed, mail.expired …) to the audit log.
+func auditDelivery(ctx context.Context, st *store.Store, log *slog.Logger, channel string, r outbox.Row, provider, status string) {
+	d := map[string]any{"message_id": r.ID, "purpose": r.Purpose, "provider": provider, "attempt": r.Attempts}
+	if channel == "sms" {
+		d["challenge_id"], d["country_code"] = r.ChallengeID, r.CountryCode
+	}
+	err := st.Record(context.WithoutCancel(ctx), account.Event{At: time.Now(), Type: channel + "." + status, UserID: r.UserID, Details: d})
 	if err != nil {
-		log.Error("audit log write failed", "event", "sms."+status, "err", err)
+		log.Error("audit log write failed", "event", channel+"."+status, "err", err)
 	}
 }
 
@@ -184,8 +209,21 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	if err != nil {
 		return err
 	}
-	deps := server.Deps{Accounts: newAccounts(st, log), Store: st, Clients: st, Keys: km, Log: log, Registry: reg,
+	mailSend, mailConsole, err := mailSender(c.mail, log)
+	if err != nil {
+		return &configError{"GATEHOUSE_SMTP_URL", fmt.Sprintf("cannot be used: %v", err), hintSMTPURL}
+	}
+	mailBox, mailer, err := newMailOutbox(st, c.secretKey, c.issuer)
+	if err != nil {
+		return err
+	}
+	deps := server.Deps{Accounts: newAccounts(st, log, mailer, mfaService), Store: st, Clients: st, Keys: km, Log: log, Registry: reg,
 		Settings: tenant, MFA: mfaService, SMS: sender}
+	if mailConsole != nil && c.dev {
+		deps.DevMail = mailConsole
+	} else if mailConsole != nil {
+		log.Warn("GATEHOUSE_SMTP_URL is not set: verification and reset mails are only written to this log, none is sent")
+	}
 	if c.geoIPPath != "" {
 		geo, err := risk.OpenGeoIP(c.geoIPPath)
 		if err != nil {
@@ -202,20 +240,32 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	} else if c.sms.provider == "console" {
 		log.Warn("GATEHOUSE_SMS_PROVIDER is console: MFA codes are only written to this log, no SMS is sent")
 	}
-	var dispatcher *outbox.Dispatcher
+	var dispatcher, mailDispatcher *outbox.Dispatcher
 	deps.WakeOutbox = func() { dispatcher.Wake() }
+	deps.WakeMail = func() { mailDispatcher.Wake() }
 	srv, err := server.New(
 		server.Config{Issuer: c.issuer, TrustedProxies: c.trustedProxies, SecretKey: c.secretKey, Refresh: store.DefaultOAuth2Config()},
 		deps)
 	if err != nil {
 		return err
 	}
+	if err := srv.EnsureAdminAPI(ctx); err != nil {
+		return err
+	}
 	dispatcher = outbox.NewDispatcher(box, st, sender, outbox.DispatcherOptions{Log: log,
 		OnResult: func(r outbox.Row, provider, status string) {
 			srv.SMSResult(provider, status)
-			auditSMS(ctx, st, log, r, provider, status)
+			auditDelivery(ctx, st, log, "sms", r, provider, status)
 		}})
 	go dispatcher.Run(ctx)
+	// A link lives for half an hour or a day, so mail rides out a relay
+	// outage of about an hour and a half: 25 attempts, waits up to 5 minutes.
+	mailDispatcher = outbox.NewMailDispatcher(mailBox, st.MailOutbox(), mailSend, outbox.DispatcherOptions{Log: log,
+		MaxAttempts: 25, Backoff: outbox.BackoffUpTo(5 * time.Minute),
+		OnResult: func(r outbox.Row, provider, status string) {
+			auditDelivery(ctx, st, log, "mail", r, provider, status)
+		}})
+	go mailDispatcher.Run(ctx)
 	httpSrv := server.NewHTTPServer(c.addr, srv.Handler(), log)
 
 	go sweepExpired(ctx, st, log)
@@ -258,6 +308,16 @@ func sweepExpired(ctx context.Context, st *store.Store, log *slog.Logger) {
 		if err == nil {
 			var m int64
 			m, err = st.DeleteOldLoginHistory(ctx, time.Now().Add(-365*24*time.Hour))
+			n += m
+		}
+		if err == nil {
+			var m int64
+			m, err = st.MailOutbox().DeleteOldOutbox(ctx, time.Now().Add(-outbox.Retention))
+			n += m
+		}
+		if err == nil {
+			var m int64
+			m, err = st.DeleteExpiredEmail(ctx, time.Now())
 			n += m
 		}
 		if err != nil && ctx.Err() == nil {

@@ -33,6 +33,7 @@ type config struct {
 	secretKey      []byte
 	trustedProxies []netip.Prefix
 	sms            smsConfig
+	mail           mailConfig
 	dev            bool // gatehouse dev: the dev outbox page may show the codes
 
 	geoIPPath             string // MaxMind-format City database for the location signals
@@ -171,6 +172,9 @@ func loadConfig(e env, f serverFlags, requireSecrets bool) (config, error) {
 		return c, err
 	}
 	if c.sms, err = parseSMSConfig(e, c.issuer); err != nil {
+		return c, err
+	}
+	if c.mail, err = parseMailConfig(e); err != nil {
 		return c, err
 	}
 	c.geoIPPath = strings.TrimSpace(e.getenv("GATEHOUSE_GEOIP_DB"))

@@ -156,7 +156,7 @@ func ensureDatabase(ctx context.Context, adminURL, name string) error {
 }
 
 func seedDevUsers(ctx context.Context, st *store.Store, log *slog.Logger) error {
-	accounts := newAccounts(st, log)
+	accounts := newAccounts(st, log, nil, nil)
 	for _, u := range devUsers {
 		_, err := accounts.CreateUser(ctx, u.email, u.name, u.password, u.admin, account.Meta{})
 		if err != nil && !errors.Is(err, account.ErrEmailTaken) {
@@ -176,7 +176,7 @@ func printDevBanner(e env, c config) {
 		}
 		fmt.Fprintf(&b, "    %-20s %-22s (%s)\n", u.email, u.password, role)
 	}
-	fmt.Fprintf(&b, "\n  Text messages (MFA codes) appear at %sdev/outbox\n", c.issuer)
+	fmt.Fprintf(&b, "\n  Text messages (MFA codes) and emails (verification and reset links) appear at %sdev/outbox\n", c.issuer)
 	fmt.Fprintf(&b, "\n  Press Ctrl+C to stop (Postgres stops too).\n\n")
 	fmt.Fprint(e.stdout, b.String())
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -68,6 +70,10 @@ func TestBadConfigurationStopsStartWithOneClearLine(t *testing.T) {
 		{"proxy not a CIDR", with("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8,nope"), nil, `GATEHOUSE_TRUSTED_PROXIES has "nope", which is not a CIDR`},
 		{"remembering longer than 90 days", with("GATEHOUSE_REMEMBER_BROWSER_FOR", "2400h"), nil, `GATEHOUSE_REMEMBER_BROWSER_FOR "2400h" is not a duration between 0 and 2160h`},
 		{"adaptive medium not a boolean", with("GATEHOUSE_ADAPTIVE_CHALLENGE_MEDIUM", "maybe"), nil, `GATEHOUSE_ADAPTIVE_CHALLENGE_MEDIUM "maybe" is not true or false`},
+		{"smtp URL with another scheme", with("GATEHOUSE_SMTP_URL", "http://mail.example.com"), nil, `GATEHOUSE_SMTP_URL has scheme "http", not smtp or smtps`},
+		{"smtp URL with an unknown starttls", with("GATEHOUSE_SMTP_URL", "smtp://mail.example.com?starttls=maybe"), nil, `GATEHOUSE_SMTP_URL has starttls="maybe"`},
+		{"smtp URL without a sender", with("GATEHOUSE_SMTP_URL", "smtp://u:p@mail.example.com:587"), nil, "GATEHOUSE_MAIL_FROM is not set but GATEHOUSE_SMTP_URL is"},
+		{"sender not an address", with("GATEHOUSE_MAIL_FROM", "not an address"), nil, `GATEHOUSE_MAIL_FROM "not an address" is not an email address`},
 		{"a bad flag value names the flag", valid, []string{"--issuer", "no-scheme/"}, `--issuer "no-scheme/" is not an absolute URL`},
 	}
 	for _, tt := range tests {
@@ -259,6 +265,15 @@ func TestDevRunsEverythingFromAnEmptyDirectory(t *testing.T) {
 	if resp, err := http.Get("http://" + addr + "/dev/outbox"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("dev outbox: %v %v", resp.StatusCode, err)
 	}
+	resp, err = noRedirects.PostForm("http://"+addr+"/signup", url.Values{"email": {"new@example.com"}, "password": {"violet tractor meadow"}})
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("signup: %v %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	link := waitForLink(t, "http://"+addr+"/dev/outbox", done)
+	if resp, err := http.Get(link); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("verification link from the dev outbox: %v %v", resp.StatusCode, err)
+	}
 	stop()
 	r := <-done
 	if r.code != 0 || !strings.Contains(r.stdout, "Gatehouse dev is running at") {
@@ -306,6 +321,59 @@ func waitReady(t *testing.T, url string, done <-chan result) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s not ready within 60s", url)
+}
+
+var devMailLinkRE = regexp.MustCompile(`data-mail="verify">[^<]*<p[^>]*>[^<]*</p>\s*<p><a href="([^"]+)"`)
+
+// waitForLink polls the dev outbox page until it lists a verification mail,
+// for at most 10 seconds, and returns the mail's link.
+func waitForLink(t *testing.T, page string, done <-chan result) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case r := <-done:
+			t.Fatalf("command ended early: exit %d\nstderr %s", r.code, r.stderr)
+		default:
+		}
+		if resp, err := http.Get(page); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if m := devMailLinkRE.FindStringSubmatch(string(b)); m != nil {
+				return html.UnescapeString(m[1])
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s lists no verification mail within 10s", page)
+	return ""
+}
+
+func TestUsersVerifyEmail(t *testing.T) {
+	dbURL := storetest.NewDatabase(t)
+	vars := map[string]string{"DATABASE_URL": dbURL}
+	ctx := context.Background()
+	if r := gatehouse(ctx, vars, "violet tractor meadow\n", "users", "create", "--email", "ann@example.com", "--password-stdin"); r.code != 0 {
+		t.Fatalf("create: %d %q", r.code, r.stderr)
+	}
+	if r := gatehouse(ctx, vars, "", "users", "verify-email", "--email", "ANN@example.com"); r.code != 0 || r.stdout != "email address verified for ann@example.com\n" {
+		t.Fatalf("verify-email: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := gatehouse(ctx, vars, "", "users", "verify-email", "--email", "nobody@example.com"); r.code != 1 || !strings.Contains(r.stderr, "no user has the email address") {
+		t.Fatalf("unknown user: %d %q", r.code, r.stderr)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var verified bool
+	var by string
+	conn.QueryRow(ctx, `select u.email_verified, a.details->>'by' from users u join audit_log a on a.user_id = u.id
+		where a.event = 'user.email_verified'`).Scan(&verified, &by)
+	if !verified || by != "operator" {
+		t.Fatalf("verified %v, audited by %q; want true by operator", verified, by)
+	}
 }
 
 func TestUsersCreateWithAVerifiedPhone(t *testing.T) {

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	netmail "net/mail"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/mail"
+	"github.com/gatehouse-id/gatehouse/outbox"
+)
+
+// mailConfig is how Gatehouse delivers email (docs/email.md).
+type mailConfig struct {
+	smtp *mail.SMTPConfig // nil: the console mailer
+	from string
+}
+
+const (
+	defaultMailFrom = "Gatehouse <noreply@localhost>"
+	hintSMTPURL     = "set it to smtp://user:pass@host:587 (STARTTLS required), smtp://host:25?starttls=opportunistic|none, or smtps://user:pass@host:465 (implicit TLS)"
+	hintMailFrom    = "set it to the sender address, e.g. login@example.com or \"Example Login <login@example.com>\""
+)
+
+// parseMailConfig reads GATEHOUSE_SMTP_URL and GATEHOUSE_MAIL_FROM. Without
+// an SMTP URL mails go to the console mailer.
+func parseMailConfig(e env) (mailConfig, error) {
+	var c mailConfig
+	c.from = strings.TrimSpace(e.getenv("GATEHOUSE_MAIL_FROM"))
+	raw := strings.TrimSpace(e.getenv("GATEHOUSE_SMTP_URL"))
+	if raw != "" {
+		sc, err := mail.ParseSMTPURL(raw)
+		if err != nil {
+			return c, &configError{"GATEHOUSE_SMTP_URL", err.Error(), hintSMTPURL}
+		}
+		if c.from == "" {
+			return c, &configError{"GATEHOUSE_MAIL_FROM", "is not set but GATEHOUSE_SMTP_URL is", hintMailFrom}
+		}
+		c.smtp = &sc
+	}
+	if c.from == "" {
+		c.from = defaultMailFrom
+	}
+	if _, err := netmail.ParseAddress(c.from); err != nil {
+		return c, &configError{"GATEHOUSE_MAIL_FROM", fmt.Sprintf("%q is not an email address", c.from), hintMailFrom}
+	}
+	if c.smtp != nil {
+		c.smtp.From = c.from
+	}
+	return c, nil
+}
+
+// mailSender builds the configured sender. console is also returned on its
+// own when it is the sender, for the dev outbox page.
+func mailSender(c mailConfig, log *slog.Logger) (outbox.MailSender, *mail.Console, error) {
+	if c.smtp != nil {
+		s, err := mail.NewSMTP(*c.smtp)
+		return s, nil, err
+	}
+	console := mail.NewConsole(log, 50)
+	return console, console, nil
+}
+
+// accountMailer writes the account service's mails and puts them in the mail
+// outbox, in the transaction that stores the link's token.
+type accountMailer struct {
+	box      *outbox.Outbox
+	composer *mail.Composer
+}
+
+func (a accountMailer) Enqueue(ctx context.Context, m account.Mail) error {
+	msg, err := a.composer.Compose(m.Purpose, m.To, m.Token, m.ValidFor)
+	if err != nil {
+		return err
+	}
+	_, err = a.box.EnqueueMail(ctx, outbox.MailEnqueued{UserID: m.UserID, Message: msg, ExpiresAt: m.ExpiresAt})
+	return err
+}

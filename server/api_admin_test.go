@@ -1,0 +1,231 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/settings"
+)
+
+// apiClient is a machine-to-machine application granted admin API scopes.
+type apiClient struct {
+	h      *harness
+	id     string
+	secret string
+	token  string
+}
+
+// newAPIClient creates an m2m application, grants it scopes of the admin
+// API, and fetches a token with golang.org/x/oauth2's client credentials.
+func (h *harness) newAPIClient(t *testing.T, id string, scopes ...string) *apiClient {
+	t.Helper()
+	ctx := context.Background()
+	secret, hash := clients.NewSecret()
+	if err := h.st.CreateClient(ctx, clients.Client{ID: id, Name: "Deploy " + id, Type: clients.M2M, SecretHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	api, err := h.st.APIByIdentifier(ctx, h.server.AdminAudience())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.SetGrant(ctx, clients.Grant{ClientID: id, APIID: api.ID, Scopes: scopes}); err != nil {
+		t.Fatal(err)
+	}
+	cc := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: h.issuer + "oauth/token",
+		EndpointParams: map[string][]string{"audience": {h.server.AdminAudience()}}}
+	tok, err := cc.Token(ctx)
+	if err != nil {
+		t.Fatalf("client credentials for %s: %v", id, err)
+	}
+	return &apiClient{h: h, id: id, secret: secret, token: tok.AccessToken}
+}
+
+// tokenFor asks the token endpoint for a client-credentials token of this
+// application for audience, with scope (empty: none named).
+func (c *apiClient) tokenFor(t *testing.T, audience, scope string) (int, map[string]any) {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.id}, "client_secret": {c.secret}, "audience": {audience}}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	status, body, _ := c.h.tokenRequest(t, form)
+	return status, body
+}
+
+type apiResponse struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (c *apiClient) call(t *testing.T, method, path, body string) apiResponse {
+	t.Helper()
+	return c.h.apiCall(t, c.token, method, path, body)
+}
+
+func (h *harness) apiCall(t *testing.T, token, method, path, body string) apiResponse {
+	t.Helper()
+	req, err := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	r := apiResponse{status: resp.StatusCode, header: resp.Header, raw: string(b)}
+	json.Unmarshal(b, &r.body)
+	return r
+}
+
+func (r apiResponse) expect(t *testing.T, status int, errorCode string) {
+	t.Helper()
+	if r.status != status || (errorCode != "" && r.body["errorCode"] != errorCode) {
+		t.Fatalf("got %d %s, want %d %s", r.status, r.raw, status, errorCode)
+	}
+	if r.header.Get("Content-Type") != "application/json" {
+		t.Errorf("Content-Type %q", r.header.Get("Content-Type"))
+	}
+}
+
+func TestAdminAPIRefusesCallersWithoutTheRightToken(t *testing.T) {
+	h := newHarness(t)
+	reader := h.newAPIClient(t, "reader", "read:settings")
+
+	h.apiCall(t, "", "GET", "/api/admin/settings", "").expect(t, 401, "missing_token")
+	h.apiCall(t, "forged", "GET", "/api/admin/settings", "").expect(t, 401, "invalid_token")
+	reader.call(t, "PATCH", "/api/admin/settings", `{"mfa_policy":"always"}`).expect(t, 403, "insufficient_scope")
+	reader.call(t, "GET", "/api/admin/logs", "").expect(t, 403, "insufficient_scope")
+	reader.call(t, "GET", "/api/admin/settings", "").expect(t, 200, "")
+	reader.call(t, "GET", "/api/admin/nothing-here", "").expect(t, 404, "not_found")
+
+	// A token for another API does not open the admin API.
+	if _, err := h.st.CreateAPI(context.Background(), clients.API{Identifier: apiAudience, Name: "Example API", TokenLifetime: apiTokenLifetime}); err != nil {
+		t.Fatal(err)
+	}
+	status, body := reader.tokenFor(t, apiAudience, "")
+	if status != 200 {
+		t.Fatalf("token for another API: %d %v", status, body)
+	}
+	h.apiCall(t, body["access_token"].(string), "GET", "/api/admin/settings", "").expect(t, 401, "invalid_audience")
+
+	// Taking the grant away takes effect before the token expires.
+	api, _ := h.st.APIByIdentifier(context.Background(), h.server.AdminAudience())
+	if err := h.st.DeleteGrant(context.Background(), "reader", api.ID); err != nil {
+		t.Fatal(err)
+	}
+	reader.call(t, "GET", "/api/admin/settings", "").expect(t, 403, "insufficient_scope")
+}
+
+func TestMachineClientsGetOnlyGrantedAdminScopes(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	secret, hash := clients.NewSecret()
+	if err := h.st.CreateClient(ctx, clients.Client{ID: "nogrant", Name: "No grant", Type: clients.M2M, SecretHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	status, body, _ := h.tokenRequest(t, url.Values{"grant_type": {"client_credentials"}, "client_id": {"nogrant"},
+		"client_secret": {secret}, "audience": {h.server.AdminAudience()}})
+	if status != 403 || body["error"] != "access_denied" || !strings.Contains(body["error_description"].(string), "grant") {
+		t.Fatalf("without a grant: %d %v", status, body)
+	}
+
+	logs := h.newAPIClient(t, "logs", "read:logs")
+	status, body = logs.tokenFor(t, h.server.AdminAudience(), "read:logs update:settings")
+	if status != 400 || body["error"] != "invalid_scope" {
+		t.Fatalf("asking for a scope outside the grant: %d %v", status, body)
+	}
+	status, body = logs.tokenFor(t, h.server.AdminAudience(), "")
+	if status != 200 || body["scope"] != "read:logs" {
+		t.Fatalf("no scope asked: %d %v, want all granted scopes", status, body)
+	}
+}
+
+func TestAdminAPISettingsRoundTrip(t *testing.T) {
+	h := newHarness(t)
+	c := h.newAPIClient(t, "deploy", "read:settings", "update:settings", "read:logs")
+
+	r := c.call(t, "PATCH", "/api/admin/settings", `{"mfa_policy":"sometimes","plivo_src":"12345","sms_limit_global_hour":"-3"}`)
+	r.expect(t, 400, "invalid_setting")
+	fields, _ := r.body["fields"].(map[string]any)
+	for _, k := range []string{"mfa_policy", "plivo_src", "sms_limit_global_hour"} {
+		if fields[k] == nil {
+			t.Errorf("no field error for %s: %s", k, r.raw)
+		}
+	}
+	c.call(t, "PATCH", "/api/admin/settings", `{"mfa_policy": 3}`).expect(t, 400, "invalid_body")
+	c.call(t, "PATCH", "/api/admin/settings", `{"mfa_policy":"always"} trailing`).expect(t, 400, "invalid_body")
+	c.call(t, "PATCH", "/api/admin/settings", `{"webhook_secret":""}`).expect(t, 400, "invalid_setting")
+	c.call(t, "PATCH", "/api/admin/settings", `{"mfa_policy":"`+strings.Repeat("a", 70<<10)+`"}`).expect(t, 413, "body_too_large")
+
+	const secret = "a-webhook-secret-of-at-least-32-characters"
+	r = c.call(t, "PATCH", "/api/admin/settings", `{"mfa_policy":"adaptive","sms_provider":"webhook","webhook_url":"https://sms.example.com/send","webhook_secret":"`+secret+`"}`)
+	r.expect(t, 200, "")
+	if strings.Contains(r.raw, secret) {
+		t.Error("the answer holds the secret")
+	}
+	values := map[string]any{}
+	for _, s := range r.body["settings"].([]any) {
+		m := s.(map[string]any)
+		values[m["key"].(string)] = m["value"]
+		if m["key"] == "webhook_secret" && m["set"] != true {
+			t.Error("webhook_secret is not reported as set")
+		}
+	}
+	if values["mfa_policy"] != "adaptive" || values["webhook_url"] != "https://sms.example.com/send" || values["webhook_secret"] != nil {
+		t.Errorf("settings after the change: %v", values)
+	}
+
+	c.call(t, "PATCH", "/api/admin/settings", `{"mfa_policy":null}`).expect(t, 200, "")
+	snap, _ := h.settings.Current(context.Background())
+	if snap.IsSet(settings.KeyPolicy) {
+		t.Error("null did not return the policy to its default")
+	}
+
+	logs := c.call(t, "GET", "/api/admin/logs?type=settings.changed", "")
+	logs.expect(t, 200, "")
+	entries := logs.body["logs"].([]any)
+	if len(entries) != 2 || !strings.Contains(logs.raw, `"by": "api:deploy"`) || strings.Contains(logs.raw, secret) {
+		t.Errorf("audit entries: %s", logs.raw)
+	}
+	c.call(t, "GET", "/api/admin/logs?from=yesterday&limit=9000&user_id=42", "").expect(t, 400, "invalid_query")
+}
+
+func TestAdminAPIPagesTheLog(t *testing.T) {
+	h := newHarness(t)
+	c := h.newAPIClient(t, "auditor", "read:logs")
+	for i := 0; i < 5; i++ {
+		if err := h.st.Record(context.Background(), account.Event{At: h.clock.Now(), Type: "test.event"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := c.call(t, "GET", "/api/admin/logs?type=test.&limit=3", "")
+	first.expect(t, 200, "")
+	next, ok := first.body["next_before"].(float64)
+	if len(first.body["logs"].([]any)) != 3 || !ok {
+		t.Fatalf("first page: %s", first.raw)
+	}
+	second := c.call(t, "GET", "/api/admin/logs?type=test.&limit=3&before="+strconv.FormatInt(int64(next), 10), "")
+	if len(second.body["logs"].([]any)) != 2 || second.body["next_before"] != nil {
+		t.Fatalf("second page: %s", second.raw)
+	}
+}
