@@ -103,3 +103,37 @@ func (c *Client) RotateSecret() (string, error) {
 	c.SecretHash = hash
 	return secret, nil
 }
+
+// ParseScopeList reads an API's scopes as an admin types them, one a line:
+// the scope, an optional colon, then its description ("read:users: Read
+// users"). A scope has no spaces, so the first space ends it. The list is
+// checked with ValidateScopes.
+func ParseScopeList(text string) ([]Scope, error) {
+	var scopes []Scope
+	for line := range strings.Lines(text) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		value, desc, _ := strings.Cut(line, " ")
+		value = strings.TrimSuffix(value, ":")
+		scopes = append(scopes, Scope{Value: value, Description: strings.TrimSpace(desc)})
+	}
+	if err := ValidateScopes(scopes); err != nil {
+		return nil, err
+	}
+	return scopes, nil
+}
+
+// FormatScopeList writes scopes the way ParseScopeList reads them.
+func FormatScopeList(scopes []Scope) string {
+	var b strings.Builder
+	for _, s := range scopes {
+		b.WriteString(s.Value)
+		if s.Description != "" {
+			b.WriteString(": " + s.Description)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -85,3 +85,18 @@ func TestNewAPIsNeedAnAbsoluteURIIdentifier(t *testing.T) {
 		checkValidation(t, err, "identifier", want)
 	}
 }
+
+func TestParseScopeListReadsScopeColonDescription(t *testing.T) {
+	got, err := clients.ParseScopeList("read:users: Read users\r\n\nwrite:users Change users\nadmin\n")
+	want := []clients.Scope{{"read:users", "Read users"}, {"write:users", "Change users"}, {"admin", ""}}
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("got %+v, %v; want %+v", got, err, want)
+	}
+	if back, _ := clients.ParseScopeList(clients.FormatScopeList(got)); !slices.Equal(back, want) {
+		t.Errorf("FormatScopeList does not read back: %+v", back)
+	}
+	_, err = clients.ParseScopeList("read:users\nread:users: again")
+	checkValidation(t, err, "scopes", "listed twice")
+	_, err = clients.ParseScopeList("read!users: x")
+	checkValidation(t, err, "scopes", "is not a scope")
+}

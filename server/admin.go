@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/templates"
 )
@@ -54,9 +55,11 @@ func adminPages() (map[string]*template.Template, error) {
 
 var adminFuncs = template.FuncMap{
 	// field returns the message for a refused form field, or "".
-	"field": func(fields map[string]string, name string) string { return fields[name] },
-	"join":  strings.Join,
-	"list":  func(v ...string) []string { return v },
+	"field":        func(fields map[string]string, name string) string { return fields[name] },
+	"join":         strings.Join,
+	"list":         func(v ...string) []string { return v },
+	"has":          slices.Contains[[]string],
+	"lifetimeText": clients.FormatLifetime,
 	// urlList and lifetime gather what the url-list and lifetime partials
 	// show for one field of a form.
 	"urlList": func(v adminView, name, label, value, help string) formField {

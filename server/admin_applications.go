@@ -36,7 +36,8 @@ type adminAppData struct {
 	IDToken, RefreshIdle, RefreshAbsolute     string
 	TenantIDToken, TenantIdle, TenantAbsolute string
 	TenantAccessToken, TenantReuse            string
-	APIs                                      []clients.API
+	// Grants are what an m2m application may ask of each API.
+	Grants []clients.Grant
 }
 
 func (s *Server) handleAdminApps() http.Handler {
@@ -118,17 +119,20 @@ func (s *Server) handleAdminApp() http.Handler {
 // renderAdminApp shows c's settings; edit, when set, adjusts the page (a
 // refused form's text, a secret shown once) before it is written.
 func (s *Server) renderAdminApp(w http.ResponseWriter, r *http.Request, status int, c clients.Client, edit func(*adminAppData, *adminView)) {
-	apis, err := s.clients.ListAPIs(r.Context())
-	if err != nil {
-		s.serverError(w, r, err)
-		return
+	var grants []clients.Grant
+	if c.Type == clients.M2M {
+		var err error
+		if grants, err = s.store.GrantsOf(r.Context(), c.ID); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 	}
 	absolute := s.cfg.Refresh.RefreshAbsoluteLifetime
 	if absolute <= 0 {
 		absolute = store.DefaultRefreshAbsoluteLifetime
 	}
 	d := adminAppData{
-		App: c, Domain: s.cfg.Issuer.Host, Issuer: s.cfg.Issuer.String(), APIs: apis,
+		App: c, Domain: s.cfg.Issuer.Host, Issuer: s.cfg.Issuer.String(), Grants: grants,
 		Callbacks: strings.Join(c.Callbacks, "\n"), LogoutURLs: strings.Join(c.LogoutURLs, "\n"),
 		WebOrigins: strings.Join(c.WebOrigins, "\n"),
 		IDToken:    clients.FormatLifetime(c.Lifetimes.IDToken), RefreshIdle: clients.FormatLifetime(c.Lifetimes.RefreshIdle),

@@ -17,6 +17,14 @@ func (s *Server) adminRoutes(handle func(method, path string, h http.Handler)) {
 	admin("POST", "admin/applications/{id}", s.handleAdminAppSave())
 	admin("POST", "admin/applications/{id}/rotate-secret", s.handleAdminAppRotate())
 	admin("POST", "admin/applications/{id}/delete", s.handleAdminAppDelete())
+
+	admin("GET", "admin/apis", s.handleAdminAPIs())
+	admin("POST", "admin/apis", s.handleAdminAPICreate())
+	admin("GET", "admin/apis/{id}", s.handleAdminAPI())
+	admin("POST", "admin/apis/{id}", s.handleAdminAPISave())
+	admin("POST", "admin/apis/{id}/scopes", s.handleAdminAPIScopes())
+	admin("POST", "admin/apis/{id}/grants", s.handleAdminAPIGrant())
+	admin("POST", "admin/apis/{id}/delete", s.handleAdminAPIDelete())
 }
 
 // apiRoutes lists the admin JSON API; each handler names the scope it needs.
