@@ -246,3 +246,57 @@ func TestPerApplicationLifetimesChangeTheIssuedTokens(t *testing.T) {
 		t.Errorf("the tenant's default absolute lifetime ended a refresh after 2h: %d", status)
 	}
 }
+
+func TestApplicationsAPIsAndTryAreForAdminsPastTheirSecondFactor(t *testing.T) {
+	h := newAdminHarness(t)
+	admin := h.adminBrowser(t)
+	appID, _ := h.createApp(t, admin, "App", "spa")
+	apiPage := h.createAPI(t, admin, "Orders", "https://orders.example.com", "1h")
+	routes := []struct{ method, path string }{
+		{"GET", "/admin/applications"}, {"POST", "/admin/applications"},
+		{"GET", "/admin/applications/" + appID}, {"POST", "/admin/applications/" + appID},
+		{"POST", "/admin/applications/" + appID + "/rotate-secret"}, {"POST", "/admin/applications/" + appID + "/delete"},
+		{"GET", "/admin/apis"}, {"POST", "/admin/apis"},
+		{"GET", apiPage}, {"POST", apiPage}, {"POST", apiPage + "/scopes"}, {"POST", apiPage + "/grants"}, {"POST", apiPage + "/delete"},
+		{"GET", "/admin/try"}, {"POST", "/admin/try"},
+	}
+	user := h.browser()
+	h.signUp(user, "ann@example.com")
+	pwOnly := h.browser()
+	h.logIn(pwOnly, adminEmail, goodPassword)
+	form := url.Values{"name": {"X"}, "type": {"spa"}, "confirm": {"App"}, "identifier": {"https://x.example.com"}, "token_lifetime": {"1h"}}
+	for _, rt := range routes {
+		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
+			var f url.Values
+			if rt.method == "POST" {
+				f = form
+			}
+			h.do(user, rt.method, rt.path, f).expect(t, http.StatusForbidden, "error")
+			r := h.do(pwOnly, rt.method, rt.path, f)
+			if loc := r.header.Get("Location"); r.status != http.StatusSeeOther || !strings.HasPrefix(loc, "/mfa/challenge?") {
+				t.Fatalf("an admin without a second factor: %d to %q, want the challenge", r.status, loc)
+			}
+		})
+	}
+	if _, err := h.st.ClientByID(context.Background(), appID); err != nil {
+		t.Errorf("the application is gone: %v", err)
+	}
+	if list, _ := h.st.ListClients(context.Background()); len(list) != 1 {
+		t.Errorf("refused requests created applications: %d", len(list))
+	}
+}
+
+func TestTheBuiltInApplicationCannotBeChangedOrDeleted(t *testing.T) {
+	h := newAdminHarness(t)
+	admin := h.adminBrowser(t)
+	h.tryLogin(t, admin, url.Values{})
+	page := "/admin/applications/" + clients.TryClientID
+	h.do(admin, "GET", page, nil).expect(t, http.StatusOK, "admin-applications")
+	for _, action := range []string{page, page + "/rotate-secret", page + "/delete"} {
+		h.adminPost(t, admin, "/admin/applications", action, url.Values{"name": {"Mine now"}, "confirm": {"Try your login box"}}).
+			expect(t, http.StatusBadRequest, "error")
+	}
+	if c, err := h.st.ClientByID(context.Background(), clients.TryClientID); err != nil || c.Name != "Try your login box" {
+		t.Errorf("the built-in application: %+v, %v", c, err)
+	}
+}

@@ -2,7 +2,8 @@ package server
 
 import "net/http"
 
-// adminRoutes lists the admin console. Every route is behind requireAdmin.
+// adminRoutes lists the admin console. Every route is behind requireAdmin
+// but the test login's callback (see admin_try.go).
 func (s *Server) adminRoutes(handle func(method, path string, h http.Handler)) {
 	admin := func(method, path string, h http.Handler) { handle(method, path, s.requireAdmin(h)) }
 
@@ -25,6 +26,12 @@ func (s *Server) adminRoutes(handle func(method, path string, h http.Handler)) {
 	admin("POST", "admin/apis/{id}/scopes", s.handleAdminAPIScopes())
 	admin("POST", "admin/apis/{id}/grants", s.handleAdminAPIGrant())
 	admin("POST", "admin/apis/{id}/delete", s.handleAdminAPIDelete())
+
+	admin("GET", "admin/try", s.handleAdminTry())
+	admin("POST", "admin/try", s.handleAdminTryStart())
+	// The test login replaces the browser's session with whoever logged in,
+	// so its callback is admitted by the try cookie, not requireAdmin.
+	handle("GET", "admin/try/callback", s.handleAdminTryCallback())
 }
 
 // apiRoutes lists the admin JSON API; each handler names the scope it needs.
