@@ -150,7 +150,7 @@ func TestAPIsCreateListDelete(t *testing.T) {
 
 func TestClientsAndAPIsCommandLine(t *testing.T) {
 	for _, args := range [][]string{{"clients", "--help"}, {"clients", "create", "--help"}, {"clients", "list", "--help"},
-		{"clients", "update", "--help"}, {"clients", "delete", "--help"}, {"apis", "--help"}, {"apis", "create", "--help"},
+		{"clients", "update", "--help"}, {"clients", "rotate-secret", "--help"}, {"clients", "delete", "--help"}, {"apis", "update", "--help"}, {"apis", "--help"}, {"apis", "create", "--help"},
 		{"apis", "list", "--help"}, {"apis", "delete", "--help"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := gatehouse(context.Background(), nil, "", args...)
@@ -164,8 +164,10 @@ func TestClientsAndAPIsCommandLine(t *testing.T) {
 		want string
 	}{
 		{[]string{"clients"}, "Usage: gatehouse clients <command>"},
-		{[]string{"clients", "rotate"}, `gatehouse clients: unknown subcommand "rotate" (use create, list, update, delete)`},
-		{[]string{"apis", "update"}, `gatehouse apis: unknown subcommand "update" (use create, list, delete)`},
+		{[]string{"clients", "rotate"}, `gatehouse clients: unknown subcommand "rotate" (use create, list, update, rotate-secret, delete)`},
+		{[]string{"apis", "rename"}, `gatehouse apis: unknown subcommand "rename" (use create, list, update, delete)`},
+		{[]string{"apis", "update"}, "the API identifier is required"},
+		{[]string{"clients", "rotate-secret"}, "the client id is required"},
 		{[]string{"clients", "create", "--type", "spa"}, "--name is required"},
 		{[]string{"clients", "create", "--name", "A"}, "--type is required"},
 		{[]string{"clients", "delete"}, "the client id is required"},
