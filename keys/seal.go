@@ -1,15 +1,14 @@
 package keys
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/masterkey"
 )
 
 // sealPurpose separates the key that seals signing keys from every other use
@@ -18,16 +17,11 @@ const sealPurpose = "gatehouse signing keys v1"
 
 // newSealer derives this package's AES-256-GCM key from the master key.
 func newSealer(masterKey []byte) (cipher.AEAD, error) {
-	if len(masterKey) != 32 {
-		return nil, fmt.Errorf("keys: master key is %d bytes, want 32", len(masterKey))
-	}
-	mac := hmac.New(sha256.New, masterKey)
-	mac.Write([]byte(sealPurpose))
-	block, err := aes.NewCipher(mac.Sum(nil))
+	aead, err := masterkey.AEAD(masterKey, sealPurpose)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("keys: %w", err)
 	}
-	return cipher.NewGCM(block)
+	return aead, nil
 }
 
 // seal encrypts key as PKCS#8 DER under a random nonce, which it prefixes to

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+
+	"github.com/gatehouse-id/gatehouse/masterkey"
 )
 
 // NewCode returns six decimal digits drawn uniformly from crypto/rand.
@@ -36,8 +38,8 @@ func NewCodeHasher(master []byte) *CodeHasher {
 		panic(fmt.Sprintf("mfa: code hasher master key is %d bytes, want 32", len(master)))
 	}
 	return &CodeHasher{
-		smsKey:      derive(master, "gatehouse sms codes v1"),
-		recoveryKey: derive(master, "gatehouse recovery codes v1"),
+		smsKey:      masterkey.Derive(master, "gatehouse sms codes v1"),
+		recoveryKey: masterkey.Derive(master, "gatehouse recovery codes v1"),
 	}
 }
 

@@ -1,13 +1,12 @@
 package mfa
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/masterkey"
 )
 
 // ErrSealedPhone means a sealed phone number could not be opened: wrong key or
@@ -27,18 +26,11 @@ var phoneAAD = []byte("phone")
 
 // NewPhoneVault derives the vault's keys from master, 32 random bytes.
 func NewPhoneVault(master []byte) (*PhoneVault, error) {
-	if len(master) < 32 {
-		return nil, fmt.Errorf("phone vault: master key is %d bytes, want 32", len(master))
-	}
-	block, err := aes.NewCipher(derive(master, "gatehouse phone numbers v1"))
+	aead, err := masterkey.AEAD(master, "gatehouse phone numbers v1")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("phone vault: %w", err)
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &PhoneVault{aead: aead, lookupKey: derive(master, "gatehouse phone lookup v1")}, nil
+	return &PhoneVault{aead: aead, lookupKey: masterkey.Derive(master, "gatehouse phone lookup v1")}, nil
 }
 
 // Seal encrypts e164 under a random nonce, which prefixes the result.
@@ -67,13 +59,5 @@ func (v *PhoneVault) Lookup(e164 string) []byte {
 	return mac(v.lookupKey, e164)
 }
 
-// derive makes a purpose-bound key from the master key.
-func derive(master []byte, purpose string) []byte {
-	return mac(master, purpose)
-}
-
-func mac(key []byte, msg string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(msg))
-	return m.Sum(nil)
-}
+// mac is HMAC-SHA256, the same function that derives keys.
+func mac(key []byte, msg string) []byte { return masterkey.Derive(key, msg) }

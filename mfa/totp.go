@@ -3,7 +3,6 @@ package mfa
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/subtle"
@@ -18,6 +17,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/masterkey"
 )
 
 // The authenticator-app factor (TOTP, RFC 6238): a secret shared with an app
@@ -91,16 +91,9 @@ type TOTPVault struct {
 
 // NewTOTPVault derives the vault's key from master, 32 random bytes.
 func NewTOTPVault(master []byte) (*TOTPVault, error) {
-	if len(master) < 32 {
-		return nil, fmt.Errorf("totp vault: master key is %d bytes, want 32", len(master))
-	}
-	block, err := aes.NewCipher(derive(master, "gatehouse totp v1"))
+	aead, err := masterkey.AEAD(master, "gatehouse totp v1")
 	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("totp vault: %w", err)
 	}
 	return &TOTPVault{aead: aead}, nil
 }

@@ -1,14 +1,13 @@
 package outbox
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/masterkey"
 )
 
 // sealPurpose separates the key that seals messages from every other use of
@@ -27,18 +26,9 @@ type Sealer struct {
 
 // NewSealer derives the outbox key from the 32-byte master key.
 func NewSealer(master []byte) (*Sealer, error) {
-	if len(master) != 32 {
-		return nil, fmt.Errorf("outbox: master key is %d bytes, want 32", len(master))
-	}
-	mac := hmac.New(sha256.New, master)
-	mac.Write([]byte(sealPurpose))
-	block, err := aes.NewCipher(mac.Sum(nil))
+	aead, err := masterkey.AEAD(master, sealPurpose)
 	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	return &Sealer{aead: aead}, nil
 }

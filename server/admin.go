@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -185,7 +184,7 @@ func (s *Server) newAdminView(r *http.Request, section, title string) adminView 
 	return adminView{view: v}
 }
 
-// renderAdmin writes an admin page, buffered like render.
+// renderAdmin writes an admin page.
 func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int, page string, v adminView) {
 	t, ok := s.adminPages[page]
 	if !ok {
@@ -195,17 +194,7 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 	if v.Notice == "" && status < 300 {
 		v.Notice = s.takeNotice(w, r)
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
-		s.logger(r.Context()).Error("render admin page", "page", page, "err", err)
-		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	s.execute(w, r, status, page, t, v)
 }
 
 // seeOther answers a successful admin POST by sending the browser to the

@@ -74,7 +74,7 @@ func (s *Server) handleAdminAPICreate() http.Handler {
 			return
 		}
 		a.TokenLifetime = lifetime
-		if fields, ok := validationFields(a.ValidateNew()); ok {
+		if fields, ok := consoleFields(a.ValidateNew()); ok {
 			s.renderAdminAPIs(w, r, http.StatusBadRequest, d, fields)
 			return
 		}
@@ -167,7 +167,7 @@ func (s *Server) handleAdminAPISave() http.Handler {
 		lifetime, err := clients.ParseLifetime("token_lifetime", r.PostForm.Get("token_lifetime"))
 		if !addFieldError(fields, err) {
 			a.TokenLifetime = lifetime
-			if f, bad := validationFields(a.Validate()); bad {
+			if f, bad := consoleFields(a.Validate()); bad {
 				fields = f
 			}
 		}
@@ -204,7 +204,7 @@ func (s *Server) handleAdminAPIScopes() http.Handler {
 		}
 		text := r.PostForm.Get("scopes")
 		scopes, err := clients.ParseScopeList(text)
-		if fields, bad := validationFields(err); bad {
+		if fields, bad := consoleFields(err); bad {
 			s.renderAdminAPI(w, r, http.StatusBadRequest, a, func(d *adminAPIData, v *adminView) {
 				d.ScopeText = text
 				v.Fields, v.Error = fields, "The scopes were not saved: correct the list."
@@ -263,7 +263,7 @@ func (s *Server) handleAdminAPIGrant() http.Handler {
 			return
 		}
 		scopes := slices.Compact(slices.Sorted(slices.Values(r.PostForm["scope"])))
-		if fields, bad := validationFields(clients.ValidateGrant(app, defined, scopes)); bad {
+		if fields, bad := consoleFields(clients.ValidateGrant(app, defined, scopes)); bad {
 			s.renderAdminAPI(w, r, http.StatusBadRequest, a, func(_ *adminAPIData, v *adminView) {
 				v.Fields, v.Error = fields, "The grant was not saved."
 			})

@@ -69,7 +69,7 @@ func (s *Server) handleAdminAppCreate() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, typ := r.PostForm.Get("name"), r.PostForm.Get("type")
 		c, secret, err := clients.New(name, clients.Type(typ))
-		if fields, ok := validationFields(err); ok {
+		if fields, ok := consoleFields(err); ok {
 			s.renderAdminApps(w, r, http.StatusBadRequest, adminAppsData{Name: name, Type: typ}, fields)
 			return
 		}
@@ -163,7 +163,7 @@ func (s *Server) handleAdminAppSave() http.Handler {
 		}
 		c, fields := appFromForm(before, r)
 		if len(fields) == 0 {
-			if f, ok := validationFields(c.Validate()); ok {
+			if f, ok := consoleFields(c.Validate()); ok {
 				fields = f
 			}
 		}
@@ -232,8 +232,9 @@ func addFieldError(fields map[string]string, err error) bool {
 	return err != nil
 }
 
-// validationFields turns a *clients.ValidationError into field messages.
-func validationFields(err error) (map[string]string, bool) {
+// consoleFields turns a *clients.ValidationError into the console form's
+// field messages; a missing or extra secret is a matter of the type chosen.
+func consoleFields(err error) (map[string]string, bool) {
 	var ve *clients.ValidationError
 	if !errors.As(err, &ve) {
 		return nil, false
@@ -282,7 +283,7 @@ func (s *Server) handleAdminAppRotate() http.Handler {
 			return
 		}
 		secret, err := c.RotateSecret()
-		if _, bad := validationFields(err); bad {
+		if _, bad := consoleFields(err); bad {
 			s.renderMessage(w, r, http.StatusBadRequest, "No secret to rotate",
 				"A single-page application is public and has no client secret.")
 			return

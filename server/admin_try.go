@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/masterkey"
 )
 
 // "Try your login box" runs a real login through the built-in public client
@@ -246,8 +247,7 @@ func (s *Server) openTry(r *http.Request) (tryFlow, bool) {
 }
 
 func (s *Server) tryMAC(payload string) string {
-	m := hmac.New(sha256.New, s.cfg.SecretKey)
-	m.Write([]byte("gatehouse try login v1\x00"))
+	m := hmac.New(sha256.New, masterkey.Derive(s.cfg.SecretKey, "gatehouse try login cookie v1"))
 	m.Write([]byte(payload))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }

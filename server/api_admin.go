@@ -45,8 +45,12 @@ var AdminScopes = []clients.Scope{
 	{Value: "read:stats", Description: "Read the dashboard figures"},
 }
 
+// AdminAPIPath is where the admin API lives under the issuer; with the issuer
+// in front it is also the API's identifier.
+const AdminAPIPath = "api/admin/"
+
 // AdminAudience is the admin API's identifier: the audience its tokens carry.
-func (s *Server) AdminAudience() string { return s.cfg.Issuer.String() + "api/admin/" }
+func (s *Server) AdminAudience() string { return s.cfg.Issuer.String() + AdminAPIPath }
 
 // EnsureAdminAPI registers the admin API and its scopes, so that an admin
 // can grant them to machine-to-machine applications. Every start runs it;

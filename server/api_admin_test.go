@@ -102,7 +102,7 @@ func (r apiResponse) expect(t *testing.T, status int, errorCode string) {
 	if r.status != status || (errorCode != "" && r.body["errorCode"] != errorCode) {
 		t.Fatalf("got %d %s, want %d %s", r.status, r.raw, status, errorCode)
 	}
-	if r.header.Get("Content-Type") != "application/json" {
+	if status != http.StatusNoContent && r.header.Get("Content-Type") != "application/json" {
 		t.Errorf("Content-Type %q", r.header.Get("Content-Type"))
 	}
 }
@@ -228,4 +228,103 @@ func TestAdminAPIPagesTheLog(t *testing.T) {
 	if len(second.body["logs"].([]any)) != 2 || second.body["next_before"] != nil {
 		t.Fatalf("second page: %s", second.raw)
 	}
+}
+
+func TestAdminAPIApplicationsRoundTrip(t *testing.T) {
+	h := newHarness(t)
+	c := h.newAPIClient(t, "deploy", "read:clients", "create:clients", "update:clients", "delete:clients", "read:logs")
+
+	r := c.call(t, "POST", "/api/admin/clients", `{"name":"Shop","type":"spa","callbacks":["javascript:alert(1)"]}`)
+	r.expect(t, 400, "invalid_client")
+	if fields, _ := r.body["fields"].(map[string]any); fields["callbacks"] == nil {
+		t.Errorf("no field error for callbacks: %s", r.raw)
+	}
+	c.call(t, "POST", "/api/admin/clients", `{"name":"Shop","type":"desktop","callbacks":["https://shop.example.com/cb"]}`).expect(t, 400, "invalid_client")
+
+	r = c.call(t, "POST", "/api/admin/clients", `{"name":"Shop","type":"spa","client_id":"shop","callbacks":["https://shop.example.com/cb"],"web_origins":["https://shop.example.com"]}`)
+	r.expect(t, 201, "")
+	if r.body["client_id"] != "shop" || r.body["client_secret"] != nil {
+		t.Fatalf("created SPA: %s", r.raw)
+	}
+	c.call(t, "POST", "/api/admin/clients", `{"name":"Shop again","type":"spa","client_id":"shop","callbacks":["https://shop.example.com/cb"]}`).expect(t, 409, "duplicate")
+	r = c.call(t, "PATCH", "/api/admin/clients/shop", `{"logout_urls":["https://shop.example.com/"],"mfa_policy":"always"}`)
+	r.expect(t, 200, "")
+	if r.body["mfa_policy"] != "always" || len(r.body["logout_urls"].([]any)) != 1 || len(r.body["callbacks"].([]any)) != 1 {
+		t.Errorf("after PATCH: %s", r.raw)
+	}
+	c.call(t, "PATCH", "/api/admin/clients/shop", `{"type":"web"}`).expect(t, 400, "immutable")
+	c.call(t, "PATCH", "/api/admin/clients/shop", `{"web_origins":["https://shop.example.com/path"]}`).expect(t, 400, "invalid_client")
+	c.call(t, "POST", "/api/admin/clients/shop/rotate-secret", "").expect(t, 400, "public_client")
+	c.call(t, "GET", "/api/admin/clients/nope", "").expect(t, 404, "not_found")
+
+	r = c.call(t, "POST", "/api/admin/clients", `{"name":"Cron","type":"m2m","client_id":"cron"}`)
+	r.expect(t, 201, "")
+	first := &apiClient{h: h, id: "cron", secret: r.body["client_secret"].(string)}
+	r = c.call(t, "POST", "/api/admin/clients/cron/rotate-secret", "")
+	r.expect(t, 200, "")
+	second := &apiClient{h: h, id: "cron", secret: r.body["client_secret"].(string)}
+
+	c.call(t, "PUT", "/api/admin/clients/cron/grants", `{"audience":"`+h.server.AdminAudience()+`","scopes":["read:everything"]}`).expect(t, 400, "invalid_grant")
+	c.call(t, "PUT", "/api/admin/clients/shop/grants", `{"audience":"`+h.server.AdminAudience()+`","scopes":["read:logs"]}`).expect(t, 400, "invalid_grant")
+	c.call(t, "PUT", "/api/admin/clients/cron/grants", `{"audience":"`+h.server.AdminAudience()+`","scopes":["read:logs"]}`).expect(t, 200, "")
+	if status, body := first.tokenFor(t, h.server.AdminAudience(), ""); status != 401 {
+		t.Errorf("the rotated-out secret still works: %d %v", status, body)
+	}
+	if status, body := second.tokenFor(t, h.server.AdminAudience(), ""); status != 200 || body["scope"] != "read:logs" {
+		t.Errorf("the new secret with its grant: %d %v", status, body)
+	}
+	if r := c.call(t, "GET", "/api/admin/clients/cron/grants", ""); !strings.Contains(r.raw, `"read:logs"`) {
+		t.Errorf("grants: %s", r.raw)
+	}
+	c.call(t, "DELETE", "/api/admin/clients/cron/grants?audience="+url.QueryEscape(h.server.AdminAudience()), "").expect(t, 204, "")
+	if status, _ := second.tokenFor(t, h.server.AdminAudience(), ""); status != 403 {
+		t.Errorf("token after the grant was deleted: %d", status)
+	}
+
+	c.call(t, "DELETE", "/api/admin/clients/deploy", "").expect(t, 409, "self")
+	c.call(t, "DELETE", "/api/admin/clients/shop", "").expect(t, 204, "")
+	c.call(t, "GET", "/api/admin/clients/shop", "").expect(t, 404, "not_found")
+
+	logs := c.call(t, "GET", "/api/admin/logs?type=client.", "")
+	for _, want := range []string{"client.created", "client.updated", "client.secret_rotated", "client.grant_changed", "client.grant_deleted", "client.deleted"} {
+		if !strings.Contains(logs.raw, `"`+want+`"`) {
+			t.Errorf("no %s in the audit log", want)
+		}
+	}
+	if !strings.Contains(logs.raw, `"by": "api:deploy"`) {
+		t.Error("the audit log does not name the API caller")
+	}
+}
+
+func TestAdminAPIAPIsRoundTrip(t *testing.T) {
+	h := newHarness(t)
+	c := h.newAPIClient(t, "deploy", "read:apis", "create:apis", "update:apis", "delete:apis")
+
+	c.call(t, "POST", "/api/admin/apis", `{"identifier":"has spaces","name":"Bad"}`).expect(t, 400, "invalid_api")
+	c.call(t, "POST", "/api/admin/apis", `{"identifier":"https://orders.example.com","name":"Orders","scopes":[{"value":"read orders"}]}`).expect(t, 400, "invalid_api")
+	c.call(t, "POST", "/api/admin/apis", `{"identifier":"https://orders.example.com","name":"Orders","token_lifetime_seconds":5}`).expect(t, 400, "invalid_api")
+	r := c.call(t, "POST", "/api/admin/apis", `{"identifier":"https://orders.example.com","name":"Orders","token_lifetime_seconds":600,"scopes":[{"value":"read:orders","description":"Read orders"}]}`)
+	r.expect(t, 201, "")
+	id := r.body["id"].(string)
+	c.call(t, "POST", "/api/admin/apis", `{"identifier":"https://orders.example.com","name":"Again"}`).expect(t, 409, "duplicate")
+	r = c.call(t, "PUT", "/api/admin/apis/"+id+"/scopes", `[{"value":"read:orders"},{"value":"write:orders","description":"Place orders"}]`)
+	r.expect(t, 200, "")
+	if len(r.body["scopes"].([]any)) != 2 {
+		t.Errorf("scopes after PUT: %s", r.raw)
+	}
+
+	list := c.call(t, "GET", "/api/admin/apis", "")
+	var adminID string
+	for _, a := range list.body["apis"].([]any) {
+		if m := a.(map[string]any); m["built_in"] == true {
+			adminID = m["id"].(string)
+		}
+	}
+	if adminID == "" {
+		t.Fatalf("the admin API is not listed as built in: %s", list.raw)
+	}
+	c.call(t, "DELETE", "/api/admin/apis/"+adminID, "").expect(t, 409, "built_in")
+	c.call(t, "PUT", "/api/admin/apis/"+adminID+"/scopes", `[]`).expect(t, 409, "built_in")
+	c.call(t, "DELETE", "/api/admin/apis/"+id, "").expect(t, 204, "")
+	c.call(t, "GET", "/api/admin/apis/"+id, "").expect(t, 404, "not_found")
 }

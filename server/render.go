@@ -102,11 +102,16 @@ func userView(u account.User) *viewUser {
 	return &viewUser{Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name}
 }
 
-// render writes a page. It renders into a buffer first so that a template
-// error becomes a clean 500 instead of half a page.
+// render writes a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
+	s.execute(w, r, status, page, s.pages[page], v)
+}
+
+// execute renders a page's template set into a buffer first, so that a
+// template error becomes a clean 500 instead of half a page.
+func (s *Server) execute(w http.ResponseWriter, r *http.Request, status int, page string, t *template.Template, data any) {
 	var buf bytes.Buffer
-	if err := s.pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.logger(r.Context()).Error("render page", "page", page, "err", err)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return

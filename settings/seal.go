@@ -1,14 +1,13 @@
 package settings
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/masterkey"
 )
 
 // sealPurpose separates the key that seals provider secrets from every other
@@ -18,18 +17,9 @@ const sealPurpose = "gatehouse settings secrets v1"
 type sealer struct{ aead cipher.AEAD }
 
 func newSealer(master []byte) (*sealer, error) {
-	if len(master) != 32 {
-		return nil, fmt.Errorf("settings: master key is %d bytes, want 32", len(master))
-	}
-	mac := hmac.New(sha256.New, master)
-	mac.Write([]byte(sealPurpose))
-	block, err := aes.NewCipher(mac.Sum(nil))
+	aead, err := masterkey.AEAD(master, sealPurpose)
 	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("settings: %w", err)
 	}
 	return &sealer{aead: aead}, nil
 }

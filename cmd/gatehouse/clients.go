@@ -20,6 +20,8 @@ func runClients(ctx context.Context, e env, args []string) error {
 		{"update", "ID [--name N] [--callback URL...] [--logout-url URL...] [--web-origin ORIGIN...] [--mfa-policy P] [--id-token-lifetime D] [--refresh-idle-lifetime D] [--refresh-absolute-lifetime D]", runClientsUpdate},
 		{"rotate-secret", "ID", runClientsRotateSecret},
 		{"delete", "ID", runClientsDelete},
+		{"grant", "ID --api AUDIENCE|admin --scope SCOPE...|all", runClientsGrant},
+		{"revoke-grant", "ID --api AUDIENCE|admin", runClientsRevokeGrant},
 	})
 }
 

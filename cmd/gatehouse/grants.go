@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/server"
+	"github.com/gatehouse-id/gatehouse/store"
+)
+
+// adminAPIName is how the grant commands let an operator name the admin API
+// without typing its issuer-based identifier.
+const adminAPIName = "admin"
+
+// runClientsGrant lets a machine-to-machine application ask for an API's
+// tokens with some of its scopes (replacing an earlier grant for that API).
+func runClientsGrant(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "clients grant ID --api AUDIENCE --scope SCOPE... [flags]",
+		"Grants a machine-to-machine application an API's scopes: its client-credentials\n"+
+			"tokens for that API may then carry them. --api admin names Gatehouse's own admin API;\n"+
+			"--scope all grants every scope the API defines. Replaces an earlier grant.",
+		"DATABASE_URL")
+	audience := fs.String("api", "", "the API's identifier (audience), or admin (required)")
+	var scopes stringList
+	fs.Var(&scopes, "scope", "`SCOPE` to grant (repeatable, comma-separated, or all)")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	id, err := parseFlagsAndArg(fs, args, "client id")
+	if err != nil {
+		return err
+	}
+	if *audience == "" {
+		fmt.Fprintln(e.stderr, "gatehouse clients grant: --api is required")
+		fs.Usage()
+		return errUsage
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, api, defined, err := grantParties(ctx, st, id, *audience)
+	if err != nil {
+		return err
+	}
+	want := scopes.values
+	if slices.Equal(want, []string{"all"}) {
+		want = nil
+		for _, s := range defined {
+			want = append(want, s.Value)
+		}
+	}
+	if err := clients.ValidateGrant(c, defined, want); err != nil {
+		return err
+	}
+	if err := st.SetGrant(ctx, clients.Grant{ClientID: c.ID, APIID: api.ID, Scopes: want}); err != nil {
+		return fmt.Errorf("grant: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "%s may call %s with: %s\n", c.ID, api.Identifier, strings.Join(want, " "))
+	return nil
+}
+
+// runClientsRevokeGrant takes an API away from an application at once: the
+// admin API checks the grant on every call.
+func runClientsRevokeGrant(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "clients revoke-grant ID --api AUDIENCE [flags]",
+		"Removes an application's grant for an API (--api admin: the admin API).", "DATABASE_URL")
+	audience := fs.String("api", "", "the API's identifier (audience), or admin (required)")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	id, err := parseFlagsAndArg(fs, args, "client id")
+	if err != nil {
+		return err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, api, _, err := grantParties(ctx, st, id, *audience)
+	if err != nil {
+		return err
+	}
+	if err := st.DeleteGrant(ctx, c.ID, api.ID); errors.Is(err, clients.ErrNotFound) {
+		return fmt.Errorf("%s has no grant for %s", c.ID, api.Identifier)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s may no longer call %s\n", c.ID, api.Identifier)
+	return nil
+}
+
+// grantParties loads the client, the API (by identifier, or the admin API)
+// and the scopes it defines.
+func grantParties(ctx context.Context, st *store.Store, clientID, audience string) (clients.Client, clients.API, []clients.Scope, error) {
+	c, err := st.ClientByID(ctx, clientID)
+	if errors.Is(err, clients.ErrNotFound) {
+		return c, clients.API{}, nil, fmt.Errorf("no application has the client id %q", clientID)
+	}
+	if err != nil {
+		return c, clients.API{}, nil, err
+	}
+	api, err := findAPI(ctx, st, audience)
+	if err != nil {
+		return c, api, nil, err
+	}
+	defined, err := st.APIScopes(ctx, api.ID)
+	return c, api, defined, err
+}
+
+func findAPI(ctx context.Context, st *store.Store, audience string) (clients.API, error) {
+	if audience != adminAPIName {
+		api, err := st.APIByIdentifier(ctx, audience)
+		if errors.Is(err, clients.ErrNotFound) {
+			return api, fmt.Errorf("no API has the identifier %q (gatehouse apis list shows them)", audience)
+		}
+		return api, err
+	}
+	apis, err := st.ListAPIs(ctx)
+	if err != nil {
+		return clients.API{}, err
+	}
+	for _, a := range apis {
+		if strings.HasSuffix(a.Identifier, server.AdminAPIPath) {
+			return a, nil
+		}
+	}
+	return clients.API{}, errors.New("the admin API is not registered yet: run gatehouse serve (or dev) once")
+}

@@ -1,0 +1,200 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/clients"
+)
+
+// apiJSON is an API (a resource server) as the admin API shows it.
+type apiJSON struct {
+	ID                   string          `json:"id"`
+	Identifier           string          `json:"identifier"`
+	Name                 string          `json:"name"`
+	TokenLifetimeSeconds int64           `json:"token_lifetime_seconds"`
+	Scopes               []clients.Scope `json:"scopes"`
+	BuiltIn              bool            `json:"built_in"`
+	CreatedAt            time.Time       `json:"created_at"`
+}
+
+type scopeJSON struct {
+	Value       string `json:"value"`
+	Description string `json:"description"`
+}
+
+func scopesFromJSON(in []scopeJSON) []clients.Scope {
+	out := make([]clients.Scope, len(in))
+	for i, s := range in {
+		out[i] = clients.Scope{Value: s.Value, Description: s.Description}
+	}
+	return out
+}
+
+func (s *Server) toAPIJSON(r *http.Request, a clients.API) (apiJSON, error) {
+	scopes, err := s.store.APIScopes(r.Context(), a.ID)
+	if scopes == nil {
+		scopes = []clients.Scope{}
+	}
+	return apiJSON{ID: a.ID, Identifier: a.Identifier, Name: a.Name, TokenLifetimeSeconds: int64(a.TokenLifetime / time.Second),
+		Scopes: scopes, BuiltIn: a.Identifier == s.AdminAudience(), CreatedAt: a.CreatedAt}, err
+}
+
+// apiByID finds an API by its id (the path's {id}).
+func (s *Server) apiByID(w http.ResponseWriter, r *http.Request) (clients.API, bool) {
+	list, err := s.clients.ListAPIs(r.Context())
+	if err != nil {
+		s.apiServerError(w, r, err)
+		return clients.API{}, false
+	}
+	for _, a := range list {
+		if a.ID == r.PathValue("id") {
+			return a, true
+		}
+	}
+	apiError(w, http.StatusNotFound, "not_found", "No API has this id.", nil)
+	return clients.API{}, false
+}
+
+func (s *Server) handleAPIListAPIs() http.Handler {
+	return s.requireAdminScope("read:apis", func(w http.ResponseWriter, r *http.Request, _ apiCaller) {
+		list, err := s.clients.ListAPIs(r.Context())
+		if err != nil {
+			s.apiServerError(w, r, err)
+			return
+		}
+		out := make([]apiJSON, len(list))
+		for i, a := range list {
+			if out[i], err = s.toAPIJSON(r, a); err != nil {
+				s.apiServerError(w, r, err)
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"apis": out})
+	})
+}
+
+func (s *Server) handleAPIGetAPI() http.Handler {
+	return s.requireAdminScope("read:apis", func(w http.ResponseWriter, r *http.Request, _ apiCaller) {
+		a, ok := s.apiByID(w, r)
+		if !ok {
+			return
+		}
+		out, err := s.toAPIJSON(r, a)
+		if err != nil {
+			s.apiServerError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// handleAPICreateAPI: POST api/admin/apis with identifier, name,
+// token_lifetime_seconds (default a day) and scopes.
+func (s *Server) handleAPICreateAPI() http.Handler {
+	return s.requireAdminScope("create:apis", func(w http.ResponseWriter, r *http.Request, caller apiCaller) {
+		var body struct {
+			Identifier           string      `json:"identifier"`
+			Name                 string      `json:"name"`
+			TokenLifetimeSeconds *int64      `json:"token_lifetime_seconds"`
+			Scopes               []scopeJSON `json:"scopes"`
+		}
+		if !decodeBody(w, r, &body) {
+			return
+		}
+		a := clients.API{Identifier: body.Identifier, Name: body.Name, TokenLifetime: 24 * time.Hour}
+		if body.TokenLifetimeSeconds != nil {
+			a.TokenLifetime = time.Duration(*body.TokenLifetimeSeconds) * time.Second
+		}
+		scopes := scopesFromJSON(body.Scopes)
+		err := a.Validate()
+		if err == nil {
+			err = clients.ValidateScopes(scopes)
+		}
+		if fields, ok := validationFields(err); ok {
+			apiError(w, http.StatusBadRequest, "invalid_api", "The API was not created.", fields)
+			return
+		}
+		var created clients.API
+		err = s.store.InTx(r.Context(), func(ctx context.Context) error {
+			var err error
+			if created, err = s.clients.CreateAPI(ctx, a); err != nil {
+				return err
+			}
+			return s.store.SetAPIScopes(ctx, created.ID, scopes)
+		})
+		if errors.Is(err, clients.ErrDuplicate) {
+			apiError(w, http.StatusConflict, "duplicate", "An API with this identifier exists.", map[string]string{"identifier": "is taken"})
+			return
+		}
+		if err != nil {
+			s.apiServerError(w, r, err)
+			return
+		}
+		s.audit(r, account.Event{Type: "api.created", Subject: created.Identifier, Details: map[string]any{"by": caller.actor()}})
+		out, err := s.toAPIJSON(r, created)
+		if err != nil {
+			s.apiServerError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, out)
+	})
+}
+
+// handleAPISetScopes: PUT api/admin/apis/{id}/scopes with a list of scopes;
+// grants lose the scopes that are gone.
+func (s *Server) handleAPISetScopes() http.Handler {
+	return s.requireAdminScope("update:apis", func(w http.ResponseWriter, r *http.Request, caller apiCaller) {
+		a, ok := s.apiByID(w, r)
+		if !ok {
+			return
+		}
+		if a.Identifier == s.AdminAudience() {
+			apiError(w, http.StatusConflict, "built_in", "The admin API's scopes are built in.", nil)
+			return
+		}
+		var body []scopeJSON
+		if !decodeBody(w, r, &body) {
+			return
+		}
+		scopes := scopesFromJSON(body)
+		if fields, ok := validationFields(clients.ValidateScopes(scopes)); ok {
+			apiError(w, http.StatusBadRequest, "invalid_api", "The scopes were not changed.", fields)
+			return
+		}
+		if err := s.store.SetAPIScopes(r.Context(), a.ID, scopes); err != nil {
+			s.apiServerError(w, r, err)
+			return
+		}
+		s.audit(r, account.Event{Type: "api.scopes_changed", Subject: a.Identifier, Details: map[string]any{"by": caller.actor()}})
+		out, err := s.toAPIJSON(r, a)
+		if err != nil {
+			s.apiServerError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// handleAPIDeleteAPI: DELETE api/admin/apis/{id}. The admin API stays.
+func (s *Server) handleAPIDeleteAPI() http.Handler {
+	return s.requireAdminScope("delete:apis", func(w http.ResponseWriter, r *http.Request, caller apiCaller) {
+		a, ok := s.apiByID(w, r)
+		if !ok {
+			return
+		}
+		if a.Identifier == s.AdminAudience() {
+			apiError(w, http.StatusConflict, "built_in", "The admin API cannot be deleted.", nil)
+			return
+		}
+		if err := s.clients.DeleteAPI(r.Context(), a.Identifier); err != nil && !errors.Is(err, clients.ErrNotFound) {
+			s.apiServerError(w, r, err)
+			return
+		}
+		s.audit(r, account.Event{Type: "api.deleted", Subject: a.Identifier, Details: map[string]any{"by": caller.actor(), "name": a.Name}})
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
