@@ -57,9 +57,33 @@ type Client struct {
 	// MFAPolicy overrides the tenant's MFA policy for logins to this
 	// application: "never" or "always"; "" follows the tenant.
 	MFAPolicy string
+	// Lifetimes override the tenant's token lifetimes for this application;
+	// a zero field follows the tenant.
+	Lifetimes Lifetimes
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// Lifetimes are the token lifetimes an application may set for itself, as
+// in Auth0's application settings. Access tokens are not here: their
+// lifetime belongs to the API they are for.
+type Lifetimes struct {
+	IDToken time.Duration // how long an ID token is valid
+	// RefreshIdle ends a refresh token left unused this long (Auth0's
+	// "inactivity expiration"); every rotation starts it again.
+	RefreshIdle time.Duration
+	// RefreshAbsolute ends a refresh token's rotation chain this long after
+	// the login that started it, however often it is used.
+	RefreshAbsolute time.Duration
+}
+
+// TryClientID is the built-in application behind the console's "Try your
+// login box": a public client whose only callback is the console's.
+const TryClientID = "gatehouse-try"
+
+// BuiltIn reports whether Gatehouse itself manages the client, so an admin
+// may look at it but neither change nor delete it.
+func (c Client) BuiltIn() bool { return c.ID == TryClientID }
 
 // Public reports whether the client has no secret and so must use PKCE.
 func (c Client) Public() bool { return c.Type == SPA }
@@ -123,6 +147,12 @@ type Store interface {
 	CreateAPI(ctx context.Context, a API) (API, error)
 	// APIByIdentifier returns the API for an audience or ErrNotFound.
 	APIByIdentifier(ctx context.Context, identifier string) (API, error)
+	// APIByID returns the API with this ID or ErrNotFound.
+	APIByID(ctx context.Context, id string) (API, error)
+	// UpdateAPI changes the name and token lifetime of the API with a.ID; the
+	// identifier never changes, since tokens already carry it. ErrNotFound
+	// when there is no such API.
+	UpdateAPI(ctx context.Context, a API) error
 	// ListAPIs returns every API, ordered by identifier.
 	ListAPIs(ctx context.Context) ([]API, error)
 	// DeleteAPI removes the API with this identifier or answers ErrNotFound.

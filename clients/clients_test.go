@@ -63,8 +63,18 @@ func TestValidateClient(t *testing.T) {
 		{"web needs a secret", web(), func(c *clients.Client) { c.SecretHash = nil }, "client_secret", "needs a secret"},
 		{"m2m needs a secret", m2m(), func(c *clients.Client) { c.SecretHash = []byte("short") }, "client_secret", "needs a secret"},
 
-		{"spa needs a callback", spa(), func(c *clients.Client) { c.Callbacks = nil }, "callbacks", "at least one callback"},
-		{"web needs a callback", web(), func(c *clients.Client) { c.Callbacks = nil }, "callbacks", "at least one callback"},
+		{"a spa without callbacks yet is valid", spa(), func(c *clients.Client) { c.Callbacks = nil }, "", ""},
+		{"a web app without callbacks yet is valid", web(), func(c *clients.Client) { c.Callbacks = nil }, "", ""},
+		{"lifetimes may follow the tenant", spa(), func(c *clients.Client) { c.Lifetimes = clients.Lifetimes{} }, "", ""},
+		{"lifetimes within bounds", spa(), func(c *clients.Client) {
+			c.Lifetimes = clients.Lifetimes{IDToken: time.Hour, RefreshIdle: 24 * time.Hour, RefreshAbsolute: 30 * 24 * time.Hour}
+		}, "", ""},
+		{"id token at least a minute", spa(), func(c *clients.Client) { c.Lifetimes.IDToken = time.Second }, "id_token_lifetime", "between 1 minute and 30d"},
+		{"refresh at most a year", web(), func(c *clients.Client) { c.Lifetimes.RefreshAbsolute = 400 * 24 * time.Hour }, "refresh_absolute_lifetime", "365d"},
+		{"idle no longer than absolute", spa(), func(c *clients.Client) {
+			c.Lifetimes = clients.Lifetimes{RefreshIdle: 48 * time.Hour, RefreshAbsolute: 24 * time.Hour}
+		}, "refresh_idle_lifetime", "absolute"},
+		{"m2m sets no user token lifetimes", m2m(), func(c *clients.Client) { c.Lifetimes.IDToken = time.Hour }, "id_token_lifetime", "machine-to-machine"},
 		{"m2m takes no callbacks", m2m(), func(c *clients.Client) { c.Callbacks = []string{"https://x.example.com/cb"} }, "callbacks", "machine-to-machine"},
 		{"m2m takes no web origins", m2m(), func(c *clients.Client) { c.WebOrigins = []string{"https://x.example.com"} }, "web_origins", "machine-to-machine"},
 		{"m2m takes no logout urls", m2m(), func(c *clients.Client) { c.LogoutURLs = []string{"https://x.example.com"} }, "logout_urls", "machine-to-machine"},

@@ -27,6 +27,8 @@ const (
 	maxIdentifierLength = 255
 	MinTokenLifetime    = time.Minute
 	MaxTokenLifetime    = 30 * 24 * time.Hour
+	MaxIDTokenLifetime  = 30 * 24 * time.Hour
+	MaxRefreshLifetime  = 365 * 24 * time.Hour
 )
 
 // Validate checks a client before it is stored and returns a
@@ -37,11 +39,13 @@ const (
 //   - callbacks and logout URLs: absolute https URLs (http only for localhost,
 //     127.0.0.1 and [::1], RFC 8252's loopback for development), without a
 //     fragment, user name or wildcard, at most 2048 characters, at most 100 of
-//     each; spa and web need a callback;
+//     each. A client may have no callback yet, as a new application in
+//     Auth0's dashboard: it logs no one in until one is set;
 //   - web origins: scheme://host[:port] exactly as a browser sends it in the
 //     Origin header, under the same https rule;
 //   - m2m clients log no user in, so they take no callbacks, logout URLs or
-//     web origins.
+//     web origins;
+//   - lifetimes: zero (the tenant's) or within the bounds of Lifetimes.Validate.
 func (c Client) Validate() error {
 	if p := clientIDProblem(c.ID); p != "" {
 		return &ValidationError{"client_id", p}
@@ -74,8 +78,8 @@ func (c Client) Validate() error {
 			}
 		}
 	}
-	if c.Type != M2M && len(c.Callbacks) == 0 {
-		return &ValidationError{"callbacks", fmt.Sprintf("a %s client needs at least one callback URL to send users back to", c.Type)}
+	if err := c.Lifetimes.Validate(c.Type); err != nil {
+		return err
 	}
 	switch c.MFAPolicy {
 	case "", "never", "adaptive", "always":
@@ -221,4 +225,53 @@ func hasSpaceOrControl(s string) bool {
 	return !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool {
 		return unicode.IsSpace(r) || unicode.IsControl(r)
 	})
+}
+
+// Validate checks an application's lifetimes: each is zero (the tenant's) or
+// between a minute and its maximum (30 days for ID tokens, a year for refresh
+// tokens); a refresh token's idle lifetime cannot outlast its absolute one;
+// an m2m client gets neither ID nor refresh tokens, so it sets none.
+func (l Lifetimes) Validate(t Type) error {
+	checks := []struct {
+		field string
+		d     time.Duration
+		max   time.Duration
+	}{
+		{"id_token_lifetime", l.IDToken, MaxIDTokenLifetime},
+		{"refresh_idle_lifetime", l.RefreshIdle, MaxRefreshLifetime},
+		{"refresh_absolute_lifetime", l.RefreshAbsolute, MaxRefreshLifetime},
+	}
+	for _, c := range checks {
+		if c.d == 0 {
+			continue
+		}
+		if t == M2M {
+			return &ValidationError{c.field, "a machine-to-machine client gets no ID or refresh tokens, so it sets no lifetime for them"}
+		}
+		if c.d < MinTokenLifetime || c.d > c.max {
+			return &ValidationError{c.field, fmt.Sprintf("must be between 1 minute and %s, not %s", FormatLifetime(c.max), FormatLifetime(c.d))}
+		}
+	}
+	if l.RefreshIdle > 0 && l.RefreshAbsolute > 0 && l.RefreshIdle > l.RefreshAbsolute {
+		return &ValidationError{"refresh_idle_lifetime", "must not be longer than the absolute lifetime, which ends every refresh token anyway"}
+	}
+	return nil
+}
+
+// ValidateNew checks an API about to be created: Validate's rules, and an
+// identifier that is an absolute URI (https://api.example.com or
+// urn:example:orders), which keeps audiences unambiguous across tenants and
+// tools. APIs stored before this rule keep their identifiers.
+func (a API) ValidateNew() error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	u, err := url.Parse(a.Identifier)
+	if err != nil || u.Scheme == "" || (u.Opaque == "" && u.Host == "") {
+		return &ValidationError{"identifier", fmt.Sprintf("%q must be an absolute URI such as https://api.example.com", a.Identifier)}
+	}
+	if strings.Contains(a.Identifier, "#") {
+		return &ValidationError{"identifier", fmt.Sprintf("%q must not contain a fragment (#...)", a.Identifier)}
+	}
+	return nil
 }

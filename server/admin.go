@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/templates"
 )
@@ -53,9 +54,19 @@ func adminPages() (map[string]*template.Template, error) {
 
 var adminFuncs = template.FuncMap{
 	// field returns the message for a refused form field, or "".
-	"field": func(fields map[string]string, name string) string { return fields[name] },
-	"join":  strings.Join,
-	"list":  func(v ...string) []string { return v },
+	"field":        func(fields map[string]string, name string) string { return fields[name] },
+	"join":         strings.Join,
+	"list":         func(v ...string) []string { return v },
+	"has":          slices.Contains[[]string],
+	"lifetimeText": clients.FormatLifetime,
+	// urlList and lifetime gather what the url-list and lifetime partials
+	// show for one field of a form.
+	"urlList": func(v adminView, name, label, value, help string) formField {
+		return formField{Name: name, Label: label, Value: value, Help: help, Error: v.Fields[name]}
+	},
+	"lifetime": func(v adminView, name, label, value, tenant, help string) formField {
+		return formField{Name: name, Label: label, Value: value, Tenant: tenant, Help: help, Error: v.Fields[name]}
+	},
 	// settingInput gathers what the admin-setting-input partial shows for
 	// one setting of a page whose Data is *adminMFAData.
 	"settingInput": func(v adminView, key, typ string) (settingField, error) {
@@ -66,6 +77,12 @@ var adminFuncs = template.FuncMap{
 		return settingField{Spec: d.Specs[key], Value: d.Values[key], SecretSet: d.SecretSet[key], Type: typ,
 			Error: v.Fields[key]}, nil
 	},
+}
+
+// formField is one labelled input of an admin form.
+type formField struct {
+	Name, Label, Value, Help, Error string
+	Tenant                          string // the tenant's value, for a field that may be left to it
 }
 
 type settingField struct {

@@ -2,7 +2,8 @@ package server
 
 import "net/http"
 
-// adminRoutes lists the admin console. Every route is behind requireAdmin.
+// adminRoutes lists the admin console. Every route is behind requireAdmin
+// but the test login's callback (see admin_try.go).
 func (s *Server) adminRoutes(handle func(method, path string, h http.Handler)) {
 	admin := func(method, path string, h http.Handler) { handle(method, path, s.requireAdmin(h)) }
 
@@ -10,6 +11,27 @@ func (s *Server) adminRoutes(handle func(method, path string, h http.Handler)) {
 	admin("GET", "admin/mfa", s.handleAdminMFA())
 	admin("POST", "admin/mfa", s.handleAdminMFASave())
 	admin("POST", "admin/mfa/test", s.handleAdminSMSTest())
+
+	admin("GET", "admin/applications", s.handleAdminApps())
+	admin("POST", "admin/applications", s.handleAdminAppCreate())
+	admin("GET", "admin/applications/{id}", s.handleAdminApp())
+	admin("POST", "admin/applications/{id}", s.handleAdminAppSave())
+	admin("POST", "admin/applications/{id}/rotate-secret", s.handleAdminAppRotate())
+	admin("POST", "admin/applications/{id}/delete", s.handleAdminAppDelete())
+
+	admin("GET", "admin/apis", s.handleAdminAPIs())
+	admin("POST", "admin/apis", s.handleAdminAPICreate())
+	admin("GET", "admin/apis/{id}", s.handleAdminAPI())
+	admin("POST", "admin/apis/{id}", s.handleAdminAPISave())
+	admin("POST", "admin/apis/{id}/scopes", s.handleAdminAPIScopes())
+	admin("POST", "admin/apis/{id}/grants", s.handleAdminAPIGrant())
+	admin("POST", "admin/apis/{id}/delete", s.handleAdminAPIDelete())
+
+	admin("GET", "admin/try", s.handleAdminTry())
+	admin("POST", "admin/try", s.handleAdminTryStart())
+	// The test login replaces the browser's session with whoever logged in,
+	// so its callback is admitted by the try cookie, not requireAdmin.
+	handle("GET", "admin/try/callback", s.handleAdminTryCallback())
 }
 
 // apiRoutes lists the admin JSON API; each handler names the scope it needs.

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ory/fosite"
 
 	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/store"
 )
 
 // scopesSupported are the scopes any client may ask for.
@@ -37,6 +39,35 @@ func (f *fositeClient) GetResponseModes() []fosite.ResponseModeType {
 	return []fosite.ResponseModeType{fosite.ResponseModeDefault, fosite.ResponseModeQuery,
 		fosite.ResponseModeFragment, fosite.ResponseModeFormPost, responseModeWebMessage}
 }
+
+// GetEffectiveLifespan applies the application's own ID token and refresh
+// token lifetimes (fosite.ClientWithCustomTokenLifespans); what it does not
+// set follows the tenant.
+func (f *fositeClient) GetEffectiveLifespan(gt fosite.GrantType, tt fosite.TokenType, fallback time.Duration) time.Duration {
+	if gt != fosite.GrantTypeAuthorizationCode && gt != fosite.GrantTypeRefreshToken {
+		return fallback
+	}
+	var d time.Duration
+	switch tt {
+	case fosite.IDToken:
+		d = f.c.Lifetimes.IDToken
+	case fosite.RefreshToken:
+		d = f.c.Lifetimes.RefreshIdle
+	}
+	if d <= 0 {
+		return fallback
+	}
+	return d
+}
+
+// RefreshAbsoluteLifetime is read by the store when a login starts a refresh
+// token's rotation chain.
+func (f *fositeClient) RefreshAbsoluteLifetime() time.Duration { return f.c.Lifetimes.RefreshAbsolute }
+
+var (
+	_ fosite.ClientWithCustomTokenLifespans = (*fositeClient)(nil)
+	_ store.ClientRefreshLifetime           = (*fositeClient)(nil)
+)
 
 // clientRegistry loads clients for fosite. Every client may request any
 // registered API as its audience, as in Auth0 where user-facing apps can call

@@ -13,12 +13,15 @@ import (
 	"github.com/gatehouse-id/gatehouse/clients"
 )
 
-const clientColumns = `id, name, type, secret_hash, callbacks, logout_urls, web_origins, mfa_policy, created_at, updated_at`
+const clientColumns = `id, name, type, secret_hash, callbacks, logout_urls, web_origins, mfa_policy,
+	id_token_lifetime_seconds, refresh_idle_lifetime_seconds, refresh_absolute_lifetime_seconds, created_at, updated_at`
 
 func scanClient(row pgx.Row) (clients.Client, error) {
 	var c clients.Client
 	var typ string
-	err := row.Scan(&c.ID, &c.Name, &typ, &c.SecretHash, &c.Callbacks, &c.LogoutURLs, &c.WebOrigins, &c.MFAPolicy, &c.CreatedAt, &c.UpdatedAt)
+	var idToken, refreshIdle, refreshAbsolute *int64
+	err := row.Scan(&c.ID, &c.Name, &typ, &c.SecretHash, &c.Callbacks, &c.LogoutURLs, &c.WebOrigins, &c.MFAPolicy,
+		&idToken, &refreshIdle, &refreshAbsolute, &c.CreatedAt, &c.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return clients.Client{}, clients.ErrNotFound
 	}
@@ -26,6 +29,8 @@ func scanClient(row pgx.Row) (clients.Client, error) {
 		return clients.Client{}, err
 	}
 	c.Type = clients.Type(typ)
+	c.Lifetimes = clients.Lifetimes{IDToken: fromSeconds(idToken), RefreshIdle: fromSeconds(refreshIdle),
+		RefreshAbsolute: fromSeconds(refreshAbsolute)}
 	c.Callbacks, c.LogoutURLs, c.WebOrigins = nilIfEmpty(c.Callbacks), nilIfEmpty(c.LogoutURLs), nilIfEmpty(c.WebOrigins)
 	return c, nil
 }
@@ -33,9 +38,10 @@ func scanClient(row pgx.Row) (clients.Client, error) {
 func (s *Store) CreateClient(ctx context.Context, c clients.Client) error {
 	_, err := s.db(ctx).Exec(ctx, `
 		insert into oauth_clients (`+clientColumns+`)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, now()), coalesce($10, $9, now()))`,
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, coalesce($12, now()), coalesce($13, $12, now()))`,
 		c.ID, c.Name, string(c.Type), c.SecretHash, textArray(c.Callbacks), textArray(c.LogoutURLs), textArray(c.WebOrigins),
-		c.MFAPolicy, nullTime(c.CreatedAt), nullTime(c.UpdatedAt))
+		c.MFAPolicy, toSeconds(c.Lifetimes.IDToken), toSeconds(c.Lifetimes.RefreshIdle), toSeconds(c.Lifetimes.RefreshAbsolute),
+		nullTime(c.CreatedAt), nullTime(c.UpdatedAt))
 	if isUniqueViolation(err) {
 		return clients.ErrDuplicate
 	}
@@ -74,9 +80,12 @@ func (s *Store) UpdateClient(ctx context.Context, c clients.Client) error {
 	}
 	tag, err := s.db(ctx).Exec(ctx, `
 		update oauth_clients
-		set name = $2, type = $3, secret_hash = $4, callbacks = $5, logout_urls = $6, web_origins = $7, mfa_policy = $8, updated_at = now()
+		set name = $2, type = $3, secret_hash = $4, callbacks = $5, logout_urls = $6, web_origins = $7, mfa_policy = $8,
+			id_token_lifetime_seconds = $9, refresh_idle_lifetime_seconds = $10, refresh_absolute_lifetime_seconds = $11,
+			updated_at = now()
 		where id = $1`,
-		c.ID, c.Name, string(c.Type), c.SecretHash, textArray(c.Callbacks), textArray(c.LogoutURLs), textArray(c.WebOrigins), c.MFAPolicy)
+		c.ID, c.Name, string(c.Type), c.SecretHash, textArray(c.Callbacks), textArray(c.LogoutURLs), textArray(c.WebOrigins), c.MFAPolicy,
+		toSeconds(c.Lifetimes.IDToken), toSeconds(c.Lifetimes.RefreshIdle), toSeconds(c.Lifetimes.RefreshAbsolute))
 	if err != nil {
 		return fmt.Errorf("update client: %w", err)
 	}
@@ -147,6 +156,34 @@ func (s *Store) APIByIdentifier(ctx context.Context, identifier string) (clients
 	return a, err
 }
 
+func (s *Store) APIByID(ctx context.Context, id string) (clients.API, error) {
+	if !storableText(id) {
+		return clients.API{}, clients.ErrNotFound
+	}
+	// Compared as text, so an id that is no uuid names nothing.
+	a, err := scanAPI(s.db(ctx).QueryRow(ctx, `select `+apiColumns+` from apis where id::text = $1`, id))
+	if err != nil && !errors.Is(err, clients.ErrNotFound) {
+		return a, fmt.Errorf("api by id: %w", err)
+	}
+	return a, err
+}
+
+// UpdateAPI stores the token lifetime in whole seconds, rounding down.
+func (s *Store) UpdateAPI(ctx context.Context, a clients.API) error {
+	if !storableText(a.ID) {
+		return clients.ErrNotFound
+	}
+	tag, err := s.db(ctx).Exec(ctx, `update apis set name = $2, token_lifetime_seconds = $3 where id::text = $1`,
+		a.ID, a.Name, int64(a.TokenLifetime/time.Second))
+	if err != nil {
+		return fmt.Errorf("update api: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return clients.ErrNotFound
+	}
+	return nil
+}
+
 func (s *Store) ListAPIs(ctx context.Context) ([]clients.API, error) {
 	rows, err := s.db(ctx).Query(ctx, `select `+apiColumns+` from apis order by identifier`)
 	if err != nil {
@@ -186,6 +223,22 @@ func textArray(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// toSeconds stores an unset (zero) lifetime as SQL null.
+func toSeconds(d time.Duration) *int64 {
+	if d <= 0 {
+		return nil
+	}
+	n := int64(d / time.Second)
+	return &n
+}
+
+func fromSeconds(n *int64) time.Duration {
+	if n == nil {
+		return 0
+	}
+	return time.Duration(*n) * time.Second
 }
 
 // nilIfEmpty reads an empty array back as nil, Go's empty list.

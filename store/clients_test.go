@@ -225,3 +225,47 @@ func normalizeAPI(a clients.API) clients.API {
 	a.CreatedAt = a.CreatedAt.UTC()
 	return a
 }
+
+func TestClientLifetimesRoundTripAndUnsetMeansNull(t *testing.T) {
+	st := storetest.NewStore(t)
+	c := webClient()
+	c.Lifetimes = clients.Lifetimes{IDToken: 10 * time.Minute, RefreshAbsolute: 7 * 24 * time.Hour}
+	if err := st.CreateClient(ctxB, c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.ClientByID(ctxB, c.ID)
+	if err != nil || got.Lifetimes != c.Lifetimes {
+		t.Fatalf("lifetimes read back as %+v (%v), want %+v", got.Lifetimes, err, c.Lifetimes)
+	}
+	got.Lifetimes = clients.Lifetimes{RefreshIdle: time.Hour}
+	if err := st.UpdateClient(ctxB, got); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := st.ClientByID(ctxB, c.ID); again.Lifetimes != got.Lifetimes {
+		t.Fatalf("after update %+v, want %+v", again.Lifetimes, got.Lifetimes)
+	}
+}
+
+func TestUpdateAPIChangesNameAndLifetimeButNotTheIdentifier(t *testing.T) {
+	st := storetest.NewStore(t)
+	a, err := st.CreateAPI(ctxB, clients.API{Identifier: "https://orders.example.com", Name: "Orders", TokenLifetime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Name, a.TokenLifetime, a.Identifier = "Orders v2", 2*time.Hour, "https://other.example.com"
+	if err := st.UpdateAPI(ctxB, a); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.APIByID(ctxB, a.ID)
+	if err != nil || got.Name != "Orders v2" || got.TokenLifetime != 2*time.Hour || got.Identifier != "https://orders.example.com" {
+		t.Fatalf("got %+v (%v)", got, err)
+	}
+	for _, id := range []string{"not-a-uuid", "00000000-0000-0000-0000-000000000000"} {
+		if _, err := st.APIByID(ctxB, id); !errors.Is(err, clients.ErrNotFound) {
+			t.Errorf("APIByID(%q) = %v, want ErrNotFound", id, err)
+		}
+		if err := st.UpdateAPI(ctxB, clients.API{ID: id, Name: "X", TokenLifetime: time.Hour}); !errors.Is(err, clients.ErrNotFound) {
+			t.Errorf("UpdateAPI(%q) = %v, want ErrNotFound", id, err)
+		}
+	}
+}

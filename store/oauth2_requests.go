@@ -121,7 +121,7 @@ func (o *OAuth2) insertToken(ctx context.Context, k tokenKind, signature string,
 			key := tokenKey(accessSignature)
 			atKey = &key
 		}
-		args = append(args, atKey, o.now().Add(o.cfg.RefreshAbsoluteLifetime))
+		args = append(args, atKey, o.now().Add(o.absoluteLifetime(req.GetClient())))
 		sql = `
 		insert into oauth2_tokens (kind, signature, request_id, requested_at, client_id, subject,
 			requested_scope, granted_scope, requested_audience, granted_audience, form_data, session_data, expires_at,
@@ -133,6 +133,20 @@ func (o *OAuth2) insertToken(ctx context.Context, k tokenKind, signature string,
 		return oauth2DBError("store "+string(k), err)
 	}
 	return nil
+}
+
+// ClientRefreshLifetime is a client that sets its own absolute refresh token
+// lifetime; zero follows OAuth2Config.
+type ClientRefreshLifetime interface {
+	RefreshAbsoluteLifetime() time.Duration
+}
+
+// absoluteLifetime is how long a rotation chain the client starts may last.
+func (o *OAuth2) absoluteLifetime(c fosite.Client) time.Duration {
+	if l, ok := c.(ClientRefreshLifetime); ok && l.RefreshAbsoluteLifetime() > 0 {
+		return l.RefreshAbsoluteLifetime()
+	}
+	return o.cfg.RefreshAbsoluteLifetime
 }
 
 // selectToken loads the row stored under signature; fosite.ErrNotFound if

@@ -15,6 +15,7 @@ func runAPIs(ctx context.Context, e env, args []string) error {
 	return runGroup(ctx, e, "apis", args, []groupVerb{
 		{"create", "--identifier AUDIENCE --name N [--token-lifetime 24h]", runAPIsCreate},
 		{"list", "", runAPIsList},
+		{"update", "IDENTIFIER [--name N] [--token-lifetime D]", runAPIsUpdate},
 		{"delete", "IDENTIFIER", runAPIsDelete},
 	})
 }
@@ -77,6 +78,40 @@ func runAPIsList(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\n", a.Identifier, a.Name, shortDuration(a.TokenLifetime))
 	}
 	return w.Flush()
+}
+
+func runAPIsUpdate(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "apis update IDENTIFIER [flags]",
+		"Changes an API's name or token lifetime. The identifier never changes: tokens\nalready issued carry it.",
+		"DATABASE_URL")
+	name := fs.String("name", "", "new display `NAME`")
+	lifetime := fs.String("token-lifetime", "", "how long its access tokens last: `DURATION` (90m, 24h, 30d), 1m to 30d")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	identifier, err := parseFlagsAndArg(fs, args, "API identifier")
+	if err != nil {
+		return err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := st.APIByIdentifier(ctx, identifier)
+	if err != nil {
+		return explainAPIError(err, identifier)
+	}
+	if *name != "" {
+		a.Name = *name
+	}
+	if *lifetime != "" {
+		if a.TokenLifetime, err = clients.ParseLifetime("token_lifetime", *lifetime); err != nil {
+			return err
+		}
+	}
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	return explainAPIError(st.UpdateAPI(ctx, a), identifier)
 }
 
 func runAPIsDelete(ctx context.Context, e env, args []string) error {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/clients"
 )
 
@@ -15,7 +17,8 @@ func runClients(ctx context.Context, e env, args []string) error {
 	return runGroup(ctx, e, "clients", args, []groupVerb{
 		{"create", "--name N --type spa|web|m2m --callback URL... [--logout-url URL...] [--web-origin ORIGIN...] [--client-id ID]", runClientsCreate},
 		{"list", "", runClientsList},
-		{"update", "ID [--name N] [--callback URL...] [--logout-url URL...] [--web-origin ORIGIN...]", runClientsUpdate},
+		{"update", "ID [--name N] [--callback URL...] [--logout-url URL...] [--web-origin ORIGIN...] [--mfa-policy P] [--id-token-lifetime D] [--refresh-idle-lifetime D] [--refresh-absolute-lifetime D]", runClientsUpdate},
+		{"rotate-secret", "ID", runClientsRotateSecret},
 		{"delete", "ID", runClientsDelete},
 		{"grant", "ID --api AUDIENCE|admin --scope SCOPE...|all", runClientsGrant},
 		{"revoke-grant", "ID --api AUDIENCE|admin", runClientsRevokeGrant},
@@ -119,6 +122,18 @@ func runClientsUpdate(ctx context.Context, e env, args []string) error {
 	fs.Var(&callbacks, "callback", "allowed redirect `URL` (repeatable)")
 	fs.Var(&logoutURLs, "logout-url", "allowed `URL` to return to after logout (repeatable)")
 	fs.Var(&webOrigins, "web-origin", "allowed browser `ORIGIN` for CORS and web_message (repeatable)")
+	lifetimes := []struct {
+		flag, help string
+		value      *string
+		dst        func(*clients.Lifetimes) *time.Duration
+	}{
+		{"id-token-lifetime", "how long ID tokens last", nil, func(l *clients.Lifetimes) *time.Duration { return &l.IDToken }},
+		{"refresh-idle-lifetime", "an unused refresh token expires after this", nil, func(l *clients.Lifetimes) *time.Duration { return &l.RefreshIdle }},
+		{"refresh-absolute-lifetime", "a refresh token's login ends this long after it began", nil, func(l *clients.Lifetimes) *time.Duration { return &l.RefreshAbsolute }},
+	}
+	for i := range lifetimes {
+		lifetimes[i].value = fs.String(lifetimes[i].flag, "", lifetimes[i].help+": `DURATION` (90m, 12h, 30d) or default (the tenant's)")
+	}
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
 	id, err := parseFlagsAndArg(fs, args, "client id")
 	if err != nil {
@@ -136,8 +151,27 @@ func runClientsUpdate(ctx context.Context, e env, args []string) error {
 	if *name != "" {
 		c.Name = *name
 	}
+	if c.BuiltIn() {
+		return fmt.Errorf("the client %q is built in: Gatehouse manages it", id)
+	}
 	if *mfaPolicy != "" {
 		c.MFAPolicy = clientPolicy(*mfaPolicy)
+	}
+	for _, l := range lifetimes {
+		switch *l.value {
+		case "":
+		case "default":
+			*l.dst(&c.Lifetimes) = 0
+		default:
+			d, err := clients.ParseLifetime(strings.ReplaceAll(l.flag, "-", "_"), *l.value)
+			if err != nil {
+				return err
+			}
+			if d == 0 {
+				return fmt.Errorf("--%s: use default, not 0, to follow the tenant", l.flag)
+			}
+			*l.dst(&c.Lifetimes) = d
+		}
 	}
 	for _, l := range []struct {
 		flag *stringList
@@ -151,6 +185,41 @@ func runClientsUpdate(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	return explainClientError(st.UpdateClient(ctx, c), id)
+}
+
+func runClientsRotateSecret(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "clients rotate-secret ID",
+		"Gives a web or m2m application a new client secret and prints it once; the old\n"+
+			"secret stops working at once. Only the new secret's hash is kept.",
+		"DATABASE_URL")
+	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
+	id, err := parseFlagsAndArg(fs, args, "client id")
+	if err != nil {
+		return err
+	}
+	st, err := openCLIStore(ctx, e, *databaseURL, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := st.ClientByID(ctx, id)
+	if err != nil {
+		return explainClientError(err, id)
+	}
+	secret, err := c.RotateSecret()
+	if err != nil {
+		return err
+	}
+	if err := st.UpdateClient(ctx, c); err != nil {
+		return explainClientError(err, id)
+	}
+	if err := st.Record(ctx, account.Event{At: time.Now(), Type: "admin.client_secret_rotated",
+		Details: map[string]any{"by": "operator", "client_id": c.ID}}); err != nil {
+		return fmt.Errorf("the secret was rotated but not audited: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "client_secret: %s\n", secret)
+	fmt.Fprintln(e.stderr, "The new client secret is shown once; store it now. The old one no longer works.")
+	return nil
 }
 
 func runClientsDelete(ctx context.Context, e env, args []string) error {
@@ -167,6 +236,9 @@ func runClientsDelete(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if (clients.Client{ID: id}).BuiltIn() {
+		return fmt.Errorf("the client %q is built in: Gatehouse manages it", id)
+	}
 	return explainClientError(st.DeleteClient(ctx, id), id)
 }
 

@@ -87,7 +87,6 @@ func TestClientsRefusals(t *testing.T) {
 	}{
 		{"callback not https", []string{"create", "--name", "A", "--type", "spa", "--callback", "ftp://x"},
 			`callbacks: "ftp://x" must be an https URL (http is allowed only for localhost)`},
-		{"spa without callback", []string{"create", "--name", "A", "--type", "spa"}, "callbacks: a spa client needs at least one callback"},
 		{"unknown type", []string{"create", "--name", "A", "--type", "native"}, `type: "native" is not a client type`},
 		{"m2m with web origin", []string{"create", "--name", "A", "--type", "m2m", "--web-origin", "https://a.example.com"}, "web_origins: a machine-to-machine client"},
 		{"web origin with path", []string{"create", "--name", "A", "--type", "spa", "--callback", "https://a.example.com/cb",
@@ -96,7 +95,6 @@ func TestClientsRefusals(t *testing.T) {
 		{"duplicate client id", []string{"create", "--name", "A", "--type", "spa", "--callback", "https://a.example.com/cb", "--client-id", "taken"},
 			`a client with the id "taken" already exists`},
 		{"update with bad logout url", []string{"update", "taken", "--logout-url", "https://a.example.com/#x"}, "logout_urls:"},
-		{"update clearing the only callback", []string{"update", "taken", "--callback", ""}, "callbacks: a spa client needs at least one callback"},
 		{"update unknown client", []string{"update", "nobody", "--name", "X"}, `no client has the id "nobody"`},
 		{"delete unknown client", []string{"delete", "nobody"}, `no client has the id "nobody"`},
 	}
@@ -152,7 +150,7 @@ func TestAPIsCreateListDelete(t *testing.T) {
 
 func TestClientsAndAPIsCommandLine(t *testing.T) {
 	for _, args := range [][]string{{"clients", "--help"}, {"clients", "create", "--help"}, {"clients", "list", "--help"},
-		{"clients", "update", "--help"}, {"clients", "delete", "--help"}, {"apis", "--help"}, {"apis", "create", "--help"},
+		{"clients", "update", "--help"}, {"clients", "rotate-secret", "--help"}, {"clients", "delete", "--help"}, {"apis", "update", "--help"}, {"apis", "--help"}, {"apis", "create", "--help"},
 		{"apis", "list", "--help"}, {"apis", "delete", "--help"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := gatehouse(context.Background(), nil, "", args...)
@@ -166,8 +164,10 @@ func TestClientsAndAPIsCommandLine(t *testing.T) {
 		want string
 	}{
 		{[]string{"clients"}, "Usage: gatehouse clients <command>"},
-		{[]string{"clients", "rotate"}, `gatehouse clients: unknown subcommand "rotate" (use create, list, update, delete, grant, revoke-grant)`},
-		{[]string{"apis", "update"}, `gatehouse apis: unknown subcommand "update" (use create, list, delete)`},
+		{[]string{"clients", "rotate"}, `gatehouse clients: unknown subcommand "rotate" (use create, list, update, rotate-secret, delete, grant, revoke-grant)`},
+		{[]string{"apis", "rename"}, `gatehouse apis: unknown subcommand "rename" (use create, list, update, delete)`},
+		{[]string{"apis", "update"}, "the API identifier is required"},
+		{[]string{"clients", "rotate-secret"}, "the client id is required"},
 		{[]string{"clients", "create", "--type", "spa"}, "--name is required"},
 		{[]string{"clients", "create", "--name", "A"}, "--type is required"},
 		{[]string{"clients", "delete"}, "the client id is required"},
