@@ -51,6 +51,7 @@ func (s *Server) apiRoutes(handle func(method, path string, h http.Handler)) {
 	handle("GET", "api/admin/apis", s.handleAPIListAPIs())
 	handle("POST", "api/admin/apis", s.handleAPICreateAPI())
 	handle("GET", "api/admin/apis/{id}", s.handleAPIGetAPI())
+	handle("PATCH", "api/admin/apis/{id}", s.handleAPIUpdateAPI())
 	handle("DELETE", "api/admin/apis/{id}", s.handleAPIDeleteAPI())
 	handle("PUT", "api/admin/apis/{id}/scopes", s.handleAPISetScopes())
 	handle("", "api/admin/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

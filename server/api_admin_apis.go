@@ -45,18 +45,16 @@ func (s *Server) toAPIJSON(r *http.Request, a clients.API) (apiJSON, error) {
 
 // apiByID finds an API by its id (the path's {id}).
 func (s *Server) apiByID(w http.ResponseWriter, r *http.Request) (clients.API, bool) {
-	list, err := s.clients.ListAPIs(r.Context())
+	a, err := s.clients.APIByID(r.Context(), r.PathValue("id"))
+	if errors.Is(err, clients.ErrNotFound) {
+		apiError(w, http.StatusNotFound, "not_found", "No API has this id.", nil)
+		return a, false
+	}
 	if err != nil {
 		s.apiServerError(w, r, err)
-		return clients.API{}, false
+		return a, false
 	}
-	for _, a := range list {
-		if a.ID == r.PathValue("id") {
-			return a, true
-		}
-	}
-	apiError(w, http.StatusNotFound, "not_found", "No API has this id.", nil)
-	return clients.API{}, false
+	return a, true
 }
 
 func (s *Server) handleAPIListAPIs() http.Handler {
@@ -110,7 +108,7 @@ func (s *Server) handleAPICreateAPI() http.Handler {
 			a.TokenLifetime = time.Duration(*body.TokenLifetimeSeconds) * time.Second
 		}
 		scopes := scopesFromJSON(body.Scopes)
-		err := a.Validate()
+		err := a.ValidateNew()
 		if err == nil {
 			err = clients.ValidateScopes(scopes)
 		}
@@ -134,13 +132,57 @@ func (s *Server) handleAPICreateAPI() http.Handler {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "api.created", Subject: created.Identifier, Details: map[string]any{"by": caller.actor()}})
+		s.audit(r, account.Event{Type: "admin.api_created", Subject: created.Identifier, Details: map[string]any{"by": caller.actor()}})
 		out, err := s.toAPIJSON(r, created)
 		if err != nil {
 			s.apiServerError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusCreated, out)
+	})
+}
+
+// handleAPIUpdateAPI: PATCH api/admin/apis/{id} with name and/or
+// token_lifetime_seconds; the identifier never changes, since tokens carry it.
+func (s *Server) handleAPIUpdateAPI() http.Handler {
+	return s.requireAdminScope("update:apis", func(w http.ResponseWriter, r *http.Request, caller apiCaller) {
+		a, ok := s.apiByID(w, r)
+		if !ok {
+			return
+		}
+		var body struct {
+			Name                 *string `json:"name"`
+			TokenLifetimeSeconds *int64  `json:"token_lifetime_seconds"`
+			Identifier           *string `json:"identifier"`
+		}
+		if !decodeBody(w, r, &body) {
+			return
+		}
+		if body.Identifier != nil && *body.Identifier != a.Identifier {
+			apiError(w, http.StatusBadRequest, "immutable", "An API's identifier cannot change: tokens carry it as their audience. Create another API.", nil)
+			return
+		}
+		if body.Name != nil {
+			a.Name = *body.Name
+		}
+		if body.TokenLifetimeSeconds != nil {
+			a.TokenLifetime = time.Duration(*body.TokenLifetimeSeconds) * time.Second
+		}
+		if fields, ok := validationFields(a.Validate()); ok {
+			apiError(w, http.StatusBadRequest, "invalid_api", "The API was not changed.", fields)
+			return
+		}
+		if err := s.clients.UpdateAPI(r.Context(), a); err != nil {
+			s.apiServerError(w, r, err)
+			return
+		}
+		s.audit(r, account.Event{Type: "admin.api_updated", Subject: a.Identifier, Details: map[string]any{"by": caller.actor()}})
+		out, err := s.toAPIJSON(r, a)
+		if err != nil {
+			s.apiServerError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
 	})
 }
 
@@ -169,7 +211,7 @@ func (s *Server) handleAPISetScopes() http.Handler {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "api.scopes_changed", Subject: a.Identifier, Details: map[string]any{"by": caller.actor()}})
+		s.audit(r, account.Event{Type: "admin.api_scopes_updated", Subject: a.Identifier, Details: map[string]any{"by": caller.actor()}})
 		out, err := s.toAPIJSON(r, a)
 		if err != nil {
 			s.apiServerError(w, r, err)
@@ -194,7 +236,7 @@ func (s *Server) handleAPIDeleteAPI() http.Handler {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "api.deleted", Subject: a.Identifier, Details: map[string]any{"by": caller.actor(), "name": a.Name}})
+		s.audit(r, account.Event{Type: "admin.api_deleted", Subject: a.Identifier, Details: map[string]any{"by": caller.actor(), "name": a.Name}})
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

@@ -147,7 +147,7 @@ func (s *Server) handleAPICreateClient() http.Handler {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "client.created", Subject: c.ID,
+		s.audit(r, account.Event{Type: "admin.client_created", Subject: c.ID,
 			Details: map[string]any{"by": caller.actor(), "name": c.Name, "type": string(c.Type)}})
 		created, err := s.clients.ClientByID(r.Context(), c.ID)
 		if err != nil {
@@ -172,6 +172,10 @@ func (s *Server) handleAPIUpdateClient() http.Handler {
 		if !decodeBody(w, r, &body) {
 			return
 		}
+		if c.BuiltIn() {
+			apiError(w, http.StatusConflict, "built_in", "Gatehouse manages this application itself.", nil)
+			return
+		}
 		if body.ClientID != nil || body.Type != nil {
 			apiError(w, http.StatusBadRequest, "immutable", "The client id and type of an application cannot change; create another.", nil)
 			return
@@ -185,7 +189,7 @@ func (s *Server) handleAPIUpdateClient() http.Handler {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "client.updated", Subject: c.ID, Details: map[string]any{"by": caller.actor()}})
+		s.audit(r, account.Event{Type: "admin.client_updated", Subject: c.ID, Details: map[string]any{"by": caller.actor()}})
 		updated, err := s.clients.ClientByID(r.Context(), c.ID)
 		if err != nil {
 			s.apiServerError(w, r, err)
@@ -203,17 +207,16 @@ func (s *Server) handleAPIRotateSecret() http.Handler {
 		if !ok {
 			return
 		}
-		if c.Public() {
+		secret, err := c.RotateSecret()
+		if err != nil {
 			apiError(w, http.StatusBadRequest, "public_client", "A single-page application has no secret to rotate.", nil)
 			return
 		}
-		var secret string
-		secret, c.SecretHash = clients.NewSecret()
 		if err := s.clients.UpdateClient(r.Context(), c); err != nil {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "client.secret_rotated", Subject: c.ID, Details: map[string]any{"by": caller.actor()}})
+		s.audit(r, account.Event{Type: "admin.client_secret_rotated", Subject: c.ID, Details: map[string]any{"by": caller.actor()}})
 		out := toClientJSON(c)
 		out.ClientSecret = secret
 		writeJSON(w, http.StatusOK, out)
@@ -227,6 +230,10 @@ func (s *Server) handleAPIDeleteClient() http.Handler {
 		if !ok {
 			return
 		}
+		if c.BuiltIn() {
+			apiError(w, http.StatusConflict, "built_in", "Gatehouse manages this application itself.", nil)
+			return
+		}
 		if c.ID == caller.ClientID {
 			apiError(w, http.StatusConflict, "self", "An application cannot delete itself through the admin API.", nil)
 			return
@@ -235,7 +242,7 @@ func (s *Server) handleAPIDeleteClient() http.Handler {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "client.deleted", Subject: c.ID, Details: map[string]any{"by": caller.actor(), "name": c.Name}})
+		s.audit(r, account.Event{Type: "admin.client_deleted", Subject: c.ID, Details: map[string]any{"by": caller.actor(), "name": c.Name}})
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
@@ -299,7 +306,7 @@ func (s *Server) handleAPISetGrant() http.Handler {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "client.grant_changed", Subject: c.ID,
+		s.audit(r, account.Event{Type: "admin.grant_updated", Subject: c.ID,
 			Details: map[string]any{"by": caller.actor(), "audience": api.Identifier, "scopes": body.Scopes}})
 		writeJSON(w, http.StatusOK, grantJSON{Audience: api.Identifier, Scopes: body.Scopes})
 	})
@@ -325,7 +332,7 @@ func (s *Server) handleAPIDeleteGrant() http.Handler {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "client.grant_deleted", Subject: c.ID, Details: map[string]any{"by": caller.actor(), "audience": audience}})
+		s.audit(r, account.Event{Type: "admin.grant_deleted", Subject: c.ID, Details: map[string]any{"by": caller.actor(), "audience": audience}})
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

@@ -285,8 +285,8 @@ func TestAdminAPIApplicationsRoundTrip(t *testing.T) {
 	c.call(t, "DELETE", "/api/admin/clients/shop", "").expect(t, 204, "")
 	c.call(t, "GET", "/api/admin/clients/shop", "").expect(t, 404, "not_found")
 
-	logs := c.call(t, "GET", "/api/admin/logs?type=client.", "")
-	for _, want := range []string{"client.created", "client.updated", "client.secret_rotated", "client.grant_changed", "client.grant_deleted", "client.deleted"} {
+	logs := c.call(t, "GET", "/api/admin/logs?type=admin.", "")
+	for _, want := range []string{"admin.client_created", "admin.client_updated", "admin.client_secret_rotated", "admin.grant_updated", "admin.grant_deleted", "admin.client_deleted"} {
 		if !strings.Contains(logs.raw, `"`+want+`"`) {
 			t.Errorf("no %s in the audit log", want)
 		}
@@ -301,12 +301,18 @@ func TestAdminAPIAPIsRoundTrip(t *testing.T) {
 	c := h.newAPIClient(t, "deploy", "read:apis", "create:apis", "update:apis", "delete:apis")
 
 	c.call(t, "POST", "/api/admin/apis", `{"identifier":"has spaces","name":"Bad"}`).expect(t, 400, "invalid_api")
+	c.call(t, "POST", "/api/admin/apis", `{"identifier":"billing","name":"Not a URI"}`).expect(t, 400, "invalid_api")
 	c.call(t, "POST", "/api/admin/apis", `{"identifier":"https://orders.example.com","name":"Orders","scopes":[{"value":"read orders"}]}`).expect(t, 400, "invalid_api")
 	c.call(t, "POST", "/api/admin/apis", `{"identifier":"https://orders.example.com","name":"Orders","token_lifetime_seconds":5}`).expect(t, 400, "invalid_api")
 	r := c.call(t, "POST", "/api/admin/apis", `{"identifier":"https://orders.example.com","name":"Orders","token_lifetime_seconds":600,"scopes":[{"value":"read:orders","description":"Read orders"}]}`)
 	r.expect(t, 201, "")
 	id := r.body["id"].(string)
 	c.call(t, "POST", "/api/admin/apis", `{"identifier":"https://orders.example.com","name":"Again"}`).expect(t, 409, "duplicate")
+	c.call(t, "PATCH", "/api/admin/apis/"+id, `{"identifier":"https://other.example.com"}`).expect(t, 400, "immutable")
+	c.call(t, "PATCH", "/api/admin/apis/"+id, `{"token_lifetime_seconds":1}`).expect(t, 400, "invalid_api")
+	if r := c.call(t, "PATCH", "/api/admin/apis/"+id, `{"name":"Orders v2","token_lifetime_seconds":900}`); r.body["name"] != "Orders v2" || r.body["token_lifetime_seconds"] != float64(900) {
+		t.Errorf("after PATCH: %s", r.raw)
+	}
 	r = c.call(t, "PUT", "/api/admin/apis/"+id+"/scopes", `[{"value":"read:orders"},{"value":"write:orders","description":"Place orders"}]`)
 	r.expect(t, 200, "")
 	if len(r.body["scopes"].([]any)) != 2 {
