@@ -50,6 +50,7 @@ func commands() map[string]command {
 		"apis":    {"manage APIs (token audiences): apis create|list|delete", runAPIs},
 		"keys":    {"manage token signing keys: keys rotate|list", runKeys},
 		"policy":  {"the MFA policy: policy set never|adaptive|always, policy show", runPolicy},
+		"import":  {"import users from another provider: import auth0 EXPORT.ndjson", runImport},
 		"version": {"print the version", runVersion},
 	}
 }
