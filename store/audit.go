@@ -32,14 +32,17 @@ func (s *Store) Record(ctx context.Context, e account.Event) error {
 
 // AuditFilter selects audit entries. Zero fields select everything; Type
 // ending in "." matches a family ("mfa." is every MFA event). Before pages
-// backwards: entries with an id below it.
+// backwards: entries with an id below it. Subject matches the entry's
+// subject ignoring case, e.g. the email typed into a failed login for an
+// address that has no account.
 type AuditFilter struct {
-	UserID string
-	Type   string
-	Since  time.Time
-	Until  time.Time
-	Before int64
-	Limit  int // default 50, at most 500
+	UserID  string
+	Subject string
+	Type    string
+	Since   time.Time
+	Until   time.Time
+	Before  int64
+	Limit   int // default 50, at most 500
 }
 
 // AuditEntry is one stored event; Details is its JSON.
@@ -91,8 +94,9 @@ func (s *Store) AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEntry, e
 		  and ($4::timestamptz is null or at >= $4)
 		  and ($5::timestamptz is null or at < $5)
 		  and ($6::bigint is null or id < $6)
+		  and ($8 = '' or lower(subject) = lower($8))
 		order by id desc
-		limit $7`, userID, typeExact, typePrefix, since, until, before, f.Limit)
+		limit $7`, userID, typeExact, typePrefix, since, until, before, f.Limit, f.Subject)
 	if err != nil {
 		return nil, fmt.Errorf("list audit events: %w", err)
 	}
