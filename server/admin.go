@@ -67,6 +67,8 @@ var adminFuncs = template.FuncMap{
 		return settingField{Spec: d.Specs[key], Value: d.Values[key], SecretSet: d.SecretSet[key], Type: typ,
 			Error: v.Fields[key]}, nil
 	},
+
+	"adminTime": adminTime,
 }
 
 type settingField struct {
