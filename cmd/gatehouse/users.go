@@ -20,6 +20,12 @@ func runUsers(ctx context.Context, e env, args []string) error {
 		{"create", "--email E [--name N] [--password-stdin] [--admin] [--phone +E164]", runUsersCreate},
 		{"reset-mfa", "--email E", runUsersResetMFA},
 		{"forget-browsers", "--email E", runUsersForgetBrowsers},
+		{"list", "[--query Q] [--limit N]", runUsersList},
+		{"block", "--email E", runUsersBlock},
+		{"unblock", "--email E", runUsersUnblock},
+		{"promote", "--email E", runUsersPromote},
+		{"demote", "--email E", runUsersDemote},
+		{"delete", "--email E --yes", runUsersDelete},
 	})
 }
 
@@ -94,7 +100,7 @@ func runUsersResetMFA(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer done()
-	if err := svc.ResetMFA(ctx, u.ID); err != nil {
+	if err := svc.ResetMFABy(ctx, u.ID, operatorName()); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "MFA reset for %s\n", u.Email)
