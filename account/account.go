@@ -80,6 +80,7 @@ type Service struct {
 	sessions Sessions
 	failures Failures
 	audit    AuditLog
+	dir      Directory
 	hasher   *password.Hasher
 	policy   *password.Policy
 	limits   Limits
@@ -111,6 +112,9 @@ type Deps struct {
 	Mailer        Mailer
 	SecondFactors SecondFactors
 	EmailRules    EmailRules
+	// Directory serves administrators' actions; nil uses Users when it
+	// implements Directory too, as the Postgres store does.
+	Directory Directory
 }
 
 func NewService(d Deps) *Service {
@@ -120,10 +124,14 @@ func NewService(d Deps) *Service {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.Directory == nil {
+		d.Directory, _ = d.Users.(Directory)
+	}
 	return &Service{
 		users: d.Users, sessions: d.Sessions, failures: d.Failures, audit: d.Audit,
 		hasher: d.Hasher, policy: d.Policy, limits: d.Limits, now: d.Now, log: d.Log,
 		email: d.Email, mailer: d.Mailer, factors: d.SecondFactors, emailRules: d.EmailRules,
+		dir: d.Directory,
 	}
 }
 

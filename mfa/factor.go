@@ -35,6 +35,8 @@ type Factors interface {
 	// DeleteMFA removes the user's factor, recovery codes, challenges and
 	// failure counter.
 	DeleteMFA(ctx context.Context, userID string) error
+	// MFARecoveryCodesLeft counts the user's unused recovery codes.
+	MFARecoveryCodesLeft(ctx context.Context, userID string) (int, error)
 }
 
 // EnrollVerified makes phone the user's factor. The number counts only if the
@@ -115,6 +117,12 @@ func (s *Service) OpenPhone(f Factor) (Phone, error) {
 // failure counter, which also lifts an account lock. It is the administrator's
 // way out for a user who lost the phone or got locked.
 func (s *Service) ResetMFA(ctx context.Context, userID string) error {
+	return s.ResetMFABy(ctx, userID, "")
+}
+
+// ResetMFABy is ResetMFA with the admin or operator who asked for it named
+// in the audit log's details.by.
+func (s *Service) ResetMFABy(ctx context.Context, userID, by string) error {
 	if err := s.store.DeleteMFA(ctx, userID); err != nil {
 		return fmt.Errorf("reset mfa: %w", err)
 	}
@@ -124,7 +132,11 @@ func (s *Service) ResetMFA(ctx context.Context, userID string) error {
 	if _, err := s.ForgetAllBrowsers(ctx, userID, "mfa_reset"); err != nil {
 		return err
 	}
-	s.record(ctx, account.Event{Type: EventReset, UserID: userID})
+	e := account.Event{Type: EventReset, UserID: userID}
+	if by != "" {
+		e.Details = map[string]any{"by": by}
+	}
+	s.record(ctx, e)
 	return nil
 }
 

@@ -77,6 +77,8 @@ var adminFuncs = template.FuncMap{
 		return settingField{Spec: d.Specs[key], Value: d.Values[key], SecretSet: d.SecretSet[key], Type: typ,
 			Error: v.Fields[key]}, nil
 	},
+
+	"adminTime": adminTime,
 }
 
 // formField is one labelled input of an admin form.

@@ -13,13 +13,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/settings"
 )
 
-// handleAdminHome is the console's front door.
-func (s *Server) handleAdminHome() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, s.base+"admin/mfa", http.StatusSeeOther)
-	})
-}
-
 // adminMFAData is the Multi-factor auth page: every setting's label, help
 // and value as shown (secrets only as set or not), and which provider
 // delivers now.

@@ -11,6 +11,11 @@ func (s *Server) adminRoutes(handle func(method, path string, h http.Handler)) {
 	admin("GET", "admin/mfa", s.handleAdminMFA())
 	admin("POST", "admin/mfa", s.handleAdminMFASave())
 	admin("POST", "admin/mfa/test", s.handleAdminSMSTest())
+	admin("GET", "admin/users", s.handleAdminUsers())
+	admin("GET", "admin/users/{id}", s.handleAdminUser())
+	admin("POST", "admin/users/{id}/delete", s.handleAdminUserDelete())
+	admin("POST", "admin/users/{id}/{action}", s.handleAdminUserAction())
+	admin("GET", "admin/logs", s.handleAdminLogs())
 
 	admin("GET", "admin/applications", s.handleAdminApps())
 	admin("POST", "admin/applications", s.handleAdminAppCreate())

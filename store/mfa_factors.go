@@ -92,3 +92,15 @@ func (s *Store) DeleteMFA(ctx context.Context, userID string) error {
 	}
 	return nil
 }
+
+func (s *Store) MFARecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
+	if !validUUID(userID) {
+		return 0, nil
+	}
+	var n int
+	err := s.db(ctx).QueryRow(ctx, `select count(*) from mfa_recovery_codes where user_id = $1 and used_at is null`, userID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count recovery codes: %w", err)
+	}
+	return n, nil
+}

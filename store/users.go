@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -97,17 +98,55 @@ func (s *Store) RecordLogin(ctx context.Context, id string, at time.Time) error 
 	return nil
 }
 
-// SetBlocked blocks or unblocks a user.
+// SetBlocked blocks or unblocks a user; blocking the last active admin
+// answers account.ErrLastAdmin.
 func (s *Store) SetBlocked(ctx context.Context, id string, blocked bool) error {
+	return s.changeUser(ctx, id, blocked, `update users set blocked = $2, updated_at = now() where id = $1`, blocked)
+}
+
+// SetAdmin gives or takes the admin role; demoting the last active admin
+// answers account.ErrLastAdmin.
+func (s *Store) SetAdmin(ctx context.Context, id string, admin bool) error {
+	return s.changeUser(ctx, id, !admin, `update users set admin = $2, updated_at = now() where id = $1`, admin)
+}
+
+// changeUser runs one update of the user id, first checking, when the
+// change takes an admin away, that another active admin remains.
+func (s *Store) changeUser(ctx context.Context, id string, removing bool, sql string, args ...any) error {
 	if !validUUID(id) {
 		return account.ErrNotFound
 	}
-	tag, err := s.db(ctx).Exec(ctx, `update users set blocked = $2, updated_at = now() where id = $1`, id, blocked)
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if removing {
+			if err := s.keepAnAdmin(ctx, id); err != nil {
+				return err
+			}
+		}
+		tag, err := s.db(ctx).Exec(ctx, sql, append([]any{id}, args...)...)
+		if err != nil {
+			return fmt.Errorf("update user: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return account.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// keepAnAdmin answers account.ErrLastAdmin when id is the only active
+// admin. It locks the admins' rows until the transaction ends, so two
+// admins demoting each other at once cannot both succeed.
+func (s *Store) keepAnAdmin(ctx context.Context, id string) error {
+	rows, err := s.db(ctx).Query(ctx, `select id::text from users where admin and not blocked order by id for update`)
 	if err != nil {
-		return fmt.Errorf("set blocked: %w", err)
+		return fmt.Errorf("lock admins: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return account.ErrNotFound
+	admins, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("lock admins: %w", err)
+	}
+	if len(admins) == 1 && strings.EqualFold(admins[0], id) {
+		return account.ErrLastAdmin
 	}
 	return nil
 }

@@ -42,16 +42,17 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":   {"run the server (applies pending migrations first)", runServe},
-		"migrate": {"apply pending database migrations and exit", runMigrate},
-		"dev":     {"run a complete local setup: private Postgres under ./var, demo users", runDev},
-		"users":   {"manage users: users create|reset-mfa", runUsers},
-		"clients": {"manage OAuth applications: clients create|list|update|delete", runClients},
-		"apis":    {"manage APIs (token audiences): apis create|list|delete", runAPIs},
-		"keys":    {"manage token signing keys: keys rotate|list", runKeys},
-		"policy":  {"the MFA policy: policy set never|adaptive|always, policy show", runPolicy},
-		"import":  {"import users from another provider: import auth0 EXPORT.ndjson", runImport},
-		"version": {"print the version", runVersion},
+		"serve":    {"run the server (applies pending migrations first)", runServe},
+		"migrate":  {"apply pending database migrations and exit", runMigrate},
+		"dev":      {"run a complete local setup: private Postgres under ./var, demo users", runDev},
+		"users":    {"manage users: users create|list|block|unblock|promote|demote|delete|reset-mfa", runUsers},
+		"settings": {"the tenant's settings: settings get [KEY], set KEY VALUE…, unset KEY", runSettings},
+		"clients":  {"manage OAuth applications: clients create|list|update|delete", runClients},
+		"apis":     {"manage APIs (token audiences): apis create|list|delete", runAPIs},
+		"keys":     {"manage token signing keys: keys rotate|list", runKeys},
+		"policy":   {"the MFA policy: policy set never|adaptive|always, policy show", runPolicy},
+		"import":   {"import users from another provider: import auth0 EXPORT.ndjson", runImport},
+		"version":  {"print the version", runVersion},
 	}
 }
 

@@ -109,7 +109,8 @@ func TestCommandLineMistakes(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"serve", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"migrate", "extra"}, `unexpected argument "extra"`},
-		{[]string{"users", "delete"}, `unknown subcommand "delete"`},
+		{[]string{"users", "frobnicate"}, `unknown subcommand "frobnicate"`},
+		{[]string{"users", "delete", "--email", "ann@example.com"}, "add --yes to confirm"},
 		{[]string{"users", "create"}, "--email is required"},
 		{[]string{"dev", "--mfa-policy", "sometimes"}, `--mfa-policy "sometimes" is not a policy; use never, adaptive or always`},
 	}

@@ -21,6 +21,12 @@ func runUsers(ctx context.Context, e env, args []string) error {
 		{"reset-mfa", "--email E", runUsersResetMFA},
 		{"forget-browsers", "--email E", runUsersForgetBrowsers},
 		{"verify-email", "--email E", runUsersVerifyEmail},
+		{"list", "[--query Q] [--limit N]", runUsersList},
+		{"block", "--email E", runUsersBlock},
+		{"unblock", "--email E", runUsersUnblock},
+		{"promote", "--email E", runUsersPromote},
+		{"demote", "--email E", runUsersDemote},
+		{"delete", "--email E --yes", runUsersDelete},
 	})
 }
 
@@ -131,7 +137,7 @@ func runUsersResetMFA(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer done()
-	if err := svc.ResetMFA(ctx, u.ID); err != nil {
+	if err := svc.ResetMFABy(ctx, u.ID, operatorName()); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "MFA reset for %s\n", u.Email)
