@@ -244,6 +244,10 @@ var adminUserActions = map[string]func(s *Server, r *http.Request, u account.Use
 		_, err := s.accounts.EndAllSessions(r.Context(), u.ID, by, meta(r))
 		return "Logged out everywhere: sessions ended, tokens revoked, remembered browsers forgotten.", err
 	},
+	"verify-email": func(s *Server, r *http.Request, u account.User, by account.Actor) (string, error) {
+		_, err := s.accounts.MarkEmailVerified(r.Context(), u.ID, by.Name, meta(r))
+		return "Email address marked verified.", err
+	},
 	"reset-mfa": func(s *Server, r *http.Request, u account.User, by account.Actor) (string, error) {
 		if s.mfa == nil {
 			return "", errNoMFA

@@ -28,6 +28,7 @@ var adminRoutes = []struct{ method, path string }{
 	{"POST", "/admin/users/%s/revoke-sessions"},
 	{"POST", "/admin/users/%s/promote"},
 	{"POST", "/admin/users/%s/demote"},
+	{"POST", "/admin/users/%s/verify-email"},
 	{"POST", "/admin/users/%s/delete"},
 	{"GET", "/admin/logs"},
 }
@@ -68,8 +69,8 @@ type adminUserFixture struct {
 	ann   account.User
 }
 
-func newAdminUserFixture(t *testing.T) adminUserFixture {
-	h := newAdminHarness(t)
+func newAdminUserFixture(t *testing.T, opts ...func(*options)) adminUserFixture {
+	h := newAdminHarness(t, opts...)
 	f := adminUserFixture{h: h, annB: h.browser()}
 	h.signUp(f.annB, "ann@example.com")
 	f.ann, _ = h.st.UserByEmail(withContext(), "ann@example.com")
@@ -160,6 +161,23 @@ func TestEachUserActionIsAuditedWithTheAdmin(t *testing.T) {
 				t.Fatalf("audit: %+v", e)
 			}
 		})
+	}
+}
+
+func TestAdminMarksAnAddressVerified(t *testing.T) {
+	f := newAdminUserFixture(t, func(o *options) { o.mail = true })
+	if page := f.h.do(f.admin, "GET", "/admin/users/"+f.ann.ID, nil); !strings.Contains(page.body, "Mark email verified") {
+		t.Fatal("no button for an unverified address")
+	}
+	f.act(t, "verify-email", nil).expectRedirect(t, "/admin/users/"+f.ann.ID)
+	if u, _ := f.h.accounts.User(withContext(), f.ann.ID); !u.EmailVerified {
+		t.Error("address not verified")
+	}
+	if e := f.h.lastAudit(t, account.EventEmailVerified); e.UserID != f.ann.ID || !strings.Contains(e.Details, `"by": "admin:admin@example.com"`) {
+		t.Fatalf("audit: %+v", e)
+	}
+	if page := f.h.do(f.admin, "GET", "/admin/users/"+f.ann.ID, nil); strings.Contains(page.body, "Mark email verified") {
+		t.Error("the button stays once the address is verified")
 	}
 }
 
