@@ -59,6 +59,13 @@ func (s *Server) apiRoutes(handle func(method, path string, h http.Handler)) {
 	handle("PATCH", "api/admin/apis/{id}", s.handleAPIUpdateAPI())
 	handle("DELETE", "api/admin/apis/{id}", s.handleAPIDeleteAPI())
 	handle("PUT", "api/admin/apis/{id}/scopes", s.handleAPISetScopes())
+	handle("GET", "api/admin/users", s.handleAPIListUsers())
+	handle("GET", "api/admin/users/{id}", s.handleAPIGetUser())
+	handle("PATCH", "api/admin/users/{id}", s.handleAPIUpdateUser())
+	handle("DELETE", "api/admin/users/{id}", s.handleAPIDeleteUser())
+	handle("POST", "api/admin/users/{id}/reset-mfa", s.handleAPIUserAction("reset-mfa"))
+	handle("POST", "api/admin/users/{id}/revoke-sessions", s.handleAPIUserAction("revoke-sessions"))
+	handle("GET", "api/admin/stats", s.handleAPIStats())
 	handle("", "api/admin/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "not_found", "There is no such admin API call: "+r.Method+" "+r.URL.Path+".", nil)
 	}))

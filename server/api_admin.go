@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -135,11 +134,6 @@ func (s *Server) requireAdminScope(scope string, next apiHandler) http.Handler {
 		next(w, r, apiCaller{ClientID: clientID})
 	})
 }
-
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// validUserID tells whether id can name a user at all (users have UUIDs).
-func validUserID(id string) bool { return uuidPattern.MatchString(id) }
 
 // apiError writes the admin API's error shape.
 func apiError(w http.ResponseWriter, status int, code, message string, fields map[string]string) {

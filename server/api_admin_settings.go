@@ -148,7 +148,7 @@ func (s *Server) handleAPILogs() http.Handler {
 			}
 			f.Limit = n
 		}
-		if f.UserID != "" && !validUserID(f.UserID) {
+		if f.UserID != "" && !isUUID(f.UserID) {
 			fields["user_id"] = "must be a user id (a UUID)"
 		}
 		if len(fields) > 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/settings"
 )
 
@@ -333,4 +334,70 @@ func TestAdminAPIAPIsRoundTrip(t *testing.T) {
 	c.call(t, "PUT", "/api/admin/apis/"+adminID+"/scopes", `[]`).expect(t, 409, "built_in")
 	c.call(t, "DELETE", "/api/admin/apis/"+id, "").expect(t, 204, "")
 	c.call(t, "GET", "/api/admin/apis/"+id, "").expect(t, 404, "not_found")
+}
+
+func TestAdminAPIUsersRoundTrip(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo, o.mail = true, true })
+	c := h.newAPIClient(t, "support", "read:users", "update:users", "delete:users", "read:stats", "read:logs")
+	ctx := context.Background()
+	ann := h.browser()
+	h.signUp(ann, "ann@example.com").expectRedirect(t, "/account")
+	h.signUp(h.browser(), "bob@example.com").expectRedirect(t, "/account")
+	u, _ := h.st.UserByEmail(ctx, "ann@example.com")
+	phone, _ := mfa.ParsePhone(mobile, "", nil)
+	if _, err := h.mfaSvc.EnrollByOperator(ctx, u.ID, phone); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := h.accounts.CreateUser(ctx, "root@example.com", "", goodPassword, true, account.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for q, want := range map[string]string{"ANN@": "ann@example.com", url.QueryEscape(mobile): "ann@example.com", "bob": "bob@example.com"} {
+		r := c.call(t, "GET", "/api/admin/users?q="+q, "")
+		if users := r.body["users"].([]any); len(users) != 1 || users[0].(map[string]any)["email"] != want {
+			t.Errorf("q=%s: %s", q, r.raw)
+		}
+	}
+	c.call(t, "GET", "/api/admin/users?limit=0", "").expect(t, 400, "invalid_query")
+
+	r := c.call(t, "GET", "/api/admin/users/"+u.ID, "")
+	r.expect(t, 200, "")
+	if m := r.body["mfa"].(map[string]any); m["phone"] == "" || m["recovery_codes_left"] == nil || len(r.body["sessions"].([]any)) != 1 {
+		t.Errorf("user: %s", r.raw)
+	}
+	c.call(t, "GET", "/api/admin/users/not-a-uuid", "").expect(t, 404, "not_found")
+	c.call(t, "PATCH", "/api/admin/users/"+u.ID, `{"email_verified":false}`).expect(t, 400, "invalid_user")
+	c.call(t, "PATCH", "/api/admin/users/"+u.ID, `{"role":"admin"}`).expect(t, 400, "invalid_body")
+
+	r = c.call(t, "PATCH", "/api/admin/users/"+u.ID, `{"blocked":true,"email_verified":true}`)
+	if r.status != 200 || r.body["blocked"] != true || r.body["email_verified"] != true {
+		t.Fatalf("block: %s", r.raw)
+	}
+	h.do(ann, "GET", "/account", nil).expectRedirect(t, "/login?return_to=%2Faccount")
+	c.call(t, "PATCH", "/api/admin/users/"+u.ID, `{"blocked":false}`).expect(t, 200, "")
+
+	c.call(t, "PATCH", "/api/admin/users/"+admin.ID, `{"admin":false}`).expect(t, 409, "last_admin")
+	c.call(t, "POST", "/api/admin/users/"+u.ID+"/reset-mfa", "").expect(t, 200, "")
+	if _, enrolled, _ := h.mfaSvc.Factor(ctx, u.ID); enrolled {
+		t.Error("reset-mfa kept the phone")
+	}
+	c.call(t, "POST", "/api/admin/users/"+u.ID+"/revoke-sessions", "").expect(t, 200, "")
+	c.call(t, "DELETE", "/api/admin/users/"+u.ID, "").expect(t, 204, "")
+	c.call(t, "GET", "/api/admin/users/"+u.ID, "").expect(t, 404, "not_found")
+
+	stats := c.call(t, "GET", "/api/admin/stats", "")
+	stats.expect(t, 200, "")
+	if _, ok := stats.body["events"].(map[string]any); !ok {
+		t.Errorf("stats: %s", stats.raw)
+	}
+	logs := c.call(t, "GET", "/api/admin/logs?user_id="+u.ID, "")
+	for _, want := range []string{"user.blocked", "user.unblocked", "user.email_verified", "mfa.reset", "user.deleted"} {
+		if !strings.Contains(logs.raw, `"`+want+`"`) {
+			t.Errorf("no %s in the user's log", want)
+		}
+	}
+	if !strings.Contains(logs.raw, `"by": "api:support"`) {
+		t.Error("the log does not name the API caller")
+	}
 }

@@ -1,0 +1,283 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/account"
+)
+
+// userJSON is a user as the admin API shows it.
+type userJSON struct {
+	ID            string     `json:"user_id"`
+	Email         string     `json:"email"`
+	EmailVerified bool       `json:"email_verified"`
+	Name          string     `json:"name"`
+	Admin         bool       `json:"admin"`
+	Blocked       bool       `json:"blocked"`
+	CreatedAt     time.Time  `json:"created_at"`
+	LastLoginAt   *time.Time `json:"last_login_at"`
+}
+
+func toUserJSON(u account.User) userJSON {
+	j := userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, Admin: u.Admin,
+		Blocked: u.Blocked, CreatedAt: u.CreatedAt}
+	if !u.LastLoginAt.IsZero() {
+		j.LastLoginAt = &u.LastLoginAt
+	}
+	return j
+}
+
+// apiActor is the audit's "by" for a change made through the API.
+func apiActor(c apiCaller) account.Actor { return account.Actor{Name: c.actor()} }
+
+// apiUser loads the user the path's {id} names.
+func (s *Server) apiUser(w http.ResponseWriter, r *http.Request) (account.User, bool) {
+	id := r.PathValue("id")
+	if !isUUID(id) {
+		apiError(w, http.StatusNotFound, "not_found", "No user has this id (user ids are UUIDs).", nil)
+		return account.User{}, false
+	}
+	u, err := s.accounts.User(r.Context(), id)
+	if errors.Is(err, account.ErrNotFound) {
+		apiError(w, http.StatusNotFound, "not_found", "No user has this id.", nil)
+		return u, false
+	}
+	if err != nil {
+		s.apiServerError(w, r, err)
+		return u, false
+	}
+	return u, true
+}
+
+// apiUserRefusal answers the refusals of the user actions; false means err
+// was none of them.
+func apiUserRefusal(w http.ResponseWriter, err error) bool {
+	switch {
+	case errors.Is(err, account.ErrLastAdmin):
+		apiError(w, http.StatusConflict, "last_admin", "This is the last active admin: promote another user first.", nil)
+	case errors.Is(err, account.ErrNotFound):
+		apiError(w, http.StatusNotFound, "not_found", "No user has this id.", nil)
+	default:
+		return false
+	}
+	return true
+}
+
+// handleAPIListUsers: GET api/admin/users?q=&after=&limit=. q matches part
+// of the email address, or, when it is a phone number, the user whose
+// verified phone it is (found through its keyed hash).
+func (s *Server) handleAPIListUsers() http.Handler {
+	return s.requireAdminScope("read:users", func(w http.ResponseWriter, r *http.Request, _ apiCaller) {
+		q := r.URL.Query()
+		search := account.UserSearch{Text: strings.TrimSpace(q.Get("q")), After: q.Get("after")}
+		if v := q.Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 500 {
+				apiError(w, http.StatusBadRequest, "invalid_query", "Invalid query parameters.", map[string]string{"limit": "must be from 1 to 500"})
+				return
+			}
+			search.Limit = n
+		}
+		if s.mfa != nil && search.Text != "" && !strings.Contains(search.Text, "@") {
+			if lookup := s.mfa.PhoneLookup(search.Text, ""); lookup != nil {
+				search = account.UserSearch{PhoneLookup: lookup, Limit: search.Limit}
+			}
+		}
+		page, err := s.accounts.SearchUsers(r.Context(), search)
+		if err != nil {
+			s.apiServerError(w, r, err)
+			return
+		}
+		out := make([]userJSON, len(page.Users))
+		for i, u := range page.Users {
+			out[i] = toUserJSON(u)
+		}
+		resp := map[string]any{"users": out}
+		if page.Next != "" {
+			resp["next"] = page.Next
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
+}
+
+// handleAPIGetUser: GET api/admin/users/{id}, with the user's factors and
+// sessions.
+func (s *Server) handleAPIGetUser() http.Handler {
+	return s.requireAdminScope("read:users", func(w http.ResponseWriter, r *http.Request, _ apiCaller) {
+		u, ok := s.apiUser(w, r)
+		if !ok {
+			return
+		}
+		type sessionJSON struct {
+			Device    string    `json:"device"`
+			IP        string    `json:"ip"`
+			CreatedAt time.Time `json:"created_at"`
+			LastSeen  time.Time `json:"last_seen_at"`
+			AMR       []string  `json:"amr"`
+		}
+		out := struct {
+			userJSON
+			MFA      any           `json:"mfa"`
+			Sessions []sessionJSON `json:"sessions"`
+		}{userJSON: toUserJSON(u), Sessions: []sessionJSON{}}
+		if s.mfa != nil {
+			sum, err := s.mfa.Summarize(r.Context(), u.ID)
+			if err != nil {
+				s.apiServerError(w, r, err)
+				return
+			}
+			out.MFA = map[string]any{"phone": sum.PhoneMasked, "authenticator_app": sum.TOTP,
+				"recovery_codes_left": sum.RecoveryCodesLeft, "consecutive_failures": sum.Failures.Consecutive,
+				"locked": sum.Failures.AccountLocked || s.now().Before(sum.Failures.LockedUntil)}
+		}
+		sessions, err := s.accounts.Sessions(r.Context(), u.ID)
+		if err != nil {
+			s.apiServerError(w, r, err)
+			return
+		}
+		for _, sess := range sessions {
+			ip := ""
+			if sess.IP.IsValid() {
+				ip = sess.IP.String()
+			}
+			out.Sessions = append(out.Sessions, sessionJSON{Device: sess.UserAgent, IP: ip, CreatedAt: sess.CreatedAt,
+				LastSeen: sess.LastSeenAt, AMR: sess.AMR})
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// handleAPIUpdateUser: PATCH api/admin/users/{id} with any of "blocked",
+// "admin" and "email_verified" (true only: an address is not un-verified).
+func (s *Server) handleAPIUpdateUser() http.Handler {
+	return s.requireAdminScope("update:users", func(w http.ResponseWriter, r *http.Request, caller apiCaller) {
+		u, ok := s.apiUser(w, r)
+		if !ok {
+			return
+		}
+		var body struct {
+			Blocked       *bool `json:"blocked"`
+			Admin         *bool `json:"admin"`
+			EmailVerified *bool `json:"email_verified"`
+		}
+		if !decodeBody(w, r, &body) {
+			return
+		}
+		if body.EmailVerified != nil && !*body.EmailVerified {
+			apiError(w, http.StatusBadRequest, "invalid_user", "Invalid change.", map[string]string{"email_verified": "can only be set to true"})
+			return
+		}
+		ctx, by := r.Context(), apiActor(caller)
+		var err error
+		if body.Blocked != nil && *body.Blocked != u.Blocked {
+			err = s.accounts.SetBlocked(ctx, u.ID, *body.Blocked, by, meta(r))
+		}
+		if err == nil && body.Admin != nil && *body.Admin != u.Admin {
+			err = s.accounts.SetAdmin(ctx, u.ID, *body.Admin, by, meta(r))
+		}
+		if err == nil && body.EmailVerified != nil && !u.EmailVerified {
+			_, err = s.accounts.MarkEmailVerified(ctx, u.ID, by.Name, meta(r))
+		}
+		if err != nil {
+			if !apiUserRefusal(w, err) {
+				s.apiServerError(w, r, err)
+			}
+			return
+		}
+		if u, err = s.accounts.User(ctx, u.ID); err != nil {
+			s.apiServerError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, toUserJSON(u))
+	})
+}
+
+// handleAPIUserAction: POST api/admin/users/{id}/reset-mfa or
+// /revoke-sessions.
+func (s *Server) handleAPIUserAction(action string) http.Handler {
+	return s.requireAdminScope("update:users", func(w http.ResponseWriter, r *http.Request, caller apiCaller) {
+		u, ok := s.apiUser(w, r)
+		if !ok {
+			return
+		}
+		var err error
+		result := map[string]any{"user_id": u.ID}
+		switch action {
+		case "reset-mfa":
+			if s.mfa == nil {
+				apiError(w, http.StatusConflict, "no_mfa", "Multi-factor authentication is not configured on this server.", nil)
+				return
+			}
+			err = s.mfa.ResetMFABy(r.Context(), u.ID, caller.actor())
+		case "revoke-sessions":
+			var ended account.AccessEnded
+			ended, err = s.accounts.EndAllSessions(r.Context(), u.ID, apiActor(caller), meta(r))
+			result["sessions"], result["tokens"], result["browsers"] = ended.Sessions, ended.Tokens, ended.Browsers
+		}
+		if err != nil {
+			if !apiUserRefusal(w, err) {
+				s.apiServerError(w, r, err)
+			}
+			return
+		}
+		writeJSON(w, http.StatusOK, result)
+	})
+}
+
+// handleAPIDeleteUser: DELETE api/admin/users/{id}. The audit log keeps the
+// user's entries.
+func (s *Server) handleAPIDeleteUser() http.Handler {
+	return s.requireAdminScope("delete:users", func(w http.ResponseWriter, r *http.Request, caller apiCaller) {
+		u, ok := s.apiUser(w, r)
+		if !ok {
+			return
+		}
+		if err := s.accounts.DeleteUser(r.Context(), u.ID, apiActor(caller), meta(r)); err != nil {
+			if !apiUserRefusal(w, err) {
+				s.apiServerError(w, r, err)
+			}
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleAPIStats: GET api/admin/stats, the dashboard's figures for the last
+// day and week.
+func (s *Server) handleAPIStats() http.Handler {
+	return s.requireAdminScope("read:stats", func(w http.ResponseWriter, r *http.Request, _ apiCaller) {
+		a, err := s.store.Activity(r.Context(), s.now())
+		if err != nil {
+			s.apiServerError(w, r, err)
+			return
+		}
+		type counts struct {
+			Day  int64 `json:"last_24h"`
+			Week int64 `json:"last_7d"`
+		}
+		events := map[string]counts{}
+		for k, c := range a.Events {
+			events[k] = counts{c.Day, c.Week}
+		}
+		limits := map[string]counts{}
+		for k, c := range a.Limits {
+			limits[k] = counts{c.Day, c.Week}
+		}
+		type smsJSON struct {
+			CountryCode int    `json:"country_code"`
+			Sent        counts `json:"sent"`
+			Delivered   counts `json:"delivered"`
+			Failed      counts `json:"failed"`
+		}
+		sms := make([]smsJSON, len(a.SMS))
+		for i, c := range a.SMS {
+			sms[i] = smsJSON{c.CountryCode, counts{c.Sent.Day, c.Sent.Week}, counts{c.Delivered.Day, c.Delivered.Week},
+				counts{c.Failed.Day, c.Failed.Week}}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"at": s.now().UTC(), "events": events, "limit_hits": limits, "sms_by_country": sms})
+	})
+}
