@@ -225,3 +225,31 @@ func TestPhoneMessageOffLeavesOnlyAuthenticatorApps(t *testing.T) {
 	h.do(user, "GET", "/mfa/enroll", nil).expect(t, http.StatusForbidden, "error")
 	h.do(user, "GET", "/account", nil).expect(t, http.StatusOK, "account")
 }
+
+func TestEveryAdminFormNeedsTheSessionsCSRFToken(t *testing.T) {
+	h := newAdminHarness(t)
+	admin := h.adminBrowser(t)
+	appID, _ := h.createApp(t, admin, "App", "spa")
+	apiPage := h.createAPI(t, admin, "Orders", "https://orders.example.com", "1h")
+	h.signUp(h.browser(), "ann@example.com")
+	ann, _ := h.st.UserByEmail(withContext(), "ann@example.com")
+	posts := []string{"/admin/mfa", "/admin/mfa/test", "/admin/applications", "/admin/applications/" + appID,
+		"/admin/applications/" + appID + "/rotate-secret", "/admin/applications/" + appID + "/delete",
+		"/admin/apis", apiPage, apiPage + "/scopes", apiPage + "/grants", apiPage + "/delete", "/admin/try"}
+	for _, action := range []string{"block", "unblock", "reset-mfa", "revoke-sessions", "promote", "demote", "verify-email", "delete"} {
+		posts = append(posts, "/admin/users/"+ann.ID+"/"+action)
+	}
+	form := url.Values{"section": {"policy"}, "mfa_policy": {"always"}, "confirm_always": {"1"}, "name": {"X"}, "type": {"spa"},
+		"confirm": {"App"}, "confirm_email": {"ann@example.com"}, "phone": {mobile}}
+	for _, path := range posts {
+		t.Run(path, func(t *testing.T) {
+			h.do(admin, "POST", path, form).expect(t, http.StatusForbidden, "error")
+		})
+	}
+	if u, _ := h.st.UserByEmail(withContext(), "ann@example.com"); u.Blocked || u.Admin {
+		t.Errorf("a form without its token changed the user: %+v", u)
+	}
+	if _, err := h.st.ClientByID(withContext(), appID); err != nil {
+		t.Errorf("a form without its token deleted the application: %v", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/gatehouse-id/gatehouse/account"
@@ -400,4 +401,17 @@ func TestAdminAPIUsersRoundTrip(t *testing.T) {
 	if !strings.Contains(logs.raw, `"by": "api:support"`) {
 		t.Error("the log does not name the API caller")
 	}
+}
+
+func TestAdminAPIRefusesUsersTokens(t *testing.T) {
+	h := newHarness(t)
+	p := h.newSPA(t)
+	b := signedInBrowser(t, h)
+	f := newFlow()
+	q := callback(t, h.do(b, "GET", p.authURL(f, oauth2.SetAuthURLParam("audience", h.server.AdminAudience())), nil))
+	tok, err := p.cfg.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(f.verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.apiCall(t, tok.AccessToken, "GET", "/api/admin/settings", "").expect(t, http.StatusForbidden, "machine_only")
 }
