@@ -87,11 +87,7 @@ func runAPIsUpdate(ctx context.Context, e env, args []string) error {
 	name := fs.String("name", "", "new display `NAME`")
 	lifetime := fs.String("token-lifetime", "", "how long its access tokens last: `DURATION` (90m, 24h, 30d), 1m to 30d")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
-	identifier, err := parseFlagsAndArg(fs, args, "API identifier")
-	if err != nil {
-		return err
-	}
-	st, err := openCLIStore(ctx, e, *databaseURL, false)
+	identifier, st, err := argAndStore(ctx, e, fs, args, "API identifier", *databaseURL)
 	if err != nil {
 		return err
 	}
@@ -119,11 +115,7 @@ func runAPIsDelete(ctx context.Context, e env, args []string) error {
 		"Deletes an API; clients can no longer ask for tokens for it. Tokens already\nissued stay valid until they expire.",
 		"DATABASE_URL")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
-	identifier, err := parseFlagsAndArg(fs, args, "API identifier")
-	if err != nil {
-		return err
-	}
-	st, err := openCLIStore(ctx, e, *databaseURL, false)
+	identifier, st, err := argAndStore(ctx, e, fs, args, "API identifier", *databaseURL)
 	if err != nil {
 		return err
 	}

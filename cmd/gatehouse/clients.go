@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/store"
 )
 
 func runClients(ctx context.Context, e env, args []string) error {
@@ -135,11 +136,7 @@ func runClientsUpdate(ctx context.Context, e env, args []string) error {
 		lifetimes[i].value = fs.String(lifetimes[i].flag, "", lifetimes[i].help+": `DURATION` (90m, 12h, 30d) or default (the tenant's)")
 	}
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
-	id, err := parseFlagsAndArg(fs, args, "client id")
-	if err != nil {
-		return err
-	}
-	st, err := openCLIStore(ctx, e, *databaseURL, false)
+	id, st, err := argAndStore(ctx, e, fs, args, "client id", *databaseURL)
 	if err != nil {
 		return err
 	}
@@ -193,11 +190,7 @@ func runClientsRotateSecret(ctx context.Context, e env, args []string) error {
 			"secret stops working at once. Only the new secret's hash is kept.",
 		"DATABASE_URL")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
-	id, err := parseFlagsAndArg(fs, args, "client id")
-	if err != nil {
-		return err
-	}
-	st, err := openCLIStore(ctx, e, *databaseURL, false)
+	id, st, err := argAndStore(ctx, e, fs, args, "client id", *databaseURL)
 	if err != nil {
 		return err
 	}
@@ -227,11 +220,7 @@ func runClientsDelete(ctx context.Context, e env, args []string) error {
 		"Deletes an application together with every code and token issued to it.",
 		"DATABASE_URL")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
-	id, err := parseFlagsAndArg(fs, args, "client id")
-	if err != nil {
-		return err
-	}
-	st, err := openCLIStore(ctx, e, *databaseURL, false)
+	id, st, err := argAndStore(ctx, e, fs, args, "client id", *databaseURL)
 	if err != nil {
 		return err
 	}
@@ -309,6 +298,17 @@ func parseFlagsAndArg(fs *flag.FlagSet, args []string, what string) (string, err
 		return "", errUsage
 	}
 	return arg, nil
+}
+
+// argAndStore parses a command's flags and its one argument (what names it
+// in errors), then opens the database.
+func argAndStore(ctx context.Context, e env, fs *flag.FlagSet, args []string, what, databaseURL string) (string, *store.Store, error) {
+	arg, err := parseFlagsAndArg(fs, args, what)
+	if err != nil {
+		return "", nil, err
+	}
+	st, err := openCLIStore(ctx, e, databaseURL, false)
+	return arg, st, err
 }
 
 // clientPolicy maps the flag's "default" to the stored "" (follow the tenant).

@@ -70,11 +70,7 @@ func runClientsRevokeGrant(ctx context.Context, e env, args []string) error {
 		"Removes an application's grant for an API (--api admin: the admin API).", "DATABASE_URL")
 	audience := fs.String("api", "", "the API's identifier (audience), or admin (required)")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
-	id, err := parseFlagsAndArg(fs, args, "client id")
-	if err != nil {
-		return err
-	}
-	st, err := openCLIStore(ctx, e, *databaseURL, false)
+	id, st, err := argAndStore(ctx, e, fs, args, "client id", *databaseURL)
 	if err != nil {
 		return err
 	}
