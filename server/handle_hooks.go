@@ -53,15 +53,15 @@ func (s *Server) handlePlivoStatus() http.Handler {
 var devOutboxPage = template.Must(template.New("outbox").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Dev outbox · Gatehouse</title><link rel="stylesheet" href="{{.Base}}static/style.css"></head>
-<body><div class="page"><main class="card card-body" data-screen="dev-outbox"><h1>Dev outbox</h1>
+<body><div class="page page-wide"><main class="card card-body" data-screen="dev-outbox"><h1>Dev outbox</h1>
 <h2>Text messages</h2>
-<p class="subtitle">Text messages the console sender would have sent, newest first.</p>
-{{range .Sent}}<section class="section"><p class="muted">{{.At.Format "15:04:05"}} · to {{.To}} · {{.Purpose}}</p><pre>{{.Text}}</pre></section>
+<p class="muted">Text messages the console sender would have sent, newest first.</p>
+{{range .Sent}}<section class="section"><p class="muted">{{.At.Format "15:04:05"}} · to {{.To}} · {{.Purpose}}</p><pre class="pre">{{.Text}}</pre></section>
 {{else}}<p>No messages yet.</p>{{end}}
 <h2>Emails</h2>
-<p class="subtitle">Emails the console mailer would have sent, newest first.</p>
+<p class="muted">Emails the console mailer would have sent, newest first.</p>
 {{range .Mails}}<section class="section" data-mail="{{.Purpose}}"><p class="muted">{{.At.Format "15:04:05"}} · to {{.To}} · {{.Subject}}</p>
-{{range .Links}}<p><a href="{{.}}">{{.}}</a></p>{{end}}<pre>{{.Text}}</pre></section>
+{{range .Links}}<p><a href="{{.}}">{{.}}</a></p>{{end}}<pre class="pre">{{.Text}}</pre></section>
 {{else}}<p>No emails yet.</p>{{end}}
 </main></div></body></html>
 `))
