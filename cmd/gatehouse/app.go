@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/certreload"
 	"github.com/gatehouse-id/gatehouse/keys"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/mfa"
@@ -188,6 +190,10 @@ func auditDelivery(ctx context.Context, st *store.Store, log *slog.Logger, chann
 
 // serveHTTP runs the HTTP server until ctx ends, then drains it.
 func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger) error {
+	tlsConfig, err := serverTLS(c, log)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	km, err := keys.NewManager(st, c.secretKey, keys.Options{})
@@ -267,12 +273,19 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 		}})
 	go mailDispatcher.Run(ctx)
 	httpSrv := server.NewHTTPServer(c.addr, srv.Handler(), log)
+	httpSrv.TLSConfig = tlsConfig
 
 	go sweepExpired(ctx, st, log)
 
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.ListenAndServe() }()
-	log.Info("gatehouse listening", "addr", c.addr, "issuer", c.issuer.String())
+	go func() {
+		if tlsConfig != nil {
+			errc <- httpSrv.ListenAndServeTLS("", "")
+			return
+		}
+		errc <- httpSrv.ListenAndServe()
+	}()
+	log.Info("gatehouse listening", "addr", c.addr, "issuer", c.issuer.String(), "tls", tlsConfig != nil)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
@@ -285,6 +298,25 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// serverTLS is the HTTPS configuration when a certificate is configured, nil
+// for plain HTTP. The certificate is read again whenever its files change, so
+// renewing it needs no restart.
+func serverTLS(c config, log *slog.Logger) (*tls.Config, error) {
+	if c.tlsCert == "" {
+		return nil, nil
+	}
+	loader, err := certreload.New(c.tlsCert, c.tlsKey, func(err error) {
+		log.Error("the TLS certificate files changed but do not load; still serving the previous certificate", "err", err)
+	})
+	if err != nil {
+		return nil, &configError{"GATEHOUSE_TLS_CERT", fmt.Sprintf("cannot be used: %v", err), hintTLS}
+	}
+	if c.issuer.Scheme != "https" {
+		log.Warn("serving HTTPS but GATEHOUSE_ISSUER is an http URL: tokens and links will name http", "issuer", c.issuer.String())
+	}
+	return loader.TLSConfig(), nil
 }
 
 // sweepExpired deletes ended sessions and stale counters now and then. Every
