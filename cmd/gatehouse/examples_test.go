@@ -122,9 +122,13 @@ func TestSampleAPIAcceptsGatehouseTokens(t *testing.T) {
 	if err := os.WriteFile(cfgPath, cfg.JSON(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	apiBase := startSampleAPI(t, cfgPath, ca)
+	apiBase := startSampleAPI(t, ca, "AUTH_CONFIG="+cfgPath)
+	// As docker-compose.yml runs it: the issuer and the keys' address given
+	// apart, no config file.
+	composeBase := startSampleAPI(t, ca, "AUTH_CONFIG="+filepath.Join(t.TempDir(), "none.json"),
+		"ISSUER_BASE_URL="+base, "AUDIENCE="+sampleAudience, "JWKS_URI="+base+".well-known/jwks.json")
 
-	call := func(token string) (int, map[string]any, http.Header) {
+	call := func(apiBase, token string) (int, map[string]any, http.Header) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", apiBase+"/api/external", nil)
 		req.Header.Set("Origin", sampleOrigin)
@@ -140,30 +144,32 @@ func TestSampleAPIAcceptsGatehouseTokens(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&body)
 		return resp.StatusCode, body, resp.Header
 	}
-	status, body, header := call(good)
-	if status != http.StatusOK || body["msg"] != "Your access token was successfully validated!" {
-		t.Fatalf("a Gatehouse token for the API: %d %v", status, body)
-	}
-	if header.Get("Access-Control-Allow-Origin") != sampleOrigin {
-		t.Fatalf("CORS allows %q, want the SPA's origin", header.Get("Access-Control-Allow-Origin"))
-	}
-	for name, tok := range map[string]string{"no token": "", "a token for another API": other, "a tampered token": good[:len(good)-4] + "AAAA"} {
-		if status, body, _ := call(tok); status != http.StatusUnauthorized {
-			t.Errorf("%s: %d %v, want 401", name, status, body)
+	for _, apiBase := range []string{apiBase, composeBase} {
+		status, body, header := call(apiBase, good)
+		if status != http.StatusOK || body["msg"] != "Your access token was successfully validated!" {
+			t.Fatalf("a Gatehouse token for the API: %d %v", status, body)
+		}
+		if header.Get("Access-Control-Allow-Origin") != sampleOrigin {
+			t.Fatalf("CORS allows %q, want the SPA's origin", header.Get("Access-Control-Allow-Origin"))
+		}
+		for name, tok := range map[string]string{"no token": "", "a token for another API": other, "a tampered token": good[:len(good)-4] + "AAAA"} {
+			if status, body, _ := call(apiBase, tok); status != http.StatusUnauthorized {
+				t.Errorf("%s: %d %v, want 401", name, status, body)
+			}
 		}
 	}
 }
 
 // startSampleAPI runs examples/api on a free loopback port with the given
-// config, trusting ca, and returns its base URL once it answers.
-func startSampleAPI(t *testing.T, cfgPath, ca string) string {
+// environment entries, trusting ca, and returns its base URL once it answers.
+func startSampleAPI(t *testing.T, ca string, env ...string) string {
 	t.Helper()
 	port := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, "node", "server.js")
 	cmd.Dir = sampleAPIDir
-	cmd.Env = append(os.Environ(), "AUTH_CONFIG="+cfgPath, "API_PORT="+port, "API_HOST=127.0.0.1",
-		"NODE_EXTRA_CA_CERTS="+ca, "APP_ORIGIN="+sampleOrigin)
+	cmd.Env = append(os.Environ(), "API_PORT="+port, "API_HOST=127.0.0.1", "NODE_EXTRA_CA_CERTS="+ca, "APP_ORIGIN="+sampleOrigin)
+	cmd.Env = append(cmd.Env, env...)
 	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
