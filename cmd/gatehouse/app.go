@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -188,12 +189,18 @@ func auditDelivery(ctx context.Context, st *store.Store, log *slog.Logger, chann
 	}
 }
 
-// serveHTTP runs the HTTP server until ctx ends, then drains it.
+// serveHTTP runs the HTTP server until ctx ends, then drains it. It returns
+// only once its background work (outbox dispatchers, the sweeper) has
+// stopped, since the caller closes the store next.
 func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger) error {
 	tlsConfig, err := serverTLS(c, log)
 	if err != nil {
 		return err
 	}
+	var background sync.WaitGroup
+	defer background.Wait()
+	ctx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground() // before the Wait above: a failed listen ends them too
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	km, err := keys.NewManager(st, c.secretKey, keys.Options{})
@@ -263,7 +270,7 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 			srv.SMSResult(provider, status)
 			auditDelivery(ctx, st, log, "sms", r, provider, status)
 		}})
-	go dispatcher.Run(ctx)
+	background.Go(func() { dispatcher.Run(ctx) })
 	// A link lives for half an hour or a day, so mail rides out a relay
 	// outage of about an hour and a half: 25 attempts, waits up to 5 minutes.
 	mailDispatcher = outbox.NewMailDispatcher(mailBox, st.MailOutbox(), mailSend, outbox.DispatcherOptions{Log: log,
@@ -271,11 +278,11 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 		OnResult: func(r outbox.Row, provider, status string) {
 			auditDelivery(ctx, st, log, "mail", r, provider, status)
 		}})
-	go mailDispatcher.Run(ctx)
+	background.Go(func() { mailDispatcher.Run(ctx) })
 	httpSrv := server.NewHTTPServer(c.addr, srv.Handler(), log)
 	httpSrv.TLSConfig = tlsConfig
 
-	go sweepExpired(ctx, st, log)
+	background.Go(func() { sweepExpired(ctx, st, log) })
 
 	errc := make(chan error, 1)
 	go func() {
