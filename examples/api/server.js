@@ -80,7 +80,7 @@ app.use((err, req, res, next) => {
   const status = err.status || 500;
   if (status >= 500) console.error(err);
   if (err.headers) res.set(err.headers);
-  res.status(status).json({ error: err.code || 'server_error', error_description: err.message });
+  res.status(status).json({ error: err.code || (status < 500 ? 'unauthorized' : 'server_error'), error_description: err.message });
 });
 
-app.listen(port, host, () => console.log(`API listening on http://localhost:${port} (issuer ${issuer}, audience ${audience})`));
+app.listen(port, host, () => console.log(`API listening on http://${host || 'localhost'}:${port} (issuer ${issuer}, audience ${audience})`));
