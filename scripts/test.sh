@@ -31,11 +31,14 @@ fi
 
 go vet ./...
 
-# The packages of the harness that logs in with the real Auth0 SPA SDK
-# (server/spa_sdk_test.go skips, saying so, when node or they are missing).
+# The Node packages of the harness that logs in with the real Auth0 SPA SDK
+# and of the sample app and API (server/spa_sdk_test.go and
+# cmd/gatehouse/examples_test.go skip, saying so, when node or they are missing).
 if command -v npm >/dev/null 2>&1; then
-  npm_ci() { npm ci --prefix e2e/spa-js --no-audit --no-fund --loglevel=error; }
-  npm_ci || npm_ci # one retry for a registry hiccup
+  npm_ci() { npm ci --prefix "$1" --no-audit --no-fund --loglevel=error; }
+  for dir in e2e/spa-js examples/react-spa examples/api; do
+    npm_ci "$dir" || npm_ci "$dir" # one retry for a registry hiccup
+  done
 fi
 
 go run ./cmd/withpostgres -- go test -race -count=1 "$@" ./...

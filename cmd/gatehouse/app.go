@@ -2,18 +2,21 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/certreload"
 	"github.com/gatehouse-id/gatehouse/keys"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/mfa"
@@ -186,8 +189,18 @@ func auditDelivery(ctx context.Context, st *store.Store, log *slog.Logger, chann
 	}
 }
 
-// serveHTTP runs the HTTP server until ctx ends, then drains it.
+// serveHTTP runs the HTTP server until ctx ends, then drains it. It returns
+// only once its background work (outbox dispatchers, the sweeper) has
+// stopped, since the caller closes the store next.
 func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger) error {
+	tlsConfig, err := serverTLS(c, log)
+	if err != nil {
+		return err
+	}
+	var background sync.WaitGroup
+	defer background.Wait()
+	ctx, stopBackground := context.WithCancel(ctx)
+	defer stopBackground() // before the Wait above: a failed listen ends them too
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	km, err := keys.NewManager(st, c.secretKey, keys.Options{})
@@ -257,7 +270,7 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 			srv.SMSResult(provider, status)
 			auditDelivery(ctx, st, log, "sms", r, provider, status)
 		}})
-	go dispatcher.Run(ctx)
+	background.Go(func() { dispatcher.Run(ctx) })
 	// A link lives for half an hour or a day, so mail rides out a relay
 	// outage of about an hour and a half: 25 attempts, waits up to 5 minutes.
 	mailDispatcher = outbox.NewMailDispatcher(mailBox, st.MailOutbox(), mailSend, outbox.DispatcherOptions{Log: log,
@@ -265,14 +278,21 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 		OnResult: func(r outbox.Row, provider, status string) {
 			auditDelivery(ctx, st, log, "mail", r, provider, status)
 		}})
-	go mailDispatcher.Run(ctx)
+	background.Go(func() { mailDispatcher.Run(ctx) })
 	httpSrv := server.NewHTTPServer(c.addr, srv.Handler(), log)
+	httpSrv.TLSConfig = tlsConfig
 
-	go sweepExpired(ctx, st, log)
+	background.Go(func() { sweepExpired(ctx, st, log) })
 
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.ListenAndServe() }()
-	log.Info("gatehouse listening", "addr", c.addr, "issuer", c.issuer.String())
+	go func() {
+		if tlsConfig != nil {
+			errc <- httpSrv.ListenAndServeTLS("", "")
+			return
+		}
+		errc <- httpSrv.ListenAndServe()
+	}()
+	log.Info("gatehouse listening", "addr", c.addr, "issuer", c.issuer.String(), "tls", tlsConfig != nil)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("listen on %s: %w", c.addr, err)
@@ -285,6 +305,25 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// serverTLS is the HTTPS configuration when a certificate is configured, nil
+// for plain HTTP. The certificate is read again whenever its files change, so
+// renewing it needs no restart.
+func serverTLS(c config, log *slog.Logger) (*tls.Config, error) {
+	if c.tlsCert == "" {
+		return nil, nil
+	}
+	loader, err := certreload.New(c.tlsCert, c.tlsKey, func(err error) {
+		log.Error("the TLS certificate files changed but do not load; still serving the previous certificate", "err", err)
+	})
+	if err != nil {
+		return nil, &configError{"GATEHOUSE_TLS_CERT", fmt.Sprintf("cannot be used: %v", err), hintTLS}
+	}
+	if c.issuer.Scheme != "https" {
+		log.Warn("serving HTTPS but GATEHOUSE_ISSUER is an http URL: tokens and links will name http", "issuer", c.issuer.String())
+	}
+	return loader.TLSConfig(), nil
 }
 
 // sweepExpired deletes ended sessions and stale counters now and then. Every

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"net"
@@ -35,6 +36,9 @@ type config struct {
 	sms            smsConfig
 	mail           mailConfig
 	dev            bool // gatehouse dev: the dev outbox page may show the codes
+	// tlsCert and tlsKey are PEM files to serve HTTPS with; both empty means
+	// plain HTTP (TLS ends at a proxy in front).
+	tlsCert, tlsKey string
 
 	geoIPPath             string // MaxMind-format City database for the location signals
 	adaptiveChallengeMore bool   // adaptive also challenges medium confidence
@@ -50,7 +54,27 @@ const (
 	hintIssuer      = "set it to the public base URL ending in /, e.g. https://login.example.com/"
 	hintAddr        = "set it to a listen address, e.g. :8080 or 127.0.0.1:8080"
 	hintProxies     = "set it to comma-separated CIDRs, e.g. 10.0.0.0/8,192.168.1.10/32"
+	hintTLS         = "set GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY to a PEM certificate chain and its private key, or neither for plain HTTP"
 )
+
+// parseTLSFiles takes the certificate and key paths, which come as a pair.
+func parseTLSFiles(cert, key string) (string, string, error) {
+	cert, key = strings.TrimSpace(cert), strings.TrimSpace(key)
+	switch {
+	case cert != "" && key == "":
+		return "", "", &configError{"GATEHOUSE_TLS_KEY", "is not set but GATEHOUSE_TLS_CERT is", hintTLS}
+	case cert == "" && key != "":
+		return "", "", &configError{"GATEHOUSE_TLS_CERT", "is not set but GATEHOUSE_TLS_KEY is", hintTLS}
+	case cert == "":
+		return "", "", nil
+	}
+	// Read once here so a wrong path stops the start before anything else;
+	// the server reads the files again whenever they change.
+	if _, err := tls.LoadX509KeyPair(cert, key); err != nil {
+		return "", "", &configError{"GATEHOUSE_TLS_CERT", fmt.Sprintf("cannot be used: %v", err), hintTLS}
+	}
+	return cert, key, nil
+}
 
 func parseDatabaseURL(name, v string) (string, error) {
 	v = strings.TrimSpace(v)
@@ -144,9 +168,11 @@ func orDefault(flagVal, envVal, def string) string {
 	return def
 }
 
-// serverFlags are the flags serve and dev share.
+// serverFlags are the flags serve and dev share. defaultIssuer and
+// defaultAddr, when set, replace the package defaults (dev's HTTPS ones).
 type serverFlags struct {
-	databaseURL, issuer, addr string
+	databaseURL, issuer, addr  string
+	defaultIssuer, defaultAddr string
 }
 
 // loadConfig builds the configuration. requireSecrets is false for dev, which
@@ -162,10 +188,13 @@ func loadConfig(e env, f serverFlags, requireSecrets bool) (config, error) {
 			return c, err
 		}
 	}
-	if c.issuer, err = parseIssuer(settingName("--issuer", f.issuer, "GATEHOUSE_ISSUER"), orDefault(f.issuer, e.getenv("GATEHOUSE_ISSUER"), defaultIssuer)); err != nil {
+	if c.issuer, err = parseIssuer(settingName("--issuer", f.issuer, "GATEHOUSE_ISSUER"), orDefault(f.issuer, e.getenv("GATEHOUSE_ISSUER"), orDefault(f.defaultIssuer, "", defaultIssuer))); err != nil {
 		return c, err
 	}
-	if c.addr, err = parseAddr(settingName("--addr", f.addr, "GATEHOUSE_ADDR"), orDefault(f.addr, e.getenv("GATEHOUSE_ADDR"), defaultAddr)); err != nil {
+	if c.addr, err = parseAddr(settingName("--addr", f.addr, "GATEHOUSE_ADDR"), orDefault(f.addr, e.getenv("GATEHOUSE_ADDR"), orDefault(f.defaultAddr, "", defaultAddr))); err != nil {
+		return c, err
+	}
+	if c.tlsCert, c.tlsKey, err = parseTLSFiles(e.getenv("GATEHOUSE_TLS_CERT"), e.getenv("GATEHOUSE_TLS_KEY")); err != nil {
 		return c, err
 	}
 	if c.trustedProxies, err = parseProxies("GATEHOUSE_TRUSTED_PROXIES", e.getenv("GATEHOUSE_TRUSTED_PROXIES")); err != nil {

@@ -11,12 +11,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/devtls"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/pgcluster"
 	"github.com/gatehouse-id/gatehouse/store"
@@ -38,25 +40,43 @@ func runDev(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "dev [flags]",
 		"Runs Gatehouse locally with everything it needs: a private PostgreSQL cluster\n"+
 			"under ./var/postgres (kept across runs, stopped on exit), a master key in\n"+
-			"./var/secret.key, the schema, and demo users. Open the issuer URL in a browser.",
-		"GATEHOUSE_ISSUER", "GATEHOUSE_ADDR")
+			"./var/secret.key, the schema, demo users and the sample app's client and API.\n"+
+			"It serves HTTPS on https://localhost:8443/ with a certificate from its own local\n"+
+			"CA in ./var/tls (trust ./var/tls/ca.pem); --http, or an http:// issuer, serves\n"+
+			"plain HTTP instead (http://localhost:8080/ by default). Open the issuer URL in a browser.",
+		"GATEHOUSE_ISSUER", "GATEHOUSE_ADDR", "GATEHOUSE_TLS_CERT", "GATEHOUSE_TLS_KEY")
 	var f serverFlags
 	fs.StringVar(&f.issuer, "issuer", "", "public base URL ending in / (overrides GATEHOUSE_ISSUER)")
 	fs.StringVar(&f.addr, "addr", "", "listen address (overrides GATEHOUSE_ADDR)")
-	varDir := fs.String("var", "var", "directory for the dev database and key")
+	varDir := fs.String("var", "var", "directory for the dev database, key and TLS files")
 	policy := fs.String("mfa-policy", "", "set the MFA policy at start: never, adaptive or always (codes appear at /dev/outbox)")
+	plainHTTP := fs.Bool("http", false, "serve plain HTTP on :8080 instead of HTTPS on :8443")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if _, err := mfa.ParsePolicy(*policy); *policy != "" && err != nil {
+		return &configError{"--mfa-policy", fmt.Sprintf("%q is not a policy", *policy), "use never, adaptive or always"}
+	}
+	useTLS, err := devScheme(e, f, *plainHTTP)
+	if err != nil {
+		return err
+	}
+	f.defaultIssuer, f.defaultAddr = "http://localhost:8080/", ":8080"
+	if useTLS {
+		f.defaultIssuer, f.defaultAddr = devHTTPSIssuer, ":8443"
 	}
 	c, err := loadConfig(e, f, false)
 	if err != nil {
 		return err
 	}
 	c.dev = true
-	if _, err := mfa.ParsePolicy(*policy); *policy != "" && err != nil {
-		return &configError{"--mfa-policy", fmt.Sprintf("%q is not a policy", *policy), "use never, adaptive or always"}
-	}
 	log := newLogger(e, false)
+	var devCA string
+	if useTLS && c.tlsCert == "" {
+		if devCA, err = devCertificate(&c, *varDir, log); err != nil {
+			return err
+		}
+	}
 	if c.secretKey, err = devSecretKey(*varDir); err != nil {
 		return err
 	}
@@ -83,13 +103,53 @@ func runDev(ctx context.Context, e env, args []string) error {
 	if err := seedDevUsers(ctx, st, log); err != nil {
 		return err
 	}
+	if err := seedSample(ctx, st); err != nil {
+		return err
+	}
 	if *policy != "" {
 		if err := st.SetSetting(ctx, mfa.PolicySettingKey, *policy, "gatehouse dev"); err != nil {
 			return err
 		}
 	}
-	printDevBanner(e, c)
+	printDevBanner(e, c, devCA, writeSampleConfig(sampleConfigFor(c.issuer), sampleConfigPath))
 	return serveHTTP(ctx, c, st, log)
+}
+
+// devHTTPSIssuer is where dev serves by default: HTTPS, because Auth0's
+// sample API builds the issuer as https://{domain}/ and silent login from an
+// app on another site needs SameSite=None cookies, which must be Secure.
+const devHTTPSIssuer = "https://localhost:8443/"
+
+// devScheme decides between HTTPS (the default) and plain HTTP: --http or an
+// http:// issuer choose HTTP; --http with an https:// issuer is a mistake.
+func devScheme(e env, f serverFlags, plainHTTP bool) (bool, error) {
+	issuer := orDefault(f.issuer, e.getenv("GATEHOUSE_ISSUER"), "")
+	switch {
+	case issuer == "":
+		return !plainHTTP, nil
+	case strings.HasPrefix(issuer, "https://") && plainHTTP:
+		return false, &configError{"--http", fmt.Sprintf("contradicts the https issuer %q", issuer), "drop --http, or give an http:// issuer"}
+	}
+	return strings.HasPrefix(issuer, "https://"), nil
+}
+
+// devCertificate points c at a certificate from the dev CA under
+// varDir/tls, made or renewed as needed for localhost and the issuer's host,
+// and returns the CA's path.
+func devCertificate(c *config, varDir string, log *slog.Logger) (string, error) {
+	hosts := append(slices.Clone(devtls.DefaultHosts), c.issuer.Hostname())
+	b, err := devtls.Ensure(filepath.Join(varDir, "tls"), hosts, time.Now())
+	if err != nil {
+		return "", fmt.Errorf("dev TLS certificate: %w", err)
+	}
+	if b.CACreated {
+		log.Info("created a local certificate authority for dev HTTPS; trust it once", "ca", b.CAPath)
+	}
+	if b.CertCreated {
+		log.Info("issued the dev server certificate", "cert", b.CertPath, "hosts", strings.Join(hosts, ","))
+	}
+	c.tlsCert, c.tlsKey = b.CertPath, b.KeyPath
+	return filepath.Abs(b.CAPath)
 }
 
 // startDevPostgres starts (or adopts) the dev cluster. When run as root from a
@@ -166,7 +226,7 @@ func seedDevUsers(ctx context.Context, st *store.Store, log *slog.Logger) error 
 	return nil
 }
 
-func printDevBanner(e env, c config) {
+func printDevBanner(e env, c config, caPath string, sample sampleConfigResult) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n  Gatehouse dev is running at %s\n\n  Demo accounts:\n", c.issuer)
 	for _, u := range devUsers {
@@ -177,6 +237,14 @@ func printDevBanner(e env, c config) {
 		fmt.Fprintf(&b, "    %-20s %-22s (%s)\n", u.email, u.password, role)
 	}
 	fmt.Fprintf(&b, "\n  Text messages (MFA codes) and emails (verification and reset links) appear at %sdev/outbox\n", c.issuer)
+	if caPath != "" {
+		fmt.Fprintf(&b, "\n  HTTPS uses a local certificate authority: %s\n", caPath)
+		fmt.Fprintf(&b, "    Node.js (the sample API): NODE_EXTRA_CA_CERTS=%s\n", caPath)
+		fmt.Fprintf(&b, "    Browsers: import it as a trusted authority (Chrome: Settings > Privacy and security >\n")
+		fmt.Fprintf(&b, "    Security > Manage certificates > Authorities; Firefox: Settings > Certificates >\n")
+		fmt.Fprintf(&b, "    Authorities). docs/development.md has the command-line ways.\n")
+	}
+	fmt.Fprintf(&b, "\n%s", sample.describe(caPath))
 	fmt.Fprintf(&b, "\n  Press Ctrl+C to stop (Postgres stops too).\n\n")
 	fmt.Fprint(e.stdout, b.String())
 }

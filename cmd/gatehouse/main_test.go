@@ -53,6 +53,11 @@ func TestBadConfigurationStopsStartWithOneClearLine(t *testing.T) {
 		m[k] = v
 		return m
 	}
+	with2 := func(k1, v1, k2, v2 string) map[string]string {
+		m := with(k1, v1)
+		m[k2] = v2
+		return m
+	}
 	tests := []struct {
 		name string
 		vars map[string]string
@@ -75,6 +80,9 @@ func TestBadConfigurationStopsStartWithOneClearLine(t *testing.T) {
 		{"smtp URL without a sender", with("GATEHOUSE_SMTP_URL", "smtp://u:p@mail.example.com:587"), nil, "GATEHOUSE_MAIL_FROM is not set but GATEHOUSE_SMTP_URL is"},
 		{"sender not an address", with("GATEHOUSE_MAIL_FROM", "not an address"), nil, `GATEHOUSE_MAIL_FROM "not an address" is not an email address`},
 		{"a bad flag value names the flag", valid, []string{"--issuer", "no-scheme/"}, `--issuer "no-scheme/" is not an absolute URL`},
+		{"TLS certificate without its key", with("GATEHOUSE_TLS_CERT", "/etc/ssl/cert.pem"), nil, "GATEHOUSE_TLS_KEY is not set but GATEHOUSE_TLS_CERT is"},
+		{"TLS key without its certificate", with("GATEHOUSE_TLS_KEY", "/etc/ssl/key.pem"), nil, "GATEHOUSE_TLS_CERT is not set but GATEHOUSE_TLS_KEY is"},
+		{"TLS files that do not exist", with2("GATEHOUSE_TLS_CERT", "/nonexistent/cert.pem", "GATEHOUSE_TLS_KEY", "/nonexistent/key.pem"), nil, "GATEHOUSE_TLS_CERT cannot be used: open /nonexistent/cert.pem"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,6 +294,62 @@ func TestDevRunsEverythingFromAnEmptyDirectory(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(varDir, "secret.key")); err != nil {
 		t.Fatalf("dev key: %v", err)
 	}
+	if !strings.Contains(r.stdout, "Sample app: client "+sampleClientID) {
+		t.Fatalf("the banner does not present the sample app:\n%s", r.stdout)
+	}
+
+	// Again over HTTPS, the default, on the same database: the seeding is
+	// idempotent and the dev CA is made and trusted.
+	addr = "127.0.0.1:" + freePort(t)
+	ctx, stop = context.WithCancel(context.Background())
+	done = make(chan result, 1)
+	issuer := "https://localhost:" + strings.Split(addr, ":")[1] + "/"
+	go func() {
+		done <- gatehouse(ctx, map[string]string{"GATEHOUSE_ADDR": addr, "GATEHOUSE_ISSUER": issuer}, "", "dev", "--var", varDir)
+	}()
+	ca := filepath.Join(varDir, "tls", "ca.pem")
+	waitForFile(t, ca, done)
+	client := trusting(t, ca)
+	waitReadyWith(t, client, "https://"+addr+"/readyz", done)
+	q := url.Values{"client_id": {sampleClientID}, "redirect_uri": {sampleOrigin}, "response_type": {"code"}, "scope": {"openid"},
+		"state": {"state-12345678"}, "nonce": {"nonce-12345678"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGjSstw-cM"},
+		"code_challenge_method": {"S256"}, "audience": {sampleAudience}}
+	client.CheckRedirect = noRedirects.CheckRedirect
+	resp, err = client.Get("https://" + addr + "/authorize?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "login") {
+		t.Fatalf("authorize for the seeded sample client: %d to %q, want a redirect to the login page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	stop()
+	r = <-done
+	if r.code != 0 || !strings.Contains(r.stdout, "NODE_EXTRA_CA_CERTS="+ca) {
+		t.Fatalf("dev over https: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	if st, err := os.Stat(filepath.Join(varDir, "tls", "key.pem")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("dev TLS key: %v %v, want mode 0600", st, err)
+	}
+}
+
+// waitForFile waits up to 60 seconds for path to exist, failing early if the
+// command ends.
+func waitForFile(t *testing.T, path string, done <-chan result) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case r := <-done:
+			t.Fatalf("command ended early: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+		default:
+		}
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not appear within 60s", path)
 }
 
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -304,6 +368,13 @@ func freePort(t *testing.T) string {
 // early if the command ends.
 func waitReady(t *testing.T, url string, done <-chan result) {
 	t.Helper()
+	waitReadyWith(t, http.DefaultClient, url, done)
+}
+
+// waitReadyWith is waitReady with a client of the caller's (one that trusts a
+// test CA, say).
+func waitReadyWith(t *testing.T, client *http.Client, url string, done <-chan result) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -311,7 +382,7 @@ func waitReady(t *testing.T, url string, done <-chan result) {
 			t.Fatalf("command ended early: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 		default:
 		}
-		resp, err := http.Get(url)
+		resp, err := client.Get(url)
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()

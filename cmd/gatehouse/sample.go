@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/store"
+)
+
+// The sample app (examples/react-spa) and its API (examples/api), as `gatehouse
+// dev` registers them. The client id is fixed so the sample's config, the docs
+// and browser tests can name it.
+const (
+	sampleClientID = "gatehouse-sample-spa"
+	sampleOrigin   = "http://localhost:3000"
+	sampleAudience = "https://gatehouse-sample-api"
+	// sampleConfigPath is the sample's config file, relative to the
+	// repository root where scripts/dev.sh runs dev.
+	sampleConfigPath = "examples/react-spa/src/auth_config.json"
+)
+
+// seedSample registers the sample's client and API unless they exist; an
+// existing one is left as it is, since a developer may have changed it.
+func seedSample(ctx context.Context, st *store.Store) error {
+	// The app passes window.location.origin as redirect_uri and returnTo;
+	// with and without the slash, as the SDK versions differ.
+	urls := []string{sampleOrigin, sampleOrigin + "/"}
+	c := clients.Client{ID: sampleClientID, Name: "Sample SPA", Type: clients.SPA,
+		Callbacks: urls, LogoutURLs: urls, WebOrigins: []string{sampleOrigin}}
+	if err := st.CreateClient(ctx, c); err != nil && !errors.Is(err, clients.ErrDuplicate) {
+		return fmt.Errorf("seed the sample client: %w", err)
+	}
+	if _, err := st.APIByIdentifier(ctx, sampleAudience); errors.Is(err, clients.ErrNotFound) {
+		_, err = st.CreateAPI(ctx, clients.API{Identifier: sampleAudience, Name: "Sample API", TokenLifetime: 24 * time.Hour})
+		if err != nil && !errors.Is(err, clients.ErrDuplicate) {
+			return fmt.Errorf("seed the sample API: %w", err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("look up the sample API: %w", err)
+	}
+	return nil
+}
+
+// sampleConfig is the sample's src/auth_config.json, the same three fields
+// as in Auth0's React sample.
+type sampleConfig struct {
+	Domain   string `json:"domain"`
+	ClientID string `json:"clientId"`
+	Audience string `json:"audience"`
+}
+
+// sampleConfigFor is the config that points the sample at issuer. An https
+// issuer at the root of its origin is a bare host:port, as Auth0 domains are
+// (Auth0's sample API prefixes https:// itself); any other issuer keeps its
+// scheme, which the SDK accepts.
+func sampleConfigFor(issuer *url.URL) sampleConfig {
+	domain := strings.TrimSuffix(issuer.String(), "/")
+	if issuer.Scheme == "https" && issuer.Path == "/" {
+		domain = issuer.Host
+	}
+	return sampleConfig{Domain: domain, ClientID: sampleClientID, Audience: sampleAudience}
+}
+
+func (c sampleConfig) JSON() []byte {
+	b, _ := json.MarshalIndent(c, "", "  ")
+	return append(b, '\n')
+}
+
+// sampleConfigResult says what writeSampleConfig did, for the banner.
+type sampleConfigResult struct {
+	path   string
+	status string // written, current, kept (differs; left alone), absent (no sample here), failed
+	err    error
+	config sampleConfig
+}
+
+// writeSampleConfig writes the sample's config when the sample is in the
+// working directory and has no config yet. A config that says something else
+// is the developer's and is kept; the banner shows what this server expects.
+func writeSampleConfig(cfg sampleConfig, path string) sampleConfigResult {
+	r := sampleConfigResult{path: path, config: cfg}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(path), "..", "package.json")); err != nil {
+		r.status = "absent"
+		return r
+	}
+	old, err := os.ReadFile(path)
+	switch {
+	case err == nil && bytes.Equal(bytes.TrimSpace(old), bytes.TrimSpace(cfg.JSON())):
+		r.status = "current"
+	case err == nil:
+		r.status = "kept"
+	case errors.Is(err, os.ErrNotExist):
+		r.status = "written"
+		if err := os.WriteFile(path, cfg.JSON(), 0o644); err != nil {
+			r.status, r.err = "failed", err
+		}
+	default:
+		r.status, r.err = "failed", err
+	}
+	return r
+}
+
+// describe is the banner's paragraph about the sample app.
+func (r sampleConfigResult) describe(caPath string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  Sample app: client %s, API audience %s.\n", r.config.ClientID, r.config.Audience)
+	switch r.status {
+	case "written":
+		fmt.Fprintf(&b, "    Wrote %s.\n", r.path)
+	case "current":
+		fmt.Fprintf(&b, "    %s matches this server.\n", r.path)
+	case "kept":
+		fmt.Fprintf(&b, "    %s differs from this server's settings and was left as it is. This server expects:\n%s", r.path, indent(r.config.JSON(), "      "))
+	case "failed":
+		fmt.Fprintf(&b, "    Could not write %s (%v). Put this in it:\n%s", r.path, r.err, indent(r.config.JSON(), "      "))
+	default:
+		fmt.Fprintf(&b, "    Its src/auth_config.json:\n%s", indent(r.config.JSON(), "      "))
+	}
+	fmt.Fprintf(&b, "    Start it:  cd examples/react-spa && npm ci && npm start   (then open %s)\n", sampleOrigin)
+	if caPath != "" {
+		fmt.Fprintf(&b, "    Its API:   cd examples/api && npm ci && NODE_EXTRA_CA_CERTS=%s npm start\n", caPath)
+	} else {
+		fmt.Fprintf(&b, "    Its API:   cd examples/api && npm ci && npm start\n")
+	}
+	return b.String()
+}
+
+func indent(text []byte, prefix string) string {
+	var b strings.Builder
+	for line := range strings.SplitSeq(strings.TrimRight(string(text), "\n"), "\n") {
+		b.WriteString(prefix + line + "\n")
+	}
+	return b.String()
+}

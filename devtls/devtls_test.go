@@ -1,0 +1,156 @@
+package devtls_test
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/devtls"
+)
+
+func pool(t *testing.T, b devtls.Bundle) *x509.CertPool {
+	t.Helper()
+	pem, err := os.ReadFile(b.CAPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := x509.NewCertPool()
+	if !p.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no certificate", b.CAPath)
+	}
+	return p
+}
+
+// leaf loads the server certificate the way a TLS server does.
+func leaf(t *testing.T, b devtls.Bundle) (*x509.Certificate, tls.Certificate) {
+	t.Helper()
+	pair, err := tls.LoadX509KeyPair(b.CertPath, b.KeyPath)
+	if err != nil {
+		t.Fatalf("the certificate and key do not load as a pair: %v", err)
+	}
+	c, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, pair
+}
+
+func TestCertificateVerifiesForEachNameAgainstTheCA(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tls")
+	now := time.Now()
+	b, err := devtls.Ensure(dir, append(devtls.DefaultHosts, "gatehouse.test"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.CACreated || !b.CertCreated {
+		t.Fatalf("first run created CA %v, certificate %v; want both", b.CACreated, b.CertCreated)
+	}
+	c, pair := leaf(t, b)
+	if len(pair.Certificate) != 2 {
+		t.Fatalf("certificate file holds %d certificates, want the server's and the CA's", len(pair.Certificate))
+	}
+	for _, name := range []string{"localhost", "127.0.0.1", "::1", "gatehouse.test"} {
+		_, err := c.Verify(x509.VerifyOptions{DNSName: name, Roots: pool(t, b), CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := c.Verify(x509.VerifyOptions{DNSName: "example.com", Roots: pool(t, b), CurrentTime: now}); err == nil {
+		t.Error("the certificate verifies for example.com, a name it was not made for")
+	}
+	if c.NotAfter.Sub(now) < 360*24*time.Hour || c.NotAfter.Sub(now) > 366*24*time.Hour {
+		t.Errorf("server certificate valid until %v, want about a year", c.NotAfter)
+	}
+	for _, f := range []string{"ca-key.pem", "key.pem"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, st.Mode().Perm())
+		}
+	}
+}
+
+func TestASecondRunReusesBoth(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	first, err := devtls.Ensure(dir, devtls.DefaultHosts, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := os.ReadFile(first.CAPath)
+	cert, _ := os.ReadFile(first.CertPath)
+	// The same names in another order and spelling are the same set.
+	second, err := devtls.Ensure(dir, []string{"[::1]", "LOCALHOST", "127.0.0.1", "localhost"}, now.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.CACreated || second.CertCreated {
+		t.Fatalf("second run created CA %v, certificate %v; want neither", second.CACreated, second.CertCreated)
+	}
+	ca2, _ := os.ReadFile(second.CAPath)
+	cert2, _ := os.ReadFile(second.CertPath)
+	if !bytes.Equal(ca, ca2) || !bytes.Equal(cert, cert2) {
+		t.Fatal("the files changed although nothing needed renewing")
+	}
+}
+
+func TestRenewal(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name           string
+		hosts          []string
+		at             time.Time
+		wantCA, wantCe bool
+	}{
+		{"server certificate within a month of expiry", devtls.DefaultHosts, now.Add(340 * 24 * time.Hour), false, true},
+		{"server certificate expired", devtls.DefaultHosts, now.Add(2 * 365 * 24 * time.Hour), false, true},
+		{"names changed", []string{"localhost", "gatehouse.test"}, now, false, true},
+		{"CA expired", devtls.DefaultHosts, now.Add(11 * 365 * 24 * time.Hour), true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if _, err := devtls.Ensure(dir, devtls.DefaultHosts, now); err != nil {
+				t.Fatal(err)
+			}
+			b, err := devtls.Ensure(dir, tt.hosts, tt.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.CACreated != tt.wantCA || b.CertCreated != tt.wantCe {
+				t.Fatalf("created CA %v, certificate %v; want %v, %v", b.CACreated, b.CertCreated, tt.wantCA, tt.wantCe)
+			}
+			c, _ := leaf(t, b)
+			if _, err := c.Verify(x509.VerifyOptions{DNSName: tt.hosts[0], Roots: pool(t, b), CurrentTime: tt.at}); err != nil {
+				t.Fatalf("renewed certificate does not verify at %v: %v", tt.at, err)
+			}
+		})
+	}
+}
+
+func TestAnUnreadableCAIsReplaced(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := devtls.Ensure(dir, devtls.DefaultHosts, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, devtls.CAFile), []byte("not a certificate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := devtls.Ensure(dir, devtls.DefaultHosts, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.CACreated || !b.CertCreated {
+		t.Fatalf("created CA %v, certificate %v; want both", b.CACreated, b.CertCreated)
+	}
+	c, _ := leaf(t, b)
+	if _, err := c.Verify(x509.VerifyOptions{DNSName: "localhost", Roots: pool(t, b)}); err != nil {
+		t.Fatal(err)
+	}
+}

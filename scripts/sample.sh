@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the sample app (http://localhost:3000) and its API (http://localhost:3001)
+# against the Gatehouse that ./scripts/dev.sh runs; start that first, in
+# another terminal. Installs their packages on first use. Ctrl+C stops both.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! command -v npm >/dev/null 2>&1; then
+  echo "sample: npm is missing; install Node.js 18 or later (apt-get install nodejs npm)" >&2
+  exit 1
+fi
+if [ ! -f examples/react-spa/src/auth_config.json ]; then
+  echo "sample: examples/react-spa/src/auth_config.json is missing; ./scripts/dev.sh writes it (or copy auth_config.json.example)" >&2
+  exit 1
+fi
+
+for dir in examples/react-spa examples/api; do
+  if [ ! -d "$dir/node_modules" ]; then
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+done
+
+# gatehouse dev's local CA, so the API's Node trusts Gatehouse's certificate.
+ca="$PWD/var/tls/ca.pem"
+if [ -f "$ca" ]; then
+  export NODE_EXTRA_CA_CERTS="$ca"
+fi
+
+npm start --prefix examples/api &
+api=$!
+trap 'kill "$api" 2>/dev/null || true' EXIT
+npm start --prefix examples/react-spa
