@@ -269,6 +269,11 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	httpSrv := server.NewHTTPServer(c.addr, srv.Handler(), log)
 
 	go sweepExpired(ctx, st, log)
+	if c.pprofAddr != "" {
+		if err := servePprof(ctx, c.pprofAddr, log); err != nil {
+			return err
+		}
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.ListenAndServe() }()

@@ -34,7 +34,8 @@ type config struct {
 	trustedProxies []netip.Prefix
 	sms            smsConfig
 	mail           mailConfig
-	dev            bool // gatehouse dev: the dev outbox page may show the codes
+	dev            bool   // gatehouse dev: the dev outbox page may show the codes
+	pprofAddr      string // loopback listener for net/http/pprof; "" serves none
 
 	geoIPPath             string // MaxMind-format City database for the location signals
 	adaptiveChallengeMore bool   // adaptive also challenges medium confidence
@@ -175,6 +176,9 @@ func loadConfig(e env, f serverFlags, requireSecrets bool) (config, error) {
 		return c, err
 	}
 	if c.mail, err = parseMailConfig(e); err != nil {
+		return c, err
+	}
+	if c.pprofAddr, err = parsePprofAddr("GATEHOUSE_PPROF_ADDR", e.getenv("GATEHOUSE_PPROF_ADDR")); err != nil {
 		return c, err
 	}
 	c.geoIPPath = strings.TrimSpace(e.getenv("GATEHOUSE_GEOIP_DB"))
