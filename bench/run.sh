@@ -4,12 +4,14 @@
 # driver, times start to ready, seeds a SPA client and USERS users with phones,
 # sets the MFA policy to always, starts REPLICAS `gatehouse serve` on free
 # loopback ports with Plivo pointed at the driver's fake Plivo, and runs the
-# driver's modes. Arguments go to `loadgen run`, e.g.
+# driver's modes (login, refresh, discovery, jwks, flood by default). Arguments go to `loadgen run`, e.g.
 #
 #   bench/run.sh                                  # all modes, 3 runs of 20 s each
 #   bench/run.sh -duration 10s -runs 1 -markdown  # a quick look, as Markdown
 #   REPLICAS=3 bench/run.sh -modes login
 #   PROFILE=/tmp/prof bench/run.sh -modes login   # CPU profile of replica 1 per mode
+#   LOGS=/tmp/logs bench/run.sh                   # keep the replicas' logs
+#   REPLICAS=2 REPLICA1_ENV="GOMEMLIMIT=off" bench/run.sh  # A/B: replica 1 differs
 #
 # The driver exits non-zero, and so does this script, if any journey or
 # request failed. Figures are only meaningful on an otherwise idle machine:
@@ -70,6 +72,9 @@ targets=()
 stop_replicas() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait "${pids[@]}" 2>/dev/null || true
+  if [ -n "${LOGS:-}" ]; then
+    mkdir -p "$LOGS" && cp "$work"/replica*.log "$LOGS"/
+  fi
 }
 trap stop_replicas EXIT
 profile_flags=()
@@ -81,17 +86,24 @@ for i in $(seq 0 $((replicas - 1))); do
     mkdir -p "$PROFILE"
     profile_flags=(-cpuprofile-url "http://$pprof/debug/pprof/profile" -cpuprofile-dir "$PROFILE")
   fi
-  GATEHOUSE_PPROF_ADDR=$pprof GATEHOUSE_ADDR="127.0.0.1:${ports[$i]}" \
+  extra_env="REPLICA${i}_ENV"
+  # shellcheck disable=SC2086 # the variable holds NAME=VALUE words
+  env ${!extra_env:-} GATEHOUSE_PPROF_ADDR=$pprof GATEHOUSE_ADDR="127.0.0.1:${ports[$i]}" \
     "$gatehouse" serve --no-migrate 2>"$work/replica$i.log" &
   pids+=($!)
   targets+=("http://127.0.0.1:${ports[$i]}/")
 done
 
-echo "== load ($replicas replica(s), pids ${pids[*]})"
+# The postmaster of withpostgres's server, so that the driver can count the
+# CPU time Postgres spends (its backends are the postmaster's children).
+db_port=$(echo "$DATABASE_URL" | sed -E 's|.*@[^:/]+:([0-9]+)/.*|\1|')
+db_pid=$(ps -eo pid=,args= | awk -v want="port=$db_port" '$2 ~ /\/postgres$/ && index($0, want) { print $1; exit }')
+
+echo "== load ($replicas replica(s), pids ${pids[*]}, postgres ${db_pid:-unknown})"
 status=0
 "$loadgen" run -targets "$(IFS=,; echo "${targets[*]}")" -plivo-addr "127.0.0.1:$plivo_port" \
   -plivo-auth-id "$PLIVO_AUTH_ID" -plivo-auth-token "$PLIVO_AUTH_TOKEN" -users "$users" \
-  -password "$password" -phone-base "$phone_base" -pids "$(IFS=,; echo "${pids[*]}")" \
+  -password "$password" -phone-base "$phone_base" -pids "$(IFS=,; echo "${pids[*]}")" -db-pid "${db_pid:-0}" \
   "${profile_flags[@]}" "$@" || status=$?
 if [ "$status" != 0 ]; then
   for i in $(seq 0 $((replicas - 1))); do

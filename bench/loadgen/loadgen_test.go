@@ -104,13 +104,17 @@ func TestSignaturesCountsRS256Tokens(t *testing.T) {
 }
 
 func TestBounds(t *testing.T) {
-	b := Bounds{Argon2PerSec: 50, RSASignPerSec: 1000}
+	b := Bounds{Argon2PerSec: 50, RSASignPerSec: 1000, Cores: 2, Argon2CPU: 40 * time.Millisecond, RSASignCPU: 2 * time.Millisecond}
 	// 20 ms of argon2id and 2 ms of signing per login on the whole machine.
 	if got := b.LoginBound(2); got < 45.45 || got > 45.46 {
 		t.Errorf("LoginBound(2) = %v, want 1/0.022", got)
 	}
 	if got := b.RefreshBound(2); got != 500 {
 		t.Errorf("RefreshBound(2) = %v", got)
+	}
+	r := Report{Bounds: b}
+	if got := r.cryptoCPU(ModeLogin, 2); got != 44*time.Millisecond {
+		t.Errorf("crypto core time of a login = %v, want 44ms", got)
 	}
 	if got := RSSBound(2, 19456); got != 64<<20+2*19456<<10 {
 		t.Errorf("RSSBound = %d", got)

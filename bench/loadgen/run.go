@@ -43,6 +43,8 @@ type Config struct {
 	Client     Client
 	Users      []User
 	SMS        *plivotest.Server // where the replicas send their SMS
+	ServerPIDs []int             // the replicas' processes, for their CPU time
+	DBPIDs     []int             // Postgres's processes, for their CPU time
 	Timeout    time.Duration     // per request
 	SMSTimeout time.Duration     // from the challenge page to the SMS
 	Log        func(format string, args ...any)
@@ -53,6 +55,9 @@ type Driver struct {
 	cfg       Config
 	transport *http.Transport
 	errLogged atomic.Int64
+
+	mu            sync.Mutex
+	refreshTokens map[int]string // per virtual user, kept from run to run
 }
 
 // NewDriver returns a Driver for cfg.
@@ -68,7 +73,7 @@ func NewDriver(cfg Config) (*Driver, error) {
 	if cfg.Log == nil {
 		cfg.Log = func(string, ...any) {}
 	}
-	return &Driver{cfg: cfg, transport: &http.Transport{
+	return &Driver{cfg: cfg, refreshTokens: map[int]string{}, transport: &http.Transport{
 		MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute, DisableCompression: true,
 	}}, nil
 }
@@ -86,6 +91,18 @@ type Result struct {
 	LoadStart   string // /proc/loadavg when the run began
 	LoadEnd     string
 	HWM         map[int]int64 // server pid → peak RSS (VmHWM) in bytes, after a flood
+
+	// CPU time used during the run by the replicas, Postgres and the driver.
+	ServerCPU, DBCPU, DriverCPU time.Duration
+	CPUByPID                    map[int]time.Duration // each replica's share of ServerCPU
+}
+
+// CPUPerOp is cpu per successful journey or request.
+func (r Result) CPUPerOp(cpu time.Duration) time.Duration {
+	if r.Done == 0 {
+		return 0
+	}
+	return cpu / time.Duration(r.Done)
 }
 
 // Rate is successful journeys (or requests) per second.
@@ -127,6 +144,11 @@ func (d *Driver) Run(ctx context.Context, mode string, concurrency int, duration
 	var c collector
 	var done atomic.Int64
 	var wg sync.WaitGroup
+	perPID := map[int]time.Duration{}
+	for _, p := range d.cfg.ServerPIDs {
+		perPID[p] = cpuOf([]int{p})
+	}
+	serverCPU, dbCPU, driverCPU := cpuOf(d.cfg.ServerPIDs), cpuOf(d.cfg.DBPIDs), cpuOf([]int{0})
 	start := time.Now()
 	until := start.Add(duration)
 	for vu := range concurrency {
@@ -135,6 +157,13 @@ func (d *Driver) Run(ctx context.Context, mode string, concurrency int, duration
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(start)
+	res.ServerCPU = cpuOf(d.cfg.ServerPIDs) - serverCPU
+	res.CPUByPID = map[int]time.Duration{}
+	for _, p := range d.cfg.ServerPIDs {
+		res.CPUByPID[p] = cpuOf([]int{p}) - perPID[p]
+	}
+	res.DBCPU = cpuOf(d.cfg.DBPIDs) - dbCPU
+	res.DriverCPU = cpuOf([]int{0}) - driverCPU
 	res.LoadEnd = loadavg()
 	res.Done = int(done.Load())
 	res.Stats = c.merged()
@@ -191,12 +220,21 @@ func (d *Driver) floodLoop(ctx context.Context, vu int, st *Stats, until time.Ti
 	return n
 }
 
-// refreshLoop logs in once (not measured), then rotates its refresh token
-// until the end. A failed refresh logs in again, since its token may be spent.
+// refreshLoop rotates its refresh token until the end. It logs in for one
+// when it has none; the token is kept for the next run, so that a measured
+// run (after the warm-up) spends no time logging in. A failed refresh logs in
+// again, since its token may be spent.
 func (d *Driver) refreshLoop(ctx context.Context, vu int, st *Stats, until time.Time) int {
 	j, b, u := d.journeys(), d.newBrowser(vu), d.cfg.Users[vu]
 	n := 0
-	var rt string
+	d.mu.Lock()
+	rt := d.refreshTokens[vu]
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.refreshTokens[vu] = rt
+		d.mu.Unlock()
+	}()
 	for ctx.Err() == nil && time.Now().Before(until) {
 		if rt == "" {
 			t, err := j.login(ctx, b, newStats(), u)

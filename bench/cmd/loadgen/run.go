@@ -32,14 +32,15 @@ func runLoad(ctx context.Context, args []string) error {
 	userPassword := fs.String("password", "bench-password-2026", "the seeded users' password")
 	phoneBase := fs.Int("phone-base", 7700900000, "user i has the phone +44 (phone-base+i)")
 	modes := fs.String("modes", "login,refresh,discovery,jwks,flood", "modes to run, in order")
-	conc := fs.String("concurrency", "login=8,refresh=8,discovery=32,jwks=32,flood=256", "virtual users per mode")
+	conc := fs.String("concurrency", "login=8,refresh=8,discovery=32,jwks=32,flood=64", "virtual users per mode")
 	duration := fs.Duration("duration", 20*time.Second, "length of one run")
 	warmup := fs.Duration("warmup", 3*time.Second, "unreported run before each mode's runs")
 	runs := fs.Int("runs", 3, "runs per mode; the report gives their median")
 	boundsFor := fs.Duration("bounds", 3*time.Second, "time for each bound measurement")
 	timeout := fs.Duration("timeout", 10*time.Second, "per request")
 	waitReady := fs.Duration("wait-ready", 60*time.Second, "how long to wait for the replicas' /readyz")
-	pids := fs.String("pids", "", "comma-separated replica pids, for their peak RSS after the flood")
+	pids := fs.String("pids", "", "comma-separated replica pids, for their CPU time and their peak RSS after the flood")
+	dbPID := fs.Int("db-pid", 0, "the Postgres postmaster's pid, for the CPU time of Postgres")
 	markdown := fs.Bool("markdown", false, "print the report as Markdown tables")
 	profileURL := fs.String("cpuprofile-url", "", "a replica's /debug/pprof/profile URL: take a CPU profile during each mode's first run")
 	profileDir := fs.String("cpuprofile-dir", ".", "where the profiles go, one MODE.pprof per mode")
@@ -78,6 +79,10 @@ func runLoad(ctx context.Context, args []string) error {
 		}
 	}
 
+	cfg.ServerPIDs = pidList
+	if *dbPID != 0 {
+		cfg.DBPIDs = []int{*dbPID}
+	}
 	fake, err := plivotest.Start(*plivoID, *plivoToken, *plivoAddr)
 	if err != nil {
 		return err
@@ -94,6 +99,11 @@ func runLoad(ctx context.Context, args []string) error {
 		return err
 	}
 
+	for _, pid := range pidList {
+		if hwm, err := loadgen.PeakRSS(pid); err == nil {
+			cfg.Log("replica pid %d: peak RSS %.1f MiB before any load", pid, float64(hwm)/(1<<20))
+		}
+	}
 	rep := &loadgen.Report{Targets: len(cfg.Targets)}
 	cfg.Log("measuring the bounds (%s each)", *boundsFor)
 	if rep.Bounds, err = loadgen.MeasureBounds(ctx, *boundsFor); err != nil {
@@ -125,7 +135,7 @@ func runLoad(ctx context.Context, args []string) error {
 					return err
 				}
 			}
-			if mode == loadgen.ModeFlood {
+			if len(pidList) > 0 {
 				res.HWM = map[int]int64{}
 				for _, pid := range pidList {
 					if res.HWM[pid], err = loadgen.PeakRSS(pid); err != nil {
