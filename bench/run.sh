@@ -11,7 +11,8 @@
 #   REPLICAS=3 bench/run.sh -modes login
 #   PROFILE=/tmp/prof bench/run.sh -modes login   # CPU profile of replica 1 per mode
 #   LOGS=/tmp/logs bench/run.sh                   # keep the replicas' logs
-#   REPLICAS=2 REPLICA1_ENV="GOMEMLIMIT=off" bench/run.sh  # A/B: replica 1 differs
+#   REPLICAS=2 REPLICA1_ENV="GOMEMLIMIT=70MiB" bench/run.sh  # A/B: replica 1 differs,
+#   REPLICAS=2 REPLICA1_BIN=/tmp/old/gatehouse bench/run.sh  # in its environment or binary
 #
 # The driver exits non-zero, and so does this script, if any journey or
 # request failed. Figures are only meaningful on an otherwise idle machine:
@@ -87,9 +88,10 @@ for i in $(seq 0 $((replicas - 1))); do
     profile_flags=(-cpuprofile-url "http://$pprof/debug/pprof/profile" -cpuprofile-dir "$PROFILE")
   fi
   extra_env="REPLICA${i}_ENV"
+  bin="REPLICA${i}_BIN"
   # shellcheck disable=SC2086 # the variable holds NAME=VALUE words
   env ${!extra_env:-} GATEHOUSE_PPROF_ADDR=$pprof GATEHOUSE_ADDR="127.0.0.1:${ports[$i]}" \
-    "$gatehouse" serve --no-migrate 2>"$work/replica$i.log" &
+    "${!bin:-$gatehouse}" serve --no-migrate 2>"$work/replica$i.log" &
   pids+=($!)
   targets+=("http://127.0.0.1:${ports[$i]}/")
 done
