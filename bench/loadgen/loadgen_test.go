@@ -2,6 +2,8 @@ package loadgen
 
 import (
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/url"
 	"testing"
 	"time"
@@ -118,5 +120,25 @@ func TestBounds(t *testing.T) {
 	}
 	if got := RSSBound(2, 19456); got != 64<<20+2*19456<<10 {
 		t.Errorf("RSSBound = %d", got)
+	}
+}
+
+func TestFailuresAreCountedByStepAndKind(t *testing.T) {
+	d := &Driver{cfg: Config{Log: func(string, ...any) {}}}
+	st := newStats()
+	d.failed(st, &StepError{Step: StepChallengePost, Kind: "code refused", Err: errors.New("sent to /mfa/challenge")})
+	d.failed(st, fmt.Errorf("login before refreshing: %w", &StepError{Step: StepToken, Kind: "HTTP 500", Err: errors.New(`body "…"`)}))
+	d.failed(st, &StepError{Step: StepChallengePost, Kind: "code refused"})
+	want := map[string]int{"code post: code refused": 2, "login before refreshing: token: HTTP 500": 1}
+	if len(st.Errors) != len(want) {
+		t.Fatalf("errors %v, want %v", st.Errors, want)
+	}
+	for k, n := range want {
+		if st.Errors[k] != n {
+			t.Errorf("errors %v, want %v", st.Errors, want)
+		}
+	}
+	if st.ErrorCount() != 3 || st.ErrorKinds()[0] != "code post: code refused" {
+		t.Errorf("ErrorCount %d, kinds %v", st.ErrorCount(), st.ErrorKinds())
 	}
 }

@@ -16,6 +16,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -181,8 +182,12 @@ func (d *Driver) newBrowser(vu int) *browser {
 // failed counts err in st and logs the first few.
 func (d *Driver) failed(st *Stats, err error) {
 	kind := err.Error()
-	if se, ok := err.(*StepError); ok {
+	var se *StepError
+	if errors.As(err, &se) {
 		kind = se.Step + ": " + se.Kind
+		if prefix, _, ok := strings.Cut(err.Error(), ": "+se.Step+": "); ok && err != error(se) {
+			kind = prefix + ": " + kind // e.g. "login before refreshing: token: HTTP 500"
+		}
 	}
 	st.fail(kind)
 	if d.errLogged.Add(1) <= 5 {
