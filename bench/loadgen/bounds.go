@@ -22,9 +22,10 @@ import (
 // the wall clock (operations per second) and by the CPU time this process
 // spent (core time per operation). On an idle machine the two agree:
 // rate = cores / core time. When other processes share the cores the wall
-// clock rate drops with whatever share they took, but the core time per
-// operation hardly moves, so the bounds used for the ratios are cores / core
-// time: what the cores would do with nothing else running.
+// clock rate drops with whatever share they took, while the core time per
+// operation moves much less (shared caches and sibling hyperthreads still
+// slow it), so the bounds used for the ratios are cores / core time: close to
+// what the cores would do with nothing else running.
 type Bounds struct {
 	Cores         int
 	Argon2PerSec  float64 // argon2id verifications at password.OWASP(), Gatehouse's parameters: cores / Argon2CPU

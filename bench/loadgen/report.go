@@ -112,7 +112,7 @@ func (r *Report) Write(w io.Writer, markdown bool) {
 	fmt.Fprintf(w, "Machine bounds (%d cores, loadavg %s), all cores busy:\n"+
 		"  argon2id m=19456 KiB t=2 p=1 verification: %.1f ms of core time -> %.1f/s (wall clock: %.1f/s)\n"+
 		"  RSA-2048 RS256 signature: %.3f ms of core time -> %.0f/s (wall clock: %.0f/s)\n"+
-		"Ratios use the core-time rates, which other load on the machine hardly moves.\n\n",
+		"Ratios use the core-time rates, which other load on the machine moves much less than the wall clock.\n\n",
 		b.Cores, b.Load, b.Argon2CPU.Seconds()*1000, b.Argon2PerSec, b.Argon2Wall,
 		b.RSASignCPU.Seconds()*1000, b.RSASignPerSec, b.RSASignWall)
 
