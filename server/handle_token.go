@@ -20,7 +20,7 @@ import (
 // refresh_token and client_credentials, from a form or a JSON body.
 func (s *Server) handleToken() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
+		ctx := withClientMemo(r.Context())
 		if err := jsonBodyAsForm(r); err != nil {
 			s.oauth.WriteAccessError(ctx, w, fosite.NewAccessRequest(nil), fosite.ErrInvalidRequest.WithHint(err.Error()))
 			return

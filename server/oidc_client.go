@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -78,6 +79,18 @@ type clientRegistry struct {
 }
 
 func (r clientRegistry) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+	memo, _ := ctx.Value(clientMemoKey{}).(*clientMemo)
+	if c := memo.get(id); c != nil {
+		return c, nil
+	}
+	c, err := r.loadClient(ctx, id)
+	if err == nil {
+		memo.put(id, c)
+	}
+	return c, err
+}
+
+func (r clientRegistry) loadClient(ctx context.Context, id string) (fosite.Client, error) {
 	c, err := r.clients.ClientByID(ctx, id)
 	if errors.Is(err, clients.ErrNotFound) {
 		return nil, fosite.ErrNotFound
@@ -105,6 +118,41 @@ func (r clientRegistry) GetClient(ctx context.Context, id string) (fosite.Client
 		}
 	}
 	return &fositeClient{c: c, audiences: audiences, scopes: scopes}, nil
+}
+
+// clientMemo keeps the clients one request has loaded. fosite asks for the
+// client when it authenticates a token request and again for every stored
+// code, PKCE, OpenID or refresh session it loads, two queries each time: a
+// code exchange asked four times. Kept for one request only, so a client an
+// admin changes or deletes is seen as such by the next request.
+type clientMemo struct {
+	mu      sync.Mutex
+	clients map[string]fosite.Client
+}
+
+type clientMemoKey struct{}
+
+// withClientMemo gives the request in ctx a clientMemo.
+func withClientMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, clientMemoKey{}, &clientMemo{clients: map[string]fosite.Client{}})
+}
+
+func (m *clientMemo) get(id string) fosite.Client {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.clients[id]
+}
+
+func (m *clientMemo) put(id string, c fosite.Client) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.clients[id] = c
 }
 
 // gatehouseClient unwraps the client fosite hands back.

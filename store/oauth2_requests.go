@@ -103,7 +103,11 @@ func argumentsOrEmpty(a fosite.Arguments) []string {
 
 // insertToken stores req under signature. For a refresh token it also records
 // the access token issued with it and inherits the end of the rotation chain
-// from the grant's other refresh tokens, if any.
+// from the grant's other refresh tokens, if any. Every token of a chain
+// carries the same end (the first sets it, the others copy it and nothing
+// changes it), so any one of them will do: reading one rather than the
+// minimum of all keeps a rotation from costing more the longer the chain,
+// which keeps every rotated token until the janitor removes the chain.
 func (o *OAuth2) insertToken(ctx context.Context, k tokenKind, signature string, req fosite.Requester, accessSignature string) error {
 	r, err := newRequestRow(k, req)
 	if err != nil {
@@ -127,7 +131,7 @@ func (o *OAuth2) insertToken(ctx context.Context, k tokenKind, signature string,
 			requested_scope, granted_scope, requested_audience, granted_audience, form_data, session_data, expires_at,
 			access_token_signature, family_expires_at)
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-			(select coalesce(min(family_expires_at), $15) from oauth2_tokens where kind = 'refresh' and request_id = $3))`
+			coalesce((select family_expires_at from oauth2_tokens where kind = 'refresh' and request_id = $3 limit 1), $15))`
 	}
 	if _, err := o.st.db(ctx).Exec(ctx, sql, args...); err != nil {
 		return oauth2DBError("store "+string(k), err)

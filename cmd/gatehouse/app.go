@@ -283,6 +283,11 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	httpSrv.TLSConfig = tlsConfig
 
 	background.Go(func() { sweepExpired(ctx, st, log) })
+	if c.pprofAddr != "" {
+		if err := servePprof(ctx, c.pprofAddr, log); err != nil {
+			return err
+		}
+	}
 
 	errc := make(chan error, 1)
 	go func() {

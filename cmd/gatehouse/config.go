@@ -39,6 +39,7 @@ type config struct {
 	// tlsCert and tlsKey are PEM files to serve HTTPS with; both empty means
 	// plain HTTP (TLS ends at a proxy in front).
 	tlsCert, tlsKey string
+	pprofAddr       string // loopback listener for net/http/pprof; "" serves none
 
 	geoIPPath             string // MaxMind-format City database for the location signals
 	adaptiveChallengeMore bool   // adaptive also challenges medium confidence
@@ -204,6 +205,9 @@ func loadConfig(e env, f serverFlags, requireSecrets bool) (config, error) {
 		return c, err
 	}
 	if c.mail, err = parseMailConfig(e); err != nil {
+		return c, err
+	}
+	if c.pprofAddr, err = parsePprofAddr("GATEHOUSE_PPROF_ADDR", e.getenv("GATEHOUSE_PPROF_ADDR")); err != nil {
 		return c, err
 	}
 	c.geoIPPath = strings.TrimSpace(e.getenv("GATEHOUSE_GEOIP_DB"))

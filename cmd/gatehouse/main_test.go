@@ -79,6 +79,7 @@ func TestBadConfigurationStopsStartWithOneClearLine(t *testing.T) {
 		{"smtp URL with an unknown starttls", with("GATEHOUSE_SMTP_URL", "smtp://mail.example.com?starttls=maybe"), nil, `GATEHOUSE_SMTP_URL has starttls="maybe"`},
 		{"smtp URL without a sender", with("GATEHOUSE_SMTP_URL", "smtp://u:p@mail.example.com:587"), nil, "GATEHOUSE_MAIL_FROM is not set but GATEHOUSE_SMTP_URL is"},
 		{"sender not an address", with("GATEHOUSE_MAIL_FROM", "not an address"), nil, `GATEHOUSE_MAIL_FROM "not an address" is not an email address`},
+		{"profiles on a public address", with("GATEHOUSE_PPROF_ADDR", "0.0.0.0:6060"), nil, `GATEHOUSE_PPROF_ADDR "0.0.0.0:6060" is not a loopback address`},
 		{"a bad flag value names the flag", valid, []string{"--issuer", "no-scheme/"}, `--issuer "no-scheme/" is not an absolute URL`},
 		{"TLS certificate without its key", with("GATEHOUSE_TLS_CERT", "/etc/ssl/cert.pem"), nil, "GATEHOUSE_TLS_KEY is not set but GATEHOUSE_TLS_CERT is"},
 		{"TLS key without its certificate", with("GATEHOUSE_TLS_KEY", "/etc/ssl/key.pem"), nil, "GATEHOUSE_TLS_CERT is not set but GATEHOUSE_TLS_KEY is"},

@@ -14,8 +14,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -52,6 +54,8 @@ type Server struct {
 
 	mu         sync.Mutex
 	sent       []Sent
+	byDst      map[string][]int // indexes into sent, per destination without "+"
+	arrived    chan struct{}    // closed and replaced when a message is accepted
 	requests   int
 	failLeft   int
 	failStatus int
@@ -61,17 +65,40 @@ type Server struct {
 // the test ends.
 func New(t testing.TB, authID, authToken string) *Server {
 	t.Helper()
-	if authID == "" || authToken == "" {
-		t.Fatal("plivotest: auth id and token must not be empty")
+	s, err := Start(authID, authToken, "")
+	if err != nil {
+		t.Fatal(err)
 	}
-	s := &Server{authID: authID, authToken: authToken, callbacks: &http.Client{Timeout: 30 * time.Second}}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start serves a fake for the account authID with authToken on addr (a
+// loopback "host:port"; "" picks a free port on 127.0.0.1) until Close.
+func Start(authID, authToken, addr string) (*Server, error) {
+	if authID == "" || authToken == "" {
+		return nil, errors.New("plivotest: auth id and token must not be empty")
+	}
+	s := &Server{authID: authID, authToken: authToken, callbacks: &http.Client{Timeout: 30 * time.Second},
+		byDst: map[string][]int{}, arrived: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/Account/{id}/Message/", s.authorized(s.handleCreate))
 	mux.Handle("GET /v1/Account/{id}/Message/{uuid}/", s.authorized(s.handleGet))
-	s.srv = httptest.NewServer(mux)
-	t.Cleanup(s.srv.Close)
-	return s
+	s.srv = httptest.NewUnstartedServer(mux)
+	if addr != "" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("plivotest: %w", err)
+		}
+		s.srv.Listener.Close()
+		s.srv.Listener = l
+	}
+	s.srv.Start()
+	return s, nil
 }
+
+// Close stops the fake.
+func (s *Server) Close() { s.srv.Close() }
 
 // URL is the fake's base URL, for sms.PlivoConfig.APIURL.
 func (s *Server) URL() string { return s.srv.URL }
@@ -98,6 +125,48 @@ func (s *Server) FailNext(n int, status int) {
 	s.failLeft, s.failStatus = n, status
 }
 
+// WaitMessage returns the message to dst (with or without its "+") that
+// follows the first seen ones, waiting for it until ctx ends. A caller that
+// sends to one number over and over passes how many it has already read.
+func (s *Server) WaitMessage(ctx context.Context, dst string, seen int) (Sent, error) {
+	dst = strings.TrimPrefix(dst, "+")
+	for {
+		s.mu.Lock()
+		idx, arrived := s.byDst[dst], s.arrived
+		var m Sent
+		if len(idx) > seen {
+			m = s.sent[idx[seen]]
+		}
+		s.mu.Unlock()
+		if len(idx) > seen {
+			return m, nil
+		}
+		select {
+		case <-arrived:
+		case <-ctx.Done():
+			return Sent{}, fmt.Errorf("plivotest: no message %d to %s: %w", seen+1, dst, ctx.Err())
+		}
+	}
+}
+
+// CountTo is how many messages to dst (with or without its "+") were
+// accepted: pass it to WaitMessage to wait for the next one.
+func (s *Server) CountTo(dst string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byDst[strings.TrimPrefix(dst, "+")])
+}
+
+// Code returns the last 6-digit number in text (the code of the WebOTP line),
+// or "".
+func Code(text string) string {
+	codes := codeRE.FindAllString(text, -1)
+	if len(codes) == 0 {
+		return ""
+	}
+	return codes[len(codes)-1]
+}
+
 var codeRE = regexp.MustCompile(`\b\d{6}\b`)
 
 // LastCode returns the last 6-digit number in the newest message's text (the
@@ -108,11 +177,7 @@ func (s *Server) LastCode() string {
 	if len(s.sent) == 0 {
 		return ""
 	}
-	codes := codeRE.FindAllString(s.sent[len(s.sent)-1].Text, -1)
-	if len(codes) == 0 {
-		return ""
-	}
-	return codes[len(codes)-1]
+	return Code(s.sent[len(s.sent)-1].Text)
 }
 
 func (s *Server) authorized(next http.HandlerFunc) http.Handler {
@@ -173,7 +238,11 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		m.Method = http.MethodPost
 	}
 	s.mu.Lock()
+	dst := strings.TrimPrefix(m.Dst, "+")
+	s.byDst[dst] = append(s.byDst[dst], len(s.sent))
 	s.sent = append(s.sent, m)
+	close(s.arrived)
+	s.arrived = make(chan struct{})
 	s.mu.Unlock()
 	writeJSON(w, http.StatusAccepted, map[string]any{
 		"api_id": newUUID(), "message": "message(s) queued", "message_uuid": []string{m.UUID},

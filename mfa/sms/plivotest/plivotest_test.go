@@ -112,3 +112,37 @@ func TestConcurrentSends(t *testing.T) {
 		t.Errorf("%d failed and %d recorded, want 3 and 17", failed, got)
 	}
 }
+
+func TestWaitMessageCountsPerDestination(t *testing.T) {
+	fake, err := plivotest.Start("MAFAKE", "token", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	c := client(t, fake, "token")
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	got := make(chan plivotest.Sent, 1)
+	go func() {
+		m, err := fake.WaitMessage(ctx, "+447700900123", 1)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- m
+	}()
+	for _, m := range []struct{ dst, text string }{
+		{"+447700900123", "first 111111"}, {"+447700900999", "other 222222"}, {"447700900123", "second 333333"},
+	} {
+		if _, err := c.Messages.Create(plivo.MessageCreateParams{Src: "+15551112222", Dst: m.dst, Text: m.text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := <-got; plivotest.Code(m.Text) != "333333" {
+		t.Errorf("second message to the number = %q, want the one with 333333", m.Text)
+	}
+	short, stop := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer stop()
+	if _, err := fake.WaitMessage(short, "447700900999", 1); err == nil {
+		t.Error("WaitMessage for a message never sent returned no error")
+	}
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+const hintPprofAddr = "set it to a loopback address such as 127.0.0.1:6060, or leave it unset to serve no profiles"
+
+// parsePprofAddr reads GATEHOUSE_PPROF_ADDR. Profiles show what a process
+// holds in memory and cost CPU to take, so they are served only on their own
+// listener, never on the public one, and only on a loopback address.
+func parsePprofAddr(name, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil || port == "" {
+		return "", &configError{name, fmt.Sprintf("%q is not host:port", v), hintPprofAddr}
+	}
+	if host == "localhost" {
+		return v, nil
+	}
+	if a, err := netip.ParseAddr(host); err != nil || !a.IsLoopback() {
+		return "", &configError{name, fmt.Sprintf("%q is not a loopback address", v), hintPprofAddr}
+	}
+	return v, nil
+}
+
+// servePprof serves net/http/pprof on addr until ctx ends.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("GATEHOUSE_PPROF_ADDR: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	log.Info("profiles served", "addr", l.Addr().String())
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("profile listener stopped", "err", err)
+		}
+	}()
+	return nil
+}
