@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, request } from 'playwright-core';
 
-function required(name) {
+export function required(name) {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set (see e2e/README.md)`);
   return v;
