@@ -11,6 +11,7 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 bash scripts/ensure-postgres.sh
+bash scripts/ensure-browser.sh
 
 # Every Go file git would commit, tracked or new, except vendored code. A
 # checkout without git (an unpacked archive) falls back to find.
@@ -31,15 +32,21 @@ fi
 
 go vet ./...
 
-# The Node packages of the harness that logs in with the real Auth0 SPA SDK
-# and of the sample app and API (server/spa_sdk_test.go and
-# cmd/gatehouse/examples_test.go skip, saying so, when node or they are missing).
+# The Node packages of the harness that logs in with the real Auth0 SPA SDK,
+# of the sample app and API and of the browser journeys (server/spa_sdk_test.go
+# and cmd/gatehouse/examples_test.go skip, saying so, when node or they are
+# missing; plain `go test` skips the journeys too).
 if command -v npm >/dev/null 2>&1; then
   npm_ci() { npm ci --prefix "$1" --no-audit --no-fund --loglevel=error; }
-  for dir in e2e/spa-js examples/react-spa examples/api; do
+  for dir in e2e/spa-js examples/react-spa examples/api e2e/browser; do
     npm_ci "$dir" || npm_ci "$dir" # one retry for a registry hiccup
   done
 fi
+
+# ensure-browser.sh and npm ci above provide everything the browser journeys
+# need, so here a missing piece fails cmd/gatehouse's TestBrowserJourneys
+# instead of skipping it.
+export GATEHOUSE_E2E=required
 
 go run ./cmd/withpostgres -- go test -race -count=1 "$@" ./...
 

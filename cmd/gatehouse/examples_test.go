@@ -164,7 +164,13 @@ func TestSampleAPIAcceptsGatehouseTokens(t *testing.T) {
 // environment entries, trusting ca, and returns its base URL once it answers.
 func startSampleAPI(t *testing.T, ca string, env ...string) string {
 	t.Helper()
-	port := freePort(t)
+	return startSampleAPIOn(t, ca, freePort(t), env...)
+}
+
+// startSampleAPIOn is startSampleAPI on a port of the caller's, for an app
+// built to call it there.
+func startSampleAPIOn(t *testing.T, ca, port string, env ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, "node", "server.js")
 	cmd.Dir = sampleAPIDir
