@@ -27,7 +27,10 @@ func (h *harness) withRisk(t testing.TB, deps *server.Deps, challengeMedium bool
 			return []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}, nil
 		}, Failures: h.st},
 		risk.NewCountry{History: h.st, Locator: geo},
-	)
+	).ChallengeMediumFrom(func(ctx context.Context) bool {
+		snap, err := h.settings.Current(ctx)
+		return err == nil && snap.ChallengeMedium(challengeMedium)
+	})
 }
 
 func adaptiveHarness(t *testing.T, challengeMedium bool) (*harness, *rp) {

@@ -45,7 +45,7 @@ func (s *Server) adminMFAView(r *http.Request) (adminView, error) {
 		return adminView{}, err
 	}
 	d := adminMFAData{Specs: map[string]settings.Spec{}, Values: map[string]string{}, SecretSet: map[string]bool{},
-		PhoneEnabled: snap.PhoneEnabled(), ChallengeMed: snap.ChallengeMedium(false)}
+		PhoneEnabled: snap.PhoneEnabled(), ChallengeMed: s.risk != nil && s.risk.ChallengesMedium(ctx)}
 	for _, spec := range settings.All() {
 		d.Specs[spec.Key] = spec
 		if spec.Secret {

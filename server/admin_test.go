@@ -253,3 +253,21 @@ func TestEveryAdminFormNeedsTheSessionsCSRFToken(t *testing.T) {
 		t.Errorf("a form without its token deleted the application: %v", err)
 	}
 }
+
+func TestTheAdaptiveFormShowsTheMediumRuleInForce(t *testing.T) {
+	challengeMedium := true
+	h := newAdminHarness(t, func(o *options) { o.adaptive = &challengeMedium })
+	admin := h.adminBrowser(t)
+	const ticked = `id="risk_challenge_medium" name="risk_challenge_medium" type="checkbox" value="true" checked`
+	if page := h.do(admin, "GET", "/admin/mfa", nil); !strings.Contains(page.body, ticked) {
+		t.Fatal("the box is unticked while the deployment challenges medium confidence")
+	}
+	// Saving the form as shown keeps the rule; unticking it turns it off.
+	h.adminPost(t, admin, "/admin/mfa", "/admin/mfa", url.Values{"section": {"adaptive"}, "risk_challenge_medium": {"true"}, "risk_blocked_cidrs": {"203.0.113.0/24"}}).
+		expectRedirect(t, "/admin/mfa")
+	h.adminPost(t, admin, "/admin/mfa", "/admin/mfa", url.Values{"section": {"adaptive"}, "risk_blocked_cidrs": {""}}).expectRedirect(t, "/admin/mfa")
+	h.clock.Advance(2 * time.Second)
+	if page := h.do(admin, "GET", "/admin/mfa", nil); strings.Contains(page.body, ticked) {
+		t.Error("the box stays ticked after the admin unticked it")
+	}
+}

@@ -87,7 +87,7 @@ var specs = func() []Spec {
 		{Key: KeyLimitGlobalHour, Group: "limits", Label: "Codes per hour in total", Default: itoa(d.GlobalLimits[0].Max), Help: "The installation's SMS budget; it caps the cost of an SMS-pumping attack. 0 turns it off.", Parse: intBetween(0, 10_000_000)},
 		{Key: KeyCountryLimits, Group: "limits", Label: "Codes per country per hour", Default: "none",
 			Help: "Comma-separated COUNTRY=MAX pairs, e.g. GB=200, NG=20, for countries that need their own budget.", Parse: parseCountryLimits},
-		{Key: KeyChallengeMedium, Group: "adaptive", Label: "Challenge medium-confidence logins", Default: "GATEHOUSE_ADAPTIVE_CHALLENGE_MEDIUM, else false",
+		{Key: KeyChallengeMedium, Group: "adaptive", Label: "Challenge medium-confidence logins", Default: "GATEHOUSE_ADAPTIVE_CHALLENGE_MEDIUM, else true",
 			Help: "Adaptive asks for the code at low confidence; with this on, at medium confidence too (a new device, or a new country).", Parse: parseBool},
 		{Key: KeyBlockedNetworks, Group: "adaptive", Label: "Untrusted networks", Default: "none",
 			Help: "Comma-separated CIDRs (e.g. 203.0.113.0/24) whose logins adaptive always challenges.", Parse: parseNetworks},

@@ -44,6 +44,15 @@ func (e *Engine) ChallengeMediumFrom(f func(context.Context) bool) *Engine {
 	return e
 }
 
+// ChallengesMedium reports whether medium confidence is challenged now: the
+// run-time setting when one is followed, else the value given to NewEngine.
+func (e *Engine) ChallengesMedium(ctx context.Context) bool {
+	if e.mediumFrom != nil {
+		return e.mediumFrom(ctx)
+	}
+	return e.challengeMedium
+}
+
 // Assess runs every signal. A signal that fails becomes an unavailable
 // finding: an assessment never fails the login.
 func (e *Engine) Assess(ctx context.Context, a Attempt) Assessment {
@@ -57,10 +66,7 @@ func (e *Engine) Assess(ctx context.Context, a Attempt) Assessment {
 		findings = append(findings, f)
 	}
 	c := combine(findings)
-	challengeMedium := e.challengeMedium
-	if e.mediumFrom != nil {
-		challengeMedium = e.mediumFrom(ctx)
-	}
+	challengeMedium := e.ChallengesMedium(ctx)
 	return Assessment{
 		Findings:   findings,
 		Confidence: c,
