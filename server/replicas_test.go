@@ -2,11 +2,15 @@ package server_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,8 +18,10 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/account/accounttest"
 	"github.com/gatehouse-id/gatehouse/mfa"
+	"github.com/gatehouse-id/gatehouse/mfa/sms/plivotest"
 	"github.com/gatehouse-id/gatehouse/store/storetest"
 )
 
@@ -28,7 +34,7 @@ type cluster struct {
 	front    *harness // the replicas' shared face: requests go through the balancer
 }
 
-func newCluster(t *testing.T, n int) *cluster {
+func newCluster(t *testing.T, n int, opts ...func(*options)) *cluster {
 	t.Helper()
 	dbURL := storetest.NewDatabase(t)
 	lb := httptest.NewUnstartedServer(nil)
@@ -40,6 +46,9 @@ func newCluster(t *testing.T, n int) *cluster {
 		r := newHarness(t, func(o *options) {
 			o.dbURL, o.plivo, o.issuerHost, o.clock = dbURL, true, host, clock
 			o.refresh.RefreshReuseInterval = 0 // so that a second use of a refresh token is refused outright
+			for _, f := range opts {
+				f(o)
+			}
 		})
 		c.replicas = append(c.replicas, r)
 		c.up[i].Store(true)
@@ -129,4 +138,145 @@ func TestAJourneyContinuesWhenItsReplicaDies(t *testing.T) {
 	if wins := slices.Index(statuses, 200); wins < 0 || slices.Index(statuses[wins+1:], 200) >= 0 {
 		t.Fatalf("refresh across replicas: statuses %v, want exactly one 200", statuses)
 	}
+}
+
+// loadJourney is one complete login through the balancer as a fresh browser
+// would make it: authorize, password, SMS code, callback, code exchange. It
+// returns an error instead of failing the test, so that journeys caught by a
+// replica's death can be told from those that began after it.
+func (c *cluster) loadJourney(ctx context.Context, p *rp, email, phone string) error {
+	jar, _ := cookiejar.New(nil)
+	b := &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	base := c.front.srv.URL
+	step := func(method, path string, form url.Values) (*http.Response, error) {
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequestWithContext(ctx, method, base+path, body)
+		if err != nil {
+			return nil, err
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := b.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 400 {
+			return resp, fmt.Errorf("%s %s: %d", method, path, resp.StatusCode)
+		}
+		return resp, nil
+	}
+	f := newFlow()
+	resp, err := step("GET", p.authURL(f), nil)
+	if err != nil {
+		return err
+	}
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	resume := loc.Query().Get("return_to")
+	if _, err := step("POST", "/login", url.Values{"email": {email}, "password": {goodPassword}, "return_to": {resume}}); err != nil {
+		return err
+	}
+	if _, err := step("GET", resume, nil); err != nil {
+		return err
+	}
+	survivor := c.replicas[len(c.replicas)-1]
+	seen := survivor.plivo.CountTo(phone)
+	if _, err := step("GET", "/mfa/challenge?return_to="+url.QueryEscape(resume), nil); err != nil {
+		return err
+	}
+	if _, err := survivor.dispatcher.RunOnce(ctx); err != nil {
+		return fmt.Errorf("dispatch: %w", err)
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	msg, err := survivor.plivo.WaitMessage(waitCtx, phone, seen)
+	if err != nil {
+		return err
+	}
+	code := plivotest.Code(msg.Text)
+	if _, err := step("POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {code}, "return_to": {resume}}); err != nil {
+		return err
+	}
+	resp, err = step("GET", resume, nil)
+	if err != nil {
+		return err
+	}
+	cb, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || cb.Query().Get("code") == "" {
+		return fmt.Errorf("no code at the callback: %q", resp.Header.Get("Location"))
+	}
+	_, err = p.cfg.Exchange(ctx, cb.Query().Get("code"), oauth2.VerifierOption(f.verifier))
+	return err
+}
+
+// A load of concurrent login journeys runs while one replica of three is
+// killed: journeys that begin after the kill all succeed on the others.
+func TestJourneysBegunAfterAReplicaDiesAllSucceed(t *testing.T) {
+	rules := mfa.DefaultRules()
+	rules.IPLimits, rules.PhoneLimits, rules.UserLimits = nil, nil, nil // every journey comes from 127.0.0.1
+	c := newCluster(t, 3, func(o *options) { o.mfaRules = rules })
+	h := c.front
+	h.setPolicy(t, mfa.PolicyAlways)
+	p := h.newSPA(t)
+	const workers, perWorker = 4, 4
+	ctx := context.Background()
+	for w := range workers {
+		email, phone := fmt.Sprintf("user%d@example.com", w), fmt.Sprintf("+4479111234%02d", w)
+		if _, err := h.accounts.CreateUser(ctx, email, "", goodPassword, false, account.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+		u, _ := h.st.UserByEmail(ctx, email)
+		ph, err := mfa.ParsePhone(phone, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.mfaSvc.EnrollByOperator(ctx, u.ID, ph); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var done atomic.Int64
+	var killed atomic.Bool
+	var mu sync.Mutex
+	var afterKill, afterKillFailed, duringKillFailed int
+	var failures []string
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			email, phone := fmt.Sprintf("user%d@example.com", w), fmt.Sprintf("+4479111234%02d", w)
+			for range perWorker {
+				begunAfterKill := killed.Load()
+				err := c.loadJourney(ctx, p, email, phone)
+				if n := done.Add(1); n == workers && killed.CompareAndSwap(false, true) {
+					c.kill(0)
+				}
+				mu.Lock()
+				switch {
+				case begunAfterKill:
+					afterKill++
+					if err != nil {
+						afterKillFailed++
+						failures = append(failures, err.Error())
+					}
+				case err != nil:
+					duringKillFailed++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if afterKill == 0 {
+		t.Fatal("no journey began after the kill")
+	}
+	if afterKillFailed > 0 {
+		t.Fatalf("%d of %d journeys begun after the kill failed: %v", afterKillFailed, afterKill, failures)
+	}
+	t.Logf("%d journeys, %d begun after the kill (all succeeded), %d caught by it failed", workers*perWorker, afterKill, duringKillFailed)
 }
