@@ -16,20 +16,4 @@ if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-browser: missing ${need[*]}; install them with your system's package manager." >&2
-  exit 1
-fi
-
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-  if ! command -v sudo >/dev/null 2>&1; then
-    echo "ensure-browser: missing ${need[*]}. As root, run: apt-get update && apt-get install -y ${need[*]}" >&2
-    exit 1
-  fi
-  sudo=(sudo)
-fi
-
-echo "ensure-browser: installing: apt-get install -y ${need[*]}" >&2
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+bash "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" ensure-browser "missing ${need[*]}." "${need[@]}"
