@@ -31,48 +31,29 @@ type MailSender interface {
 // courier is what differs between the channels a Dispatcher serves: how a
 // claimed row opens into a message, who sends it, and which failures are
 // final. Leases, retries and expiry are the same for every channel.
-type courier interface {
-	name() string
+type courier struct {
+	name      func() string
+	permanent func(error) bool
 	// prepare opens the row; the returned send makes one attempt and gives
 	// the provider's message id.
-	prepare(r Row) (send func(context.Context) (string, error), err error)
-	permanent(err error) bool
+	prepare func(r Row) (send func(context.Context) (string, error), err error)
 }
 
-type smsCourier struct {
-	o      *Outbox
-	sender Sender
-}
-
-func (c smsCourier) name() string             { return c.sender.Name() }
-func (c smsCourier) permanent(err error) bool { return sms.IsPermanent(err) }
-func (c smsCourier) prepare(r Row) (func(context.Context) (string, error), error) {
-	msg, err := c.o.Open(r)
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context) (string, error) {
-		receipt, err := c.sender.Send(ctx, msg)
-		return receipt.ProviderMessageID, err
-	}, nil
-}
-
-type mailCourier struct {
-	o      *Outbox
-	sender MailSender
-}
-
-func (c mailCourier) name() string             { return c.sender.Name() }
-func (c mailCourier) permanent(err error) bool { return mail.IsPermanent(err) }
-func (c mailCourier) prepare(r Row) (func(context.Context) (string, error), error) {
-	msg, err := c.o.OpenMail(r)
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context) (string, error) {
-		receipt, err := c.sender.Send(ctx, msg)
-		return receipt.ProviderMessageID, err
-	}, nil
+// newCourier composes a channel's courier from how its rows open (open), its
+// sender (name, send), where a receipt keeps the provider's id (id), and which
+// errors are final (permanent).
+func newCourier[M, R any](open func(Row) (M, error), name func() string, send func(context.Context, M) (R, error),
+	id func(R) string, permanent func(error) bool) courier {
+	return courier{name: name, permanent: permanent, prepare: func(r Row) (func(context.Context) (string, error), error) {
+		msg, err := open(r)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (string, error) {
+			receipt, err := send(ctx, msg)
+			return id(receipt), err
+		}, nil
+	}}
 }
 
 // DispatcherOptions tune a Dispatcher; zero values take the defaults.
@@ -122,13 +103,15 @@ type Dispatcher struct {
 
 // NewDispatcher returns a dispatcher that sends o's text messages with sender.
 func NewDispatcher(o *Outbox, st Store, sender Sender, opts DispatcherOptions) *Dispatcher {
-	return newDispatcher("sms", smsCourier{o: o, sender: sender}, st, opts)
+	return newDispatcher("sms", newCourier(o.Open, sender.Name, sender.Send,
+		func(r sms.Receipt) string { return r.ProviderMessageID }, sms.IsPermanent), st, opts)
 }
 
 // NewMailDispatcher returns a dispatcher that sends o's mails with sender; st
 // is the mail outbox's table.
 func NewMailDispatcher(o *Outbox, st Store, sender MailSender, opts DispatcherOptions) *Dispatcher {
-	return newDispatcher("mail", mailCourier{o: o, sender: sender}, st, opts)
+	return newDispatcher("mail", newCourier(o.OpenMail, sender.Name, sender.Send,
+		func(r mail.Receipt) string { return r.ProviderMessageID }, mail.IsPermanent), st, opts)
 }
 
 func newDispatcher(channel string, c courier, st Store, opts DispatcherOptions) *Dispatcher {

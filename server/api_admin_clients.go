@@ -149,14 +149,7 @@ func (s *Server) handleAPICreateClient() http.Handler {
 		}
 		s.audit(r, account.Event{Type: "admin.client_created", Subject: c.ID,
 			Details: map[string]any{"by": caller.actor(), "name": c.Name, "type": string(c.Type)}})
-		created, err := s.clients.ClientByID(r.Context(), c.ID)
-		if err != nil {
-			s.apiServerError(w, r, err)
-			return
-		}
-		out := toClientJSON(created)
-		out.ClientSecret = secret
-		writeJSON(w, http.StatusCreated, out)
+		s.writeStoredClient(w, r, http.StatusCreated, c.ID, secret)
 	})
 }
 
@@ -190,13 +183,21 @@ func (s *Server) handleAPIUpdateClient() http.Handler {
 			return
 		}
 		s.audit(r, account.Event{Type: "admin.client_updated", Subject: c.ID, Details: map[string]any{"by": caller.actor()}})
-		updated, err := s.clients.ClientByID(r.Context(), c.ID)
-		if err != nil {
-			s.apiServerError(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, toClientJSON(updated))
+		s.writeStoredClient(w, r, http.StatusOK, c.ID, "")
 	})
+}
+
+// writeStoredClient answers with the application as stored (with the
+// timestamps the store set), and its new secret when there is one.
+func (s *Server) writeStoredClient(w http.ResponseWriter, r *http.Request, status int, id, secret string) {
+	c, err := s.clients.ClientByID(r.Context(), id)
+	if err != nil {
+		s.apiServerError(w, r, err)
+		return
+	}
+	out := toClientJSON(c)
+	out.ClientSecret = secret
+	writeJSON(w, status, out)
 }
 
 // handleAPIRotateSecret: POST api/admin/clients/{id}/rotate-secret. The old

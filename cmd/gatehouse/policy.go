@@ -60,18 +60,16 @@ func runPolicyShow(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := openCLIStore(ctx, e, *databaseURL, true)
+	st, tenant, err := openCLISettings(ctx, e, *databaseURL)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	v, err := st.Setting(ctx, mfa.PolicySettingKey)
-	if errors.Is(err, store.ErrSettingNotFound) {
-		v = string(mfa.DefaultPolicy)
-	} else if err != nil {
+	snap, err := tenant.Current(ctx)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, v)
+	fmt.Fprintln(e.stdout, snap.Policy())
 	return nil
 }
 

@@ -90,9 +90,6 @@ func (s *Switch) Plivo(ctx context.Context) (*Plivo, bool) {
 	return p, ok
 }
 
-// Console is the console sender, or nil when there is none.
-func (s *Switch) Console() *Console { return s.console }
-
 func sameWebhook(a, b WebhookConfig) bool { return a.URL == b.URL && a.Secret == b.Secret }
 
 func build(c Choice) (Sender, error) {
