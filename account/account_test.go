@@ -350,15 +350,22 @@ func TestCreateUserAppliesThePasswordRules(t *testing.T) {
 	}
 }
 
-func TestAddMethodsUpgradesTheSession(t *testing.T) {
+func TestPassingASecondFactorUpgradesAndRenewsTheSession(t *testing.T) {
 	f := newFixture(t)
 	u := f.signUp(t, "ann@example.com")
-	token, sess, _ := f.svc.StartSession(ctx, u, []string{"pwd"}, home)
-	if _, err := f.svc.AddMethods(ctx, sess, "sms", "mfa", "pwd"); err != nil {
+	old, sess, _ := f.svc.StartSession(ctx, u, []string{"pwd"}, home)
+	token, _, err := f.svc.PassSecondFactor(ctx, sess, "sms", "mfa", "pwd")
+	if err != nil {
 		t.Fatal(err)
 	}
 	got, _, err := f.svc.Resume(ctx, token)
-	if err != nil || strings.Join(got.AMR, ",") != "pwd,sms,mfa" {
-		t.Fatalf("amr after step-up = %v, %v; want pwd,sms,mfa", got.AMR, err)
+	if err != nil || strings.Join(got.AMR, ",") != "pwd,sms,mfa" || got.SecondFactorAt.IsZero() {
+		t.Fatalf("after the second factor: amr %v, second factor at %v, %v; want pwd,sms,mfa and a time", got.AMR, got.SecondFactorAt, err)
+	}
+	if _, _, err := f.svc.Resume(ctx, old); !errors.Is(err, account.ErrNoSession) {
+		t.Fatalf("the token from before the second factor still works: %v", err)
+	}
+	if _, _, err := f.svc.PassSecondFactor(ctx, sess, "sms", "mfa"); !errors.Is(err, account.ErrNoSession) {
+		t.Fatalf("renewing a session that was already renewed: %v, want ErrNoSession", err)
 	}
 }

@@ -28,6 +28,9 @@ type Session struct {
 	// RiskDecision is what the adaptive MFA policy decided for this login:
 	// "" (not assessed), "allow" or "challenge".
 	RiskDecision string
+	// SecondFactorAt is when a second factor last passed in this session;
+	// zero until one has.
+	SecondFactorAt time.Time
 }
 
 // IDHash is the stored form of the session token.
@@ -42,7 +45,10 @@ type Sessions interface {
 	// SessionByHash returns the session unless it has expired at now.
 	SessionByHash(ctx context.Context, idHash []byte, now time.Time) (Session, error)
 	TouchSession(ctx context.Context, idHash []byte, lastSeen, idleExpires time.Time) error
-	SetSessionAMR(ctx context.Context, idHash []byte, amr []string) error
+	// RenewSession gives the session oldHash the new token hash newHash,
+	// the methods amr and second factor time at, in one statement; it
+	// answers ErrNotFound when there is no such session any more.
+	RenewSession(ctx context.Context, oldHash, newHash []byte, amr []string, at time.Time) error
 	SetSessionRiskDecision(ctx context.Context, idHash []byte, decision string) error
 	DeleteSession(ctx context.Context, idHash []byte) error
 	// DeleteUserSessions ends every session of the user except keep (may be nil)
@@ -145,21 +151,30 @@ func (s *Service) EndSession(ctx context.Context, token string, m Meta) error {
 	return nil
 }
 
-// AddMethods records that the session's user has also passed these
-// authentication methods (RFC 8176 values such as "sms" and "mfa"), so that
-// later requests in this session need not ask again.
-func (s *Service) AddMethods(ctx context.Context, sess Session, methods ...string) (Session, error) {
+// PassSecondFactor records that the session's user has passed a second
+// factor with these methods (RFC 8176 values such as "sms" and "mfa"), so
+// later requests need not ask again, and renews the session: the browser gets
+// a new token and the old one stops working, so a token that leaked before
+// the second factor passed never carries its assurance.
+func (s *Service) PassSecondFactor(ctx context.Context, sess Session, methods ...string) (string, Session, error) {
 	amr := slices.Clone(sess.AMR)
 	for _, m := range methods {
-		if !slices.Contains(amr, m) {
+		if m != "" && !slices.Contains(amr, m) {
 			amr = append(amr, m)
 		}
 	}
-	if err := s.sessions.SetSessionAMR(ctx, sess.idHash, amr); err != nil {
-		return sess, fmt.Errorf("record authentication methods: %w", err)
+	raw := make([]byte, tokenBytes)
+	rand.Read(raw)
+	sum := sha256.Sum256(raw)
+	now := s.now()
+	if err := s.sessions.RenewSession(ctx, sess.idHash, sum[:], amr, now); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return "", sess, ErrNoSession
+		}
+		return "", sess, fmt.Errorf("record second factor: %w", err)
 	}
-	sess.AMR = amr
-	return sess, nil
+	sess.idHash, sess.AMR, sess.SecondFactorAt = sum[:], amr, now
+	return base64.RawURLEncoding.EncodeToString(raw), sess, nil
 }
 
 // Sessions lists the user's live sessions, most recently used first.

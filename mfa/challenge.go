@@ -84,6 +84,9 @@ func (s *Service) StartChallenge(ctx context.Context, r StartRequest) (Challenge
 	if r.UserID == "" || r.TxID == "" || (r.Purpose != PurposeEnroll && r.Purpose != PurposeChallenge) {
 		return Challenge{}, ErrInvalidRequest
 	}
+	if s.rulesFor(ctx).PhoneOff {
+		return Challenge{}, ErrPhoneOff
+	}
 	phone, err := s.challengePhone(ctx, r)
 	if err != nil {
 		return Challenge{}, err
@@ -149,6 +152,9 @@ func (s *Service) Resend(ctx context.Context, challengeID string, ip netip.Addr)
 	c, err := s.store.MFAChallenge(ctx, challengeID)
 	if err != nil {
 		return Challenge{}, err
+	}
+	if s.rulesFor(ctx).PhoneOff {
+		return Challenge{}, ErrPhoneOff
 	}
 	if err := s.checkLock(ctx, c.UserID, "resend", ip); err != nil {
 		return Challenge{}, err

@@ -20,6 +20,7 @@ var (
 	ErrNotVerified         = errors.New("no passed enrollment challenge for this phone")
 	ErrInvalidRecoveryCode = errors.New("wrong or used recovery code")
 	ErrInvalidRequest      = errors.New("invalid mfa request")
+	ErrPhoneOff            = errors.New("the Phone Message factor is turned off")
 )
 
 // WrongCodeError is a wrong code on a challenge that stays open for Remaining

@@ -91,3 +91,12 @@ func (s *Service) UseRecoveryCode(ctx context.Context, userID, code string) erro
 	}
 	return ErrInvalidRecoveryCode
 }
+
+// RecoveryCodesLeft counts the user's unused recovery codes.
+func (s *Service) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
+	n, err := s.store.MFARecoveryCodesLeft(ctx, userID)
+	if err != nil {
+		return 0, fmt.Errorf("count recovery codes: %w", err)
+	}
+	return n, nil
+}

@@ -34,6 +34,10 @@ type Rules struct {
 	CountryLimits map[int]Limit // per calling code, for the countries listed
 	GlobalLimits  []Limit       // the whole installation's budget
 
+	// PhoneOff is the admin's Phone Message switch turned off: no text
+	// message is sent on any path (ErrPhoneOff).
+	PhoneOff bool
+
 	// A browser the user asks to remember skips the SMS challenge for
 	// TrustedBrowserFor, never more than TrustedBrowserMax; zero turns
 	// remembering off.

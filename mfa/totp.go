@@ -326,3 +326,6 @@ func matchTOTP(secret, code string, now time.Time) (step int64, ok bool) {
 	}
 	return step, ok
 }
+
+// TOTPAvailable reports whether authenticator apps can be used at all.
+func (s *Service) TOTPAvailable() bool { return s.totp != nil }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/templates"
@@ -99,36 +100,12 @@ type settingField struct {
 // are refused, or sent to log in or to the second factor and back. A POST
 // must carry the session's CSRF token.
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
-	return s.requirePassword(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		si := mustSession(r)
-		if !si.user.Admin {
-			s.renderMessage(w, r, http.StatusForbidden, "Admins only",
-				"This page is for administrators. Ask an administrator if you need access.")
-			return
-		}
-		if !slices.Contains(si.session.AMR, "mfa") {
-			step, err := s.adminMFAStep(r, si)
-			if err != nil {
-				s.serverError(w, r, err)
-				return
-			}
-			if step == "" {
-				s.renderMessage(w, r, http.StatusForbidden, "A second factor is needed",
-					"The admin console needs multi-factor authentication, and none is available on this server.")
-				return
-			}
-			returnTo := r.URL.RequestURI()
-			if r.Method != http.MethodGet {
-				returnTo = s.base + "admin/"
-			}
-			http.Redirect(w, r, s.base+step+"?return_to="+urlQueryEscape(returnTo), http.StatusSeeOther)
-			return
-		}
+	return s.require(purpose(assurance.AdminConsole), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			if !s.parseForm(w, r) {
 				return
 			}
-			if !hmac.Equal([]byte(r.PostForm.Get("csrf")), []byte(s.csrfToken(si))) {
+			if !hmac.Equal([]byte(r.PostForm.Get("csrf")), []byte(s.csrfToken(mustSession(r)))) {
 				s.logger(r.Context()).Warn("admin form refused: CSRF token missing or wrong", "path", r.URL.Path)
 				s.renderMessage(w, r, http.StatusForbidden, "This form has expired",
 					"The page you submitted was too old or came from elsewhere. Go back, reload the page and try again.")
@@ -137,29 +114,6 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	}))
-}
-
-// adminMFAStep is where an admin without a second factor in this session
-// goes: the authenticator app, the phone, or setting one up.
-func (s *Server) adminMFAStep(r *http.Request, si signedIn) (string, error) {
-	if s.mfa == nil {
-		return "", nil
-	}
-	ctx := r.Context()
-	if has, err := s.mfa.HasTOTP(ctx, si.user.ID); err != nil || has {
-		return "mfa/totp", err
-	}
-	tenant, err := s.tenant(ctx)
-	if err != nil {
-		return "", err
-	}
-	if !tenant.PhoneEnabled() {
-		return "account/totp", nil
-	}
-	if _, enrolled, err := s.mfa.Factor(ctx, si.user.ID); err != nil || enrolled {
-		return "mfa/challenge", err
-	}
-	return "mfa/enroll", nil
 }
 
 // csrfToken is the admin forms' token: a MAC of the session, so it needs no

@@ -223,7 +223,10 @@ func TestPhoneMessageOffLeavesOnlyAuthenticatorApps(t *testing.T) {
 	user := h.browser()
 	h.signUp(user, "ann@example.com")
 	h.do(user, "GET", "/mfa/enroll", nil).expect(t, http.StatusForbidden, "error")
-	h.do(user, "GET", "/account", nil).expect(t, http.StatusOK, "account")
+	// Under Always a user with no factor sets one up first: with the phone
+	// off, that is an authenticator app.
+	h.do(user, "GET", "/account", nil).expectRedirect(t, "/account/totp?return_to=%2Faccount")
+	h.do(user, "GET", "/account/totp?return_to=%2Faccount", nil).expect(t, http.StatusOK, "totp-setup")
 }
 
 func TestEveryAdminFormNeedsTheSessionsCSRFToken(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/gatehouse-id/gatehouse/assurance"
+	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/mfa/risk"
 	"github.com/gatehouse-id/gatehouse/store"
 )
@@ -77,23 +79,27 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, txID string, 
 		s.sendToLogin(w, r, ar, txID, requestedAt, hadSession)
 		return
 	}
-	var appPolicy string
+	p := assurance.Purpose{Action: assurance.SignIn, StepUp: wantsStepUp(form.Get("acr_values"))}
 	if c, ok := gatehouseClient(ar.GetClient()); ok {
-		appPolicy = c.MFAPolicy
+		p.AppPolicy = mfa.Policy(c.MFAPolicy)
 	}
-	step, assessment, err := s.mfaStep(r, si, wantsStepUp(form.Get("acr_values")), appPolicy)
+	d, err := s.decide(r, si, p)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	if step != "" {
+	if d.Step != assurance.Done {
 		// Without its second factor the session does not count as logged in,
 		// and prompt=none may show no screen to get one.
 		if slices.Contains(prompts, "none") {
 			s.oauth.WriteAuthorizeError(ctx, w, ar, fosite.ErrLoginRequired)
 			return
 		}
-		s.sendToStep(w, r, ar, txID, requestedAt, step, url.Values{}, assessment)
+		if path := stepPath(d); path != "" {
+			s.sendToStep(w, r, ar, txID, requestedAt, path, url.Values{}, d.Assessment)
+			return
+		}
+		s.renderDecision(w, r, d, "")
 		return
 	}
 	if txID != "" {

@@ -2,6 +2,9 @@ package server
 
 import (
 	"net/http"
+	"slices"
+
+	"github.com/gatehouse-id/gatehouse/assurance"
 
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
@@ -11,13 +14,6 @@ import (
 func (s *Server) handleChallengeForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		si := mustSession(r)
-		if _, enrolled, err := s.mfa.Factor(r.Context(), si.user.ID); err != nil {
-			s.serverError(w, r, err)
-			return
-		} else if !enrolled {
-			http.Redirect(w, r, s.base+"mfa/enroll?"+r.URL.RawQuery, http.StatusSeeOther)
-			return
-		}
 		v := s.challengeView(r)
 		ch, open, err := s.openChallenge(r, si, mfa.PurposeChallenge)
 		if err != nil {
@@ -51,7 +47,7 @@ func (s *Server) challengeView(r *http.Request) view {
 
 func (s *Server) renderChallenge(w http.ResponseWriter, r *http.Request, v view, ch mfa.Challenge, status int) {
 	v.MaskedPhone = ch.Masked
-	v.HasTOTP, _ = s.mfa.HasTOTP(r.Context(), ch.UserID)
+	v.HasTOTP = slices.Contains(decision(r).Usable, assurance.KindApp)
 	v.ResendIn = s.resendIn(r.Context(), ch)
 	s.render(w, r, status, "challenge", v)
 }
@@ -101,7 +97,7 @@ func (s *Server) challengeCode(w http.ResponseWriter, r *http.Request, si signed
 			return
 		}
 	}
-	s.mfaPassed(w, r, si, v, "sms", "mfa")
+	s.mfaPassed(w, r, si, v, "sms")
 }
 
 func (s *Server) challengeRecovery(w http.ResponseWriter, r *http.Request, si signedIn, v view) {
@@ -120,18 +116,13 @@ func (s *Server) challengeRecovery(w http.ResponseWriter, r *http.Request, si si
 		s.renderChallenge(w, r, v, ch, status)
 		return
 	}
-	s.mfaPassed(w, r, si, v, "mfa")
+	s.mfaPassed(w, r, si, v)
 }
 
-// mfaPassed records the methods on the session and continues where the
-// browser was going.
+// mfaPassed records the passed second factor on the (renewed) session and
+// continues where the browser was going.
 func (s *Server) mfaPassed(w http.ResponseWriter, r *http.Request, si signedIn, v view, methods ...string) {
-	sess, err := s.accounts.AddMethods(r.Context(), si.session, methods...)
-	if err == nil {
-		si.session = sess
-		err = s.noteLogin(r, si)
-	}
-	if err != nil {
+	if _, err := s.secondFactorPassed(w, r, si, methods...); err != nil {
 		s.serverError(w, r, err)
 		return
 	}

@@ -16,8 +16,10 @@ func (s *Server) handleEnrollForm() http.Handler {
 		if _, enrolled, err := s.mfa.Factor(r.Context(), si.user.ID); err != nil {
 			s.serverError(w, r, err)
 			return
-		} else if enrolled {
-			http.Redirect(w, r, s.base+"mfa/challenge?"+r.URL.RawQuery, http.StatusSeeOther)
+		} else if enrolled && !r.URL.Query().Has("change") {
+			// Already enrolled, and the authority let this session past:
+			// nothing to do here unless the user asked to change the number.
+			http.Redirect(w, r, s.afterLogin(r.URL.Query().Get("return_to")), http.StatusSeeOther)
 			return
 		}
 		ch, open, err := s.openChallenge(r, si, mfa.PurposeEnroll)
@@ -126,7 +128,7 @@ func (s *Server) enrollCode(w http.ResponseWriter, r *http.Request, si signedIn,
 		codes, err = s.mfa.IssueRecoveryCodes(ctx, si.user.ID)
 	}
 	if err == nil {
-		_, err = s.accounts.AddMethods(ctx, si.session, "sms", "mfa")
+		_, err = s.secondFactorPassed(w, r, si, "sms")
 	}
 	if err != nil {
 		s.serverError(w, r, err)

@@ -11,71 +11,11 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/mfa"
-	"github.com/gatehouse-id/gatehouse/mfa/risk"
 )
 
 // The MFA steps. Each one does its job and returns to return_to, which in an
-// OAuth flow is the dispatcher (/authorize/resume); the dispatcher, not these
-// handlers, decides whether MFA is needed.
-
-// mfaStep names the step a signed-in browser must take before it may continue,
-// or "" when none. A session with "mfa" in its amr is done. Otherwise a
-// step-up request (acr_values asking for multi-factor) is always challenged;
-// under the "always" policy (the application's own, else the tenant's) every
-// login is, unless this browser was remembered. A user with no phone yet
-// enrolls first.
-func (s *Server) mfaStep(r *http.Request, si signedIn, stepUp bool, appPolicy string) (string, *risk.Assessment, error) {
-	ctx := r.Context()
-	if s.mfa == nil || slices.Contains(si.session.AMR, "mfa") {
-		return "", nil, nil
-	}
-	var assessment *risk.Assessment
-	if !stepUp {
-		allowed, a, err := s.policyAllows(r, si, appPolicy)
-		if err != nil || allowed {
-			return "", a, err
-		}
-		assessment = a
-	}
-	// An authenticator app costs no text message, so it is offered first.
-	if hasTOTP, err := s.mfa.HasTOTP(ctx, si.user.ID); err != nil || hasTOTP {
-		if err != nil {
-			return "", nil, err
-		}
-		return "mfa/totp", assessment, nil
-	}
-	if tenant, err := s.tenant(ctx); err != nil || !tenant.PhoneEnabled() {
-		// With the Phone Message factor off and no authenticator app there
-		// is no second factor to ask for; the admin console says so.
-		return "", assessment, err
-	}
-	_, enrolled, err := s.mfa.Factor(ctx, si.user.ID)
-	switch {
-	case err != nil:
-		return "", nil, err
-	case enrolled:
-		return "mfa/challenge", assessment, nil
-	}
-	return "mfa/enroll", assessment, nil
-}
-
-// requirePhoneFactor refuses the SMS screens while the admin has the Phone
-// Message factor turned off.
-func (s *Server) requirePhoneFactor(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tenant, err := s.tenant(r.Context())
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		if !tenant.PhoneEnabled() {
-			s.renderMessage(w, r, http.StatusForbidden, "Text-message codes are turned off",
-				"Your administrator has turned off verification by text message. Use an authenticator app, or contact your administrator.")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
+// OAuth flow is the dispatcher (/authorize/resume); the assurance authority,
+// asked by the dispatcher and by every gate, decides whether MFA is needed.
 
 // wantsStepUp reports whether an authorization request asks for multi-factor
 // authentication through acr_values.
@@ -187,6 +127,8 @@ func (s *Server) mfaMessage(err error) (string, int) {
 		return phone.Message, http.StatusBadRequest
 	case errors.Is(err, mfa.ErrWrongTOTP):
 		return "That code is not right. Enter the code your app shows now.", http.StatusBadRequest
+	case errors.Is(err, mfa.ErrPhoneOff):
+		return "Your administrator has turned off verification by text message.", http.StatusForbidden
 	case errors.Is(err, mfa.ErrTOTPReplayed):
 		return "That code was already used. Wait for the next one in your app.", http.StatusBadRequest
 	}

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/password"
 )
@@ -106,27 +108,48 @@ func (s *Server) resetRefused(w http.ResponseWriter, r *http.Request, err error)
 	s.render(w, r, status, "forgot", v)
 }
 
+// resetDecision asks the authority what the reset must still prove: nothing,
+// or a code from the user's factor (the authenticator app before the phone,
+// never a phone the admin turned off).
+func (s *Server) resetDecision(r *http.Request, rs account.Reset, user account.User) (assurance.Decision, error) {
+	return s.authority.Decide(r.Context(), assurance.Request{
+		User:    assurance.User{ID: user.ID, Admin: user.Admin, Blocked: user.Blocked},
+		Purpose: assurance.Purpose{Action: assurance.ResetPassword, ResetProved: !rs.SecondFactorAt.IsZero()},
+	})
+}
+
+// resetFactor is the factor whose code the reset screen asks for; recovery
+// codes are for a lost factor at login, not for a reset.
+func resetFactor(d assurance.Decision) assurance.Kind {
+	for _, k := range d.Factors {
+		if k != assurance.KindRecovery {
+			return k
+		}
+	}
+	return ""
+}
+
 // showReset renders the step the reset is at. With a phone, the first visit
 // sends a code; later visits show the challenge already on its way.
 func (s *Server) showReset(w http.ResponseWriter, r *http.Request, rs account.Reset, user account.User, v view, status int) {
 	v.Email = user.Email
-	need, err := s.accounts.NeedsSecondFactor(r.Context(), rs)
+	d, err := s.resetDecision(r, rs, user)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	if !need {
+	if d.Step == assurance.Done {
 		v.Step = "password"
 		s.render(w, r, status, "reset", v)
 		return
 	}
-	v.Screen, v.Title, v.Step = "reset-challenge", "Confirm it's you", "code"
-	_, hasPhone, err := s.mfa.Factor(r.Context(), user.ID)
-	if err != nil {
-		s.serverError(w, r, err)
+	factor := resetFactor(d)
+	if d.Step != assurance.Challenge || factor == "" {
+		s.renderDecision(w, r, assurance.Decision{Step: d.Step, Lock: d.Lock, Refusal: cmp.Or(d.Refusal, assurance.RefusedNoUsableFactor)}, "")
 		return
 	}
-	if !hasPhone {
+	v.Screen, v.Title, v.Step = "reset-challenge", "Confirm it's you", "code"
+	if factor != assurance.KindPhone {
 		s.render(w, r, status, "reset", v) // the authenticator app's code
 		return
 	}
@@ -214,22 +237,28 @@ func (s *Server) handleReset() http.Handler {
 
 func (s *Server) resetCode(w http.ResponseWriter, r *http.Request, rs account.Reset, user account.User, v view) {
 	code := r.PostForm.Get("code")
-	method := "sms"
-	var err error
-	if _, hasPhone, ferr := s.mfa.Factor(r.Context(), user.ID); ferr != nil {
-		err = ferr
-	} else if hasPhone {
+	d, err := s.resetDecision(r, rs, user)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	factor := resetFactor(d)
+	switch {
+	case d.Step == assurance.Done:
+	case d.Step != assurance.Challenge || factor == "":
+		s.renderDecision(w, r, assurance.Decision{Step: d.Step, Lock: d.Lock, Refusal: cmp.Or(d.Refusal, assurance.RefusedNoUsableFactor)}, "")
+		return
+	case factor == assurance.KindPhone:
 		var ch mfa.Challenge
 		ch, err = s.mfa.Verify(r.Context(), rs.ChallengeID, code)
 		if err == nil && (ch.TxID != resetTxID(rs) || ch.UserID != user.ID) {
 			err = mfa.ErrChallengeNotFound
 		}
-	} else {
-		method = "otp"
+	default:
 		err = s.mfa.VerifyTOTP(r.Context(), user.ID, code)
 	}
-	if err == nil {
-		err = s.accounts.PassResetSecondFactor(r.Context(), rs, method, meta(r))
+	if err == nil && d.Step != assurance.Done {
+		err = s.accounts.PassResetSecondFactor(r.Context(), rs, factor.Method(), meta(r))
 	}
 	if err != nil {
 		msg, status := s.mfaMessage(err)

@@ -3,6 +3,10 @@ package server
 import (
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/assurance"
 
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
@@ -19,6 +23,7 @@ func (s *Server) handleTOTPSetupForm() http.Handler {
 			return
 		}
 		v := s.newView(r, "totp-setup", "Set up an authenticator app")
+		v.ReturnTo = s.safeReturnTo(r.URL.Query().Get("return_to"))
 		v.TOTPSecret = setup.Secret
 		if r.URL.Query().Has("retry") {
 			v.Error = "That code didn't match. Scan this new code and try again."
@@ -53,9 +58,18 @@ func (s *Server) handleTOTPConfirm() http.Handler {
 			return
 		}
 		si := mustSession(r)
+		returnTo := s.safeReturnTo(r.PostForm.Get("return_to"))
 		err := s.mfa.ConfirmTOTP(r.Context(), si.user.ID, r.PostForm.Get("code"))
 		if errors.Is(err, mfa.ErrWrongTOTP) || errors.Is(err, mfa.ErrNoPendingTOTP) {
-			http.Redirect(w, r, s.base+"account/totp?retry=1", http.StatusSeeOther)
+			http.Redirect(w, r, s.base+"account/totp?retry=1"+strings.Replace(returnQuery(returnTo), "?", "&", 1), http.StatusSeeOther)
+			return
+		}
+		if err == nil {
+			// The code just proved the app is in the user's hands.
+			si, err = s.secondFactorPassed(w, r, si, "otp")
+		}
+		if err == nil && returnTo != "" {
+			http.Redirect(w, r, s.afterLogin(returnTo), http.StatusSeeOther)
 			return
 		}
 		s.accountNotice(w, r, si, err, "Your authenticator app is set up. You can use it at your next login.")
@@ -88,22 +102,23 @@ func (s *Server) accountNotice(w http.ResponseWriter, r *http.Request, si signed
 	s.render(w, r, http.StatusOK, "account", v)
 }
 
-func (s *Server) totpView(r *http.Request, si signedIn) (view, error) {
+// totpView is the code screen of the authenticator app and of recovery
+// codes; it offers what the authority says the user can pass.
+func (s *Server) totpView(r *http.Request) view {
 	v := s.mfaView(r, "totp", "Enter your app code")
 	v.RecoveryAction = "mfa/totp"
-	_, hasPhone, err := s.mfa.Factor(r.Context(), si.user.ID)
-	v.HasPhone = hasPhone
-	return v, err
+	d := decision(r)
+	v.HasTOTP = slices.Contains(d.Factors, assurance.KindApp)
+	v.HasPhone = slices.Contains(d.Usable, assurance.KindPhone)
+	if !v.HasTOTP {
+		v.Title = "Enter a recovery code"
+	}
+	return v
 }
 
 func (s *Server) handleTOTPForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := s.totpView(r, mustSession(r))
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		s.render(w, r, http.StatusOK, "totp", v)
+		s.render(w, r, http.StatusOK, "totp", s.totpView(r))
 	})
 }
 
@@ -114,18 +129,19 @@ func (s *Server) handleTOTP() http.Handler {
 			return
 		}
 		si := mustSession(r)
-		v, err := s.totpView(r, si)
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		methods := []string{"otp", "mfa"}
-		switch r.PostForm.Get("step") {
-		case "code":
+		v := s.totpView(r)
+		var err error
+		var methods []string
+		switch step := r.PostForm.Get("step"); {
+		case step == "code" && v.HasTOTP:
 			err = s.mfa.VerifyTOTP(r.Context(), si.user.ID, r.PostForm.Get("code"))
-		case "recovery":
+			methods = []string{"otp"}
+		case step == "code":
+			v.Error = "You have no authenticator app set up. Use a recovery code."
+			s.render(w, r, http.StatusBadRequest, "totp", v)
+			return
+		case step == "recovery":
 			err = s.mfa.UseRecoveryCode(r.Context(), si.user.ID, r.PostForm.Get("recovery_code"))
-			methods = []string{"mfa"}
 		default:
 			s.renderError(w, r, http.StatusBadRequest)
 			return

@@ -1,12 +1,18 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/gatehouse-id/gatehouse/assurance"
+)
 
 // routes lists every endpoint. Patterns carry the issuer path so that route
 // labels in logs and metrics are the real paths.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	s.routeList = nil
 	handle := func(method, path string, h http.Handler) {
+		s.routeList = append(s.routeList, Route{Method: method, Path: path})
 		if method == "" {
 			mux.Handle(s.base+path, h)
 			return
@@ -22,7 +28,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET", "logout", s.handleLogoutForm())
 	handle("POST", "logout", s.handleLogout())
 	handle("GET", "account", s.requireSession(s.handleAccount()))
-	handle("POST", "account/password", s.requireSession(s.handleChangePassword()))
+	handle("POST", "account/password", s.require(purpose(assurance.ChangePassword), s.handleChangePassword()))
 	handle("POST", "account/sessions/end", s.requireSession(s.handleEndSession()))
 	handle("POST", "account/email/verify", s.requireSession(s.handleResendVerification()))
 	handle("GET", "email/verify", s.handleVerifyEmail())
@@ -48,18 +54,19 @@ func (s *Server) routes() http.Handler {
 	handle("GET", "avatar/{file}", s.handleAvatar())
 
 	if s.mfa != nil {
-		handle("GET", "mfa/enroll", s.requirePassword(s.requirePhoneFactor(s.handleEnrollForm())))
-		handle("POST", "mfa/enroll", s.requirePassword(s.requirePhoneFactor(s.handleEnroll())))
+		phone, app, recovery := assurance.KindPhone, assurance.KindApp, assurance.KindRecovery
+		handle("GET", "mfa/enroll", s.require(enrolling(phone), s.handleEnrollForm()))
+		handle("POST", "mfa/enroll", s.require(enrolling(phone), s.handleEnroll()))
 		handle("POST", "mfa/recovery", s.requirePassword(s.handleRecoveryConfirm()))
-		handle("GET", "mfa/challenge", s.requirePassword(s.requirePhoneFactor(s.handleChallengeForm())))
-		handle("POST", "mfa/challenge", s.requirePassword(s.requirePhoneFactor(s.handleChallenge())))
+		handle("GET", "mfa/challenge", s.require(proving(phone), s.handleChallengeForm()))
+		handle("POST", "mfa/challenge", s.require(proving(phone), s.handleChallenge()))
+		handle("GET", "mfa/totp", s.require(proving(app, recovery), s.handleTOTPForm()))
+		handle("POST", "mfa/totp", s.require(proving(app, recovery), s.handleTOTP()))
 		handle("POST", "account/browsers/forget", s.requireSession(s.handleForgetBrowser()))
-		handle("GET", "mfa/totp", s.requirePassword(s.handleTOTPForm()))
-		handle("POST", "mfa/totp", s.requirePassword(s.handleTOTP()))
-		handle("GET", "account/totp", s.requireSession(s.handleTOTPSetupForm()))
-		handle("GET", "account/totp/qr.png", s.requireSession(s.handleTOTPQRCode()))
-		handle("POST", "account/totp", s.requireSession(s.handleTOTPConfirm()))
-		handle("POST", "account/totp/remove", s.requireSession(s.handleTOTPRemove()))
+		handle("GET", "account/totp", s.require(enrolling(app), s.handleTOTPSetupForm()))
+		handle("GET", "account/totp/qr.png", s.require(enrolling(app), s.handleTOTPQRCode()))
+		handle("POST", "account/totp", s.require(enrolling(app), s.handleTOTPConfirm()))
+		handle("POST", "account/totp/remove", s.require(purpose(assurance.ChangeFactors), s.handleTOTPRemove()))
 	}
 	if s.sms != nil {
 		handle("POST", "hooks/plivo/status", s.handlePlivoStatus())
@@ -78,4 +85,15 @@ func (s *Server) routes() http.Handler {
 
 	mux.Handle("/", s.handleNotFound())
 	return mux
+}
+
+// Route is one registered endpoint: its method ("" for any) and its path
+// pattern below the issuer.
+type Route struct{ Method, Path string }
+
+// Routes lists every endpoint Handler serves, so a test can hold each one to
+// the access rules.
+func (s *Server) Routes() []Route {
+	s.routes()
+	return s.routeList
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/keys"
 	"github.com/gatehouse-id/gatehouse/mail"
@@ -88,6 +89,7 @@ type Server struct {
 	devMail    *mail.Console
 	wakeMailer func()
 	risk       *risk.Engine
+	authority  *assurance.Authority
 	locator    risk.Locator
 	now        func() time.Time
 	log        *slog.Logger
@@ -95,6 +97,7 @@ type Server struct {
 	registry   *prometheus.Registry
 	pages      map[string]*template.Template
 	adminPages map[string]*template.Template
+	routeList  []Route
 }
 
 // New builds a Server.
@@ -160,6 +163,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.authority = s.newAuthority(d.Risk)
 	storage := store.NewOAuth2(d.Store, clientRegistry{clients: d.Clients, grants: d.Store}, cfg.Refresh)
 	s.oauth, _ = newFositeProvider(cfg.Issuer.String(), cfg.SecretKey, s.lifetimes, storage, s.signer)
 	return s, nil

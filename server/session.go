@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/assurance"
 )
 
 // cookieName is the session cookie's name. Over https it carries the __Host-
@@ -91,7 +92,7 @@ func (s *Server) currentSession(r *http.Request) (signedIn, bool, error) {
 // when the policy asks, past its second factor. Others go to the login page or
 // the MFA step, coming back to where they were going.
 func (s *Server) requireSession(next http.Handler) http.Handler {
-	return s.requirePassword(s.requireSecondFactor(next))
+	return s.require(purpose(assurance.UseAccount), next)
 }
 
 // requirePassword admits a browser that has logged in with its password, MFA
@@ -111,21 +112,6 @@ func (s *Server) requirePassword(next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, si)))
-	})
-}
-
-func (s *Server) requireSecondFactor(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		step, _, err := s.mfaStep(r, mustSession(r), false, "")
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		if step != "" {
-			http.Redirect(w, r, s.base+step+"?return_to="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-			return
-		}
-		next.ServeHTTP(w, r)
 	})
 }
 

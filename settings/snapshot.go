@@ -98,6 +98,7 @@ func (s Snapshot) BlockedNetworks() []netip.Prefix {
 // Rules lays the admin's limits and remember-browser lifetime over base.
 func (s Snapshot) Rules(base mfa.Rules) mfa.Rules {
 	r := base
+	r.PhoneOff = !s.PhoneEnabled()
 	if s.IsSet(KeyRememberDays) {
 		r.TrustedBrowserFor = time.Duration(s.number(KeyRememberDays, 0)) * 24 * time.Hour
 	}

@@ -27,12 +27,14 @@ func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
 func (s *Store) SessionByHash(ctx context.Context, idHash []byte, now time.Time) (account.Session, error) {
 	var sess account.Session
 	var ip *netip.Addr
+	var secondFactorAt *time.Time
 	err := s.db(ctx).QueryRow(ctx, `
-		select user_id::text, auth_time, amr, ip, user_agent, created_at, last_seen_at, idle_expires_at, expires_at, risk_decision
+		select user_id::text, auth_time, amr, ip, user_agent, created_at, last_seen_at, idle_expires_at, expires_at, risk_decision,
+			second_factor_at
 		from sessions
 		where id_hash = $1 and idle_expires_at > $2 and expires_at > $2`, idHash, now).
 		Scan(&sess.UserID, &sess.AuthTime, &sess.AMR, &ip, &sess.UserAgent,
-			&sess.CreatedAt, &sess.LastSeenAt, &sess.IdleExpiresAt, &sess.ExpiresAt, &sess.RiskDecision)
+			&sess.CreatedAt, &sess.LastSeenAt, &sess.IdleExpiresAt, &sess.ExpiresAt, &sess.RiskDecision, &secondFactorAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return account.Session{}, account.ErrNotFound
 	}
@@ -41,6 +43,9 @@ func (s *Store) SessionByHash(ctx context.Context, idHash []byte, now time.Time)
 	}
 	if ip != nil {
 		sess.IP = *ip
+	}
+	if secondFactorAt != nil {
+		sess.SecondFactorAt = *secondFactorAt
 	}
 	return sess.WithIDHash(idHash), nil
 }
@@ -74,9 +79,15 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string, keep []by
 	return tag.RowsAffected(), nil
 }
 
-func (s *Store) SetSessionAMR(ctx context.Context, idHash []byte, amr []string) error {
-	if _, err := s.db(ctx).Exec(ctx, `update sessions set amr = $2 where id_hash = $1`, idHash, amr); err != nil {
-		return fmt.Errorf("set session amr: %w", err)
+func (s *Store) RenewSession(ctx context.Context, oldHash, newHash []byte, amr []string, at time.Time) error {
+	tag, err := s.db(ctx).Exec(ctx, `
+		update sessions set id_hash = $2, amr = $3, second_factor_at = $4 where id_hash = $1`,
+		oldHash, newHash, amr, at)
+	if err != nil {
+		return fmt.Errorf("renew session: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return account.ErrNotFound
 	}
 	return nil
 }

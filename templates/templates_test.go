@@ -190,12 +190,19 @@ func TestPages(t *testing.T) {
 		},
 		{
 			page:   "totp",
-			setup:  func(d *pageData) { d.HasPhone = true; d.RecoveryAction = "mfa/totp" },
+			setup:  func(d *pageData) { d.HasTOTP, d.HasPhone, d.RecoveryAction = true, true, "mfa/totp" },
 			inputs: []string{"return_to", "step", "code", "remember", "recovery_code"},
 			contains: []string{
 				`action="/auth/mfa/totp"`, `name="step" value="code"`, `name="step" value="recovery"`,
 				`autocomplete="one-time-code" inputmode="numeric"`, "Text me a code instead",
 			},
+		},
+		{
+			page:     "totp",
+			setup:    func(d *pageData) { d.RecoveryAction = "mfa/totp" }, // recovery codes only
+			inputs:   []string{"return_to", "step", "recovery_code"},
+			contains: []string{"Enter a recovery code", `name="step" value="recovery"`},
+			excludes: []string{`name="code"`, "Text me a code instead"},
 		},
 		{
 			page:   "totp-setup",

@@ -1,0 +1,206 @@
+// Package assurance is the one authority on what a browser session has proved
+// and what it must prove next. Every door asks it: the authorization endpoint,
+// the account pages, the factor screens, the admin console and the password
+// reset. It knows nothing of HTTP or SQL; it gathers the facts it needs
+// through the interfaces it declares and answers with a Decision that the
+// caller renders.
+//
+//	Request{user, session, purpose} ─► facts (factors, lock, policy, risk)
+//	      │
+//	      ▼
+//	   Decide ─► Done | Enroll(kinds) | Challenge(kinds) | Locked(until) | Refused(reason)
+//
+// The rules it enforces, whatever the route:
+//   - a session is "password only" until a second factor passes in it;
+//   - a user who has a second factor adds, replaces or removes a factor,
+//     regenerates recovery codes or changes the password only from a session
+//     that passed a second factor within RecentFor ("sudo mode");
+//   - first enrollment is open only to a user with no factor;
+//   - an application's own "never" issues that application's code and changes
+//     nothing about the session's assurance or the device's trust;
+//   - the MFA lock holds on every path, and a factor kind the admin turned
+//     off (Phone Message) is neither offered nor accepted anywhere.
+package assurance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/mfa"
+	"github.com/gatehouse-id/gatehouse/mfa/risk"
+)
+
+// Kind names a second factor. Its string is the RFC 8176 method a pass adds
+// to the session's amr, except recovery codes, which add only "mfa".
+type Kind string
+
+const (
+	KindApp      Kind = "otp" // an authenticator app (TOTP)
+	KindPhone    Kind = "sms" // a verified phone, codes by text message
+	KindRecovery Kind = "recovery"
+)
+
+// Method is the amr value passing this kind adds besides "mfa", or "".
+func (k Kind) Method() string {
+	if k == KindRecovery {
+		return ""
+	}
+	return string(k)
+}
+
+// Factor is one kind of second factor. A new factor is one implementation of
+// this interface, one entry in Deps.Factors and its screens.
+type Factor interface {
+	Kind() Kind
+	// Enabled reports whether the admin allows this kind now.
+	Enabled(ctx context.Context) (bool, error)
+	// Enrolled reports whether the user holds this factor.
+	Enrolled(ctx context.Context, userID string) (bool, error)
+}
+
+// Enrollable is a Factor a user can set up by themselves (recovery codes
+// are issued, not enrolled).
+type Enrollable interface {
+	Factor
+	SelfEnroll() bool
+}
+
+// Locks reads the user's MFA lock: nil, a *mfa.LockedError or
+// mfa.ErrAccountLocked.
+type Locks interface {
+	CheckLock(ctx context.Context, userID string) error
+}
+
+// Assessor runs the adaptive policy's signals.
+type Assessor interface {
+	Assess(ctx context.Context, a risk.Attempt) risk.Assessment
+}
+
+// Recorder keeps what a decision leaves behind: the adaptive assessment of a
+// session (so it is made once, and the admin can read it) and the logins the
+// policy accepted, which later assessments compare new logins with.
+type Recorder interface {
+	RecordAssessment(ctx context.Context, r Request, a risk.Assessment) error
+	NoteLogin(ctx context.Context, r Request) error
+}
+
+// Policies reads the tenant's MFA policy.
+type Policies interface {
+	Policy(ctx context.Context) (mfa.Policy, error)
+}
+
+// Deps are the authority's collaborators. Factors are in the order they are
+// offered: the cheapest and strongest first. Assessor may be nil (adaptive
+// then challenges every login it is asked about). RecentFor defaults to
+// DefaultRecentFor.
+type Deps struct {
+	Factors []Factor
+	// Enrollment orders the kinds a first enrollment offers; kinds left
+	// out follow in the order of Factors.
+	Enrollment []Kind
+	Locks      Locks
+	Policies   Policies
+	Assessor   Assessor
+	Recorder   Recorder
+	RecentFor  time.Duration
+	Now        func() time.Time
+}
+
+// DefaultRecentFor is how long after a second factor passed a session may
+// change factors and the password without proving one again.
+const DefaultRecentFor = 15 * time.Minute
+
+// Authority decides. It is safe for concurrent use.
+type Authority struct {
+	d Deps
+}
+
+func New(d Deps) *Authority {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.RecentFor <= 0 {
+		d.RecentFor = DefaultRecentFor
+	}
+	return &Authority{d: d}
+}
+
+// RecentFor is the sudo-mode window.
+func (a *Authority) RecentFor() time.Duration { return a.d.RecentFor }
+
+// facts are what the rules look at, gathered once per decision.
+type facts struct {
+	enrolled []Kind // held by the user, whether or not enabled
+	usable   []Kind // held and enabled, in offering order
+	canEnrol []Kind // enabled and self-enrollable, in offering order
+	lock     error
+}
+
+func (f facts) hasFactor() bool {
+	return slices.ContainsFunc(f.enrolled, func(k Kind) bool { return k != KindRecovery })
+}
+
+func (a *Authority) gather(ctx context.Context, userID string) (facts, error) {
+	var f facts
+	for _, fac := range a.d.Factors {
+		enabled, err := fac.Enabled(ctx)
+		if err != nil {
+			return f, fmt.Errorf("assurance: %s enabled: %w", fac.Kind(), err)
+		}
+		if e, ok := fac.(Enrollable); ok && enabled && e.SelfEnroll() {
+			f.canEnrol = append(f.canEnrol, fac.Kind())
+		}
+		if userID == "" {
+			continue
+		}
+		held, err := fac.Enrolled(ctx, userID)
+		if err != nil {
+			return f, fmt.Errorf("assurance: %s enrolled: %w", fac.Kind(), err)
+		}
+		if !held {
+			continue
+		}
+		f.enrolled = append(f.enrolled, fac.Kind())
+		if enabled {
+			f.usable = append(f.usable, fac.Kind())
+		}
+	}
+	f.canEnrol = orderBy(f.canEnrol, a.d.Enrollment)
+	if !f.hasFactor() {
+		// Recovery codes are a way through a factor's challenge, not a
+		// factor of their own: left over after the last factor was removed,
+		// they prove nothing.
+		f.usable = slices.DeleteFunc(f.usable, func(k Kind) bool { return k == KindRecovery })
+	}
+	if userID != "" && a.d.Locks != nil {
+		err := a.d.Locks.CheckLock(ctx, userID)
+		var locked *mfa.LockedError
+		switch {
+		case err == nil:
+		case errors.As(err, &locked), errors.Is(err, mfa.ErrAccountLocked):
+			f.lock = err
+		default:
+			return f, fmt.Errorf("assurance: read lock: %w", err)
+		}
+	}
+	return f, nil
+}
+
+// orderBy puts the kinds named in order first, in that order.
+func orderBy(kinds, order []Kind) []Kind {
+	out := make([]Kind, 0, len(kinds))
+	for _, k := range order {
+		if slices.Contains(kinds, k) {
+			out = append(out, k)
+		}
+	}
+	for _, k := range kinds {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}

@@ -1,0 +1,294 @@
+package assurance
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/mfa"
+	"github.com/gatehouse-id/gatehouse/mfa/risk"
+)
+
+// Action is what the session wants to do.
+type Action int
+
+const (
+	// SignIn answers an application's authorization request, under the
+	// application's policy (else the tenant's) and its step-up request.
+	SignIn Action = iota + 1
+	// UseAccount opens the account pages, under the tenant's policy.
+	UseAccount
+	// ProveFactor opens the screen of one factor to pass it.
+	ProveFactor
+	// EnrollFactor sets up a factor: the first one, or another.
+	EnrollFactor
+	// ChangeFactors replaces or removes a factor or regenerates recovery codes.
+	ChangeFactors
+	// ChangePassword changes the password from a session.
+	ChangePassword
+	// ResetPassword sets a new password through a mailed link.
+	ResetPassword
+	// AdminConsole opens the admin console.
+	AdminConsole
+)
+
+var actionNames = map[Action]string{SignIn: "sign_in", UseAccount: "use_account", ProveFactor: "prove_factor",
+	EnrollFactor: "enroll_factor", ChangeFactors: "change_factors", ChangePassword: "change_password",
+	ResetPassword: "reset_password", AdminConsole: "admin_console"}
+
+func (a Action) String() string { return actionNames[a] }
+
+// Purpose is the action with what it depends on.
+type Purpose struct {
+	Action Action
+	// AppPolicy is the application's own policy for SignIn, "" to follow the
+	// tenant's.
+	AppPolicy mfa.Policy
+	// StepUp is set when the application asked for multi-factor (acr_values).
+	StepUp bool
+	// Factor is the kind EnrollFactor sets up.
+	Factor Kind
+	// Screen is the kinds a ProveFactor screen takes.
+	Screen []Kind
+	// ResetProved is set for ResetPassword once the reset passed a second factor.
+	ResetProved bool
+}
+
+// User is who the session belongs to.
+type User struct {
+	ID      string
+	Admin   bool
+	Blocked bool
+}
+
+// Session is what the browser has proved so far. A reset has none.
+type Session struct {
+	Methods        []string  // RFC 8176 amr
+	SecondFactorAt time.Time // when a second factor last passed in it
+	RiskDecision   string    // the adaptive policy's decision kept on it: "", "allow", "challenge"
+}
+
+// Request is one question to the authority.
+type Request struct {
+	User    User
+	Session Session
+	Purpose Purpose
+	// Attempt describes the login for the adaptive signals (IP, device).
+	Attempt risk.Attempt
+	// RememberedBrowser is set when the browser holds a live "remember this
+	// browser" token of the user.
+	RememberedBrowser bool
+}
+
+// Step is what the session must do next.
+type Step int
+
+const (
+	Done      Step = iota // go on
+	Enroll                // set up a first factor (Factors)
+	Challenge             // pass one of Factors
+	Locked                // the user's MFA is locked (Lock says until when)
+	Refused               // never, from this session (Refusal says why)
+)
+
+var stepNames = []string{"done", "enroll", "challenge", "locked", "refused"}
+
+func (s Step) String() string { return stepNames[s] }
+
+// Refusal says why a request is refused.
+type Refusal string
+
+const (
+	RefusedBlocked         Refusal = "blocked"
+	RefusedNotAdmin        Refusal = "not_admin"
+	RefusedFactorDisabled  Refusal = "factor_disabled"   // the admin turned this kind off
+	RefusedNoUsableFactor  Refusal = "no_usable_factor"  // the user's factors are all turned off
+	RefusedNoFactorOffered Refusal = "no_factor_offered" // nothing can be enrolled
+)
+
+// Decision is the authority's answer.
+type Decision struct {
+	Step Step
+	// Factors: for Enroll the kinds the user may set up, for Challenge the
+	// kinds that pass it; the first is the one to offer first.
+	Factors []Kind
+	// Lock is *mfa.LockedError or mfa.ErrAccountLocked when Step is Locked.
+	Lock    error
+	Refusal Refusal
+	// Reauthenticate is set when a session that passed a second factor must
+	// pass one again because it was not recent.
+	Reauthenticate bool
+	// Assessment is the adaptive assessment made for this request, if any.
+	Assessment *risk.Assessment
+	// Usable is every kind the user can pass now, in offering order.
+	Usable []Kind
+}
+
+// Decide answers what the session must do before it may go on with the
+// purpose.
+func (a *Authority) Decide(ctx context.Context, r Request) (Decision, error) {
+	if r.User.Blocked {
+		return Decision{Step: Refused, Refusal: RefusedBlocked}, nil
+	}
+	f, err := a.gather(ctx, r.User.ID)
+	if err != nil {
+		return Decision{}, err
+	}
+	d, err := a.rules(ctx, r, f)
+	d.Usable = f.usable
+	return d, err
+}
+
+// rules are the assurance rules applied to the gathered facts.
+func (a *Authority) rules(ctx context.Context, r Request, f facts) (Decision, error) {
+	if f.lock != nil {
+		return Decision{Step: Locked, Lock: f.lock}, nil
+	}
+	p := r.Purpose
+	switch p.Action {
+	case SignIn:
+		return a.signIn(ctx, r, f, p.AppPolicy, p.StepUp)
+	case UseAccount:
+		return a.signIn(ctx, r, f, "", false)
+	case ProveFactor:
+		// The screen opens for the kinds it takes that the user can use now,
+		// and Factors tells it which; anyone else goes where needFactor says,
+		// which is never this screen.
+		var open []Kind
+		for _, k := range p.Screen {
+			if slices.Contains(f.usable, k) {
+				open = append(open, k)
+			}
+		}
+		if len(open) > 0 {
+			return Decision{Step: Done, Factors: open}, nil
+		}
+		return needFactor(f), nil
+	case EnrollFactor:
+		if !slices.Contains(f.canEnrol, p.Factor) {
+			return Decision{Step: Refused, Refusal: RefusedFactorDisabled}, nil
+		}
+		if !f.hasFactor() {
+			return Decision{Step: Done}, nil // first enrollment
+		}
+		return a.recent(r, f), nil
+	case ChangeFactors:
+		if !f.hasFactor() {
+			return Decision{Step: Done}, nil
+		}
+		return a.recent(r, f), nil
+	case ChangePassword:
+		if d, err := a.signIn(ctx, r, f, "", false); err != nil || d.Step != Done {
+			return d, err
+		}
+		if !f.hasFactor() {
+			return Decision{Step: Done}, nil
+		}
+		return a.recent(r, f), nil
+	case ResetPassword:
+		if p.ResetProved || !f.hasFactor() {
+			return Decision{Step: Done}, nil
+		}
+		return needFactor(f), nil
+	case AdminConsole:
+		if !r.User.Admin {
+			return Decision{Step: Refused, Refusal: RefusedNotAdmin}, nil
+		}
+		if passedSecondFactor(r.Session) {
+			return Decision{Step: Done}, nil
+		}
+		return needFactor(f), nil
+	}
+	return Decision{}, fmt.Errorf("assurance: unknown action %d", p.Action)
+}
+
+func passedSecondFactor(s Session) bool { return slices.Contains(s.Methods, "mfa") }
+
+// needFactor is the step of a session that must pass a second factor now.
+func needFactor(f facts) Decision {
+	switch {
+	case !f.hasFactor() && len(f.canEnrol) > 0:
+		return Decision{Step: Enroll, Factors: f.canEnrol}
+	case !f.hasFactor():
+		return Decision{Step: Refused, Refusal: RefusedNoFactorOffered}
+	case len(f.usable) > 0:
+		return Decision{Step: Challenge, Factors: f.usable}
+	}
+	return Decision{Step: Refused, Refusal: RefusedNoUsableFactor}
+}
+
+// recent admits a session whose second factor passed within RecentFor;
+// others must pass one again.
+func (a *Authority) recent(r Request, f facts) Decision {
+	at := r.Session.SecondFactorAt
+	if passedSecondFactor(r.Session) && !at.IsZero() && a.d.Now().Sub(at) <= a.d.RecentFor {
+		return Decision{Step: Done}
+	}
+	d := needFactor(f)
+	d.Reauthenticate = d.Step == Challenge
+	return d
+}
+
+// signIn applies the policy to a session that has not passed a second factor.
+func (a *Authority) signIn(ctx context.Context, r Request, f facts, appPolicy mfa.Policy, stepUp bool) (Decision, error) {
+	if passedSecondFactor(r.Session) {
+		return Decision{Step: Done}, nil
+	}
+	if stepUp {
+		return needFactor(f), nil
+	}
+	policy := appPolicy
+	if policy == "" {
+		var err error
+		if policy, err = a.d.Policies.Policy(ctx); err != nil {
+			return Decision{}, fmt.Errorf("assurance: read policy: %w", err)
+		}
+	}
+	if policy == mfa.PolicyNever {
+		// Issues this one answer; the session and the device stay as
+		// unproved as they were.
+		return Decision{Step: Done}, nil
+	}
+	if r.RememberedBrowser && f.hasFactor() {
+		return Decision{Step: Done}, a.note(ctx, r)
+	}
+	if policy != mfa.PolicyAdaptive {
+		return needFactor(f), nil
+	}
+	switch r.Session.RiskDecision {
+	case "allow":
+		return Decision{Step: Done}, nil
+	case "challenge":
+		return needFactor(f), nil
+	}
+	if a.d.Assessor == nil {
+		return needFactor(f), nil
+	}
+	as := a.d.Assessor.Assess(ctx, r.Attempt)
+	if a.d.Recorder != nil {
+		if err := a.d.Recorder.RecordAssessment(ctx, r, as); err != nil {
+			return Decision{}, fmt.Errorf("assurance: record assessment: %w", err)
+		}
+	}
+	if as.Challenge {
+		d := needFactor(f)
+		d.Assessment = &as
+		return d, nil
+	}
+	return Decision{Step: Done, Assessment: &as}, a.note(ctx, r)
+}
+
+func (a *Authority) note(ctx context.Context, r Request) error {
+	if a.d.Recorder == nil {
+		return nil
+	}
+	if err := a.d.Recorder.NoteLogin(ctx, r); err != nil {
+		return fmt.Errorf("assurance: note login: %w", err)
+	}
+	return nil
+}
+
+// Passed records that a second factor passed in the request's session: the
+// login counts in the device history the adaptive signals read.
+func (a *Authority) Passed(ctx context.Context, r Request) error { return a.note(ctx, r) }
