@@ -1,7 +1,7 @@
 // Package server is Gatehouse's HTTP edge: routes, handlers, middleware and the
 // rendering of the hosted login pages. Rules live in the domain packages
-// (account, later mfa); this package turns requests into calls on them and
-// their answers into pages, status codes and cookies.
+// (account, assurance, mfa); this package turns requests into calls on them
+// and their answers into pages, status codes and cookies.
 //
 // The login flow. /authorize is the only place that decides what comes next;
 // each step does its one job and sends the browser back to it:
@@ -16,6 +16,9 @@
 //	GET /authorize/resume?tx ─▶ request validated again ─▶ the dispatcher above,
 //	                            transaction closed when the code is issued
 //
-// MFA enrolment and challenge will be further steps between "password ok" and
-// "code", chosen by the dispatcher from the transaction and the session.
+// Between "session ok" and "code" the dispatcher asks the assurance authority
+// (assurance.go), as every other gated route does; its answer sends the
+// browser to enroll a factor (/mfa/enroll, /account/totp), to pass one
+// (/mfa/challenge, /mfa/totp), or shows a lock or refusal. Those screens
+// return to /authorize/resume when their step is done.
 package server

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/gatehouse-id/gatehouse/assurance"
-
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 

@@ -3,8 +3,10 @@ package server
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -13,10 +15,7 @@ import (
 func (s *Server) handleEnrollForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		si := mustSession(r)
-		if _, enrolled, err := s.mfa.Factor(r.Context(), si.user.ID); err != nil {
-			s.serverError(w, r, err)
-			return
-		} else if enrolled && !r.URL.Query().Has("change") {
+		if slices.Contains(decision(r).Usable, assurance.KindPhone) && !r.URL.Query().Has("change") {
 			// Already enrolled, and the authority let this session past:
 			// nothing to do here unless the user asked to change the number.
 			http.Redirect(w, r, s.afterLogin(r.URL.Query().Get("return_to")), http.StatusSeeOther)

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/assurance"
-
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
