@@ -131,7 +131,7 @@ func (a *Authority) Decide(ctx context.Context, r Request) (Decision, error) {
 	if r.User.Blocked {
 		return Decision{Step: Refused, Refusal: RefusedBlocked}, nil
 	}
-	f, err := a.gather(ctx, r.User.ID)
+	f, err := a.gather(ctx, r.User.ID, !settledByTheSession(r))
 	if err != nil {
 		return Decision{}, err
 	}
@@ -201,6 +201,23 @@ func (a *Authority) rules(ctx context.Context, r Request, f facts) (Decision, er
 		return needFactor(f), nil
 	}
 	return Decision{}, fmt.Errorf("assurance: unknown action %d", p.Action)
+}
+
+// settledByTheSession reports whether the session's second factor alone
+// answers the request, so that the user's factors need not be read: the hot
+// path of every signed-in page and silent authentication. The lock is read
+// all the same.
+func settledByTheSession(r Request) bool {
+	if !passedSecondFactor(r.Session) {
+		return false
+	}
+	switch r.Purpose.Action {
+	case SignIn, UseAccount:
+		return true
+	case AdminConsole:
+		return r.User.Admin
+	}
+	return false
 }
 
 func passedSecondFactor(s Session) bool { return slices.Contains(s.Methods, "mfa") }
