@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,5 +53,38 @@ func TestEnrollmentFloodLeavesTheBudgetForVerifiedPhones(t *testing.T) {
 		select count(*) from audit_log where event = 'mfa.limit_hit' and details->>'limit' = 'global_enroll'`).Scan(&hits)
 	if hits != 1 {
 		t.Fatalf("%d refusals audited as the global_enroll limit, want 1", hits)
+	}
+}
+
+func TestAdminSetsTheShareOfTheBudgetForNewNumbers(t *testing.T) {
+	h := newAdminHarness(t)
+	admin := h.adminBrowser(t)
+	page := h.do(admin, "GET", "/admin/mfa", nil)
+	if !strings.Contains(page.body, `name="sms_limit_enroll_percent"`) || !strings.Contains(page.body, "Default: 50.") {
+		t.Fatal("the limits form lacks the share for new numbers")
+	}
+	r := h.adminPost(t, admin, "/admin/mfa", "/admin/mfa", url.Values{"section": {"limits"}, "sms_limit_enroll_percent": {"0"}})
+	r.expect(t, http.StatusBadRequest, "admin-mfa")
+	if !strings.Contains(r.body, "from 1 to 100") {
+		t.Fatal("a share of 0 is refused without saying what is allowed")
+	}
+	h.adminPost(t, admin, "/admin/mfa", "/admin/mfa", url.Values{"section": {"limits"}, "sms_limit_enroll_percent": {"20"}}).
+		expectRedirect(t, "/admin/mfa")
+	h.clock.Advance(2 * time.Second) // past the settings cache
+	if got := h.mfaSvc.Rules(context.Background()).EnrollShare; got != 20 {
+		t.Fatalf("the SMS factor spends %d%% on new numbers, want 20%%", got)
+	}
+
+	c := h.newAPIClient(t, "ops", "read:settings")
+	list := c.call(t, "GET", "/api/admin/settings", "")
+	list.expect(t, http.StatusOK, "")
+	found := false
+	for _, v := range list.body["settings"].([]any) {
+		if s := v.(map[string]any); s["key"] == "sms_limit_enroll_percent" {
+			found = s["value"] == "20" && s["group"] == "limits" && s["default"] == "50"
+		}
+	}
+	if !found {
+		t.Fatalf("the admin API does not show the share: %s", list.raw)
 	}
 }

@@ -118,6 +118,9 @@ func (s Snapshot) Rules(base mfa.Rules) mfa.Rules {
 	r.IPLimits = overlay(KeyLimitIPHour, r.IPLimits, time.Hour)
 	r.UserLimits = overlay(KeyLimitUserHour, r.UserLimits, time.Hour)
 	r.GlobalLimits = overlay(KeyLimitGlobalHour, r.GlobalLimits, time.Hour)
+	if s.IsSet(KeyLimitEnrollPct) {
+		r.EnrollShare = s.number(KeyLimitEnrollPct, r.EnrollShare)
+	}
 	if s.IsSet(KeyCountryLimits) {
 		r.CountryLimits = map[int]mfa.Limit{}
 		for _, pair := range s.list(KeyCountryLimits) {

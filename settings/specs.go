@@ -43,6 +43,7 @@ const (
 	KeyLimitIPHour     = "sms_limit_ip_hour"
 	KeyLimitUserHour   = "sms_limit_user_hour"
 	KeyLimitGlobalHour = "sms_limit_global_hour"
+	KeyLimitEnrollPct  = "sms_limit_enroll_percent"
 	KeyCountryLimits   = "sms_country_limits"
 	KeyChallengeMedium = "risk_challenge_medium"
 	KeyBlockedNetworks = "risk_blocked_cidrs"
@@ -85,6 +86,9 @@ var specs = func() []Spec {
 		{Key: KeyLimitIPHour, Group: "limits", Label: "Codes per IP address per hour", Default: itoa(d.IPLimits[0].Max), Help: "IPv6 addresses count per /64. 0 turns the limit off.", Parse: intBetween(0, 1_000_000)},
 		{Key: KeyLimitUserHour, Group: "limits", Label: "Codes per user per hour", Default: itoa(d.UserLimits[0].Max), Help: "0 turns the limit off.", Parse: intBetween(0, 1_000_000)},
 		{Key: KeyLimitGlobalHour, Group: "limits", Label: "Codes per hour in total", Default: itoa(d.GlobalLimits[0].Max), Help: "The installation's SMS budget; it caps the cost of an SMS-pumping attack. 0 turns it off.", Parse: intBetween(0, 10_000_000)},
+		{Key: KeyLimitEnrollPct, Group: "limits", Label: "Share of the total for new numbers (%)", Default: itoa(d.EnrollShare),
+			Help:  "Codes to numbers being enrolled may use at most this percent of the codes per hour in total; the rest is kept for codes to verified phones (sign-in, password reset), so a flood of new accounts cannot stop users from signing in. 100 keeps nothing back.",
+			Parse: intBetween(1, 100)},
 		{Key: KeyCountryLimits, Group: "limits", Label: "Codes per country per hour", Default: "none",
 			Help: "Comma-separated COUNTRY=MAX pairs, e.g. GB=200, NG=20, for countries that need their own budget.", Parse: parseCountryLimits},
 		{Key: KeyChallengeMedium, Group: "adaptive", Label: "Challenge medium-confidence logins", Default: "GATEHOUSE_ADAPTIVE_CHALLENGE_MEDIUM, else true",
