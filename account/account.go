@@ -91,6 +91,10 @@ type Service struct {
 	mailer     Mailer
 	factors    SecondFactors
 	emailRules EmailRules
+
+	signups     SignupCounters
+	signupBase  SignupRules
+	tuneSignups SignupRuleSource
 }
 
 // Deps are the Service's collaborators. Now defaults to time.Now.
@@ -115,6 +119,11 @@ type Deps struct {
 	// Directory serves administrators' actions; nil uses Users when it
 	// implements Directory too, as the Postgres store does.
 	Directory Directory
+	// Signups counts signups against SignupRules, laid over by TuneSignups
+	// when set; with Signups nil, signups are not limited.
+	Signups     SignupCounters
+	SignupRules SignupRules
+	TuneSignups SignupRuleSource
 }
 
 func NewService(d Deps) *Service {
@@ -131,7 +140,7 @@ func NewService(d Deps) *Service {
 		users: d.Users, sessions: d.Sessions, failures: d.Failures, audit: d.Audit,
 		hasher: d.Hasher, policy: d.Policy, limits: d.Limits, now: d.Now, log: d.Log,
 		email: d.Email, mailer: d.Mailer, factors: d.SecondFactors, emailRules: d.EmailRules,
-		dir: d.Directory,
+		dir: d.Directory, signups: d.Signups, signupBase: d.SignupRules, tuneSignups: d.TuneSignups,
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 // Event types written to the audit log. They are stable: admins filter on them.
 const (
 	EventSignup          = "user.signup"
+	EventSignupLimitHit  = "signup.limit_hit" // details.limit: "ip"
 	EventUserCreated     = "user.created"
 	EventLoginSucceeded  = "login.succeeded"
 	EventLoginFailed     = "login.failed"

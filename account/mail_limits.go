@@ -12,8 +12,8 @@ import (
 	"time"
 )
 
-// SendCounter is one fixed-window bucket of one mail limit; Key names what is
-// counted and the window's length, as the SMS limits do.
+// SendCounter is one fixed-window bucket of one mail or signup limit; Key
+// names what is counted and the window's length, as the SMS limits do.
 type SendCounter struct {
 	Key         string
 	WindowStart time.Time
@@ -41,19 +41,8 @@ func (e *MailLimitError) Error() string {
 // is counted by a hash: the counters need no readable addresses.
 func (s *Service) takeMailSends(ctx context.Context, address string, m Meta, now time.Time) error {
 	sum := sha256.Sum256([]byte(emailKey(address)))
-	var cs []SendCounter
-	add := func(key string, ls []Limit) {
-		for _, l := range ls {
-			if l.Max <= 0 || l.Window <= 0 {
-				continue
-			}
-			start := now.Truncate(l.Window)
-			cs = append(cs, SendCounter{Key: key + "/" + strconv.FormatInt(int64(l.Window/time.Second), 10) + "s",
-				WindowStart: start, WindowEnd: start.Add(l.Window), Max: l.Max})
-		}
-	}
-	add("mail-to:"+hex.EncodeToString(sum[:16]), s.emailRules.PerAddress)
-	add("mail-ip:"+IPKey(m.IP), s.emailRules.PerIP)
+	cs := append(windowCounters("mail-to:"+hex.EncodeToString(sum[:16]), now, s.emailRules.PerAddress),
+		windowCounters("mail-ip:"+IPKey(m.IP), now, s.emailRules.PerIP)...)
 	// One order for every caller, so concurrent takes never deadlock.
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Key < cs[j].Key })
 	exhausted, err := s.email.TakeMailSends(ctx, cs)
@@ -63,13 +52,35 @@ func (s *Service) takeMailSends(ctx context.Context, address string, m Meta, now
 	if len(exhausted) == 0 {
 		return nil
 	}
-	retry := exhausted[0].WindowEnd
+	return &MailLimitError{RetryAt: latestEnd(exhausted)}
+}
+
+// windowCounters are the counters under key for the windows that hold now,
+// one per Limit that is on. The key ends in the window's length, so that the
+// hour's and the day's bucket never share a row.
+func windowCounters(key string, now time.Time, ls []Limit) []SendCounter {
+	var cs []SendCounter
+	for _, l := range ls {
+		if l.Max <= 0 || l.Window <= 0 {
+			continue
+		}
+		start := now.Truncate(l.Window)
+		cs = append(cs, SendCounter{Key: key + "/" + strconv.FormatInt(int64(l.Window/time.Second), 10) + "s",
+			WindowStart: start, WindowEnd: start.Add(l.Window), Max: l.Max})
+	}
+	return cs
+}
+
+// latestEnd is when the last of the exhausted counters' windows ends: the
+// earliest moment all of them allow again.
+func latestEnd(exhausted []SendCounter) time.Time {
+	end := exhausted[0].WindowEnd
 	for _, c := range exhausted[1:] {
-		if c.WindowEnd.After(retry) {
-			retry = c.WindowEnd
+		if c.WindowEnd.After(end) {
+			end = c.WindowEnd
 		}
 	}
-	return &MailLimitError{RetryAt: retry}
+	return end
 }
 
 // mailRefused audits a mail a limit refused and passes err on.

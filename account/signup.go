@@ -8,7 +8,8 @@ import (
 
 // SignUp creates an account from the signup form. A duplicate email answers
 // ErrEmailTaken and counts as a failed attempt, so probing the signup form for
-// registered addresses runs into the same limits as guessing passwords.
+// registered addresses runs into the same limits as guessing passwords. A
+// client IP past its signup limits gets *SignupLimitError, whatever the email.
 func (s *Service) SignUp(ctx context.Context, email, name, plain string, m Meta) (User, error) {
 	key := emailKey(email)
 	if err := s.checkLimits(ctx, key, m.IP); err != nil {
@@ -19,7 +20,11 @@ func (s *Service) SignUp(ctx context.Context, email, name, plain string, m Meta)
 	if err != nil {
 		return User{}, err
 	}
-	user, err := s.users.CreateUser(ctx, u)
+	user, err := s.createCounted(ctx, u, m.IP)
+	var limit *SignupLimitError
+	if errors.As(err, &limit) {
+		return User{}, s.signupRefused(ctx, err, email, m)
+	}
 	if errors.Is(err, ErrEmailTaken) {
 		if ferr := s.recordFailure(ctx, key, m.IP); ferr != nil {
 			return User{}, ferr

@@ -108,7 +108,7 @@ func (s *Service) StartChallenge(ctx context.Context, r StartRequest) (Challenge
 	code := NewCode()
 	c.CodeHash = s.codes.Hash(c.ID, code)
 	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.takeSends(ctx, c.UserID, c.PhoneLookup, c.CountryCode, r.IP, now); err != nil {
+		if err := s.takeSends(ctx, c, r.IP, now); err != nil {
 			return err
 		}
 		if err := s.store.CreateMFAChallenge(ctx, c); err != nil {
@@ -180,7 +180,7 @@ func (s *Service) Resend(ctx context.Context, challengeID string, ip netip.Addr)
 		if !ok {
 			return errRaced
 		}
-		if err := s.takeSends(ctx, c.UserID, c.PhoneLookup, c.CountryCode, ip, now); err != nil {
+		if err := s.takeSends(ctx, c, ip, now); err != nil {
 			return err
 		}
 		return s.enqueue(ctx, renewed, to, code)

@@ -37,8 +37,9 @@ type LockedError struct{ Until time.Time }
 func (e *LockedError) Error() string        { return ErrMFALocked.Error() }
 func (e *LockedError) Is(target error) bool { return target == ErrMFALocked }
 
-// LimitError says an anti-fraud limit refused a send: Limit is "phone", "ip",
-// "user", "country" or "global"; sending may work again at RetryAt.
+// LimitError says an anti-fraud limit refused a send: Limit is one of the
+// Limit… names ("phone", "ip", "user", "country", "global",
+// "global_enroll"); sending may work again at RetryAt.
 type LimitError struct {
 	Limit   string
 	RetryAt time.Time

@@ -15,10 +15,10 @@ import (
 
 // SendCounter is one fixed-window bucket of one limit: Key names what is
 // counted and the window's length ("phone:<lookup hex>/600s", "ip:192.0.2.1/3600s",
-// "user:<id>/3600s", "cc:44/3600s", "global/3600s"), so the 10-minute and the
-// day bucket of one phone never share a row.
+// "user:<id>/3600s", "cc:44/3600s", "global/3600s", "global:enroll/3600s"), so
+// the 10-minute and the day bucket of one phone never share a row.
 type SendCounter struct {
-	Limit       string // phone, ip, user, country, global
+	Limit       string // one of the Limit… names
 	Key         string
 	WindowStart time.Time
 	WindowEnd   time.Time
@@ -39,6 +39,9 @@ type Counters interface {
 	// any is already at its Max; it returns the counters that were. It must be
 	// atomic against concurrent callers on any replica.
 	TakeMFASends(ctx context.Context, counters []SendCounter) (exhausted []SendCounter, err error)
+	// MFASendCounts returns how many sends each counter holds in its window,
+	// 0 where there were none; it changes nothing.
+	MFASendCounts(ctx context.Context, counters []SendCounter) ([]int, error)
 
 	MFAFailures(ctx context.Context, userID string) (FailureState, error)
 	// AddMFAFailure counts one failure and returns the consecutive count after it.
@@ -109,29 +112,44 @@ func lockEvent(userID, action string, ip netip.Addr, lock error, consecutive int
 	return account.Event{Type: EventLocked, UserID: userID, IP: ip, Details: d}
 }
 
-// takeSends counts one SMS to phone for the user from ip in every limit, or
-// returns the *LimitError of the limit that refuses it.
-func (s *Service) takeSends(ctx context.Context, userID string, phoneLookup []byte, cc int, ip netip.Addr, now time.Time) error {
+// Names of the limits, as LimitError.Limit and the details.limit of an
+// mfa.limit_hit audit event give them. Admins filter on them.
+const (
+	LimitPhone        = "phone"
+	LimitIP           = "ip"
+	LimitUser         = "user"
+	LimitCountry      = "country"
+	LimitGlobal       = "global"
+	LimitGlobalEnroll = "global_enroll"
+)
+
+// Keys of the installation-wide counters, before the window's length.
+const (
+	globalKey       = "global"
+	globalEnrollKey = "global:enroll"
+)
+
+// takeSends counts one SMS for challenge c from ip in every limit, or returns
+// the *LimitError of the limit that refuses it. A code to a number being
+// enrolled also counts against the enrollment share of the global budget;
+// a code to the user's verified phone does not, which is what keeps the
+// rest of the budget for sign-in.
+func (s *Service) takeSends(ctx context.Context, c Challenge, ip netip.Addr, now time.Time) error {
+	rules := s.rulesFor(ctx)
 	var cs []SendCounter
 	add := func(limit, key string, ls ...Limit) {
-		for _, l := range ls {
-			if l.Max <= 0 || l.Window <= 0 {
-				continue
-			}
-			start := now.Truncate(l.Window)
-			cs = append(cs, SendCounter{
-				Limit: limit, Key: key + "/" + strconv.FormatInt(int64(l.Window/time.Second), 10) + "s",
-				WindowStart: start, WindowEnd: start.Add(l.Window), Max: l.Max,
-			})
-		}
+		cs = append(cs, windowCounters(limit, key, now, ls)...)
 	}
-	add("phone", "phone:"+hex.EncodeToString(phoneLookup), s.rulesFor(ctx).PhoneLimits...)
-	add("ip", "ip:"+account.IPKey(ip), s.rulesFor(ctx).IPLimits...)
-	add("user", "user:"+userID, s.rulesFor(ctx).UserLimits...)
-	if l, ok := s.rulesFor(ctx).CountryLimits[cc]; ok {
-		add("country", "cc:"+strconv.Itoa(cc), l)
+	add(LimitPhone, "phone:"+hex.EncodeToString(c.PhoneLookup), rules.PhoneLimits...)
+	add(LimitIP, "ip:"+account.IPKey(ip), rules.IPLimits...)
+	add(LimitUser, "user:"+c.UserID, rules.UserLimits...)
+	if l, ok := rules.CountryLimits[c.CountryCode]; ok {
+		add(LimitCountry, "cc:"+strconv.Itoa(c.CountryCode), l)
 	}
-	add("global", "global", s.rulesFor(ctx).GlobalLimits...)
+	add(LimitGlobal, globalKey, rules.GlobalLimits...)
+	if c.Purpose == PurposeEnroll {
+		add(LimitGlobalEnroll, globalEnrollKey, rules.enrollLimits()...)
+	}
 	// One order for every caller, so concurrent takes never deadlock.
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Key < cs[j].Key })
 
@@ -142,7 +160,9 @@ func (s *Service) takeSends(ctx context.Context, userID string, phoneLookup []by
 	if len(exhausted) == 0 {
 		return nil
 	}
-	// The limit that keeps the user waiting longest is the one to report.
+	// The limit that keeps the user waiting longest is the one to report;
+	// of two that end together, the first by key, so the whole budget
+	// ("global/…") before its enrollment share ("global:enroll/…").
 	worst := exhausted[0]
 	for _, c := range exhausted[1:] {
 		if c.WindowEnd.After(worst.WindowEnd) {
@@ -150,6 +170,24 @@ func (s *Service) takeSends(ctx context.Context, userID string, phoneLookup []by
 		}
 	}
 	return &LimitError{Limit: worst.Limit, RetryAt: worst.WindowEnd}
+}
+
+// windowCounters are the counters of limit under key for the windows that
+// hold now, one per Limit that is on. The key ends in the window's length,
+// so that the 10-minute and the day bucket of one phone never share a row.
+func windowCounters(limit, key string, now time.Time, ls []Limit) []SendCounter {
+	var cs []SendCounter
+	for _, l := range ls {
+		if l.Max <= 0 || l.Window <= 0 {
+			continue
+		}
+		start := now.Truncate(l.Window)
+		cs = append(cs, SendCounter{
+			Limit: limit, Key: key + "/" + strconv.FormatInt(int64(l.Window/time.Second), 10) + "s",
+			WindowStart: start, WindowEnd: start.Add(l.Window), Max: l.Max,
+		})
+	}
+	return cs
 }
 
 func limitEvent(userID string, ip netip.Addr, masked string, l *LimitError) account.Event {

@@ -128,22 +128,166 @@ func TestUserLimitCoversResends(t *testing.T) {
 	}
 }
 
+// signIn sends a sign-in code to a fresh user's verified phone from a fresh
+// address, so that only the installation-wide limits can refuse it.
+func (f *fixture) signIn(t *testing.T) error {
+	t.Helper()
+	u := f.newUser(t)
+	if _, err := f.svc.EnrollByOperator(ctx, u.ID, f.newPhone(t)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.svc.StartChallenge(ctx, mfa.StartRequest{UserID: u.ID, TxID: "tx", Purpose: mfa.PurposeChallenge, IP: f.newIP()})
+	return err
+}
+
 func TestGlobalBudget(t *testing.T) {
 	rules := mfa.DefaultRules()
 	rules.GlobalLimits = []mfa.Limit{{Max: 3, Window: time.Hour}}
 	f := newFixture(t, rules)
 	for range 3 {
-		if err := f.send(t, f.svc, "", mfa.Phone{}, netip.Addr{}); err != nil {
+		if err := f.signIn(t); err != nil {
 			t.Fatal(err)
 		}
 	}
-	wantLimit(t, f.send(t, f.svc, "", mfa.Phone{}, netip.Addr{}), "global", t0.Add(time.Hour))
+	wantLimit(t, f.signIn(t), "global", t0.Add(time.Hour))
 	if f.limitAudits(t, "global") != 1 {
 		t.Fatal("limit not audited")
 	}
 	f.clock.Advance(time.Hour)
-	if err := f.send(t, f.svc, "", mfa.Phone{}, netip.Addr{}); err != nil {
+	if err := f.signIn(t); err != nil {
 		t.Fatalf("next hour: %v", err)
+	}
+}
+
+func TestEnrollmentSpendsOnlyItsShareOfTheGlobalBudget(t *testing.T) {
+	rules := mfa.DefaultRules()
+	rules.GlobalLimits = []mfa.Limit{{Max: 4, Window: time.Hour}}
+	rules.EnrollShare = 50
+	f := newFixture(t, rules)
+	for range 2 {
+		if err := f.send(t, f.svc, "", mfa.Phone{}, netip.Addr{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantLimit(t, f.send(t, f.svc, "", mfa.Phone{}, netip.Addr{}), "global_enroll", t0.Add(time.Hour))
+	if f.limitAudits(t, "global_enroll") != 1 {
+		t.Fatal("the enrollment share's refusal is not audited")
+	}
+
+	// The half kept back goes to verified phones, and then the whole budget is spent.
+	for i := range 2 {
+		if err := f.signIn(t); err != nil {
+			t.Fatalf("sign-in code %d after the enrollment flood: %v", i+1, err)
+		}
+	}
+	wantLimit(t, f.signIn(t), "global", t0.Add(time.Hour))
+	wantLimit(t, f.send(t, f.svc, "", mfa.Phone{}, netip.Addr{}), "global", t0.Add(time.Hour))
+
+	f.clock.Advance(time.Hour)
+	if err := f.send(t, f.svc, "", mfa.Phone{}, netip.Addr{}); err != nil {
+		t.Fatalf("enrollment in the next hour: %v", err)
+	}
+}
+
+func TestSignInCodesMaySpendTheWholeGlobalBudget(t *testing.T) {
+	rules := mfa.DefaultRules()
+	rules.GlobalLimits = []mfa.Limit{{Max: 2, Window: time.Hour}}
+	f := newFixture(t, rules)
+	for range 2 {
+		if err := f.signIn(t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The enrollment share is untouched, but nothing is left of the whole.
+	wantLimit(t, f.send(t, f.svc, "", mfa.Phone{}, netip.Addr{}), "global", t0.Add(time.Hour))
+}
+
+func TestEnrollmentResendsCountAgainstTheShare(t *testing.T) {
+	rules := mfa.DefaultRules()
+	rules.GlobalLimits = []mfa.Limit{{Max: 4, Window: time.Hour}}
+	f := newFixture(t, rules)
+	c, _ := f.start(t, mfa.StartRequest{})
+	f.clock.Advance(rules.ResendCooldown)
+	if _, err := f.svc.Resend(ctx, c.ID, home); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(rules.ResendCooldown)
+	_, err := f.svc.Resend(ctx, c.ID, home)
+	wantLimit(t, err, "global_enroll", t0.Add(time.Hour))
+	if err := f.signIn(t); err != nil {
+		t.Fatalf("sign-in code: %v", err)
+	}
+}
+
+func TestTheEnrollmentShareOfEachGlobalBudget(t *testing.T) {
+	hour := time.Hour
+	for _, tt := range []struct {
+		name   string
+		global []mfa.Limit
+		share  int
+		want   []mfa.BudgetUse // Limit, Window and Max
+	}{
+		{"half by default", []mfa.Limit{{Max: 1000, Window: hour}}, 50,
+			[]mfa.BudgetUse{{Limit: "global", Window: hour, Max: 1000}, {Limit: "global_enroll", Window: hour, Max: 500}}},
+		{"rounds down", []mfa.Limit{{Max: 5, Window: hour}}, 50,
+			[]mfa.BudgetUse{{Limit: "global", Window: hour, Max: 5}, {Limit: "global_enroll", Window: hour, Max: 2}}},
+		{"never below one send", []mfa.Limit{{Max: 3, Window: hour}}, 10,
+			[]mfa.BudgetUse{{Limit: "global", Window: hour, Max: 3}, {Limit: "global_enroll", Window: hour, Max: 1}}},
+		{"each window", []mfa.Limit{{Max: 100, Window: hour}, {Max: 1000, Window: 24 * hour}}, 30,
+			[]mfa.BudgetUse{{Limit: "global", Window: hour, Max: 100}, {Limit: "global", Window: 24 * hour, Max: 1000},
+				{Limit: "global_enroll", Window: hour, Max: 30}, {Limit: "global_enroll", Window: 24 * hour, Max: 300}}},
+		{"100 keeps nothing back", []mfa.Limit{{Max: 1000, Window: hour}}, 100,
+			[]mfa.BudgetUse{{Limit: "global", Window: hour, Max: 1000}}},
+		{"0 keeps nothing back", []mfa.Limit{{Max: 1000, Window: hour}}, 0,
+			[]mfa.BudgetUse{{Limit: "global", Window: hour, Max: 1000}}},
+		{"no global budget, no share", []mfa.Limit{{Max: 0, Window: hour}}, 50, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rules := mfa.DefaultRules()
+			rules.GlobalLimits, rules.EnrollShare = tt.global, tt.share
+			f := newFixture(t, rules)
+			got, err := f.svc.Budgets(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("budgets %+v, want %+v", got, tt.want)
+			}
+			for i, w := range tt.want {
+				g := got[i]
+				if g.Limit != w.Limit || g.Window != w.Window || g.Max != w.Max || g.Sent != 0 {
+					t.Fatalf("budget %d: %+v, want %+v with nothing sent", i, g, w)
+				}
+			}
+		})
+	}
+}
+
+func TestBudgetsCountTheCurrentWindow(t *testing.T) {
+	rules := mfa.DefaultRules()
+	rules.GlobalLimits = []mfa.Limit{{Max: 10, Window: time.Hour}}
+	f := newFixture(t, rules)
+	f.clock.Advance(20 * time.Minute)
+	for range 2 {
+		if err := f.send(t, f.svc, "", mfa.Phone{}, netip.Addr{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.signIn(t); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.svc.Budgets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := t0.Add(time.Hour)
+	if len(got) != 2 || got[0].Sent != 3 || got[0].Max != 10 || !got[0].WindowEnd.Equal(end) ||
+		got[1].Sent != 2 || got[1].Max != 5 || !got[1].WindowEnd.Equal(end) {
+		t.Fatalf("budgets %+v; want global 3 of 10 and global_enroll 2 of 5, both until %v", got, end)
+	}
+	f.clock.Advance(time.Hour)
+	if got, _ := f.svc.Budgets(ctx); got[0].Sent != 0 || got[1].Sent != 0 {
+		t.Fatalf("next hour: %+v, want nothing sent", got)
 	}
 }
 

@@ -12,9 +12,9 @@ type Limit struct {
 	Window time.Duration
 }
 
-// Rules are the SMS factor's numbers. DefaultRules are the values DESIGN.md §4
-// and NIST 800-63B call for; tests move the clock rather than shorten them,
-// except the budgets they need to reach.
+// Rules are the SMS factor's numbers. DefaultRules are the values
+// docs/security.md explains and NIST 800-63B calls for; tests move the clock
+// rather than shorten them, except the budgets they need to reach.
 type Rules struct {
 	CodeTTL        time.Duration // a code works this long after it is sent
 	MaxAttempts    int           // wrong codes that end a challenge
@@ -38,6 +38,14 @@ type Rules struct {
 	// message is sent on any path (ErrPhoneOff).
 	PhoneOff bool
 
+	// EnrollShare is the percent of each GlobalLimits budget that codes to
+	// numbers being enrolled may spend (the global_enroll limit). Anyone who
+	// can sign up can ask for those; what it leaves is kept for codes to
+	// phones already verified (sign-in, password reset), so that an
+	// enrollment flood cannot stop users from signing in. Outside 1–99 it
+	// keeps nothing back.
+	EnrollShare int
+
 	// A browser the user asks to remember skips the SMS challenge for
 	// TrustedBrowserFor, never more than TrustedBrowserMax; zero turns
 	// remembering off.
@@ -57,6 +65,7 @@ func DefaultRules() Rules {
 		IPLimits:         []Limit{{Max: 10, Window: time.Hour}},
 		UserLimits:       []Limit{{Max: 10, Window: time.Hour}},
 		GlobalLimits:     []Limit{{Max: 1000, Window: time.Hour}},
+		EnrollShare:      50,
 
 		TrustedBrowserFor: 30 * 24 * time.Hour,
 		TrustedBrowserMax: 90 * 24 * time.Hour,

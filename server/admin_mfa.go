@@ -34,7 +34,8 @@ var adminMFASections = map[string]struct{ keys, checkboxes []string }{
 		settings.KeyPlivoSrc, settings.KeyWebhookURL, settings.KeyWebhookSecret}, checkboxes: []string{settings.KeyPhoneEnabled}},
 	"policy": {keys: []string{settings.KeyPolicy, settings.KeyRememberDays}},
 	"limits": {keys: []string{settings.KeyAllowedRegions, settings.KeyLimitPhone10m, settings.KeyLimitPhoneDay,
-		settings.KeyLimitIPHour, settings.KeyLimitUserHour, settings.KeyLimitGlobalHour, settings.KeyCountryLimits}},
+		settings.KeyLimitIPHour, settings.KeyLimitUserHour, settings.KeyLimitGlobalHour, settings.KeyLimitEnrollPct, settings.KeyCountryLimits,
+		settings.KeySignupIPHour, settings.KeySignupIPDay}},
 	"adaptive": {keys: []string{settings.KeyBlockedNetworks}, checkboxes: []string{settings.KeyChallengeMedium}},
 }
 

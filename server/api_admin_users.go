@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/store"
 )
 
 // userJSON is a user as the admin API shows it.
@@ -247,7 +248,7 @@ func (s *Server) handleAPIDeleteUser() http.Handler {
 }
 
 // handleAPIStats: GET api/admin/stats, the dashboard's figures for the last
-// day and week.
+// hour, day and week, and how much of this hour's SMS budgets is spent.
 func (s *Server) handleAPIStats() http.Handler {
 	return s.requireAdminScope("read:stats", func(w http.ResponseWriter, r *http.Request, _ apiCaller) {
 		a, err := s.store.Activity(r.Context(), s.now())
@@ -255,17 +256,29 @@ func (s *Server) handleAPIStats() http.Handler {
 			s.apiServerError(w, r, err)
 			return
 		}
+		budgets, err := s.smsBudgets(r.Context())
+		if err != nil {
+			s.apiServerError(w, r, err)
+			return
+		}
 		type counts struct {
+			Hour int64 `json:"last_1h"`
 			Day  int64 `json:"last_24h"`
 			Week int64 `json:"last_7d"`
 		}
+		asJSON := func(c store.Counts) counts { return counts{c.Hour, c.Day, c.Week} }
 		events := map[string]counts{}
 		for k, c := range a.Events {
-			events[k] = counts{c.Day, c.Week}
+			events[k] = asJSON(c)
 		}
 		limits := map[string]counts{}
-		for k, c := range a.Limits {
-			limits[k] = counts{c.Day, c.Week}
+		var signups counts
+		for _, l := range limitHitsOf(a) {
+			if l.Kind == signupLimitKind {
+				signups = asJSON(l.Counts)
+				continue
+			}
+			limits[l.Kind] = asJSON(l.Counts)
 		}
 		type smsJSON struct {
 			CountryCode int    `json:"country_code"`
@@ -275,9 +288,20 @@ func (s *Server) handleAPIStats() http.Handler {
 		}
 		sms := make([]smsJSON, len(a.SMS))
 		for i, c := range a.SMS {
-			sms[i] = smsJSON{c.CountryCode, counts{c.Sent.Day, c.Sent.Week}, counts{c.Delivered.Day, c.Delivered.Week},
-				counts{c.Failed.Day, c.Failed.Week}}
+			sms[i] = smsJSON{c.CountryCode, asJSON(c.Sent), asJSON(c.Delivered), asJSON(c.Failed)}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"at": s.now().UTC(), "events": events, "limit_hits": limits, "sms_by_country": sms})
+		type budgetJSON struct {
+			Limit         string    `json:"limit"`
+			WindowSeconds int64     `json:"window_seconds"`
+			WindowEnd     time.Time `json:"window_end"`
+			Sent          int       `json:"sent"`
+			Max           int       `json:"max"`
+		}
+		spent := make([]budgetJSON, len(budgets))
+		for i, b := range budgets {
+			spent[i] = budgetJSON{b.Limit, int64(b.Window / time.Second), b.WindowEnd.UTC(), b.Sent, b.Max}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"at": s.now().UTC(), "events": events, "limit_hits": limits,
+			"signup_limit_hits": signups, "sms_budgets": spent, "sms_by_country": sms})
 	})
 }

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/account/accounttest"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/outbox"
@@ -129,9 +130,9 @@ func (h *harness) withMail(t testing.TB, deps *server.Deps, issuer *url.URL, par
 		t.Fatal(err)
 	}
 	box := outbox.New(h.st.MailOutbox(), sealer, h.clock.Now)
-	d := account.Deps{Users: h.st, Sessions: h.st, Failures: h.st, Audit: h.st,
-		Hasher: password.NewHasher(params, 0), Policy: password.NewPolicy(), Limits: account.DefaultLimits(),
-		Now: h.clock.Now, Email: h.st, Mailer: testMailer{box, composer}, EmailRules: account.DefaultEmailRules()}
+	d := accounttest.Deps(h.st, h.clock, params)
+	d.TuneSignups = h.settings.TuneSignups
+	d.Email, d.Mailer, d.EmailRules = h.st, testMailer{box, composer}, account.DefaultEmailRules()
 	if deps.MFA != nil {
 		d.SecondFactors = deps.MFA
 	}

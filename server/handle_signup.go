@@ -2,18 +2,24 @@ package server
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/password"
 )
 
 // msgEmailTaken is deliberately vague: it does not confirm that the address
-// has an account, only that signing up with it did not work.
+// has an account, only that signing up with it did not work. The signup
+// limit's message is the same for every email typed, registered or not.
 const (
-	msgEmailTaken  = "We couldn't create an account with this email address. If you already have one, log in instead."
-	msgInvalidName = "Use at most 200 characters for your name, without control characters."
+	msgEmailTaken   = "We couldn't create an account with this email address. If you already have one, log in instead."
+	msgInvalidName  = "Use at most 200 characters for your name, without control characters."
+	msgSignupLimitf = "Too many accounts have been created from your network recently. Try again in %s. If you already have an account, you can log in."
 )
 
 func (s *Server) handleSignupForm() http.Handler {
@@ -49,6 +55,7 @@ func (s *Server) handleSignup() http.Handler {
 func (s *Server) signupRefused(w http.ResponseWriter, r *http.Request, v view, err error) {
 	var weak password.Weakness
 	var throttled *account.ThrottledError
+	var limit *account.SignupLimitError
 	status := http.StatusBadRequest
 	switch {
 	case errors.As(err, &weak):
@@ -68,10 +75,27 @@ func (s *Server) signupRefused(w http.ResponseWriter, r *http.Request, v view, e
 		retryAfter(w, throttled.Until)
 		v.Error = msgThrottled
 		status = http.StatusTooManyRequests
+	case errors.As(err, &limit):
+		s.metrics.signup("limited")
+		retryAfter(w, limit.RetryAt)
+		v.Error = fmt.Sprintf(msgSignupLimitf, waitText(limit.RetryAt.Sub(s.now())))
+		status = http.StatusTooManyRequests
 	default:
 		s.metrics.signup("error")
 		s.serverError(w, r, err)
 		return
 	}
 	s.render(w, r, status, "signup", v)
+}
+
+// waitText says how long to wait in the unit a person would use: minutes
+// within the hour and a half, hours beyond.
+func waitText(d time.Duration) string {
+	switch m := int(math.Ceil(d.Minutes())); {
+	case m <= 1:
+		return "a minute"
+	case m < 90:
+		return strconv.Itoa(m) + " minutes"
+	}
+	return strconv.Itoa(int(math.Ceil(d.Hours()))) + " hours"
 }

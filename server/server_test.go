@@ -98,7 +98,13 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	if c == nil {
 		c = accounttest.NewClock(time.Now())
 	}
-	accounts := accounttest.NewService(st, c, o.params)
+	tenant, err := settings.NewService(st, st, testMasterKey, c.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad := accounttest.Deps(st, c, o.params)
+	ad.TuneSignups = tenant.TuneSignups
+	accounts := account.NewService(ad)
 	km, err := keys.NewManager(st, testMasterKey, keys.Options{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -106,14 +112,10 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	if err := km.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, st: st, accounts: accounts, clock: c, keys: km}
+	h := &harness{t: t, st: st, accounts: accounts, clock: c, keys: km, settings: tenant}
 	h.srv = httptest.NewUnstartedServer(nil)
 	issuer := &url.URL{Scheme: o.scheme, Host: cmp.Or(o.issuerHost, h.srv.Listener.Addr().String()), Path: o.issuerPath}
 	h.issuer = issuer.String()
-	h.settings, err = settings.NewService(st, st, testMasterKey, c.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
 	deps := server.Deps{Accounts: accounts, Store: st, Clients: st, Keys: km, Log: slog.New(slog.DiscardHandler),
 		Registry: prometheus.NewRegistry(), Now: c.Now, Settings: h.settings}
 	if o.plivo {

@@ -231,3 +231,13 @@ func (s *Service) Tune(ctx context.Context, base mfa.Rules) mfa.Rules {
 	}
 	return snap.Rules(base)
 }
+
+// TuneSignups lays the current settings over base; it is an
+// account.SignupRuleSource. When the settings cannot be read, base applies.
+func (s *Service) TuneSignups(ctx context.Context, base account.SignupRules) account.SignupRules {
+	snap, err := s.Current(ctx)
+	if err != nil {
+		return base
+	}
+	return snap.SignupRules(base)
+}

@@ -42,6 +42,8 @@ func TestSetRefusesBadValuesNamingTheField(t *testing.T) {
 		{"unknown country", settings.KeyAllowedRegions, "GB,XX", `"XX" is not a country code`},
 		{"remember beyond the cap", settings.KeyRememberDays, "365", "from 0 to 90"},
 		{"negative limit", settings.KeyLimitGlobalHour, "-1", "whole number"},
+		{"no share for new numbers", settings.KeyLimitEnrollPct, "0", "from 1 to 100"},
+		{"more than the whole", settings.KeyLimitEnrollPct, "101", "from 1 to 100"},
 		{"country limit without a number", settings.KeyCountryLimits, "GB=lots", "COUNTRY=MAX"},
 		{"not a network", settings.KeyBlockedNetworks, "10.0.0.0/33", "CIDR"},
 		{"not a setting", "colour", "blue", "is not a setting"},
@@ -156,13 +158,16 @@ func TestRulesLayLimitsOverTheDefaults(t *testing.T) {
 	ctx := context.Background()
 	svc := newService(t, storetest.NewStore(t), accounttest.NewClock(time.Now()), masterKey)
 	err := svc.Set(ctx, map[string]string{settings.KeyLimitGlobalHour: "50", settings.KeyLimitPhoneDay: "0",
-		settings.KeyCountryLimits: "gb=20", settings.KeyRememberDays: "7"}, "test", account.Meta{})
+		settings.KeyCountryLimits: "gb=20", settings.KeyRememberDays: "7", settings.KeyLimitEnrollPct: "20"}, "test", account.Meta{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := svc.Tune(ctx, mfa.DefaultRules())
 	if len(r.GlobalLimits) != 1 || r.GlobalLimits[0] != (mfa.Limit{Max: 50, Window: time.Hour}) {
 		t.Errorf("global limits %+v", r.GlobalLimits)
+	}
+	if r.EnrollShare != 20 {
+		t.Errorf("enrollment share %d%%, want 20%%", r.EnrollShare)
 	}
 	if want := []mfa.Limit{{Max: 3, Window: 10 * time.Minute}, {Max: 0, Window: 24 * time.Hour}}; len(r.PhoneLimits) != 2 || r.PhoneLimits[0] != want[0] || r.PhoneLimits[1] != want[1] {
 		t.Errorf("phone limits %+v, want %+v", r.PhoneLimits, want)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -95,6 +96,27 @@ func (s Snapshot) BlockedNetworks() []netip.Prefix {
 	return out
 }
 
+// limit is the shape of both mfa.Limit and account.Limit.
+type limit = struct {
+	Max    int
+	Window time.Duration
+}
+
+// overlay replaces the limit of window in limits with the one an admin set
+// under key, if any.
+func overlay[L ~limit](s Snapshot, key string, limits []L, window time.Duration) []L {
+	if !s.IsSet(key) {
+		return limits
+	}
+	out := make([]L, 0, len(limits)+1)
+	for _, l := range limits {
+		if limit(l).Window != window {
+			out = append(out, l)
+		}
+	}
+	return append(out, L{Max: s.number(key, 0), Window: window})
+}
+
 // Rules lays the admin's limits and remember-browser lifetime over base.
 func (s Snapshot) Rules(base mfa.Rules) mfa.Rules {
 	r := base
@@ -102,23 +124,14 @@ func (s Snapshot) Rules(base mfa.Rules) mfa.Rules {
 	if s.IsSet(KeyRememberDays) {
 		r.TrustedBrowserFor = time.Duration(s.number(KeyRememberDays, 0)) * 24 * time.Hour
 	}
-	overlay := func(key string, limits []mfa.Limit, window time.Duration) []mfa.Limit {
-		if !s.IsSet(key) {
-			return limits
-		}
-		out := make([]mfa.Limit, 0, len(limits)+1)
-		for _, l := range limits {
-			if l.Window != window {
-				out = append(out, l)
-			}
-		}
-		return append(out, mfa.Limit{Max: s.number(key, 0), Window: window})
+	r.PhoneLimits = overlay(s, KeyLimitPhone10m, r.PhoneLimits, 10*time.Minute)
+	r.PhoneLimits = overlay(s, KeyLimitPhoneDay, r.PhoneLimits, 24*time.Hour)
+	r.IPLimits = overlay(s, KeyLimitIPHour, r.IPLimits, time.Hour)
+	r.UserLimits = overlay(s, KeyLimitUserHour, r.UserLimits, time.Hour)
+	r.GlobalLimits = overlay(s, KeyLimitGlobalHour, r.GlobalLimits, time.Hour)
+	if s.IsSet(KeyLimitEnrollPct) {
+		r.EnrollShare = s.number(KeyLimitEnrollPct, r.EnrollShare)
 	}
-	r.PhoneLimits = overlay(KeyLimitPhone10m, r.PhoneLimits, 10*time.Minute)
-	r.PhoneLimits = overlay(KeyLimitPhoneDay, r.PhoneLimits, 24*time.Hour)
-	r.IPLimits = overlay(KeyLimitIPHour, r.IPLimits, time.Hour)
-	r.UserLimits = overlay(KeyLimitUserHour, r.UserLimits, time.Hour)
-	r.GlobalLimits = overlay(KeyLimitGlobalHour, r.GlobalLimits, time.Hour)
 	if s.IsSet(KeyCountryLimits) {
 		r.CountryLimits = map[int]mfa.Limit{}
 		for _, pair := range s.list(KeyCountryLimits) {
@@ -129,6 +142,14 @@ func (s Snapshot) Rules(base mfa.Rules) mfa.Rules {
 			}
 		}
 	}
+	return r
+}
+
+// SignupRules lays the admin's signup limits over base.
+func (s Snapshot) SignupRules(base account.SignupRules) account.SignupRules {
+	r := base
+	r.PerIP = overlay(s, KeySignupIPHour, r.PerIP, time.Hour)
+	r.PerIP = overlay(s, KeySignupIPDay, r.PerIP, 24*time.Hour)
 	return r
 }
 

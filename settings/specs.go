@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -43,7 +44,10 @@ const (
 	KeyLimitIPHour     = "sms_limit_ip_hour"
 	KeyLimitUserHour   = "sms_limit_user_hour"
 	KeyLimitGlobalHour = "sms_limit_global_hour"
+	KeyLimitEnrollPct  = "sms_limit_enroll_percent"
 	KeyCountryLimits   = "sms_country_limits"
+	KeySignupIPHour    = "signup_limit_ip_hour"
+	KeySignupIPDay     = "signup_limit_ip_day"
 	KeyChallengeMedium = "risk_challenge_medium"
 	KeyBlockedNetworks = "risk_blocked_cidrs"
 )
@@ -52,7 +56,7 @@ const (
 const MaxRememberDays = 90
 
 var specs = func() []Spec {
-	d := mfa.DefaultRules()
+	d, signup := mfa.DefaultRules(), account.DefaultSignupRules()
 	return []Spec{
 		{Key: KeyPolicy, Group: "mfa", Label: "MFA policy", Default: string(mfa.DefaultPolicy),
 			Help:  "never: no second factor; adaptive: only for risky logins; always: every login, and every user must enroll.",
@@ -85,8 +89,15 @@ var specs = func() []Spec {
 		{Key: KeyLimitIPHour, Group: "limits", Label: "Codes per IP address per hour", Default: itoa(d.IPLimits[0].Max), Help: "IPv6 addresses count per /64. 0 turns the limit off.", Parse: intBetween(0, 1_000_000)},
 		{Key: KeyLimitUserHour, Group: "limits", Label: "Codes per user per hour", Default: itoa(d.UserLimits[0].Max), Help: "0 turns the limit off.", Parse: intBetween(0, 1_000_000)},
 		{Key: KeyLimitGlobalHour, Group: "limits", Label: "Codes per hour in total", Default: itoa(d.GlobalLimits[0].Max), Help: "The installation's SMS budget; it caps the cost of an SMS-pumping attack. 0 turns it off.", Parse: intBetween(0, 10_000_000)},
+		{Key: KeyLimitEnrollPct, Group: "limits", Label: "Share of the total for new numbers (%)", Default: itoa(d.EnrollShare),
+			Help:  "Codes to numbers being enrolled may use at most this percent of the codes per hour in total; the rest is kept for codes to verified phones (sign-in, password reset), so a flood of new accounts cannot stop users from signing in. 100 keeps nothing back.",
+			Parse: intBetween(1, 100)},
 		{Key: KeyCountryLimits, Group: "limits", Label: "Codes per country per hour", Default: "none",
 			Help: "Comma-separated COUNTRY=MAX pairs, e.g. GB=200, NG=20, for countries that need their own budget.", Parse: parseCountryLimits},
+		{Key: KeySignupIPHour, Group: "limits", Label: "Signups per IP address per hour", Default: itoa(signup.PerIP[0].Max),
+			Help: "Accounts one address may create; each may ask for codes to a new number. IPv6 addresses count per /64. 0 turns the limit off.", Parse: intBetween(0, 1_000_000)},
+		{Key: KeySignupIPDay, Group: "limits", Label: "Signups per IP address per day", Default: itoa(signup.PerIP[1].Max),
+			Help: "IPv6 addresses count per /64. 0 turns the limit off.", Parse: intBetween(0, 1_000_000)},
 		{Key: KeyChallengeMedium, Group: "adaptive", Label: "Challenge medium-confidence logins", Default: "GATEHOUSE_ADAPTIVE_CHALLENGE_MEDIUM, else true",
 			Help: "Adaptive asks for the code at low confidence; with this on, at medium confidence too (a new device, or a new country).", Parse: parseBool},
 		{Key: KeyBlockedNetworks, Group: "adaptive", Label: "Untrusted networks", Default: "none",

@@ -30,6 +30,29 @@ func (s *Store) TakeMFASends(ctx context.Context, counters []mfa.SendCounter) ([
 	return exhausted, nil
 }
 
+// MFASendCounts reads the counters' rows in one query; a window nobody sent
+// in has no row and counts 0.
+func (s *Store) MFASendCounts(ctx context.Context, counters []mfa.SendCounter) ([]int, error) {
+	keys := make([]string, len(counters))
+	starts := make([]time.Time, len(counters))
+	for i, c := range counters {
+		keys[i], starts[i] = c.Key, c.WindowStart
+	}
+	rows, err := s.db(ctx).Query(ctx, `
+		select coalesce(c.count, 0)
+		from unnest($1::text[], $2::timestamptz[]) with ordinality as w(key, window_start, n)
+		left join sms_send_counters c on c.key = w.key and c.window_start = w.window_start
+		order by w.n`, keys, starts)
+	if err != nil {
+		return nil, fmt.Errorf("read sms send counters: %w", err)
+	}
+	counts, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return nil, fmt.Errorf("read sms send counters: %w", err)
+	}
+	return counts, nil
+}
+
 // sendCounter is the row a counter of any limit (SMS, mail) upserts.
 type sendCounter struct {
 	key        string

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -176,7 +177,7 @@ func TestDeleteUserKeepsTheAuditTrail(t *testing.T) {
 	}
 }
 
-func TestActivityCountsTheDayAndTheWeek(t *testing.T) {
+func TestActivityCountsTheHourTheDayAndTheWeek(t *testing.T) {
 	st := newOAuth2(t, store.DefaultOAuth2Config()).st
 	now := t0
 	events := []struct {
@@ -189,9 +190,12 @@ func TestActivityCountsTheDayAndTheWeek(t *testing.T) {
 		{"login.succeeded", 8 * 24 * time.Hour, ""}, // older than the week
 		{"login.failed", 2 * time.Hour, ""},
 		{"mfa.challenge_passed", 30 * time.Hour, ""},
-		{"mfa.limit_hit", time.Hour, "phone_10m"},
-		{"mfa.limit_hit", 2 * 24 * time.Hour, "phone_10m"},
-		{"mfa.limit_hit", 2 * time.Hour, "global_hour"},
+		{"mfa.limit_hit", time.Hour, "phone"},
+		{"mfa.limit_hit", 2 * 24 * time.Hour, "phone"},
+		{"mfa.limit_hit", 2 * time.Hour, "global"},
+		{"mfa.limit_hit", 10 * time.Minute, "global_enroll"},
+		{"mfa.limit_hit", 20 * time.Minute, "global_enroll"},
+		{"signup.limit_hit", 5 * time.Minute, ""},
 		{"user.signup", time.Hour, ""}, // not counted
 	}
 	for _, e := range events {
@@ -234,8 +238,9 @@ func TestActivityCountsTheDayAndTheWeek(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantEvents := map[string]store.Counts{
-		"login.succeeded": {Day: 1, Week: 2}, "login.failed": {Day: 1, Week: 1},
-		"mfa.challenge_passed": {Day: 0, Week: 1}, "mfa.limit_hit": {Day: 2, Week: 3},
+		"login.succeeded": {Hour: 1, Day: 1, Week: 2}, "login.failed": {Day: 1, Week: 1},
+		"mfa.challenge_passed": {Day: 0, Week: 1}, "mfa.limit_hit": {Hour: 3, Day: 4, Week: 5},
+		"signup.limit_hit": {Hour: 1, Day: 1, Week: 1},
 	}
 	for k, want := range wantEvents {
 		if a.Events[k] != want {
@@ -245,12 +250,15 @@ func TestActivityCountsTheDayAndTheWeek(t *testing.T) {
 	if _, ok := a.Events["user.signup"]; ok {
 		t.Error("user.signup is counted")
 	}
-	if a.Limits["phone_10m"] != (store.Counts{Day: 1, Week: 2}) || a.Limits["global_hour"] != (store.Counts{Day: 1, Week: 1}) {
-		t.Errorf("limits = %+v", a.Limits)
+	wantLimits := map[string]store.Counts{
+		"phone": {Hour: 1, Day: 1, Week: 2}, "global": {Day: 1, Week: 1}, "global_enroll": {Hour: 2, Day: 2, Week: 2},
+	}
+	if !maps.Equal(a.Limits, wantLimits) {
+		t.Errorf("limits = %+v, want %+v", a.Limits, wantLimits)
 	}
 	want := []store.CountrySMS{
-		{CountryCode: 44, Sent: store.Counts{Day: 2, Week: 3}, Delivered: store.Counts{Day: 1, Week: 1}, Failed: store.Counts{Day: 0, Week: 2}},
-		{CountryCode: 1, Sent: store.Counts{}, Delivered: store.Counts{}, Failed: store.Counts{Day: 1, Week: 1}},
+		{CountryCode: 44, Sent: store.Counts{Hour: 1, Day: 2, Week: 3}, Delivered: store.Counts{Hour: 1, Day: 1, Week: 1}, Failed: store.Counts{Day: 0, Week: 2}},
+		{CountryCode: 1, Sent: store.Counts{}, Delivered: store.Counts{}, Failed: store.Counts{Hour: 1, Day: 1, Week: 1}},
 	}
 	if !slices.Equal(a.SMS, want) {
 		t.Errorf("sms = %+v, want %+v", a.SMS, want)

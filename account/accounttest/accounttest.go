@@ -35,14 +35,21 @@ func (c *Clock) Advance(d time.Duration) {
 // CheapParams make argon2id cost microseconds instead of tens of milliseconds.
 var CheapParams = password.Params{Memory: 64, Time: 1, Threads: 1}
 
-// NewService wires an account service to st with the default limits. params
-// are the hashing parameters (CheapParams, or password.OWASP() to measure).
+// Deps are an account service's collaborators on st with the default limits,
+// for a test to add to. params are the hashing parameters (CheapParams, or
+// password.OWASP() to measure).
+func Deps(st *store.Store, clock *Clock, params password.Params) account.Deps {
+	return account.Deps{
+		Users: st, Sessions: st, Failures: st, Audit: st, Signups: st,
+		Hasher:      password.NewHasher(params, 0),
+		Policy:      password.NewPolicy(),
+		Limits:      account.DefaultLimits(),
+		SignupRules: account.DefaultSignupRules(),
+		Now:         clock.Now,
+	}
+}
+
+// NewService wires an account service to st with the default limits.
 func NewService(st *store.Store, clock *Clock, params password.Params) *account.Service {
-	return account.NewService(account.Deps{
-		Users: st, Sessions: st, Failures: st, Audit: st,
-		Hasher: password.NewHasher(params, 0),
-		Policy: password.NewPolicy(),
-		Limits: account.DefaultLimits(),
-		Now:    clock.Now,
-	})
+	return account.NewService(Deps(st, clock, params))
 }

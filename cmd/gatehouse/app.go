@@ -61,8 +61,9 @@ func openCLIStore(ctx context.Context, e env, flagValue string, migrate bool) (*
 // newAccounts wires the account service to Postgres. Hashing runs at most one
 // per core at a time, so a login flood queues rather than exhausting memory.
 // mailer is nil where no mail is sent (the CLI); factors, the second factors
-// a password reset must pass, is nil only along with it.
-func newAccounts(st *store.Store, log *slog.Logger, mailer account.Mailer, factors account.SecondFactors) *account.Service {
+// a password reset must pass, is nil only along with it. tune lays the
+// admin's signup limits over the defaults; nil where no one signs up.
+func newAccounts(st *store.Store, log *slog.Logger, mailer account.Mailer, factors account.SecondFactors, tune account.SignupRuleSource) *account.Service {
 	return account.NewService(account.Deps{
 		Users:         st,
 		Sessions:      st,
@@ -76,6 +77,9 @@ func newAccounts(st *store.Store, log *slog.Logger, mailer account.Mailer, facto
 		Mailer:        mailer,
 		SecondFactors: factors,
 		EmailRules:    account.DefaultEmailRules(),
+		Signups:       st,
+		SignupRules:   account.DefaultSignupRules(),
+		TuneSignups:   tune,
 	})
 }
 
@@ -230,7 +234,7 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	if err != nil {
 		return err
 	}
-	deps := server.Deps{Accounts: newAccounts(st, log, mailer, mfaService), Store: st, Clients: st, Keys: km, Log: log, Registry: reg,
+	deps := server.Deps{Accounts: newAccounts(st, log, mailer, mfaService, tenant.TuneSignups), Store: st, Clients: st, Keys: km, Log: log, Registry: reg,
 		Settings: tenant, MFA: mfaService, SMS: sender}
 	if mailConsole != nil && c.dev {
 		deps.DevMail = mailConsole

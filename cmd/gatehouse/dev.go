@@ -216,7 +216,7 @@ func ensureDatabase(ctx context.Context, adminURL, name string) error {
 }
 
 func seedDevUsers(ctx context.Context, st *store.Store, log *slog.Logger) error {
-	accounts := newAccounts(st, log, nil, nil)
+	accounts := newAccounts(st, log, nil, nil, nil)
 	for _, u := range devUsers {
 		_, err := accounts.CreateUser(ctx, u.email, u.name, u.password, u.admin, account.Meta{})
 		if err != nil && !errors.Is(err, account.ErrEmailTaken) {

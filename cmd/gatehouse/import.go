@@ -62,7 +62,7 @@ func runImportAuth0(ctx context.Context, e env, args []string) error {
 	}
 	defer st.Close()
 	quiet := slog.New(slog.DiscardHandler)
-	accounts := newAccounts(st, quiet, nil, nil)
+	accounts := newAccounts(st, quiet, nil, nil, nil)
 	factors, _, err := newMFA(st, secret, mfa.DefaultRules().TrustedBrowserFor, nil, quiet)
 	if err != nil {
 		return err

@@ -59,7 +59,7 @@ func runUsersVerifyEmail(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := newAccounts(st, slog.New(slog.DiscardHandler), nil, nil).MarkEmailVerified(ctx, u.ID, "operator", account.Meta{}); err != nil {
+	if _, err := newAccounts(st, slog.New(slog.DiscardHandler), nil, nil, nil).MarkEmailVerified(ctx, u.ID, "operator", account.Meta{}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "email address verified for %s\n", u.Email)
@@ -183,7 +183,7 @@ func runUsersCreate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	u, err := newAccounts(st, slog.New(slog.DiscardHandler), nil, nil).CreateUser(ctx, *email, *name, plain, *admin, account.Meta{})
+	u, err := newAccounts(st, slog.New(slog.DiscardHandler), nil, nil, nil).CreateUser(ctx, *email, *name, plain, *admin, account.Meta{})
 	if err != nil {
 		return explainCreateError(err)
 	}

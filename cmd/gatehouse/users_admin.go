@@ -52,7 +52,7 @@ func runUsersList(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	page, err := newAccounts(st, slog.New(slog.DiscardHandler), nil, nil).SearchUsers(ctx, search)
+	page, err := newAccounts(st, slog.New(slog.DiscardHandler), nil, nil, nil).SearchUsers(ctx, search)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func userAdminCommand(ctx context.Context, e env, fs *flag.FlagSet, email, datab
 	if err != nil {
 		return nil, nil, account.User{}, err
 	}
-	accounts := newAccounts(st, slog.New(slog.DiscardHandler), nil, nil)
+	accounts := newAccounts(st, slog.New(slog.DiscardHandler), nil, nil, nil)
 	u, err := accounts.UserByEmail(ctx, *email)
 	if errors.Is(err, account.ErrNotFound) {
 		err = fmt.Errorf("no user has the email address %q", *email)
