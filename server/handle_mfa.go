@@ -115,6 +115,8 @@ func (s *Server) mfaMessage(err error) (string, int) {
 		return "This code has expired. We can send you a new one.", http.StatusBadRequest
 	case errors.As(err, &cooldown):
 		return "A code was sent moments ago. Wait a little before asking for another.", http.StatusTooManyRequests
+	case errors.As(err, &limit) && limit.Limit == mfa.LimitGlobalEnroll:
+		return "We can't text codes to new numbers right now. Try again later, or set up an authenticator app instead.", http.StatusTooManyRequests
 	case errors.As(err, &limit):
 		return "Too many codes have been sent. Try again later.", http.StatusTooManyRequests
 	case errors.As(err, &locked):

@@ -112,6 +112,9 @@ func TestTheDashboardShowsWhichLimitIsBurning(t *testing.T) {
 			continue
 		}
 		r.expect(t, http.StatusTooManyRequests, "enroll")
+		if !strings.Contains(r.alert(), "new numbers") {
+			t.Fatalf("the enrollment share's refusal says %q, want it to name new numbers", r.alert())
+		}
 	}
 	h.signUp(h.browser(), "flood3@example.com").expect(t, http.StatusTooManyRequests, "signup")
 
