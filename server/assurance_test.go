@@ -118,7 +118,7 @@ func TestAPasswordAloneCannotAddOrRemoveAnAuthenticatorApp(t *testing.T) {
 	setup := h.do(victim, "GET", "/account/totp", nil)
 	setup.expect(t, 200, "totp-setup")
 	secret := totpSecretRE.FindStringSubmatch(setup.body)[1]
-	h.do(victim, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, time.Now())}}).expect(t, 200, "account")
+	h.do(victim, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).expect(t, 200, "account")
 
 	attacker := h.browser()
 	h.logIn(attacker, "ann@example.com", goodPassword).expectRedirect(t, "/account")
@@ -201,7 +201,7 @@ func TestResetAsksForTheAppBeforeThePhone(t *testing.T) {
 	h.sendMail(t, "ann@example.com")
 	setup := h.do(b, "GET", "/account/totp", nil)
 	secret := totpSecretRE.FindStringSubmatch(setup.body)[1]
-	h.do(b, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, time.Now())}}).expect(t, 200, "account")
+	h.do(b, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).expect(t, 200, "account")
 	h.enrollPhone(t, "ann@example.com")
 
 	h.requestReset("ann@example.com")

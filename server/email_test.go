@@ -435,7 +435,7 @@ func TestResetWithOnlyAnAuthenticatorAppAsksForItsCode(t *testing.T) {
 	h.sendMail(t, "ann@example.com")
 	setup := h.do(b, "GET", "/account/totp", nil)
 	secret := totpSecretRE.FindStringSubmatch(setup.body)[1]
-	h.do(b, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, time.Now())}}).expect(t, 200, "account")
+	h.do(b, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).expect(t, 200, "account")
 
 	h.requestReset("ann@example.com")
 	link := h.sendMail(t, "ann@example.com")
@@ -448,7 +448,7 @@ func TestResetWithOnlyAnAuthenticatorAppAsksForItsCode(t *testing.T) {
 			strings.Contains(page.body, "authenticator app"), len(h.plivo.Messages()))
 	}
 	h.do(r, "POST", "/reset", url.Values{"step": {"code"}, "code": {"000000"}}).expect(t, 400, "reset-challenge")
-	code := totpCode(t, secret, time.Now().Add(30*time.Second))
+	code := totpCode(t, secret, h.clock.Now().Add(30*time.Second))
 	h.do(r, "POST", "/reset", url.Values{"step": {"code"}, "code": {code}}).expectRedirect(t, "/reset")
 	h.do(r, "POST", "/reset", url.Values{"step": {"password"}, "password": {"a brand new phrase"}}).
 		expectRedirect(t, "/login?password_reset=1")

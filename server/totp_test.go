@@ -45,7 +45,7 @@ func TestAuthenticatorAppSetUpThenUsedAtLogin(t *testing.T) {
 	}
 	setup = h.do(b, "GET", "/account/totp?retry=1", nil)
 	secret = totpSecretRE.FindStringSubmatch(setup.body)[1]
-	done := h.do(b, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, time.Now())}})
+	done := h.do(b, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}})
 	done.expect(t, 200, "account")
 	if !strings.Contains(done.body, "authenticator app is set up") {
 		t.Fatalf("no confirmation: %q", done.body)
@@ -64,7 +64,7 @@ func TestAuthenticatorAppSetUpThenUsedAtLogin(t *testing.T) {
 	}
 	wrong := h.do(b2, "POST", "/mfa/totp", url.Values{"step": {"code"}, "code": {"000000"}})
 	wrong.expect(t, http.StatusBadRequest, "totp")
-	code := totpCode(t, secret, time.Now().Add(30*time.Second))
+	code := totpCode(t, secret, h.clock.Now().Add(30*time.Second))
 	h.do(b2, "POST", "/mfa/totp", url.Values{"step": {"code"}, "code": {code}}).expectRedirect(t, "/account")
 	h.do(b2, "GET", "/account", nil).expect(t, 200, "account")
 
