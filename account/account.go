@@ -87,6 +87,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 
+	tokens     Tokens
 	email      EmailStore
 	mailer     Mailer
 	factors    SecondFactors
@@ -115,6 +116,9 @@ type Deps struct {
 	// Directory serves administrators' actions; nil uses Users when it
 	// implements Directory too, as the Postgres store does.
 	Directory Directory
+	// Tokens ends a user's OAuth tokens when the password changes; nil uses
+	// Users when it implements Tokens too, as the Postgres store does.
+	Tokens Tokens
 }
 
 func NewService(d Deps) *Service {
@@ -127,11 +131,14 @@ func NewService(d Deps) *Service {
 	if d.Directory == nil {
 		d.Directory, _ = d.Users.(Directory)
 	}
+	if d.Tokens == nil {
+		d.Tokens, _ = d.Users.(Tokens)
+	}
 	return &Service{
 		users: d.Users, sessions: d.Sessions, failures: d.Failures, audit: d.Audit,
 		hasher: d.Hasher, policy: d.Policy, limits: d.Limits, now: d.Now, log: d.Log,
 		email: d.Email, mailer: d.Mailer, factors: d.SecondFactors, emailRules: d.EmailRules,
-		dir: d.Directory,
+		dir: d.Directory, tokens: d.Tokens,
 	}
 }
 

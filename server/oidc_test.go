@@ -754,3 +754,21 @@ func TestACodeIsBoundToItsClient(t *testing.T) {
 		t.Fatalf("another client redeeming the code: %d %v, want invalid_grant", status, body)
 	}
 }
+
+func TestChangingThePasswordRevokesRefreshTokens(t *testing.T) {
+	h := newHarness(t)
+	p := h.newSPA(t)
+	b := signedInBrowser(t, h)
+	tok, _ := p.login(t, b)
+	h.do(b, "POST", "/account/password", url.Values{"current_password": {goodPassword},
+		"new_password": {"a brand new phrase"}}).expect(t, 200, "account")
+	status, body, _ := h.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "client_id": {spaID}, "refresh_token": {tok.RefreshToken}})
+	if status != 400 || body["error"] != "invalid_grant" {
+		t.Fatalf("refresh token issued before the password change: %d %v, want invalid_grant", status, body)
+	}
+	if _, err := p.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok)); err == nil {
+		t.Fatal("an access token issued before the password change still works at userinfo")
+	}
+	// The browser that changed the password stays signed in and can get new tokens.
+	p.login(t, b)
+}
