@@ -10,10 +10,13 @@ import (
 )
 
 // msgEmailTaken is deliberately vague: it does not confirm that the address
-// has an account, only that signing up with it did not work.
+// has an account, only that signing up with it did not work. msgSignupLocked
+// is safe for the same reason: failed logins lock an address and network pair
+// whether or not the address has an account.
 const (
-	msgEmailTaken  = "We couldn't create an account with this email address. If you already have one, log in instead."
-	msgInvalidName = "Use at most 200 characters for your name, without control characters."
+	msgEmailTaken   = "We couldn't create an account with this email address. If you already have one, log in instead."
+	msgInvalidName  = "Use at most 200 characters for your name, without control characters."
+	msgSignupLocked = "Too many failed attempts with this email address from your network. Wait 15 minutes, then try again."
 )
 
 func (s *Server) handleSignupForm() http.Handler {
@@ -48,6 +51,7 @@ func (s *Server) handleSignup() http.Handler {
 
 func (s *Server) signupRefused(w http.ResponseWriter, r *http.Request, v view, err error) {
 	var weak password.Weakness
+	var locked *account.LockedError
 	var throttled *account.ThrottledError
 	status := http.StatusBadRequest
 	switch {
@@ -63,6 +67,11 @@ func (s *Server) signupRefused(w http.ResponseWriter, r *http.Request, v view, e
 	case errors.Is(err, account.ErrEmailTaken):
 		s.metrics.signup("email_taken")
 		v.Error = msgEmailTaken
+	case errors.As(err, &locked):
+		s.metrics.signup("locked")
+		retryAfter(w, locked.Until)
+		v.Error = msgSignupLocked
+		status = http.StatusTooManyRequests
 	case errors.As(err, &throttled):
 		s.metrics.signup("throttled")
 		retryAfter(w, throttled.Until)
