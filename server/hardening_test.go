@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"golang.org/x/oauth2"
 )
 
 var requestIDRE = regexp.MustCompile(`Reference: [0-9a-f]+|[0-9a-f]{16}`)
@@ -87,6 +89,47 @@ func TestPagesCarrySecurityHeaders(t *testing.T) {
 	}
 	if r.header.Get("X-Request-Id") == "" {
 		t.Error("no X-Request-Id")
+	}
+}
+
+// TestOpenerPolicyIsolatesPagesButKeepsLoginPopups: the Auth0 SPA SDK's
+// loginWithPopup opens /authorize in a popup and waits for the web_message
+// page to post to window.opener. Chromium severs a cross-origin popup from its
+// opener as soon as the popup loads any page whose policy is not unsafe-none,
+// so every page of the login flow says so; every other page is isolated.
+func TestOpenerPolicyIsolatesPagesButKeepsLoginPopups(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	p := h.newSPA(t)
+	b := signedInBrowser(t, h)
+	popup := p.authURL(newFlow(), oauth2.SetAuthURLParam("response_mode", "web_message"))
+	tests := []struct {
+		path, want string
+	}{
+		{"/login", "unsafe-none"},
+		{"/signup", "unsafe-none"},
+		{popup, "unsafe-none"},
+		{"/authorize/resume?tx=unknown", "unsafe-none"},
+		{"/mfa/enroll", "unsafe-none"},
+		{"/mfa/challenge", "unsafe-none"},
+		{"/mfa/totp", "unsafe-none"},
+		{"/forgot", "unsafe-none"},
+		{"/account", "same-origin"},
+		{"/account/totp", "same-origin"},
+		{"/admin/", "same-origin"},
+		{"/reset?token=unknown", "same-origin"},
+		{"/logout", "same-origin"},
+		{"/no/such/page", "same-origin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			r := h.do(b, "GET", tt.path, nil)
+			if got := r.header.Get("Cross-Origin-Opener-Policy"); got != tt.want {
+				t.Fatalf("Cross-Origin-Opener-Policy %q (status %d), want %q", got, r.status, tt.want)
+			}
+		})
+	}
+	if r := h.do(b, "GET", popup, nil); r.status != 200 || !strings.Contains(r.body, "window.opener") {
+		t.Fatalf("the popup's authorization response: %d, want the web_message page", r.status)
 	}
 }
 
