@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -186,7 +188,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	h.signUp(b, "ann@example.com")
 	h.logIn(h.browser(), "ann@example.com", goodPassword)
 	h.logIn(h.browser(), "ann@example.com", "wrong password")
-	m := h.do(b, "GET", "/metrics", nil).body
+	m := h.metrics(t)
 	for _, want := range []string{
 		`gatehouse_logins_total{outcome="success"} 1`,
 		`gatehouse_logins_total{outcome="invalid_credentials"} 1`,
@@ -196,6 +198,36 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// metrics reads the Prometheus text from the metrics handler, which the
+// command serves on a listener of its own.
+func (h *harness) metrics(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(h.server.MetricsHandler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("metrics listener: %d", resp.StatusCode)
+	}
+	return string(body)
+}
+
+func TestMetricsAreNotOnThePublicListener(t *testing.T) {
+	h := newHarness(t)
+	for _, path := range []string{"/metrics", "/metrics?format=text"} {
+		if r := h.do(h.browser(), "GET", path, nil); r.status != http.StatusNotFound || strings.Contains(r.body, "gatehouse_") {
+			t.Fatalf("GET %s on the public listener: %d, want 404 without metrics", path, r.status)
+		}
+	}
+	if m := h.metrics(t); !strings.Contains(m, "gatehouse_http_request_duration_seconds_count") {
+		t.Fatalf("the metrics listener lacks the request metrics:\n%s", m)
 	}
 }
 

@@ -74,7 +74,6 @@ func (s *Server) routes() http.Handler {
 	handle("GET", "static/", s.handleStatic())
 	handle("GET", "healthz", s.handleHealthz())
 	handle("GET", "readyz", s.handleReadyz())
-	handle("GET", "metrics", s.handleMetrics())
 
 	mux.Handle("/", s.handleNotFound())
 	return mux

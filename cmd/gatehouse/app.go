@@ -288,6 +288,11 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 			return err
 		}
 	}
+	if c.metricsAddr != "" {
+		if err := serveAside(ctx, "GATEHOUSE_METRICS_ADDR", c.metricsAddr, srv.MetricsHandler(), log.With("listener", "metrics")); err != nil {
+			return err
+		}
+	}
 
 	errc := make(chan error, 1)
 	go func() {

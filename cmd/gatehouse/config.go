@@ -25,8 +25,8 @@ func (e *configError) Error() string {
 	return fmt.Sprintf("%s %s; %s", e.name, e.problem, e.hint)
 }
 
-// config is the server's configuration, from the environment (DESIGN.md §3)
-// with flags overriding.
+// config is the server's configuration, from the environment with flags
+// overriding.
 type config struct {
 	databaseURL    string
 	issuer         *url.URL
@@ -40,6 +40,7 @@ type config struct {
 	// plain HTTP (TLS ends at a proxy in front).
 	tlsCert, tlsKey string
 	pprofAddr       string // loopback listener for net/http/pprof; "" serves none
+	metricsAddr     string // listener for Prometheus; "" serves no metrics
 
 	geoIPPath             string // MaxMind-format City database for the location signals
 	adaptiveChallengeMore bool   // adaptive also challenges medium confidence
@@ -208,6 +209,9 @@ func loadConfig(e env, f serverFlags, requireSecrets bool) (config, error) {
 		return c, err
 	}
 	if c.pprofAddr, err = parsePprofAddr("GATEHOUSE_PPROF_ADDR", e.getenv("GATEHOUSE_PPROF_ADDR")); err != nil {
+		return c, err
+	}
+	if c.metricsAddr, err = parseMetricsAddr("GATEHOUSE_METRICS_ADDR", e.getenv("GATEHOUSE_METRICS_ADDR")); err != nil {
 		return c, err
 	}
 	c.geoIPPath = strings.TrimSpace(e.getenv("GATEHOUSE_GEOIP_DB"))

@@ -80,6 +80,7 @@ func TestBadConfigurationStopsStartWithOneClearLine(t *testing.T) {
 		{"smtp URL without a sender", with("GATEHOUSE_SMTP_URL", "smtp://u:p@mail.example.com:587"), nil, "GATEHOUSE_MAIL_FROM is not set but GATEHOUSE_SMTP_URL is"},
 		{"sender not an address", with("GATEHOUSE_MAIL_FROM", "not an address"), nil, `GATEHOUSE_MAIL_FROM "not an address" is not an email address`},
 		{"profiles on a public address", with("GATEHOUSE_PPROF_ADDR", "0.0.0.0:6060"), nil, `GATEHOUSE_PPROF_ADDR "0.0.0.0:6060" is not a loopback address`},
+		{"metrics address without port", with("GATEHOUSE_METRICS_ADDR", "metrics.internal"), nil, `GATEHOUSE_METRICS_ADDR "metrics.internal" is not host:port`},
 		{"a bad flag value names the flag", valid, []string{"--issuer", "no-scheme/"}, `--issuer "no-scheme/" is not an absolute URL`},
 		{"TLS certificate without its key", with("GATEHOUSE_TLS_CERT", "/etc/ssl/cert.pem"), nil, "GATEHOUSE_TLS_KEY is not set but GATEHOUSE_TLS_CERT is"},
 		{"TLS key without its certificate", with("GATEHOUSE_TLS_KEY", "/etc/ssl/key.pem"), nil, "GATEHOUSE_TLS_CERT is not set but GATEHOUSE_TLS_KEY is"},
@@ -217,11 +218,13 @@ func TestUsersCreate(t *testing.T) {
 
 func TestServeMigratesServesAndStopsOnSignal(t *testing.T) {
 	addr := "127.0.0.1:" + freePort(t)
+	metricsAddr := "127.0.0.1:" + freePort(t)
 	vars := map[string]string{
-		"DATABASE_URL":         storetest.NewEmptyDatabase(t),
-		"GATEHOUSE_SECRET_KEY": testKey,
-		"GATEHOUSE_ADDR":       addr,
-		"GATEHOUSE_ISSUER":     "http://" + addr + "/",
+		"DATABASE_URL":           storetest.NewEmptyDatabase(t),
+		"GATEHOUSE_SECRET_KEY":   testKey,
+		"GATEHOUSE_ADDR":         addr,
+		"GATEHOUSE_ISSUER":       "http://" + addr + "/",
+		"GATEHOUSE_METRICS_ADDR": metricsAddr,
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan result, 1)
@@ -238,6 +241,12 @@ func TestServeMigratesServesAndStopsOnSignal(t *testing.T) {
 	}
 	if resp, err := http.Get("http://" + addr + "/dev/outbox"); err != nil || resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("serve exposes the dev outbox: %v %v", resp.StatusCode, err)
+	}
+	if resp, err := http.Get("http://" + addr + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("serve exposes metrics on the public listener: %v %v", resp.StatusCode, err)
+	}
+	if m := get(t, "http://"+metricsAddr+"/metrics"); !strings.Contains(m, `gatehouse_signups_total{outcome="success"} 1`) {
+		t.Fatalf("the metrics listener does not count the signup:\n%s", m)
 	}
 	stop()
 	select {
@@ -351,6 +360,21 @@ func waitForFile(t *testing.T, path string, done <-chan result) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s did not appear within 60s", path)
+}
+
+// get returns the body of a 200 answer to GET url.
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
+	}
+	return string(body)
 }
 
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -6,7 +6,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "serve [flags]",
 		"Runs the Gatehouse server. Pending database migrations are applied first,\nunless --no-migrate is given.",
 		"DATABASE_URL", "GATEHOUSE_SECRET_KEY", "GATEHOUSE_ISSUER", "GATEHOUSE_ADDR", "GATEHOUSE_TRUSTED_PROXIES",
-		"GATEHOUSE_TLS_CERT", "GATEHOUSE_TLS_KEY", "GATEHOUSE_PPROF_ADDR")
+		"GATEHOUSE_TLS_CERT", "GATEHOUSE_TLS_KEY", "GATEHOUSE_PPROF_ADDR", "GATEHOUSE_METRICS_ADDR")
 	var f serverFlags
 	fs.StringVar(&f.databaseURL, "database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
 	fs.StringVar(&f.issuer, "issuer", "", "public base URL ending in / (overrides GATEHOUSE_ISSUER)")

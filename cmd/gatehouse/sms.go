@@ -11,7 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/settings"
 )
 
-// smsConfig is how Gatehouse delivers SMS (DESIGN.md §3).
+// smsConfig is how Gatehouse delivers SMS.
 type smsConfig struct {
 	provider  string // console, plivo or webhook
 	statusURL string // where Plivo posts delivery reports
