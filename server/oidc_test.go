@@ -705,8 +705,8 @@ func TestIntrospectionIsForConfidentialClientsOnly(t *testing.T) {
 	basic := func(id, secret string) string {
 		return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))
 	}
-	if status, body := introspect("Authorization", basic("api-server", secret)); status != 200 || body["active"] != true {
-		t.Fatalf("confidential client: %d %v", status, body)
+	if status, body := introspect("Authorization", basic("api-server", secret)); status != 200 || len(body) != 1 || body["active"] != false {
+		t.Fatalf("confidential client asking about another client's token: %d %v, want only active false", status, body)
 	}
 	for name, auth := range map[string]string{
 		"the SPA's own access token": "Bearer " + tok.AccessToken,
@@ -716,6 +716,79 @@ func TestIntrospectionIsForConfidentialClientsOnly(t *testing.T) {
 		if status, body := introspect("Authorization", auth); status != 401 || body["active"] != nil {
 			t.Errorf("%s: %d %v, want 401", name, status, body)
 		}
+	}
+}
+
+// TestIntrospectionShowsAClientOnlyItsOwnTokens: a confidential client that
+// learns another application's token (from a log, a proxy, a shared cache)
+// must not learn through introspection whose it is, what it grants, or that
+// it is live.
+func TestIntrospectionShowsAClientOnlyItsOwnTokens(t *testing.T) {
+	h := newHarness(t)
+	h.newSPA(t)
+	ctx := context.Background()
+	webSecret, webHash := clients.NewSecret()
+	const webCallback = "http://localhost:4000/callback"
+	if err := h.st.CreateClient(ctx, clients.Client{ID: "web-app", Name: "Web", Type: clients.Web, SecretHash: webHash,
+		Callbacks: []string{webCallback}}); err != nil {
+		t.Fatal(err)
+	}
+	m2mSecret, m2mHash := clients.NewSecret()
+	if err := h.st.CreateClient(ctx, clients.Client{ID: "cron", Name: "Cron", Type: clients.M2M, SecretHash: m2mHash}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The web app's tokens, from a real code flow.
+	web := oauth2.Config{ClientID: "web-app", ClientSecret: webSecret, RedirectURL: webCallback,
+		Endpoint: oauth2.Endpoint{AuthURL: h.issuer + "authorize", TokenURL: h.issuer + "oauth/token", AuthStyle: oauth2.AuthStyleInHeader},
+		Scopes:   []string{oidc.ScopeOpenID, oidc.ScopeOfflineAccess}}
+	f := newFlow()
+	r := h.do(signedInBrowser(t, h), "GET", strings.TrimPrefix(web.AuthCodeURL(f.state, oidc.Nonce(f.nonce),
+		oauth2.S256ChallengeOption(f.verifier), oauth2.SetAuthURLParam("audience", apiAudience)), h.srv.URL), nil)
+	loc, _ := url.Parse(r.header.Get("Location"))
+	if !strings.HasPrefix(r.header.Get("Location"), webCallback) || loc.Query().Get("code") == "" {
+		t.Fatalf("web app's authorization: %d to %q", r.status, r.header.Get("Location"))
+	}
+	webTok, err := web.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(f.verifier))
+	if err != nil || webTok.RefreshToken == "" {
+		t.Fatalf("web app's code exchange: %v (refresh token %q)", err, webTok.RefreshToken)
+	}
+	// The machine client's token, from client credentials.
+	status, body, _ := h.tokenRequest(t, url.Values{"grant_type": {"client_credentials"}, "client_id": {"cron"},
+		"client_secret": {m2mSecret}, "audience": {apiAudience}})
+	if status != 200 {
+		t.Fatalf("client credentials: %d %v", status, body)
+	}
+	m2mToken := body["access_token"].(string)
+
+	basic := func(id, secret string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))
+	}
+	tests := []struct {
+		name, caller, token string
+		active              bool
+	}{
+		{"web app, its access token", basic("web-app", webSecret), webTok.AccessToken, true},
+		{"web app, its refresh token", basic("web-app", webSecret), webTok.RefreshToken, true},
+		{"machine client, its access token", basic("cron", m2mSecret), m2mToken, true},
+		{"machine client, the web app's access token", basic("cron", m2mSecret), webTok.AccessToken, false},
+		{"machine client, the web app's refresh token", basic("cron", m2mSecret), webTok.RefreshToken, false},
+		{"web app, the machine client's access token", basic("web-app", webSecret), m2mToken, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.do(http.DefaultClient, "POST", "/oauth/introspect", url.Values{"token": {tt.token}}, "Authorization", tt.caller)
+			var got map[string]any
+			if err := json.Unmarshal([]byte(r.body), &got); err != nil || r.status != 200 {
+				t.Fatalf("%d %q", r.status, r.body)
+			}
+			if got["active"] != tt.active {
+				t.Fatalf("active %v, want %v: %v", got["active"], tt.active, got)
+			}
+			if !tt.active && len(got) != 1 {
+				t.Fatalf("an inactive answer says more than active false: %v", got)
+			}
+		})
 	}
 }
 
