@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/ory/fosite"
@@ -89,6 +90,11 @@ func (s *Server) handleIntrospect() http.Handler {
 			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client",
 				"error_description": "Introspection needs the credentials of a confidential client."})
 			return
+		}
+		if r.Header.Get("Authorization") == "" {
+			// fosite reads client credentials only from Basic auth; hand it the
+			// ones from the body, form-encoded as RFC 6749 §2.3.1 has them.
+			r.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
 		}
 		ir, err := s.oauth.NewIntrospectionRequest(ctx, r, newOIDCSession())
 		if err != nil {

@@ -790,6 +790,13 @@ func TestIntrospectionShowsAClientOnlyItsOwnTokens(t *testing.T) {
 			}
 		})
 	}
+	t.Run("credentials in the body", func(t *testing.T) {
+		r := h.do(http.DefaultClient, "POST", "/oauth/introspect", url.Values{"token": {webTok.AccessToken},
+			"client_id": {"web-app"}, "client_secret": {webSecret}})
+		if r.status != 200 || !strings.Contains(r.body, `"active":true`) {
+			t.Fatalf("%d %s, want the web app's own token active", r.status, r.body)
+		}
+	})
 }
 
 func TestRevocationEndsTheGrant(t *testing.T) {
