@@ -852,3 +852,88 @@ func TestChangingThePasswordRevokesRefreshTokens(t *testing.T) {
 	// The browser that changed the password stays signed in and can get new tokens.
 	p.login(t, b)
 }
+
+// TestRedirectURIsMatchExactlyUnlessTheAppIsNative: fosite lets a loopback
+// IP callback come back on any port (RFC 8252 §7.3), which only native apps
+// need. For a browser app another port on the user's machine is another
+// program, and must not receive the code.
+func TestRedirectURIsMatchExactlyUnlessTheAppIsNative(t *testing.T) {
+	h := newHarness(t)
+	const registered = "http://127.0.0.1:3000/cb"
+	if err := h.st.CreateClient(context.Background(), clients.Client{ID: "loopback-spa", Name: "Loopback SPA", Type: clients.SPA,
+		Callbacks: []string{registered}}); err != nil {
+		t.Fatal(err)
+	}
+	b := signedInBrowser(t, h)
+	authorize := func(clientID, redirectURI string, extra ...string) response {
+		f := newFlow()
+		q := url.Values{"client_id": {clientID}, "response_type": {"code"}, "redirect_uri": {redirectURI},
+			"scope": {"openid"}, "state": {f.state}, "nonce": {f.nonce},
+			"code_challenge": {s256(f.verifier)}, "code_challenge_method": {"S256"}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			q.Set(extra[i], extra[i+1])
+		}
+		return h.do(b, "GET", "/authorize?"+q.Encode(), nil)
+	}
+	refused := func(t *testing.T, r response) {
+		t.Helper()
+		if r.status != http.StatusBadRequest || r.header.Get("Location") != "" || r.screen() != "error" {
+			t.Fatalf("got %d to %q on screen %q, want the error page and no redirect", r.status, r.header.Get("Location"), r.screen())
+		}
+	}
+	t.Run("spa, the registered port", func(t *testing.T) {
+		if r := authorize("loopback-spa", registered); !strings.HasPrefix(r.header.Get("Location"), registered+"?code=") {
+			t.Fatalf("got %d to %q, want the code at the callback", r.status, r.header.Get("Location"))
+		}
+	})
+	t.Run("spa, another port", func(t *testing.T) {
+		refused(t, authorize("loopback-spa", "http://127.0.0.1:4000/cb"))
+	})
+	t.Run("spa, another port and an invalid scope", func(t *testing.T) {
+		// An error must not travel to the unregistered port either.
+		refused(t, authorize("loopback-spa", "http://127.0.0.1:4000/cb", "scope", "openid admin:everything"))
+	})
+	t.Run("spa, no port", func(t *testing.T) {
+		refused(t, authorize("loopback-spa", "http://127.0.0.1/cb"))
+	})
+
+	if err := h.st.CreateClient(context.Background(), clients.Client{ID: "desktop", Name: "Desktop app", Type: clients.Native,
+		Callbacks: []string{registered, "http://localhost:3000/cb"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("native, another port", func(t *testing.T) {
+		const other = "http://127.0.0.1:53682/cb"
+		f := newFlow()
+		q := url.Values{"client_id": {"desktop"}, "response_type": {"code"}, "redirect_uri": {other},
+			"scope": {"openid offline_access"}, "state": {f.state}, "nonce": {f.nonce},
+			"code_challenge": {s256(f.verifier)}, "code_challenge_method": {"S256"}}
+		r := h.do(b, "GET", "/authorize?"+q.Encode(), nil)
+		loc, _ := url.Parse(r.header.Get("Location"))
+		if !strings.HasPrefix(r.header.Get("Location"), other+"?") || loc.Query().Get("code") == "" {
+			t.Fatalf("got %d to %q, want the code on the app's port", r.status, r.header.Get("Location"))
+		}
+		status, body, _ := h.tokenRequest(t, url.Values{"grant_type": {"authorization_code"}, "client_id": {"desktop"},
+			"code": {loc.Query().Get("code")}, "code_verifier": {f.verifier}, "redirect_uri": {other}})
+		if status != 200 || body["refresh_token"] == nil || body["id_token"] == nil {
+			t.Fatalf("native code exchange: %d %v", status, body)
+		}
+	})
+	for name, uri := range map[string]string{
+		"native, another path":            "http://127.0.0.1:4000/other",
+		"native, another query":           "http://127.0.0.1:4000/cb?x=1",
+		"native, another loopback IP":     "http://127.0.0.2:4000/cb",
+		"native, localhost on a new port": "http://localhost:4000/cb",
+		"native, https on a new port":     "https://127.0.0.1:4000/cb",
+	} {
+		t.Run(name, func(t *testing.T) { refused(t, authorize("desktop", uri)) })
+	}
+	t.Run("native, without PKCE", func(t *testing.T) {
+		q := url.Values{"client_id": {"desktop"}, "response_type": {"code"}, "redirect_uri": {registered},
+			"scope": {"openid"}, "state": {"some-state-value"}, "nonce": {"some-nonce-value"}}
+		r := h.do(b, "GET", "/authorize?"+q.Encode(), nil)
+		loc, _ := url.Parse(r.header.Get("Location"))
+		if loc == nil || loc.Query().Get("error") != "invalid_request" || loc.Query().Get("code") != "" {
+			t.Fatalf("got %d to %q, want invalid_request for a public client without PKCE", r.status, r.header.Get("Location"))
+		}
+	})
+}
