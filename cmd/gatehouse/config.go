@@ -177,12 +177,13 @@ type serverFlags struct {
 	defaultIssuer, defaultAddr string
 }
 
-// loadConfig builds the configuration. requireSecrets is false for dev, which
-// supplies its own database and key.
-func loadConfig(e env, f serverFlags, requireSecrets bool) (config, error) {
+// loadConfig builds the configuration. dev supplies its own database and key,
+// and delivers SMS and mail to the console unless told otherwise; serve needs
+// all of them set.
+func loadConfig(e env, f serverFlags, dev bool) (config, error) {
 	var c config
 	var err error
-	if requireSecrets {
+	if !dev {
 		if c.databaseURL, err = parseDatabaseURL(settingName("--database-url", f.databaseURL, "DATABASE_URL"), orDefault(f.databaseURL, e.getenv("DATABASE_URL"), "")); err != nil {
 			return c, err
 		}
@@ -202,10 +203,10 @@ func loadConfig(e env, f serverFlags, requireSecrets bool) (config, error) {
 	if c.trustedProxies, err = parseProxies("GATEHOUSE_TRUSTED_PROXIES", e.getenv("GATEHOUSE_TRUSTED_PROXIES")); err != nil {
 		return c, err
 	}
-	if c.sms, err = parseSMSConfig(e, c.issuer); err != nil {
+	if c.sms, err = parseSMSConfig(e, c.issuer, dev); err != nil {
 		return c, err
 	}
-	if c.mail, err = parseMailConfig(e); err != nil {
+	if c.mail, err = parseMailConfig(e, dev); err != nil {
 		return c, err
 	}
 	if c.pprofAddr, err = parsePprofAddr("GATEHOUSE_PPROF_ADDR", e.getenv("GATEHOUSE_PPROF_ADDR")); err != nil {
