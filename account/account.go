@@ -87,6 +87,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 
+	tokens     Tokens
 	email      EmailStore
 	mailer     Mailer
 	factors    SecondFactors
@@ -124,6 +125,9 @@ type Deps struct {
 	Signups     SignupCounters
 	SignupRules SignupRules
 	TuneSignups SignupRuleSource
+	// Tokens ends a user's OAuth tokens when the password changes; nil uses
+	// Users when it implements Tokens too, as the Postgres store does.
+	Tokens Tokens
 }
 
 func NewService(d Deps) *Service {
@@ -136,11 +140,14 @@ func NewService(d Deps) *Service {
 	if d.Directory == nil {
 		d.Directory, _ = d.Users.(Directory)
 	}
+	if d.Tokens == nil {
+		d.Tokens, _ = d.Users.(Tokens)
+	}
 	return &Service{
 		users: d.Users, sessions: d.Sessions, failures: d.Failures, audit: d.Audit,
 		hasher: d.Hasher, policy: d.Policy, limits: d.Limits, now: d.Now, log: d.Log,
 		email: d.Email, mailer: d.Mailer, factors: d.SecondFactors, emailRules: d.EmailRules,
-		dir: d.Directory, signups: d.Signups, signupBase: d.SignupRules, tuneSignups: d.TuneSignups,
+		dir: d.Directory, signups: d.Signups, signupBase: d.SignupRules, tuneSignups: d.TuneSignups, tokens: d.Tokens,
 	}
 }
 

@@ -43,9 +43,6 @@ type Resets interface {
 	// unexpired; it reports whether this call did, so one of concurrent
 	// callers wins.
 	UsePasswordReset(ctx context.Context, id string, now time.Time) (bool, error)
-	// RevokeUserTokens deletes every OAuth code, access and refresh token
-	// issued to the user.
-	RevokeUserTokens(ctx context.Context, userID string) (int64, error)
 	// DeleteTrustedBrowsers ends every "remember this browser" of the user.
 	DeleteTrustedBrowsers(ctx context.Context, userID string) (int64, error)
 }
@@ -201,8 +198,8 @@ func (s *Service) CompletePasswordReset(ctx context.Context, token, plain string
 		return User{}, fmt.Errorf("reset password: hash: %w", err)
 	}
 	now := s.now()
-	var sessions, tokens, browsers int64
-	err = s.email.InTx(ctx, func(ctx context.Context) error {
+	var browsers int64
+	ended, err := s.replacePassword(ctx, user.ID, hash, nil, now, func(ctx context.Context) error {
 		ok, err := s.email.UsePasswordReset(ctx, r.ID, now)
 		if err != nil {
 			return fmt.Errorf("use password reset: %w", err)
@@ -210,17 +207,8 @@ func (s *Service) CompletePasswordReset(ctx context.Context, token, plain string
 		if !ok {
 			return ErrLinkUsed
 		}
-		if err := s.users.SetPasswordHash(ctx, user.ID, hash, now); err != nil {
-			return err
-		}
 		if err := s.email.SetEmailVerified(ctx, user.ID, true); err != nil {
 			return err
-		}
-		if sessions, err = s.sessions.DeleteUserSessions(ctx, user.ID, nil); err != nil {
-			return fmt.Errorf("end sessions: %w", err)
-		}
-		if tokens, err = s.email.RevokeUserTokens(ctx, user.ID); err != nil {
-			return fmt.Errorf("revoke tokens: %w", err)
 		}
 		if browsers, err = s.email.DeleteTrustedBrowsers(ctx, user.ID); err != nil {
 			return fmt.Errorf("forget browsers: %w", err)
@@ -234,7 +222,7 @@ func (s *Service) CompletePasswordReset(ctx context.Context, token, plain string
 		return User{}, fmt.Errorf("reset password: %w", err)
 	}
 	s.record(ctx, Event{Type: EventPasswordReset, UserID: user.ID, Subject: user.Email,
-		Details: map[string]any{"reset_id": r.ID, "sessions_ended": sessions, "tokens_revoked": tokens,
+		Details: map[string]any{"reset_id": r.ID, "sessions_ended": ended.sessions, "tokens_revoked": ended.tokens,
 			"browsers_forgotten": browsers, "second_factor": !r.SecondFactorAt.IsZero()}}, m)
 	user.EmailVerified = true
 	return user, nil

@@ -53,6 +53,7 @@ GATEHOUSE_SECRET_KEY=$(head -c 32 /dev/urandom | base64)
 export GATEHOUSE_ISSUER="http://127.0.0.1:${ports[0]}/"
 export GATEHOUSE_SMS_PROVIDER=plivo PLIVO_AUTH_ID=MABENCH0000000000000 PLIVO_AUTH_TOKEN=bench-token
 export PLIVO_SRC=+14155550100 PLIVO_API_URL="http://127.0.0.1:$plivo_port/"
+export GATEHOUSE_MAIL=console # serve needs a choice; no mode sends mail
 
 echo "== start to ready (loadavg $(cut -d' ' -f1-3 /proc/loadavg))"
 "$loadgen" startup -n 1 -label "empty database: every migration, two new RSA keys" -- "$gatehouse" serve

@@ -6,19 +6,25 @@
 // HTTP or SQL: it declares the Store it needs and the store package implements
 // it against Postgres.
 //
-// Three types of client exist, as in Auth0:
+// Four types of client exist, as in Auth0:
 //
-//	spa  public (no secret); authorization_code + refresh_token; PKCE required
-//	web  confidential (secret); authorization_code + refresh_token
-//	m2m  confidential (secret); client_credentials only, no users, no redirects
+//	spa     public (no secret); authorization_code + refresh_token; PKCE required
+//	native  public (no secret); authorization_code + refresh_token; PKCE required;
+//	        a loopback IP callback may come back on any port (RFC 8252 §7.3)
+//	web     confidential (secret); authorization_code + refresh_token
+//	m2m     confidential (secret); client_credentials only, no users, no redirects
 //
 // Every URL comparison is an exact string match: no case folding, no trailing
 // slash forgiven, no wildcards. What an admin registered is what must arrive.
+// The one exception is a native app's loopback callback, whose port is the
+// one the app was given by its operating system when it started.
 package clients
 
 import (
 	"context"
 	"errors"
+	"net/netip"
+	"net/url"
 	"slices"
 	"time"
 )
@@ -27,13 +33,14 @@ import (
 type Type string
 
 const (
-	SPA Type = "spa" // single-page app: public client, PKCE required
-	Web Type = "web" // server-side web app: confidential client
-	M2M Type = "m2m" // machine to machine: confidential, client_credentials only
+	SPA    Type = "spa"    // single-page app: public client, PKCE required
+	Native Type = "native" // desktop or mobile app: public client, PKCE required
+	Web    Type = "web"    // server-side web app: confidential client
+	M2M    Type = "m2m"    // machine to machine: confidential, client_credentials only
 )
 
 // Types lists the known types in the order they are offered to an admin.
-var Types = []Type{SPA, Web, M2M}
+var Types = []Type{SPA, Native, Web, M2M}
 
 // Errors the store returns. Their text is for logs; callers choose the words a
 // person sees.
@@ -86,7 +93,7 @@ const TryClientID = "gatehouse-try"
 func (c Client) BuiltIn() bool { return c.ID == TryClientID }
 
 // Public reports whether the client has no secret and so must use PKCE.
-func (c Client) Public() bool { return c.Type == SPA }
+func (c Client) Public() bool { return c.Type == SPA || c.Type == Native }
 
 // GrantTypes lists the OAuth grant types the client may use.
 func (c Client) GrantTypes() []string {
@@ -100,6 +107,42 @@ func (c Client) GrantTypes() []string {
 // callbacks, compared as exact strings.
 func (c Client) AllowsCallback(redirectURI string) bool {
 	return redirectURI != "" && slices.Contains(c.Callbacks, redirectURI)
+}
+
+// AllowsRedirect reports whether redirectURI may receive the client's
+// authorization responses: one of its callbacks, compared as exact strings,
+// or, for a native app only, a registered loopback IP callback on another
+// port. A desktop app listens on whatever port its operating system gives it
+// (RFC 8252 §7.3); for any other client another port on the user's machine is
+// another program. Only the port is relaxed: scheme, IP literal, path and
+// query must be as registered, and "localhost" is never relaxed (RFC 8252
+// §8.3 advises the IP literal).
+func (c Client) AllowsRedirect(redirectURI string) bool {
+	if c.AllowsCallback(redirectURI) {
+		return true
+	}
+	if c.Type != Native {
+		return false
+	}
+	got, err := url.Parse(redirectURI)
+	if err != nil || !isLoopbackHTTP(got) {
+		return false
+	}
+	for _, cb := range c.Callbacks {
+		reg, err := url.Parse(cb)
+		if err == nil && isLoopbackHTTP(reg) && reg.Hostname() == got.Hostname() &&
+			reg.EscapedPath() == got.EscapedPath() && reg.RawQuery == got.RawQuery {
+			return true
+		}
+	}
+	return false
+}
+
+// isLoopbackHTTP reports whether u is an http URL on a loopback IP literal,
+// with nothing a callback must not carry.
+func isLoopbackHTTP(u *url.URL) bool {
+	ip, err := netip.ParseAddr(u.Hostname())
+	return u.Scheme == "http" && err == nil && ip.IsLoopback() && u.User == nil && u.Fragment == "" && !u.ForceQuery
 }
 
 // AllowsOrigin reports whether origin (as a browser sends it in the Origin

@@ -28,6 +28,11 @@ func web() clients.Client {
 	return c
 }
 
+func native() clients.Client {
+	return clients.Client{ID: "desktop", Name: "Desktop app", Type: clients.Native,
+		Callbacks: []string{"http://127.0.0.1:3000/cb", "http://[::1]:3000/cb?app=1", "http://localhost:3000/cb", "https://app.example.com/cb"}}
+}
+
 func m2m() clients.Client {
 	_, hash := clients.NewSecret()
 	return clients.Client{ID: clients.NewClientID(), Name: "Billing job", Type: clients.M2M, SecretHash: hash}
@@ -58,8 +63,10 @@ func TestValidateClient(t *testing.T) {
 		{"name of 100 characters is fine", spa(), func(c *clients.Client) { c.Name = strings.Repeat("é", 100) }, "", ""},
 		{"name without control characters", spa(), func(c *clients.Client) { c.Name = "a\tb" }, "name", "control characters"},
 
-		{"type must be known", spa(), func(c *clients.Client) { c.Type = "native" }, "type", `"native" is not a client type`},
-		{"spa has no secret", spa(), func(c *clients.Client) { _, c.SecretHash = clients.NewSecret() }, "client_secret", "public"},
+		{"type must be known", spa(), func(c *clients.Client) { c.Type = "desktop" }, "type", `"desktop" is not a client type; use spa, native, web or m2m`},
+		{"spa has no secret", spa(), func(c *clients.Client) { _, c.SecretHash = clients.NewSecret() }, "client_secret", "a spa client is public"},
+		{"a native app with loopback callbacks is valid", native(), func(*clients.Client) {}, "", ""},
+		{"native has no secret", native(), func(c *clients.Client) { _, c.SecretHash = clients.NewSecret() }, "client_secret", "a native client is public"},
 		{"web needs a secret", web(), func(c *clients.Client) { c.SecretHash = nil }, "client_secret", "needs a secret"},
 		{"m2m needs a secret", m2m(), func(c *clients.Client) { c.SecretHash = []byte("short") }, "client_secret", "needs a secret"},
 
@@ -230,6 +237,39 @@ func TestAllowedURLsMatchExactly(t *testing.T) {
 	}
 }
 
+func TestOnlyNativeAppsGetLoopbackCallbacksOnAnyPort(t *testing.T) {
+	spaOnLoopback := spa()
+	spaOnLoopback.Callbacks = native().Callbacks
+	tests := []struct {
+		name   string
+		client clients.Client
+		uri    string
+		want   bool
+	}{
+		{"native, registered", native(), "http://127.0.0.1:3000/cb", true},
+		{"native, IPv4 loopback on another port", native(), "http://127.0.0.1:53682/cb", true},
+		{"native, IPv4 loopback without a port", native(), "http://127.0.0.1/cb", true},
+		{"native, IPv6 loopback on another port, same query", native(), "http://[::1]:4000/cb?app=1", true},
+		{"native, another path", native(), "http://127.0.0.1:4000/cb/", false},
+		{"native, another query", native(), "http://127.0.0.1:4000/cb?app=2", false},
+		{"native, IPv6 without its query", native(), "http://[::1]:4000/cb", false},
+		{"native, another loopback address", native(), "http://127.0.0.2:3000/cb", false},
+		{"native, localhost on another port", native(), "http://localhost:4000/cb", false},
+		{"native, https on another port", native(), "https://app.example.com:8443/cb", false},
+		{"native, https loopback on another port", native(), "https://127.0.0.1:4000/cb", false},
+		{"native, with a fragment", native(), "http://127.0.0.1:4000/cb#x", false},
+		{"native, with a user", native(), "http://ann@127.0.0.1:4000/cb", false},
+		{"spa, registered", spaOnLoopback, "http://127.0.0.1:3000/cb", true},
+		{"spa, IPv4 loopback on another port", spaOnLoopback, "http://127.0.0.1:4000/cb", false},
+		{"spa, IPv6 loopback on another port", spaOnLoopback, "http://[::1]:4000/cb?app=1", false},
+	}
+	for _, tt := range tests {
+		if got := tt.client.AllowsRedirect(tt.uri); got != tt.want {
+			t.Errorf("%s: AllowsRedirect(%q) = %v, want %v", tt.name, tt.uri, got, tt.want)
+		}
+	}
+}
+
 func TestGrantTypesAndPublic(t *testing.T) {
 	tests := []struct {
 		typ    clients.Type
@@ -237,6 +277,7 @@ func TestGrantTypesAndPublic(t *testing.T) {
 		grants []string
 	}{
 		{clients.SPA, true, []string{"authorization_code", "refresh_token"}},
+		{clients.Native, true, []string{"authorization_code", "refresh_token"}},
 		{clients.Web, false, []string{"authorization_code", "refresh_token"}},
 		{clients.M2M, false, []string{"client_credentials"}},
 	}

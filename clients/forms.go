@@ -97,7 +97,7 @@ func New(name string, typ Type) (c Client, secret string, err error) {
 // the clear, once. The old secret stops working when the client is stored.
 func (c *Client) RotateSecret() (string, error) {
 	if c.Public() {
-		return "", &ValidationError{"client_secret", "a spa client is public and has no secret to rotate"}
+		return "", &ValidationError{"client_secret", fmt.Sprintf("a %s client is public and has no secret to rotate", c.Type)}
 	}
 	secret, hash := NewSecret()
 	c.SecretHash = hash

@@ -35,7 +35,8 @@ const (
 // *ValidationError for the first rule it breaks:
 //   - client_id: 1 to 64 letters, digits, '.', '_' or '-';
 //   - name: 1 to 100 characters, no control characters;
-//   - type: spa, web or m2m; spa has no secret, web and m2m have one;
+//   - type: spa, native, web or m2m; spa and native have no secret, web and
+//     m2m have one;
 //   - callbacks and logout URLs: absolute https URLs (http only for localhost,
 //     127.0.0.1 and [::1], RFC 8252's loopback for development), without a
 //     fragment, user name or wildcard, at most 2048 characters, at most 100 of
@@ -91,16 +92,16 @@ func (c Client) Validate() error {
 
 func (c Client) validateTypeAndSecret() error {
 	switch c.Type {
-	case SPA:
+	case SPA, Native:
 		if c.SecretHash != nil {
-			return &ValidationError{"client_secret", "a spa client is public and must not have a secret"}
+			return &ValidationError{"client_secret", fmt.Sprintf("a %s client is public and must not have a secret", c.Type)}
 		}
 	case Web, M2M:
 		if len(c.SecretHash) != sha256.Size {
 			return &ValidationError{"client_secret", fmt.Sprintf("a %s client needs a secret", c.Type)}
 		}
 	default:
-		return &ValidationError{"type", fmt.Sprintf("%q is not a client type; use spa, web or m2m", c.Type)}
+		return &ValidationError{"type", fmt.Sprintf("%q is not a client type; use spa, native, web or m2m", c.Type)}
 	}
 	return nil
 }

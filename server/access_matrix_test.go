@@ -206,7 +206,6 @@ var accessMatrix = map[string]access{
 	"GET static/": public,
 	"GET healthz": public,
 	"GET readyz":  public,
-	"GET metrics": public,
 }
 
 func TestAccessMatrixCoversEveryRouteForEverySession(t *testing.T) {

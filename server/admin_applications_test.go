@@ -99,6 +99,26 @@ func TestAdminCreatesASPAWhoseUsersLogIn(t *testing.T) {
 	}
 }
 
+func TestAdminCreatesANativeApp(t *testing.T) {
+	h := newAdminHarness(t)
+	admin := h.adminBrowser(t)
+	if list := h.do(admin, "GET", "/admin/applications", nil); !strings.Contains(list.body, `value="native"`) {
+		t.Fatal("the create form does not offer the native type")
+	}
+	id, r := h.createApp(t, admin, "Desktop app", "native")
+	if secretRE.MatchString(r.body) {
+		t.Fatal("a native app was given a secret")
+	}
+	c, err := h.st.ClientByID(context.Background(), id)
+	if err != nil || c.Type != clients.Native || c.SecretHash != nil {
+		t.Fatalf("stored %+v, %v; want a public native client", c, err)
+	}
+	if page := h.do(admin, "GET", "/admin/applications/"+id, nil); !strings.Contains(page.body, ">Native") ||
+		!strings.Contains(page.body, "may come back on any port") {
+		t.Error("the settings page does not name the type or say how its callbacks match")
+	}
+}
+
 func TestAdminSettingsRefuseBadFieldsAndSaveNothing(t *testing.T) {
 	h := newAdminHarness(t)
 	admin := h.adminBrowser(t)

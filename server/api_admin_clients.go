@@ -210,7 +210,7 @@ func (s *Server) handleAPIRotateSecret() http.Handler {
 		}
 		secret, err := c.RotateSecret()
 		if err != nil {
-			apiError(w, http.StatusBadRequest, "public_client", "A single-page application has no secret to rotate.", nil)
+			apiError(w, http.StatusBadRequest, "public_client", "A public application (single-page or native) has no secret to rotate.", nil)
 			return
 		}
 		if err := s.clients.UpdateClient(r.Context(), c); err != nil {

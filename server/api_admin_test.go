@@ -259,6 +259,13 @@ func TestAdminAPIApplicationsRoundTrip(t *testing.T) {
 	c.call(t, "POST", "/api/admin/clients/shop/rotate-secret", "").expect(t, 400, "public_client")
 	c.call(t, "GET", "/api/admin/clients/nope", "").expect(t, 404, "not_found")
 
+	r = c.call(t, "POST", "/api/admin/clients", `{"name":"Desktop","type":"native","client_id":"desktop","callbacks":["http://127.0.0.1/cb"]}`)
+	r.expect(t, 201, "")
+	if r.body["type"] != "native" || r.body["client_secret"] != nil {
+		t.Fatalf("created native app: %s", r.raw)
+	}
+	c.call(t, "POST", "/api/admin/clients/desktop/rotate-secret", "").expect(t, 400, "public_client")
+
 	r = c.call(t, "POST", "/api/admin/clients", `{"name":"Cron","type":"m2m","client_id":"cron"}`)
 	r.expect(t, 201, "")
 	first := &apiClient{h: h, id: "cron", secret: r.body["client_secret"].(string)}

@@ -53,7 +53,10 @@ func (s *Server) handleAuthorizeResume() http.Handler {
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, txID string, requestedAt time.Time) {
 	ctx := r.Context()
 	ar, err := s.oauth.NewAuthorizeRequest(ctx, r)
-	if ar != nil && ar.IsRedirectURIValid() && ar.GetResponseMode() == fosite.ResponseModeFormPost {
+	if err == nil && !trustedRedirect(ar) {
+		err = errRedirectNotRegistered
+	}
+	if trustedRedirect(ar) && ar.GetResponseMode() == fosite.ResponseModeFormPost {
 		allowFormPost(w, ar.GetRedirectURI())
 	}
 	if err != nil {
@@ -203,7 +206,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 // URI cannot be trusted (unknown client, unregistered redirect_uri) the error
 // is shown here and never sent anywhere.
 func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
-	if ar != nil && ar.IsRedirectURIValid() {
+	if trustedRedirect(ar) {
 		s.oauth.WriteAuthorizeError(r.Context(), w, ar, err)
 		return
 	}

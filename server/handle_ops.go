@@ -36,8 +36,14 @@ func (s *Server) handleReadyz() http.Handler {
 	})
 }
 
-func (s *Server) handleMetrics() http.Handler {
-	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+// MetricsHandler serves the Prometheus metrics at /metrics. It is not part of
+// Handler: request counts by route, login outcomes and SMS delivery results
+// are for the operator, so the command serves them on a listener of its own
+// that the internet does not reach.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	return mux
 }
 
 func (s *Server) handleStatic() http.Handler {

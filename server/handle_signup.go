@@ -15,11 +15,14 @@ import (
 
 // msgEmailTaken is deliberately vague: it does not confirm that the address
 // has an account, only that signing up with it did not work. The signup
-// limit's message is the same for every email typed, registered or not.
+// limit's message is the same for every email typed, registered or not, and
+// msgSignupLocked is safe for the same reason: failed logins lock an address
+// and network pair whether or not the address has an account.
 const (
 	msgEmailTaken   = "We couldn't create an account with this email address. If you already have one, log in instead."
 	msgInvalidName  = "Use at most 200 characters for your name, without control characters."
 	msgSignupLimitf = "Too many accounts have been created from your network recently. Try again in %s. If you already have an account, you can log in."
+	msgSignupLocked = "Too many failed attempts with this email address from your network. Wait 15 minutes, then try again."
 )
 
 func (s *Server) handleSignupForm() http.Handler {
@@ -54,6 +57,7 @@ func (s *Server) handleSignup() http.Handler {
 
 func (s *Server) signupRefused(w http.ResponseWriter, r *http.Request, v view, err error) {
 	var weak password.Weakness
+	var locked *account.LockedError
 	var throttled *account.ThrottledError
 	var limit *account.SignupLimitError
 	status := http.StatusBadRequest
@@ -70,6 +74,11 @@ func (s *Server) signupRefused(w http.ResponseWriter, r *http.Request, v view, e
 	case errors.Is(err, account.ErrEmailTaken):
 		s.metrics.signup("email_taken")
 		v.Error = msgEmailTaken
+	case errors.As(err, &locked):
+		s.metrics.signup("locked")
+		retryAfter(w, locked.Until)
+		v.Error = msgSignupLocked
+		status = http.StatusTooManyRequests
 	case errors.As(err, &throttled):
 		s.metrics.signup("throttled")
 		retryAfter(w, throttled.Until)

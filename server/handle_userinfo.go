@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/ory/fosite"
@@ -66,9 +67,14 @@ func (s *Server) handleRevoke() http.Handler {
 	})
 }
 
-// handleIntrospect is RFC 7662 introspection, for resource servers only: the
-// caller must authenticate as a confidential client. fosite alone would also
-// take any access token as credentials, letting an SPA's token probe others.
+// handleIntrospect is RFC 7662 introspection for confidential clients: the
+// caller must authenticate with its secret (fosite alone would also take any
+// access token as credentials, letting an SPA's token probe others), and it
+// learns about its own tokens only. Another application's token is answered
+// {"active":false}, as RFC 7662 §2.2 allows for a token the caller has no
+// business with, so a client that comes across a stranger's token learns
+// neither whose it is nor whether it is live. Resource servers check access
+// tokens, which are JWTs, against the JWKS instead.
 func (s *Server) handleIntrospect() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -85,9 +91,18 @@ func (s *Server) handleIntrospect() http.Handler {
 				"error_description": "Introspection needs the credentials of a confidential client."})
 			return
 		}
+		if r.Header.Get("Authorization") == "" {
+			// fosite reads client credentials only from Basic auth; hand it the
+			// ones from the body, form-encoded as RFC 6749 §2.3.1 has them.
+			r.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+		}
 		ir, err := s.oauth.NewIntrospectionRequest(ctx, r, newOIDCSession())
 		if err != nil {
 			s.oauth.WriteIntrospectionError(ctx, w, err)
+			return
+		}
+		if owner := ir.GetAccessRequester().GetClient(); owner == nil || owner.GetID() != c.ID {
+			s.oauth.WriteIntrospectionResponse(ctx, w, &fosite.IntrospectionResponse{Active: false})
 			return
 		}
 		s.oauth.WriteIntrospectionResponse(ctx, w, ir)

@@ -1,11 +1,15 @@
 package server_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"golang.org/x/oauth2"
 )
 
 var requestIDRE = regexp.MustCompile(`Reference: [0-9a-f]+|[0-9a-f]{16}`)
@@ -90,6 +94,48 @@ func TestPagesCarrySecurityHeaders(t *testing.T) {
 	}
 }
 
+// TestOpenerPolicyIsolatesPagesButKeepsLoginPopups: the Auth0 SPA SDK's
+// loginWithPopup opens /authorize in a popup and waits for the web_message
+// page to post to window.opener. Chromium severs a cross-origin popup from its
+// opener as soon as the popup loads any page whose policy is not unsafe-none,
+// so every page of the login flow says so; every other page is isolated.
+func TestOpenerPolicyIsolatesPagesButKeepsLoginPopups(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	p := h.newSPA(t)
+	b := signedInBrowser(t, h)
+	popup := p.authURL(newFlow(), oauth2.SetAuthURLParam("response_mode", "web_message"))
+	tests := []struct {
+		path, want string
+	}{
+		{"/login", "unsafe-none"},
+		{"/signup", "unsafe-none"},
+		{popup, "unsafe-none"},
+		{"/authorize/resume?tx=unknown", "unsafe-none"},
+		{"/mfa/enroll", "unsafe-none"},
+		{"/mfa/challenge", "unsafe-none"},
+		{"/mfa/totp", "unsafe-none"},
+		{"/forgot", "unsafe-none"},
+		{"/account", "same-origin"},
+		{"/account/totp", "unsafe-none"}, // where a user without a factor enrolls an app mid-login
+		{"/account/totp/qr.png", "same-origin"},
+		{"/admin/", "same-origin"},
+		{"/reset?token=unknown", "same-origin"},
+		{"/logout", "same-origin"},
+		{"/no/such/page", "same-origin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			r := h.do(b, "GET", tt.path, nil)
+			if got := r.header.Get("Cross-Origin-Opener-Policy"); got != tt.want {
+				t.Fatalf("Cross-Origin-Opener-Policy %q (status %d), want %q", got, r.status, tt.want)
+			}
+		})
+	}
+	if r := h.do(b, "GET", popup, nil); r.status != 200 || !strings.Contains(r.body, "window.opener") {
+		t.Fatalf("the popup's authorization response: %d, want the web_message page", r.status)
+	}
+}
+
 func TestSessionCookieFlags(t *testing.T) {
 	// Over https the cookie is SameSite=None so that an SPA's silent
 	// authentication iframe, on another site, still carries it.
@@ -143,7 +189,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	h.signUp(b, "ann@example.com")
 	h.logIn(h.browser(), "ann@example.com", goodPassword)
 	h.logIn(h.browser(), "ann@example.com", "wrong password")
-	m := h.do(b, "GET", "/metrics", nil).body
+	m := h.metrics(t)
 	for _, want := range []string{
 		`gatehouse_logins_total{outcome="success"} 1`,
 		`gatehouse_logins_total{outcome="invalid_credentials"} 1`,
@@ -153,6 +199,36 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// metrics reads the Prometheus text from the metrics handler, which the
+// command serves on a listener of its own.
+func (h *harness) metrics(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(h.server.MetricsHandler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("metrics listener: %d", resp.StatusCode)
+	}
+	return string(body)
+}
+
+func TestMetricsAreNotOnThePublicListener(t *testing.T) {
+	h := newHarness(t)
+	for _, path := range []string{"/metrics", "/metrics?format=text"} {
+		if r := h.do(h.browser(), "GET", path, nil); r.status != http.StatusNotFound || strings.Contains(r.body, "gatehouse_") {
+			t.Fatalf("GET %s on the public listener: %d, want 404 without metrics", path, r.status)
+		}
+	}
+	if m := h.metrics(t); !strings.Contains(m, "gatehouse_http_request_duration_seconds_count") {
+		t.Fatalf("the metrics listener lacks the request metrics:\n%s", m)
 	}
 }
 

@@ -182,9 +182,29 @@ func (s *Server) withSecurityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		if s.secure {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// keepOpener marks the pages a login popup passes through as willing to keep
+// their opener. The Auth0 SPA SDK's loginWithPopup opens /authorize in a popup
+// on the app's origin and waits for the web_message page to post the response
+// to window.opener. A browser severs a popup from a cross-origin opener for
+// good as soon as the popup loads a page whose Cross-Origin-Opener-Policy is
+// anything but unsafe-none: same-origin, same-origin-allow-popups and
+// noopener-allow-popups alike, even when the web_message page at the end of
+// the flow sends none. So the whole flow (authorize, login, signup, forgot,
+// the second-factor steps) says unsafe-none; every other page keeps the
+// same-origin that withSecurityHeaders sets. Anyone may open these pages in a
+// popup anyway by starting a web_message flow, so isolating them would not
+// take a window reference away from an attacker, only from the app.
+func keepOpener(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cross-Origin-Opener-Policy", "unsafe-none")
 		next.ServeHTTP(w, r)
 	})
 }

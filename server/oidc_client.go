@@ -163,3 +163,27 @@ func gatehouseClient(c fosite.Client) (clients.Client, bool) {
 	}
 	return f.c, true
 }
+
+// trustedRedirect reports whether ar's redirect URI may receive an answer,
+// a code or an error. fosite's own check is not enough: it lets a loopback IP
+// callback come back on any port for every client, while only a native app
+// listens on a port of its operating system's choosing (RFC 8252 §7.3); for
+// a browser app another port on the user's machine is another program. So the
+// client's own rule, clients.Client.AllowsRedirect, decides too. An empty
+// redirect_uri means fosite took the client's one registered callback.
+func trustedRedirect(ar fosite.AuthorizeRequester) bool {
+	if ar == nil || !ar.IsRedirectURIValid() {
+		return false
+	}
+	c, ok := gatehouseClient(ar.GetClient())
+	if !ok {
+		return false
+	}
+	raw := ar.GetRequestForm().Get("redirect_uri")
+	return raw == "" || c.AllowsRedirect(raw)
+}
+
+// errRedirectNotRegistered is fosite's answer to an unregistered redirect
+// URI, for one that only fosite's loopback rule accepted.
+var errRedirectNotRegistered = fosite.ErrInvalidRequest.WithHint(
+	"The 'redirect_uri' parameter does not match any of the OAuth 2.0 Client's pre-registered redirect urls.")

@@ -705,8 +705,8 @@ func TestIntrospectionIsForConfidentialClientsOnly(t *testing.T) {
 	basic := func(id, secret string) string {
 		return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))
 	}
-	if status, body := introspect("Authorization", basic("api-server", secret)); status != 200 || body["active"] != true {
-		t.Fatalf("confidential client: %d %v", status, body)
+	if status, body := introspect("Authorization", basic("api-server", secret)); status != 200 || len(body) != 1 || body["active"] != false {
+		t.Fatalf("confidential client asking about another client's token: %d %v, want only active false", status, body)
 	}
 	for name, auth := range map[string]string{
 		"the SPA's own access token": "Bearer " + tok.AccessToken,
@@ -717,6 +717,86 @@ func TestIntrospectionIsForConfidentialClientsOnly(t *testing.T) {
 			t.Errorf("%s: %d %v, want 401", name, status, body)
 		}
 	}
+}
+
+// TestIntrospectionShowsAClientOnlyItsOwnTokens: a confidential client that
+// learns another application's token (from a log, a proxy, a shared cache)
+// must not learn through introspection whose it is, what it grants, or that
+// it is live.
+func TestIntrospectionShowsAClientOnlyItsOwnTokens(t *testing.T) {
+	h := newHarness(t)
+	h.newSPA(t)
+	ctx := context.Background()
+	webSecret, webHash := clients.NewSecret()
+	const webCallback = "http://localhost:4000/callback"
+	if err := h.st.CreateClient(ctx, clients.Client{ID: "web-app", Name: "Web", Type: clients.Web, SecretHash: webHash,
+		Callbacks: []string{webCallback}}); err != nil {
+		t.Fatal(err)
+	}
+	m2mSecret, m2mHash := clients.NewSecret()
+	if err := h.st.CreateClient(ctx, clients.Client{ID: "cron", Name: "Cron", Type: clients.M2M, SecretHash: m2mHash}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The web app's tokens, from a real code flow.
+	web := oauth2.Config{ClientID: "web-app", ClientSecret: webSecret, RedirectURL: webCallback,
+		Endpoint: oauth2.Endpoint{AuthURL: h.issuer + "authorize", TokenURL: h.issuer + "oauth/token", AuthStyle: oauth2.AuthStyleInHeader},
+		Scopes:   []string{oidc.ScopeOpenID, oidc.ScopeOfflineAccess}}
+	f := newFlow()
+	r := h.do(signedInBrowser(t, h), "GET", strings.TrimPrefix(web.AuthCodeURL(f.state, oidc.Nonce(f.nonce),
+		oauth2.S256ChallengeOption(f.verifier), oauth2.SetAuthURLParam("audience", apiAudience)), h.srv.URL), nil)
+	loc, _ := url.Parse(r.header.Get("Location"))
+	if !strings.HasPrefix(r.header.Get("Location"), webCallback) || loc.Query().Get("code") == "" {
+		t.Fatalf("web app's authorization: %d to %q", r.status, r.header.Get("Location"))
+	}
+	webTok, err := web.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(f.verifier))
+	if err != nil || webTok.RefreshToken == "" {
+		t.Fatalf("web app's code exchange: %v (refresh token %q)", err, webTok.RefreshToken)
+	}
+	// The machine client's token, from client credentials.
+	status, body, _ := h.tokenRequest(t, url.Values{"grant_type": {"client_credentials"}, "client_id": {"cron"},
+		"client_secret": {m2mSecret}, "audience": {apiAudience}})
+	if status != 200 {
+		t.Fatalf("client credentials: %d %v", status, body)
+	}
+	m2mToken := body["access_token"].(string)
+
+	basic := func(id, secret string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))
+	}
+	tests := []struct {
+		name, caller, token string
+		active              bool
+	}{
+		{"web app, its access token", basic("web-app", webSecret), webTok.AccessToken, true},
+		{"web app, its refresh token", basic("web-app", webSecret), webTok.RefreshToken, true},
+		{"machine client, its access token", basic("cron", m2mSecret), m2mToken, true},
+		{"machine client, the web app's access token", basic("cron", m2mSecret), webTok.AccessToken, false},
+		{"machine client, the web app's refresh token", basic("cron", m2mSecret), webTok.RefreshToken, false},
+		{"web app, the machine client's access token", basic("web-app", webSecret), m2mToken, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.do(http.DefaultClient, "POST", "/oauth/introspect", url.Values{"token": {tt.token}}, "Authorization", tt.caller)
+			var got map[string]any
+			if err := json.Unmarshal([]byte(r.body), &got); err != nil || r.status != 200 {
+				t.Fatalf("%d %q", r.status, r.body)
+			}
+			if got["active"] != tt.active {
+				t.Fatalf("active %v, want %v: %v", got["active"], tt.active, got)
+			}
+			if !tt.active && len(got) != 1 {
+				t.Fatalf("an inactive answer says more than active false: %v", got)
+			}
+		})
+	}
+	t.Run("credentials in the body", func(t *testing.T) {
+		r := h.do(http.DefaultClient, "POST", "/oauth/introspect", url.Values{"token": {webTok.AccessToken},
+			"client_id": {"web-app"}, "client_secret": {webSecret}})
+		if r.status != 200 || !strings.Contains(r.body, `"active":true`) {
+			t.Fatalf("%d %s, want the web app's own token active", r.status, r.body)
+		}
+	})
 }
 
 func TestRevocationEndsTheGrant(t *testing.T) {
@@ -753,4 +833,107 @@ func TestACodeIsBoundToItsClient(t *testing.T) {
 	if status != 400 || body["error"] != "invalid_grant" {
 		t.Fatalf("another client redeeming the code: %d %v, want invalid_grant", status, body)
 	}
+}
+
+func TestChangingThePasswordRevokesRefreshTokens(t *testing.T) {
+	h := newHarness(t)
+	p := h.newSPA(t)
+	b := signedInBrowser(t, h)
+	tok, _ := p.login(t, b)
+	h.do(b, "POST", "/account/password", url.Values{"current_password": {goodPassword},
+		"new_password": {"a brand new phrase"}}).expect(t, 200, "account")
+	status, body, _ := h.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "client_id": {spaID}, "refresh_token": {tok.RefreshToken}})
+	if status != 400 || body["error"] != "invalid_grant" {
+		t.Fatalf("refresh token issued before the password change: %d %v, want invalid_grant", status, body)
+	}
+	if _, err := p.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok)); err == nil {
+		t.Fatal("an access token issued before the password change still works at userinfo")
+	}
+	// The browser that changed the password stays signed in and can get new tokens.
+	p.login(t, b)
+}
+
+// TestRedirectURIsMatchExactlyUnlessTheAppIsNative: fosite lets a loopback
+// IP callback come back on any port (RFC 8252 §7.3), which only native apps
+// need. For a browser app another port on the user's machine is another
+// program, and must not receive the code.
+func TestRedirectURIsMatchExactlyUnlessTheAppIsNative(t *testing.T) {
+	h := newHarness(t)
+	const registered = "http://127.0.0.1:3000/cb"
+	if err := h.st.CreateClient(context.Background(), clients.Client{ID: "loopback-spa", Name: "Loopback SPA", Type: clients.SPA,
+		Callbacks: []string{registered}}); err != nil {
+		t.Fatal(err)
+	}
+	b := signedInBrowser(t, h)
+	authorize := func(clientID, redirectURI string, extra ...string) response {
+		f := newFlow()
+		q := url.Values{"client_id": {clientID}, "response_type": {"code"}, "redirect_uri": {redirectURI},
+			"scope": {"openid"}, "state": {f.state}, "nonce": {f.nonce},
+			"code_challenge": {s256(f.verifier)}, "code_challenge_method": {"S256"}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			q.Set(extra[i], extra[i+1])
+		}
+		return h.do(b, "GET", "/authorize?"+q.Encode(), nil)
+	}
+	refused := func(t *testing.T, r response) {
+		t.Helper()
+		if r.status != http.StatusBadRequest || r.header.Get("Location") != "" || r.screen() != "error" {
+			t.Fatalf("got %d to %q on screen %q, want the error page and no redirect", r.status, r.header.Get("Location"), r.screen())
+		}
+	}
+	t.Run("spa, the registered port", func(t *testing.T) {
+		if r := authorize("loopback-spa", registered); !strings.HasPrefix(r.header.Get("Location"), registered+"?code=") {
+			t.Fatalf("got %d to %q, want the code at the callback", r.status, r.header.Get("Location"))
+		}
+	})
+	t.Run("spa, another port", func(t *testing.T) {
+		refused(t, authorize("loopback-spa", "http://127.0.0.1:4000/cb"))
+	})
+	t.Run("spa, another port and an invalid scope", func(t *testing.T) {
+		// An error must not travel to the unregistered port either.
+		refused(t, authorize("loopback-spa", "http://127.0.0.1:4000/cb", "scope", "openid admin:everything"))
+	})
+	t.Run("spa, no port", func(t *testing.T) {
+		refused(t, authorize("loopback-spa", "http://127.0.0.1/cb"))
+	})
+
+	if err := h.st.CreateClient(context.Background(), clients.Client{ID: "desktop", Name: "Desktop app", Type: clients.Native,
+		Callbacks: []string{registered, "http://localhost:3000/cb"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("native, another port", func(t *testing.T) {
+		const other = "http://127.0.0.1:53682/cb"
+		f := newFlow()
+		q := url.Values{"client_id": {"desktop"}, "response_type": {"code"}, "redirect_uri": {other},
+			"scope": {"openid offline_access"}, "state": {f.state}, "nonce": {f.nonce},
+			"code_challenge": {s256(f.verifier)}, "code_challenge_method": {"S256"}}
+		r := h.do(b, "GET", "/authorize?"+q.Encode(), nil)
+		loc, _ := url.Parse(r.header.Get("Location"))
+		if !strings.HasPrefix(r.header.Get("Location"), other+"?") || loc.Query().Get("code") == "" {
+			t.Fatalf("got %d to %q, want the code on the app's port", r.status, r.header.Get("Location"))
+		}
+		status, body, _ := h.tokenRequest(t, url.Values{"grant_type": {"authorization_code"}, "client_id": {"desktop"},
+			"code": {loc.Query().Get("code")}, "code_verifier": {f.verifier}, "redirect_uri": {other}})
+		if status != 200 || body["refresh_token"] == nil || body["id_token"] == nil {
+			t.Fatalf("native code exchange: %d %v", status, body)
+		}
+	})
+	for name, uri := range map[string]string{
+		"native, another path":            "http://127.0.0.1:4000/other",
+		"native, another query":           "http://127.0.0.1:4000/cb?x=1",
+		"native, another loopback IP":     "http://127.0.0.2:4000/cb",
+		"native, localhost on a new port": "http://localhost:4000/cb",
+		"native, https on a new port":     "https://127.0.0.1:4000/cb",
+	} {
+		t.Run(name, func(t *testing.T) { refused(t, authorize("desktop", uri)) })
+	}
+	t.Run("native, without PKCE", func(t *testing.T) {
+		q := url.Values{"client_id": {"desktop"}, "response_type": {"code"}, "redirect_uri": {registered},
+			"scope": {"openid"}, "state": {"some-state-value"}, "nonce": {"some-nonce-value"}}
+		r := h.do(b, "GET", "/authorize?"+q.Encode(), nil)
+		loc, _ := url.Parse(r.header.Get("Location"))
+		if loc == nil || loc.Query().Get("error") != "invalid_request" || loc.Query().Get("code") != "" {
+			t.Fatalf("got %d to %q, want invalid_request for a public client without PKCE", r.status, r.header.Get("Location"))
+		}
+	})
 }

@@ -21,10 +21,10 @@ func (s *Server) routes() http.Handler {
 	}
 
 	handle("GET", "{$}", s.handleHome())
-	handle("GET", "login", s.handleLoginForm())
-	handle("POST", "login", s.handleLogin())
-	handle("GET", "signup", s.handleSignupForm())
-	handle("POST", "signup", s.handleSignup())
+	handle("GET", "login", keepOpener(s.handleLoginForm()))
+	handle("POST", "login", keepOpener(s.handleLogin()))
+	handle("GET", "signup", keepOpener(s.handleSignupForm()))
+	handle("POST", "signup", keepOpener(s.handleSignup()))
 	handle("GET", "logout", s.handleLogoutForm())
 	handle("POST", "logout", s.handleLogout())
 	handle("GET", "account", s.requireSession(s.handleAccount()))
@@ -32,15 +32,15 @@ func (s *Server) routes() http.Handler {
 	handle("POST", "account/sessions/end", s.requireSession(s.handleEndSession()))
 	handle("POST", "account/email/verify", s.requireSession(s.handleResendVerification()))
 	handle("GET", "email/verify", s.handleVerifyEmail())
-	handle("GET", "forgot", s.handleForgotForm())
-	handle("POST", "forgot", s.handleForgot())
+	handle("GET", "forgot", keepOpener(s.handleForgotForm()))
+	handle("POST", "forgot", keepOpener(s.handleForgot()))
 	handle("GET", "reset", s.handleResetForm())
 	handle("POST", "reset", s.handleReset())
 
 	handle("GET", ".well-known/openid-configuration", s.handleDiscovery())
 	handle("GET", ".well-known/jwks.json", s.handleJWKS())
-	handle("GET", "authorize", s.handleAuthorize())
-	handle("GET", "authorize/resume", s.handleAuthorizeResume())
+	handle("GET", "authorize", keepOpener(s.handleAuthorize()))
+	handle("GET", "authorize/resume", keepOpener(s.handleAuthorizeResume()))
 	handle("POST", "oauth/token", s.handleToken())
 	handle("OPTIONS", "oauth/token", s.handlePreflight())
 	handle("POST", "oauth/revoke", s.handleRevoke())
@@ -55,17 +55,17 @@ func (s *Server) routes() http.Handler {
 
 	if s.mfa != nil {
 		phone, app, recovery := assurance.KindPhone, assurance.KindApp, assurance.KindRecovery
-		handle("GET", "mfa/enroll", s.require(enrolling(phone), s.handleEnrollForm()))
-		handle("POST", "mfa/enroll", s.require(enrolling(phone), s.handleEnroll()))
-		handle("POST", "mfa/recovery", s.requirePassword(s.handleRecoveryConfirm()))
-		handle("GET", "mfa/challenge", s.require(proving(phone), s.handleChallengeForm()))
-		handle("POST", "mfa/challenge", s.require(proving(phone), s.handleChallenge()))
-		handle("GET", "mfa/totp", s.require(proving(app, recovery), s.handleTOTPForm()))
-		handle("POST", "mfa/totp", s.require(proving(app, recovery), s.handleTOTP()))
+		handle("GET", "mfa/enroll", keepOpener(s.require(enrolling(phone), s.handleEnrollForm())))
+		handle("POST", "mfa/enroll", keepOpener(s.require(enrolling(phone), s.handleEnroll())))
+		handle("POST", "mfa/recovery", keepOpener(s.requirePassword(s.handleRecoveryConfirm())))
+		handle("GET", "mfa/challenge", keepOpener(s.require(proving(phone), s.handleChallengeForm())))
+		handle("POST", "mfa/challenge", keepOpener(s.require(proving(phone), s.handleChallenge())))
+		handle("GET", "mfa/totp", keepOpener(s.require(proving(app, recovery), s.handleTOTPForm())))
+		handle("POST", "mfa/totp", keepOpener(s.require(proving(app, recovery), s.handleTOTP())))
 		handle("POST", "account/browsers/forget", s.requireSession(s.handleForgetBrowser()))
-		handle("GET", "account/totp", s.require(enrolling(app), s.handleTOTPSetupForm()))
+		handle("GET", "account/totp", keepOpener(s.require(enrolling(app), s.handleTOTPSetupForm())))
 		handle("GET", "account/totp/qr.png", s.require(enrolling(app), s.handleTOTPQRCode()))
-		handle("POST", "account/totp", s.require(enrolling(app), s.handleTOTPConfirm()))
+		handle("POST", "account/totp", keepOpener(s.require(enrolling(app), s.handleTOTPConfirm())))
 		handle("POST", "account/totp/remove", s.require(purpose(assurance.ChangeFactors), s.handleTOTPRemove()))
 	}
 	if s.sms != nil {
@@ -81,7 +81,6 @@ func (s *Server) routes() http.Handler {
 	handle("GET", "static/", s.handleStatic())
 	handle("GET", "healthz", s.handleHealthz())
 	handle("GET", "readyz", s.handleReadyz())
-	handle("GET", "metrics", s.handleMetrics())
 
 	mux.Handle("/", s.handleNotFound())
 	return mux

@@ -141,6 +141,30 @@ func TestLockoutAfterTenFailuresAndReleaseAfterTheWindow(t *testing.T) {
 	h.logIn(b, "ann@example.com", goodPassword).expectRedirect(t, "/account")
 }
 
+func TestSignupDuringALockoutIsThrottledNotAnError(t *testing.T) {
+	h := newHarness(t)
+	h.signUp(h.browser(), "ann@example.com")
+	b := h.browser()
+	pages := map[string]string{}
+	for _, email := range []string{"ann@example.com", "nobody@example.com"} {
+		t.Run(email, func(t *testing.T) {
+			for range 10 {
+				h.logIn(b, email, "not the password").expect(t, http.StatusUnauthorized, "login")
+			}
+			r := h.signUp(b, email)
+			r.expect(t, http.StatusTooManyRequests, "signup")
+			if !strings.Contains(r.alert(), "Wait 15 minutes") || r.header.Get("Retry-After") == "" {
+				t.Fatalf("alert %q, Retry-After %q", r.alert(), r.header.Get("Retry-After"))
+			}
+			pages[email] = requestIDRE.ReplaceAllString(strings.ReplaceAll(r.body, email, "EMAIL"), "ID")
+		})
+	}
+	// A lock says nothing about whether the address has an account.
+	if pages["ann@example.com"] != pages["nobody@example.com"] {
+		t.Fatal("the locked signup page differs between an address with an account and one without")
+	}
+}
+
 func TestBlockedUserIsRefused(t *testing.T) {
 	h := newHarness(t)
 	h.signUp(h.browser(), "ann@example.com")

@@ -49,7 +49,7 @@ type Deps struct {
 	Clients  clients.Store
 	Keys     *keys.Manager
 	Log      *slog.Logger
-	Registry *prometheus.Registry // receives Gatehouse's metrics; /metrics serves it
+	Registry *prometheus.Registry // receives Gatehouse's metrics; MetricsHandler serves it
 	Now      func() time.Time
 
 	// Settings are the admin's run-time choices; nil builds them on Store.

@@ -239,7 +239,7 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	if mailConsole != nil && c.dev {
 		deps.DevMail = mailConsole
 	} else if mailConsole != nil {
-		log.Warn("GATEHOUSE_SMTP_URL is not set: verification and reset mails are only written to this log, none is sent")
+		log.Warn("GATEHOUSE_MAIL is console: verification and password reset mails, links included, are only written to this log and none is sent; unsafe in production")
 	}
 	if c.geoIPPath != "" {
 		geo, err := risk.OpenGeoIP(c.geoIPPath)
@@ -255,7 +255,7 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	if c.dev {
 		deps.DevOutbox = console
 	} else if c.sms.provider == "console" {
-		log.Warn("GATEHOUSE_SMS_PROVIDER is console: MFA codes are only written to this log, no SMS is sent")
+		log.Warn("GATEHOUSE_SMS_PROVIDER is console: MFA codes are only written to this log and no SMS is sent, unless an admin picks a provider in the console; unsafe in production")
 	}
 	var dispatcher, mailDispatcher *outbox.Dispatcher
 	deps.WakeOutbox = func() { dispatcher.Wake() }
@@ -289,6 +289,11 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	background.Go(func() { sweepExpired(ctx, st, log) })
 	if c.pprofAddr != "" {
 		if err := servePprof(ctx, c.pprofAddr, log); err != nil {
+			return err
+		}
+	}
+	if c.metricsAddr != "" {
+		if err := serveAside(ctx, "GATEHOUSE_METRICS_ADDR", c.metricsAddr, srv.MetricsHandler(), log.With("listener", "metrics")); err != nil {
 			return err
 		}
 	}

@@ -16,7 +16,7 @@ import (
 
 func runClients(ctx context.Context, e env, args []string) error {
 	return runGroup(ctx, e, "clients", args, []groupVerb{
-		{"create", "--name N --type spa|web|m2m --callback URL... [--logout-url URL...] [--web-origin ORIGIN...] [--client-id ID]", runClientsCreate},
+		{"create", "--name N --type spa|native|web|m2m --callback URL... [--logout-url URL...] [--web-origin ORIGIN...] [--client-id ID]", runClientsCreate},
 		{"list", "", runClientsList},
 		{"update", "ID [--name N] [--callback URL...] [--logout-url URL...] [--web-origin ORIGIN...] [--mfa-policy P] [--id-token-lifetime D] [--refresh-idle-lifetime D] [--refresh-absolute-lifetime D]", runClientsUpdate},
 		{"rotate-secret", "ID", runClientsRotateSecret},
@@ -27,16 +27,17 @@ func runClients(ctx context.Context, e env, args []string) error {
 }
 
 const urlListHelp = "\n\nURL flags repeat, and one value may hold several separated by commas.\n" +
-	"Callbacks and logout URLs are https URLs (http only for localhost) matched exactly;\n" +
+	"Callbacks and logout URLs are https URLs (http only for localhost) matched exactly\n" +
+	"(a native app's loopback IP callbacks, such as http://127.0.0.1/cb, on any port);\n" +
 	"web origins are scheme://host[:port] as a browser sends them."
 
 func runClientsCreate(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "clients create --name N --type spa|web|m2m [flags]",
+	fs := newFlagSet(e, "clients create --name N --type spa|native|web|m2m [flags]",
 		"Registers an application and prints its client id. For web and m2m clients a\n"+
 			"secret is generated and printed once on the second line; only its hash is kept."+urlListHelp,
 		"DATABASE_URL")
 	name := fs.String("name", "", "display `NAME` (required)")
-	typ := fs.String("type", "", "spa (public, PKCE), web (confidential) or m2m (client credentials) (required)")
+	typ := fs.String("type", "", "spa (public, PKCE), native (public, PKCE, loopback callbacks on any port), web (confidential) or m2m (client credentials) (required)")
 	clientID := fs.String("client-id", "", "client `ID` to use instead of a random one")
 	mfaPolicy := fs.String("mfa-policy", "default", "MFA `POLICY` for this application: never, adaptive, always, or default (the tenant's)")
 	var callbacks, logoutURLs, webOrigins stringList

@@ -41,6 +41,15 @@ func TestClientsCreateListUpdateDelete(t *testing.T) {
 		t.Fatalf("stored web client %+v does not verify the printed secret or lost a callback", web)
 	}
 
+	r = gatehouse(ctx, vars, "", "clients", "create", "--name", "Desktop", "--type", "native", "--client-id", "desktop",
+		"--callback", "http://127.0.0.1/callback")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "desktop" || strings.Contains(r.stdout, "secret") {
+		t.Fatalf("create native: exit %d, stdout %q, stderr %q; want its id and no secret", r.code, r.stdout, r.stderr)
+	}
+	if native := storedClient(t, dbURL, "desktop"); native.Type != clients.Native || native.SecretHash != nil || !native.Public() {
+		t.Fatalf("stored native client %+v; want public, without a secret", native)
+	}
+
 	r = gatehouse(ctx, vars, "", "clients", "create", "--name", "Cron", "--type", "m2m")
 	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[1], "client_secret: ") {
 		t.Fatalf("create m2m: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
@@ -87,7 +96,7 @@ func TestClientsRefusals(t *testing.T) {
 	}{
 		{"callback not https", []string{"create", "--name", "A", "--type", "spa", "--callback", "ftp://x"},
 			`callbacks: "ftp://x" must be an https URL (http is allowed only for localhost)`},
-		{"unknown type", []string{"create", "--name", "A", "--type", "native"}, `type: "native" is not a client type`},
+		{"unknown type", []string{"create", "--name", "A", "--type", "desktop"}, `type: "desktop" is not a client type; use spa, native, web or m2m`},
 		{"m2m with web origin", []string{"create", "--name", "A", "--type", "m2m", "--web-origin", "https://a.example.com"}, "web_origins: a machine-to-machine client"},
 		{"web origin with path", []string{"create", "--name", "A", "--type", "spa", "--callback", "https://a.example.com/cb",
 			"--web-origin", "https://a.example.com/"}, "web_origins: \"https://a.example.com/\" must be an origin"},

@@ -25,8 +25,8 @@ func (e *configError) Error() string {
 	return fmt.Sprintf("%s %s; %s", e.name, e.problem, e.hint)
 }
 
-// config is the server's configuration, from the environment (DESIGN.md §3)
-// with flags overriding.
+// config is the server's configuration, from the environment with flags
+// overriding.
 type config struct {
 	databaseURL    string
 	issuer         *url.URL
@@ -40,6 +40,7 @@ type config struct {
 	// plain HTTP (TLS ends at a proxy in front).
 	tlsCert, tlsKey string
 	pprofAddr       string // loopback listener for net/http/pprof; "" serves none
+	metricsAddr     string // listener for Prometheus; "" serves no metrics
 
 	geoIPPath             string // MaxMind-format City database for the location signals
 	adaptiveChallengeMore bool   // adaptive also challenges medium confidence
@@ -176,12 +177,13 @@ type serverFlags struct {
 	defaultIssuer, defaultAddr string
 }
 
-// loadConfig builds the configuration. requireSecrets is false for dev, which
-// supplies its own database and key.
-func loadConfig(e env, f serverFlags, requireSecrets bool) (config, error) {
+// loadConfig builds the configuration. dev supplies its own database and key,
+// and delivers SMS and mail to the console unless told otherwise; serve needs
+// all of them set.
+func loadConfig(e env, f serverFlags, dev bool) (config, error) {
 	var c config
 	var err error
-	if requireSecrets {
+	if !dev {
 		if c.databaseURL, err = parseDatabaseURL(settingName("--database-url", f.databaseURL, "DATABASE_URL"), orDefault(f.databaseURL, e.getenv("DATABASE_URL"), "")); err != nil {
 			return c, err
 		}
@@ -201,13 +203,16 @@ func loadConfig(e env, f serverFlags, requireSecrets bool) (config, error) {
 	if c.trustedProxies, err = parseProxies("GATEHOUSE_TRUSTED_PROXIES", e.getenv("GATEHOUSE_TRUSTED_PROXIES")); err != nil {
 		return c, err
 	}
-	if c.sms, err = parseSMSConfig(e, c.issuer); err != nil {
+	if c.sms, err = parseSMSConfig(e, c.issuer, dev); err != nil {
 		return c, err
 	}
-	if c.mail, err = parseMailConfig(e); err != nil {
+	if c.mail, err = parseMailConfig(e, dev); err != nil {
 		return c, err
 	}
 	if c.pprofAddr, err = parsePprofAddr("GATEHOUSE_PPROF_ADDR", e.getenv("GATEHOUSE_PPROF_ADDR")); err != nil {
+		return c, err
+	}
+	if c.metricsAddr, err = parseMetricsAddr("GATEHOUSE_METRICS_ADDR", e.getenv("GATEHOUSE_METRICS_ADDR")); err != nil {
 		return c, err
 	}
 	c.geoIPPath = strings.TrimSpace(e.getenv("GATEHOUSE_GEOIP_DB"))

@@ -65,7 +65,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 	if useTLS {
 		f.defaultIssuer, f.defaultAddr = devHTTPSIssuer, ":8443"
 	}
-	c, err := loadConfig(e, f, false)
+	c, err := loadConfig(e, f, true)
 	if err != nil {
 		return err
 	}

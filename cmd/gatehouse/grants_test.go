@@ -18,12 +18,12 @@ import (
 func TestGrantAdminAPIScopesFromTheCommandLine(t *testing.T) {
 	addr := "127.0.0.1:" + freePort(t)
 	issuer := "http://" + addr + "/"
-	vars := map[string]string{
+	vars := withConsoleDelivery(map[string]string{
 		"DATABASE_URL":         storetest.NewEmptyDatabase(t),
 		"GATEHOUSE_SECRET_KEY": testKey,
 		"GATEHOUSE_ADDR":       addr,
 		"GATEHOUSE_ISSUER":     issuer,
-	}
+	})
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan result, 1)
 	go func() { done <- gatehouse(ctx, vars, "", "serve") }()

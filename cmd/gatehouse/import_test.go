@@ -71,6 +71,7 @@ func TestImportAuth0Export(t *testing.T) {
 	// Ann logs in with her Auth0 password.
 	addr := "127.0.0.1:" + freePort(t)
 	vars["GATEHOUSE_ADDR"], vars["GATEHOUSE_ISSUER"] = addr, "http://"+addr+"/"
+	withConsoleDelivery(vars)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan result, 1)
 	go func() { done <- gatehouse(ctx, vars, "", "serve") }()

@@ -22,12 +22,21 @@ const (
 	defaultMailFrom = "Gatehouse <noreply@localhost>"
 	hintSMTPURL     = "set it to smtp://user:pass@host:587 (STARTTLS required), smtp://host:25?starttls=opportunistic|none, or smtps://user:pass@host:465 (implicit TLS)"
 	hintMailFrom    = "set it to the sender address, e.g. login@example.com or \"Example Login <login@example.com>\""
+	hintMailConsole = hintSMTPURL + "; or set GATEHOUSE_MAIL=console to only write the mails, reset links included, to the log (unsafe in production)"
+	hintMail        = "set it to smtp (with GATEHOUSE_SMTP_URL) or console (mails only written to the log, unsafe in production), or leave it unset with GATEHOUSE_SMTP_URL set"
 )
 
-// parseMailConfig reads GATEHOUSE_SMTP_URL and GATEHOUSE_MAIL_FROM. Without
-// an SMTP URL mails go to the console mailer.
-func parseMailConfig(e env) (mailConfig, error) {
+// parseMailConfig reads GATEHOUSE_MAIL, GATEHOUSE_SMTP_URL and
+// GATEHOUSE_MAIL_FROM. Mails go to the SMTP relay, or to the console mailer
+// in dev or when GATEHOUSE_MAIL=console chooses it. Anywhere else a missing
+// relay stops the start: the console mailer writes password reset links to
+// the log, which must be a choice, not a forgotten variable.
+func parseMailConfig(e env, dev bool) (mailConfig, error) {
 	var c mailConfig
+	mode := strings.TrimSpace(e.getenv("GATEHOUSE_MAIL"))
+	if mode != "" && mode != "smtp" && mode != "console" {
+		return c, &configError{"GATEHOUSE_MAIL", fmt.Sprintf("%q is not smtp or console", mode), hintMail}
+	}
 	c.from = strings.TrimSpace(e.getenv("GATEHOUSE_MAIL_FROM"))
 	raw := strings.TrimSpace(e.getenv("GATEHOUSE_SMTP_URL"))
 	if raw != "" {
@@ -39,6 +48,14 @@ func parseMailConfig(e env) (mailConfig, error) {
 			return c, &configError{"GATEHOUSE_MAIL_FROM", "is not set but GATEHOUSE_SMTP_URL is", hintMailFrom}
 		}
 		c.smtp = &sc
+	}
+	switch {
+	case c.smtp != nil && mode == "console":
+		return c, &configError{"GATEHOUSE_MAIL", "is console but GATEHOUSE_SMTP_URL is set", "unset one of them: GATEHOUSE_SMTP_URL to send mail, GATEHOUSE_MAIL=console to only log it"}
+	case c.smtp == nil && mode == "smtp":
+		return c, &configError{"GATEHOUSE_SMTP_URL", "is not set but GATEHOUSE_MAIL is smtp", hintSMTPURL}
+	case c.smtp == nil && mode == "" && !dev:
+		return c, &configError{"GATEHOUSE_SMTP_URL", "is not set", hintMailConsole}
 	}
 	if c.from == "" {
 		c.from = defaultMailFrom

@@ -26,6 +26,18 @@ func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
 const testKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
 
+// consoleDelivery is the explicit choice serve needs to send SMS and mail
+// only to its log, as tests do.
+var consoleDelivery = map[string]string{"GATEHOUSE_SMS_PROVIDER": "console", "GATEHOUSE_MAIL": "console"}
+
+// withConsoleDelivery adds consoleDelivery to vars.
+func withConsoleDelivery(vars map[string]string) map[string]string {
+	for k, v := range consoleDelivery {
+		vars[k] = v
+	}
+	return vars
+}
+
 type result struct {
 	code           int
 	stdout, stderr string
@@ -45,6 +57,9 @@ func gatehouse(ctx context.Context, vars map[string]string, stdin string, args .
 
 func TestBadConfigurationStopsStartWithOneClearLine(t *testing.T) {
 	valid := map[string]string{"DATABASE_URL": "postgres://u@127.0.0.1:1/db", "GATEHOUSE_SECRET_KEY": testKey}
+	for k, v := range consoleDelivery {
+		valid[k] = v
+	}
 	with := func(k, v string) map[string]string {
 		m := map[string]string{}
 		for a, b := range valid {
@@ -75,11 +90,19 @@ func TestBadConfigurationStopsStartWithOneClearLine(t *testing.T) {
 		{"proxy not a CIDR", with("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8,nope"), nil, `GATEHOUSE_TRUSTED_PROXIES has "nope", which is not a CIDR`},
 		{"remembering longer than 90 days", with("GATEHOUSE_REMEMBER_BROWSER_FOR", "2400h"), nil, `GATEHOUSE_REMEMBER_BROWSER_FOR "2400h" is not a duration between 0 and 2160h`},
 		{"adaptive medium not a boolean", with("GATEHOUSE_ADAPTIVE_CHALLENGE_MEDIUM", "maybe"), nil, `GATEHOUSE_ADAPTIVE_CHALLENGE_MEDIUM "maybe" is not true or false`},
+		{"no SMS provider chosen", with("GATEHOUSE_SMS_PROVIDER", ""), nil,
+			"GATEHOUSE_SMS_PROVIDER is not set; set it to plivo or webhook (with their settings), or to console to only write the codes to the log"},
+		{"no mail delivery chosen", with("GATEHOUSE_MAIL", ""), nil,
+			"GATEHOUSE_SMTP_URL is not set; set it to smtp://user:pass@host:587"},
+		{"mail delivery that does not exist", with("GATEHOUSE_MAIL", "sendmail"), nil, `GATEHOUSE_MAIL "sendmail" is not smtp or console`},
+		{"console mail and an SMTP relay at once", with2("GATEHOUSE_SMTP_URL", "smtp://u:p@mail.example.com:587", "GATEHOUSE_MAIL_FROM", "login@example.com"), nil,
+			"GATEHOUSE_MAIL is console but GATEHOUSE_SMTP_URL is set"},
 		{"smtp URL with another scheme", with("GATEHOUSE_SMTP_URL", "http://mail.example.com"), nil, `GATEHOUSE_SMTP_URL has scheme "http", not smtp or smtps`},
 		{"smtp URL with an unknown starttls", with("GATEHOUSE_SMTP_URL", "smtp://mail.example.com?starttls=maybe"), nil, `GATEHOUSE_SMTP_URL has starttls="maybe"`},
 		{"smtp URL without a sender", with("GATEHOUSE_SMTP_URL", "smtp://u:p@mail.example.com:587"), nil, "GATEHOUSE_MAIL_FROM is not set but GATEHOUSE_SMTP_URL is"},
 		{"sender not an address", with("GATEHOUSE_MAIL_FROM", "not an address"), nil, `GATEHOUSE_MAIL_FROM "not an address" is not an email address`},
 		{"profiles on a public address", with("GATEHOUSE_PPROF_ADDR", "0.0.0.0:6060"), nil, `GATEHOUSE_PPROF_ADDR "0.0.0.0:6060" is not a loopback address`},
+		{"metrics address without port", with("GATEHOUSE_METRICS_ADDR", "metrics.internal"), nil, `GATEHOUSE_METRICS_ADDR "metrics.internal" is not host:port`},
 		{"a bad flag value names the flag", valid, []string{"--issuer", "no-scheme/"}, `--issuer "no-scheme/" is not an absolute URL`},
 		{"TLS certificate without its key", with("GATEHOUSE_TLS_CERT", "/etc/ssl/cert.pem"), nil, "GATEHOUSE_TLS_KEY is not set but GATEHOUSE_TLS_CERT is"},
 		{"TLS key without its certificate", with("GATEHOUSE_TLS_KEY", "/etc/ssl/key.pem"), nil, "GATEHOUSE_TLS_CERT is not set but GATEHOUSE_TLS_KEY is"},
@@ -217,12 +240,14 @@ func TestUsersCreate(t *testing.T) {
 
 func TestServeMigratesServesAndStopsOnSignal(t *testing.T) {
 	addr := "127.0.0.1:" + freePort(t)
-	vars := map[string]string{
-		"DATABASE_URL":         storetest.NewEmptyDatabase(t),
-		"GATEHOUSE_SECRET_KEY": testKey,
-		"GATEHOUSE_ADDR":       addr,
-		"GATEHOUSE_ISSUER":     "http://" + addr + "/",
-	}
+	metricsAddr := "127.0.0.1:" + freePort(t)
+	vars := withConsoleDelivery(map[string]string{
+		"DATABASE_URL":           storetest.NewEmptyDatabase(t),
+		"GATEHOUSE_SECRET_KEY":   testKey,
+		"GATEHOUSE_ADDR":         addr,
+		"GATEHOUSE_ISSUER":       "http://" + addr + "/",
+		"GATEHOUSE_METRICS_ADDR": metricsAddr,
+	})
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan result, 1)
 	go func() { done <- gatehouse(ctx, vars, "", "serve") }()
@@ -239,11 +264,22 @@ func TestServeMigratesServesAndStopsOnSignal(t *testing.T) {
 	if resp, err := http.Get("http://" + addr + "/dev/outbox"); err != nil || resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("serve exposes the dev outbox: %v %v", resp.StatusCode, err)
 	}
+	if resp, err := http.Get("http://" + addr + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("serve exposes metrics on the public listener: %v %v", resp.StatusCode, err)
+	}
+	if m := get(t, "http://"+metricsAddr+"/metrics"); !strings.Contains(m, `gatehouse_signups_total{outcome="success"} 1`) {
+		t.Fatalf("the metrics listener does not count the signup:\n%s", m)
+	}
 	stop()
 	select {
 	case r := <-done:
 		if r.code != 0 {
 			t.Fatalf("serve exit %d, stderr %s", r.code, r.stderr)
+		}
+		for _, want := range []string{"GATEHOUSE_SMS_PROVIDER is console", "GATEHOUSE_MAIL is console"} {
+			if !regexp.MustCompile(`"level":"WARN","msg":"` + want + `[^"]*unsafe in production"`).MatchString(r.stderr) {
+				t.Errorf("the log lacks a warning that %s, unsafe in production:\n%s", want, r.stderr)
+			}
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not stop within 20s of its context ending")
@@ -351,6 +387,21 @@ func waitForFile(t *testing.T, path string, done <-chan result) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s did not appear within 60s", path)
+}
+
+// get returns the body of a 200 answer to GET url.
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
+	}
+	return string(body)
 }
 
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -44,19 +44,25 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return serveAside(ctx, "GATEHOUSE_PPROF_ADDR", addr, mux, log.With("listener", "profiles"))
+}
+
+// serveAside serves h on addr until ctx ends: a listener of its own for what
+// only the operator should reach. setting names the variable in errors.
+func serveAside(ctx context.Context, setting, addr string, h http.Handler, log *slog.Logger) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("GATEHOUSE_PPROF_ADDR: %w", err)
+		return fmt.Errorf("%s: %w", setting, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
 		srv.Close()
 	}()
-	log.Info("profiles served", "addr", l.Addr().String())
+	log.Info("serving", "addr", l.Addr().String())
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("profile listener stopped", "err", err)
+			log.Error("listener stopped", "err", err)
 		}
 	}()
 	return nil

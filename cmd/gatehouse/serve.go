@@ -6,7 +6,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "serve [flags]",
 		"Runs the Gatehouse server. Pending database migrations are applied first,\nunless --no-migrate is given.",
 		"DATABASE_URL", "GATEHOUSE_SECRET_KEY", "GATEHOUSE_ISSUER", "GATEHOUSE_ADDR", "GATEHOUSE_TRUSTED_PROXIES",
-		"GATEHOUSE_TLS_CERT", "GATEHOUSE_TLS_KEY", "GATEHOUSE_PPROF_ADDR")
+		"GATEHOUSE_TLS_CERT", "GATEHOUSE_TLS_KEY", "GATEHOUSE_SMS_PROVIDER", "GATEHOUSE_SMTP_URL", "GATEHOUSE_MAIL_FROM",
+		"GATEHOUSE_MAIL", "GATEHOUSE_PPROF_ADDR", "GATEHOUSE_METRICS_ADDR")
 	var f serverFlags
 	fs.StringVar(&f.databaseURL, "database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
 	fs.StringVar(&f.issuer, "issuer", "", "public base URL ending in / (overrides GATEHOUSE_ISSUER)")
@@ -15,7 +16,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	c, err := loadConfig(e, f, true)
+	c, err := loadConfig(e, f, false)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/settings"
 )
 
-// smsConfig is how Gatehouse delivers SMS (DESIGN.md §3).
+// smsConfig is how Gatehouse delivers SMS.
 type smsConfig struct {
 	provider  string // console, plivo or webhook
 	statusURL string // where Plivo posts delivery reports
@@ -20,15 +20,21 @@ type smsConfig struct {
 }
 
 const (
-	hintProvider = "set it to console, plivo or webhook"
+	hintProvider = "set it to plivo or webhook (with their settings), or to console to only write the codes to the log (unsafe in production)"
 	hintPlivo    = "set PLIVO_AUTH_ID, PLIVO_AUTH_TOKEN and PLIVO_SRC (sender number in E.164, e.g. +14155550100, or a sender ID) from the Plivo console"
 	hintWebhook  = "set GATEHOUSE_WEBHOOK_URL to your HTTPS endpoint and GATEHOUSE_WEBHOOK_SECRET to at least 32 random characters"
 )
 
 // parseSMSConfig reads the provider settings; the Plivo status callback is the
-// issuer's hooks/plivo/status, the exact URL Plivo's signature covers.
-func parseSMSConfig(e env, issuer *url.URL) (smsConfig, error) {
+// issuer's hooks/plivo/status, the exact URL Plivo's signature covers. Only
+// dev defaults to the console sender: anywhere else a console that writes
+// every code to the log must be chosen, not fallen into because a variable
+// was forgotten.
+func parseSMSConfig(e env, issuer *url.URL, dev bool) (smsConfig, error) {
 	c := smsConfig{provider: strings.TrimSpace(e.getenv("GATEHOUSE_SMS_PROVIDER")), statusURL: issuer.String() + "hooks/plivo/status"}
+	if c.provider == "" && !dev {
+		return c, &configError{"GATEHOUSE_SMS_PROVIDER", "is not set", hintProvider}
+	}
 	if c.provider == "" {
 		c.provider = "console"
 	}

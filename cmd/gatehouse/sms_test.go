@@ -20,20 +20,23 @@ func TestSMSProviderSettings(t *testing.T) {
 	tests := []struct {
 		name string
 		vars map[string]string
+		dev  bool
 		want string // "" means accepted
 	}{
-		{"console by default", map[string]string{}, ""},
-		{"plivo complete", plivo, ""},
-		{"unknown provider", map[string]string{"GATEHOUSE_SMS_PROVIDER": "twilio"}, `GATEHOUSE_SMS_PROVIDER "twilio" is not a provider`},
-		{"plivo without token", with(plivo, "PLIVO_AUTH_TOKEN", ""), "PLIVO_AUTH_TOKEN is not set but GATEHOUSE_SMS_PROVIDER is plivo"},
-		{"plivo API URL not a URL", with(plivo, "PLIVO_API_URL", "ftp://x"), `PLIVO_API_URL "ftp://x" is not an http(s) URL`},
-		{"webhook without URL", map[string]string{"GATEHOUSE_SMS_PROVIDER": "webhook"}, "GATEHOUSE_WEBHOOK_URL"},
+		{"console by default in dev", map[string]string{}, true, ""},
+		{"no default outside dev", map[string]string{}, false, "GATEHOUSE_SMS_PROVIDER is not set; set it to plivo or webhook"},
+		{"console when chosen", map[string]string{"GATEHOUSE_SMS_PROVIDER": "console"}, false, ""},
+		{"plivo complete", plivo, false, ""},
+		{"unknown provider", map[string]string{"GATEHOUSE_SMS_PROVIDER": "twilio"}, false, `GATEHOUSE_SMS_PROVIDER "twilio" is not a provider`},
+		{"plivo without token", with(plivo, "PLIVO_AUTH_TOKEN", ""), false, "PLIVO_AUTH_TOKEN is not set but GATEHOUSE_SMS_PROVIDER is plivo"},
+		{"plivo API URL not a URL", with(plivo, "PLIVO_API_URL", "ftp://x"), false, `PLIVO_API_URL "ftp://x" is not an http(s) URL`},
+		{"webhook without URL", map[string]string{"GATEHOUSE_SMS_PROVIDER": "webhook"}, false, "GATEHOUSE_WEBHOOK_URL"},
 		{"webhook with a short secret", map[string]string{"GATEHOUSE_SMS_PROVIDER": "webhook", "GATEHOUSE_WEBHOOK_URL": "https://hooks.example.com/sms",
-			"GATEHOUSE_WEBHOOK_SECRET": "short"}, "GATEHOUSE_WEBHOOK_SECRET is shorter than 32 characters"},
+			"GATEHOUSE_WEBHOOK_SECRET": "short"}, false, "GATEHOUSE_WEBHOOK_SECRET is shorter than 32 characters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := parseSMSConfig(env{getenv: func(k string) string { return tt.vars[k] }}, issuer)
+			c, err := parseSMSConfig(env{getenv: func(k string) string { return tt.vars[k] }}, issuer, tt.dev)
 			if tt.want == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)

@@ -41,14 +41,14 @@ func serveTLS(t *testing.T) (base, caPath string, vars map[string]string) {
 	}
 	addr := "127.0.0.1:" + freePort(t)
 	base = "https://" + addr + "/"
-	vars = map[string]string{
+	vars = withConsoleDelivery(map[string]string{
 		"DATABASE_URL":         storetest.NewDatabase(t),
 		"GATEHOUSE_SECRET_KEY": testKey,
 		"GATEHOUSE_ADDR":       addr,
 		"GATEHOUSE_ISSUER":     base,
 		"GATEHOUSE_TLS_CERT":   bundle.CertPath,
 		"GATEHOUSE_TLS_KEY":    bundle.KeyPath,
-	}
+	})
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan result, 1)
 	go func() { done <- gatehouse(ctx, vars, "", "serve") }()
