@@ -115,10 +115,7 @@ func TestAPasswordAloneCannotAddOrRemoveAnAuthenticatorApp(t *testing.T) {
 
 	// The victim sets up an app from a session that passed the phone.
 	h.passChallenge(t, victim, "/account")
-	setup := h.do(victim, "GET", "/account/totp", nil)
-	setup.expect(t, 200, "totp-setup")
-	secret := totpSecretRE.FindStringSubmatch(setup.body)[1]
-	h.do(victim, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).expect(t, 200, "account")
+	h.setUpApp(t, victim)
 
 	attacker := h.browser()
 	h.logIn(attacker, "ann@example.com", goodPassword).expectRedirect(t, "/account")
@@ -179,11 +176,8 @@ func TestPhoneMessageOffSendsNoTextOnAnyPath(t *testing.T) {
 	}
 	h.setPolicy(t, mfa.PolicyAlways)
 
-	h.requestReset("ann@example.com")
-	link := h.sendMail(t, "ann@example.com")
-	r := h.browser()
-	h.do(r, "GET", link, nil)
-	h.do(r, "GET", "/reset", nil).expect(t, http.StatusForbidden, "error")
+	r, page := h.followResetLink(t, "ann@example.com")
+	page.expect(t, http.StatusForbidden, "error")
 	h.do(r, "POST", "/reset", url.Values{"step": {"resend"}}).expect(t, http.StatusForbidden, "error")
 	h.do(b, "GET", "/mfa/challenge", nil).expect(t, http.StatusForbidden, "error")
 	h.do(b, "POST", "/mfa/challenge", url.Values{"step": {"resend"}}).expect(t, http.StatusForbidden, "error")
@@ -199,16 +193,10 @@ func TestResetAsksForTheAppBeforeThePhone(t *testing.T) {
 	h := newHarness(t, func(o *options) { o.plivo, o.mail = true, true })
 	b := signedInBrowser(t, h)
 	h.sendMail(t, "ann@example.com")
-	setup := h.do(b, "GET", "/account/totp", nil)
-	secret := totpSecretRE.FindStringSubmatch(setup.body)[1]
-	h.do(b, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).expect(t, 200, "account")
+	h.setUpApp(t, b)
 	h.enrollPhone(t, "ann@example.com")
 
-	h.requestReset("ann@example.com")
-	link := h.sendMail(t, "ann@example.com")
-	r := h.browser()
-	h.do(r, "GET", link, nil)
-	page := h.do(r, "GET", "/reset", nil)
+	_, page := h.followResetLink(t, "ann@example.com")
 	page.expect(t, 200, "reset-challenge")
 	if !strings.Contains(page.body, "authenticator app") || len(h.plivo.Messages()) != 0 {
 		t.Fatalf("user with an app and a phone: asks for the app %v, %d SMS sent; want the app and no SMS",

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net"
+	"net/http"
 	netmail "net/mail"
 	"net/url"
 	"regexp"
@@ -262,6 +263,17 @@ func (h *harness) requestReset(email string) response {
 	return h.do(h.browser(), "POST", "/forgot", url.Values{"email": {email}})
 }
 
+// followResetLink asks for a reset of email's password and opens the mailed
+// link in a new browser, which it returns with the page the link leads to.
+func (h *harness) followResetLink(t *testing.T, email string) (*http.Client, response) {
+	t.Helper()
+	h.requestReset(email)
+	link := h.sendMail(t, email)
+	r := h.browser()
+	h.do(r, "GET", link, nil)
+	return r, h.do(r, "GET", "/reset", nil)
+}
+
 func TestPasswordResetByLinkEndsEverything(t *testing.T) {
 	h := newHarness(t, withMail)
 	p := h.newSPA(t)
@@ -433,15 +445,9 @@ func TestResetWithOnlyAnAuthenticatorAppAsksForItsCode(t *testing.T) {
 	h := newHarness(t, func(o *options) { o.plivo, o.mail = true, true })
 	b := signedInBrowser(t, h)
 	h.sendMail(t, "ann@example.com")
-	setup := h.do(b, "GET", "/account/totp", nil)
-	secret := totpSecretRE.FindStringSubmatch(setup.body)[1]
-	h.do(b, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).expect(t, 200, "account")
+	secret := h.setUpApp(t, b)
 
-	h.requestReset("ann@example.com")
-	link := h.sendMail(t, "ann@example.com")
-	r := h.browser()
-	h.do(r, "GET", link, nil)
-	page := h.do(r, "GET", "/reset", nil)
+	r, page := h.followResetLink(t, "ann@example.com")
 	page.expect(t, 200, "reset-challenge")
 	if !strings.Contains(page.body, "authenticator app") || len(h.plivo.Messages()) != 0 {
 		t.Fatalf("app-only user: page asks for the app's code %v, %d SMS sent; want the app and no SMS",

@@ -25,6 +25,16 @@ func totpCode(t *testing.T, secret string, at time.Time) string {
 	return code
 }
 
+// setUpApp sets up an authenticator app from browser b and returns its secret.
+func (h *harness) setUpApp(t *testing.T, b *http.Client) string {
+	t.Helper()
+	setup := h.do(b, "GET", "/account/totp", nil)
+	setup.expect(t, 200, "totp-setup")
+	secret := totpSecretRE.FindStringSubmatch(setup.body)[1]
+	h.do(b, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).expect(t, 200, "account")
+	return secret
+}
+
 func TestAuthenticatorAppSetUpThenUsedAtLogin(t *testing.T) {
 	h := newHarness(t, func(o *options) { o.plivo = true })
 	b := signedInBrowser(t, h)
