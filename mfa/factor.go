@@ -41,7 +41,9 @@ type Factors interface {
 
 // EnrollVerified makes phone the user's factor. The number counts only if the
 // user passed an enroll challenge for it within the last CodeTTL
-// (ErrNotVerified otherwise). An enrolled phone is replaced.
+// (ErrNotVerified otherwise). An enrolled phone is replaced: whether this
+// session may replace it (a second factor passed minutes ago) is the
+// assurance authority's decision, asked before the enroll challenge starts.
 func (s *Service) EnrollVerified(ctx context.Context, userID string, phone Phone) (Factor, error) {
 	lookup := s.vault.Lookup(phone.E164)
 	ok, err := s.store.PassedMFAEnrollment(ctx, userID, lookup, s.now().Add(-s.rulesFor(ctx).CodeTTL))
