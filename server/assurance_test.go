@@ -259,3 +259,33 @@ func TestAppCodeWithoutAnAppIsAClearRefusal(t *testing.T) {
 		t.Fatalf("alert %q", r.alert())
 	}
 }
+
+func TestTwoSecondFactorsPassedAtOnceNeverFail(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	b := signedInBrowser(t, h)
+	codes := h.enroll(t, b, "")
+	h.setPolicy(t, mfa.PolicyAlways)
+	srvURL, _ := url.Parse(h.srv.URL)
+	for round := range 3 {
+		h.do(b, "POST", "/logout", url.Values{})
+		h.logIn(b, "ann@example.com", goodPassword)
+		// Two tabs of one session each spend a recovery code at the same
+		// moment; one renews the session first.
+		tabs := []*http.Client{h.browser(), h.browser()}
+		for _, tab := range tabs {
+			tab.Jar.SetCookies(srvURL, b.Jar.Cookies(srvURL))
+		}
+		results := make(chan response, 2)
+		for i, tab := range tabs {
+			go func() {
+				results <- h.do(tab, "POST", "/mfa/totp", url.Values{"step": {"recovery"}, "recovery_code": {codes[2*round+i]}})
+			}()
+		}
+		for range tabs {
+			r := <-results
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("round %d: a tab got %d (%q), want a redirect onward or to log in again", round, r.status, r.alert())
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -156,6 +157,14 @@ func (s *Server) renderMessage(w http.ResponseWriter, r *http.Request, status in
 // answer, the failure is an outage rather than a bug: the person gets 503 and
 // a "try again in a moment", and a load balancer a Retry-After.
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, account.ErrNoSession) {
+		// The session ended under this request: a logout elsewhere, or a
+		// second request that passed the same second factor and renewed it
+		// first. Log in again, as for any ended session.
+		s.clearSessionCookie(w)
+		http.Redirect(w, r, s.base+"login?return_to="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
 	if s.db != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()
