@@ -123,6 +123,10 @@ type Decision struct {
 	Assessment *risk.Assessment
 	// Usable is every kind the user can pass now, in offering order.
 	Usable []Kind
+	// FirstEnrollment is set when EnrollFactor is admitted because the user
+	// has no factor: the enrollment must then still find none when it
+	// completes, or a racing session could add a second one unproved.
+	FirstEnrollment bool
 }
 
 // Decide answers what the session must do before it may go on with the
@@ -170,7 +174,7 @@ func (a *Authority) rules(ctx context.Context, r Request, f facts) (Decision, er
 			return Decision{Step: Refused, Refusal: RefusedFactorDisabled}, nil
 		}
 		if !f.hasFactor() {
-			return Decision{Step: Done}, nil // first enrollment
+			return Decision{Step: Done, FirstEnrollment: true}, nil
 		}
 		return a.recent(r, f), nil
 	case ChangeFactors:

@@ -198,20 +198,20 @@ func TestEnrollmentCountsOnlyAfterAPassedChallenge(t *testing.T) {
 	if _, err := f.svc.StartChallenge(ctx, f.request(t, mfa.StartRequest{Purpose: mfa.PurposeChallenge})); !errors.Is(err, mfa.ErrNotEnrolled) {
 		t.Fatalf("login challenge before enrollment: %v, want ErrNotEnrolled", err)
 	}
-	if _, err := f.svc.EnrollVerified(ctx, f.user.ID, phone); !errors.Is(err, mfa.ErrNotVerified) {
+	if _, err := f.svc.EnrollVerified(ctx, f.user.ID, phone, false); !errors.Is(err, mfa.ErrNotVerified) {
 		t.Fatalf("enroll without a challenge: %v, want ErrNotVerified", err)
 	}
 	c, code := f.start(t, mfa.StartRequest{})
-	if _, err := f.svc.EnrollVerified(ctx, f.user.ID, phone); !errors.Is(err, mfa.ErrNotVerified) {
+	if _, err := f.svc.EnrollVerified(ctx, f.user.ID, phone, false); !errors.Is(err, mfa.ErrNotVerified) {
 		t.Fatalf("enroll before the code: %v, want ErrNotVerified", err)
 	}
 	if _, err := f.svc.Verify(ctx, c.ID, code); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.EnrollVerified(ctx, f.user.ID, mustPhone(t, "+447400999999")); !errors.Is(err, mfa.ErrNotVerified) {
+	if _, err := f.svc.EnrollVerified(ctx, f.user.ID, mustPhone(t, "+447400999999"), false); !errors.Is(err, mfa.ErrNotVerified) {
 		t.Fatalf("enroll another number: %v, want ErrNotVerified", err)
 	}
-	factor, err := f.svc.EnrollVerified(ctx, f.user.ID, phone)
+	factor, err := f.svc.EnrollVerified(ctx, f.user.ID, phone, false)
 	if err != nil || factor.Masked != "•••• 3456" || factor.UserID != f.user.ID {
 		t.Fatalf("enroll = %+v, %v", factor, err)
 	}
@@ -238,7 +238,7 @@ func TestEnrollmentCountsOnlyAfterAPassedChallenge(t *testing.T) {
 	}
 
 	f.clock.Advance(5 * time.Minute)
-	if _, err := f.svc.EnrollVerified(ctx, f.user.ID, phone); !errors.Is(err, mfa.ErrNotVerified) {
+	if _, err := f.svc.EnrollVerified(ctx, f.user.ID, phone, false); !errors.Is(err, mfa.ErrNotVerified) {
 		t.Fatalf("enroll 6 minutes after the code: %v, want ErrNotVerified", err)
 	}
 }
@@ -247,7 +247,7 @@ func TestResetMFARemovesTheFactor(t *testing.T) {
 	f := newFixture(t, mfa.DefaultRules())
 	c, code := f.start(t, mfa.StartRequest{})
 	f.svc.Verify(ctx, c.ID, code)
-	if _, err := f.svc.EnrollVerified(ctx, f.user.ID, mustPhone(t, ann)); err != nil {
+	if _, err := f.svc.EnrollVerified(ctx, f.user.ID, mustPhone(t, ann), false); err != nil {
 		t.Fatal(err)
 	}
 	f.svc.IssueRecoveryCodes(ctx, f.user.ID)

@@ -1,9 +1,11 @@
 package mfa
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
@@ -37,6 +39,39 @@ type Factors interface {
 	DeleteMFA(ctx context.Context, userID string) error
 	// MFARecoveryCodesLeft counts the user's unused recovery codes.
 	MFARecoveryCodesLeft(ctx context.Context, userID string) (int, error)
+	// LockMFAUser makes every other transaction that calls it for the same
+	// user wait until this one ends; it must be called inside InTx.
+	LockMFAUser(ctx context.Context, userID string) error
+}
+
+// ErrFactorExists refuses a first enrollment for a user who has meanwhile
+// got a second factor.
+var ErrFactorExists = errors.New("the user already has a second factor")
+
+// serialized runs fn in a transaction that holds the user's MFA lock and
+// has found the user not locked out, so that concurrent attempts are counted
+// one after another and none is checked after the lock began. A refusal by
+// the lock is audited as action.
+func (s *Service) serialized(ctx context.Context, userID, action string, fn func(ctx context.Context) error) error {
+	var refused error
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.LockMFAUser(ctx, userID); err != nil {
+			return fmt.Errorf("lock mfa user: %w", err)
+		}
+		if refused = s.CheckLock(ctx, userID); refused != nil {
+			return refused
+		}
+		return fn(ctx)
+	})
+	if refused != nil && (errors.Is(refused, ErrAccountLocked) || errors.Is(refused, ErrMFALocked)) {
+		s.record(ctx, lockEvent(userID, action, netip.Addr{}, refused, 0))
+	}
+	return err
+}
+
+// hasAnyFactor reports whether the user holds a phone or an authenticator app.
+func (s *Service) hasAnyFactor(ctx context.Context, userID string) (bool, error) {
+	return s.HasSecondFactor(ctx, userID)
 }
 
 // EnrollVerified makes phone the user's factor. The number counts only if the
@@ -44,7 +79,11 @@ type Factors interface {
 // (ErrNotVerified otherwise). An enrolled phone is replaced: whether this
 // session may replace it (a second factor passed minutes ago) is the
 // assurance authority's decision, asked before the enroll challenge starts.
-func (s *Service) EnrollVerified(ctx context.Context, userID string, phone Phone) (Factor, error) {
+// firstOnly is set when that decision was a first enrollment: then it holds
+// only while the user still has no factor (ErrFactorExists), checked under
+// the user's lock, so two sessions racing to enroll cannot both count as
+// first.
+func (s *Service) EnrollVerified(ctx context.Context, userID string, phone Phone, firstOnly bool) (Factor, error) {
 	lookup := s.vault.Lookup(phone.E164)
 	ok, err := s.store.PassedMFAEnrollment(ctx, userID, lookup, s.now().Add(-s.rulesFor(ctx).CodeTTL))
 	if err != nil {
@@ -53,7 +92,20 @@ func (s *Service) EnrollVerified(ctx context.Context, userID string, phone Phone
 	if !ok {
 		return Factor{}, ErrNotVerified
 	}
-	return s.putFactor(ctx, userID, phone, "user")
+	var f Factor
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.LockMFAUser(ctx, userID); err != nil {
+			return fmt.Errorf("lock mfa user: %w", err)
+		}
+		if firstOnly {
+			if has, err := s.hasAnyFactor(ctx, userID); err != nil || has {
+				return cmp.Or(err, ErrFactorExists)
+			}
+		}
+		f, err = s.putFactor(ctx, userID, phone, "user")
+		return err
+	})
+	return f, err
 }
 
 // EnrollByOperator makes phone the user's factor on an operator's word, with

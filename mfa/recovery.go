@@ -55,15 +55,12 @@ func newRecoveryCode() string {
 // dashes and spaces do not matter. A wrong or used code answers
 // ErrInvalidRecoveryCode and counts as a failure toward the user's lock.
 func (s *Service) UseRecoveryCode(ctx context.Context, userID, code string) error {
-	if err := s.checkLock(ctx, userID, "recovery_code", netip.Addr{}); err != nil {
-		return err
-	}
 	now := s.now()
 	hash := s.codes.hashRecovery(userID, strings.ToUpper(normalizeCode(code)))
 	var remaining, consecutive int
 	var ok bool
 	var lock error
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
+	err := s.serialized(ctx, userID, "recovery_code", func(ctx context.Context) error {
 		var err error
 		remaining, ok, err = s.store.UseMFARecoveryCode(ctx, userID, hash, now)
 		if err != nil {

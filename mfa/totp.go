@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/cipher"
 	"crypto/rand"
@@ -61,17 +62,19 @@ type TOTPSetup struct {
 	URI    string
 }
 
-// TOTPs stores authenticator secrets, sealed: at most one pending setup and
-// one active authenticator per user.
+// TOTPs stores authenticator secrets, sealed: at most one pending setup per
+// user and setup (the session that began it), and one active authenticator
+// per user.
 type TOTPs interface {
-	// PutPendingTOTP replaces any pending setup of the user.
-	PutPendingTOTP(ctx context.Context, userID string, sealedSecret []byte, expiresAt time.Time) error
+	// PutPendingTOTP replaces any pending setup of the user with this id.
+	PutPendingTOTP(ctx context.Context, userID, setupID string, sealedSecret []byte, expiresAt time.Time) error
 	// PendingTOTP returns the unexpired pending secret or ErrNoPendingTOTP.
-	PendingTOTP(ctx context.Context, userID string, now time.Time) ([]byte, error)
-	// ActivateTOTP makes the pending secret, if it is still sealedSecret and
-	// unexpired, the user's authenticator (replacing any), with usedStep as
-	// its last used step; otherwise it answers ErrNoPendingTOTP.
-	ActivateTOTP(ctx context.Context, userID string, sealedSecret []byte, now time.Time, usedStep int64) error
+	PendingTOTP(ctx context.Context, userID, setupID string, now time.Time) ([]byte, error)
+	// ActivateTOTP makes the setup's pending secret, if it is still
+	// sealedSecret and unexpired, the user's authenticator (replacing any),
+	// with usedStep as its last used step; otherwise it answers
+	// ErrNoPendingTOTP.
+	ActivateTOTP(ctx context.Context, userID, setupID string, sealedSecret []byte, now time.Time, usedStep int64) error
 	// ActiveTOTP returns the user's authenticator or ErrTOTPNotEnrolled.
 	ActiveTOTP(ctx context.Context, userID string) (sealed []byte, lastStep int64, err error)
 	// UseTOTPStep records step as used if it is later than the last used
@@ -119,9 +122,11 @@ func (v *TOTPVault) open(userID string, sealed []byte) (string, error) {
 var errTOTPOff = fmt.Errorf("%w: authenticator apps are not configured", ErrInvalidRequest)
 
 // BeginTOTP makes a new secret for the user and keeps it pending, for ten
-// minutes, until ConfirmTOTP. accountName (the user's email) and issuer (the
-// server's name) label the entry in the app.
-func (s *Service) BeginTOTP(ctx context.Context, userID, accountName, issuer string) (TOTPSetup, error) {
+// minutes, until ConfirmTOTP. setupID names who may see and confirm it (the
+// browser session that began it): another session of the same user never
+// can. accountName (the user's email) and issuer (the server's name) label
+// the entry in the app.
+func (s *Service) BeginTOTP(ctx context.Context, userID, setupID, accountName, issuer string) (TOTPSetup, error) {
 	if s.totp == nil {
 		return TOTPSetup{}, errTOTPOff
 	}
@@ -130,21 +135,24 @@ func (s *Service) BeginTOTP(ctx context.Context, userID, accountName, issuer str
 		return TOTPSetup{}, err
 	}
 	sealed := s.totp.seal(userID, key.Secret())
-	if err := s.store.PutPendingTOTP(ctx, userID, sealed, s.now().Add(totpPendingFor)); err != nil {
+	if setupID == "" {
+		return TOTPSetup{}, fmt.Errorf("%w: no setup id", ErrInvalidRequest)
+	}
+	if err := s.store.PutPendingTOTP(ctx, userID, setupID, sealed, s.now().Add(totpPendingFor)); err != nil {
 		return TOTPSetup{}, err
 	}
 	return TOTPSetup{Secret: key.Secret(), URI: key.URL()}, nil
 }
 
 // TOTPQRCode draws the pending secret's otpauth URI as a size×size PNG.
-func (s *Service) TOTPQRCode(ctx context.Context, userID, accountName, issuer string, size int) ([]byte, error) {
+func (s *Service) TOTPQRCode(ctx context.Context, userID, setupID, accountName, issuer string, size int) ([]byte, error) {
 	if s.totp == nil {
 		return nil, errTOTPOff
 	}
 	if size <= 0 || size > maxQRCodeSize {
 		return nil, fmt.Errorf("%w: QR code size %d", ErrInvalidRequest, size)
 	}
-	secret, _, err := s.pendingTOTP(ctx, userID)
+	secret, _, err := s.pendingTOTP(ctx, userID, setupID)
 	if err != nil {
 		return nil, err
 	}
@@ -167,13 +175,16 @@ func (s *Service) TOTPQRCode(ctx context.Context, userID, accountName, issuer st
 	return buf.Bytes(), nil
 }
 
-// ConfirmTOTP makes the pending secret the user's authenticator once code,
-// from the app, proves the app holds it. The code's step counts as used.
-func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) error {
+// ConfirmTOTP makes the setup's pending secret the user's authenticator once
+// code, from the app, proves the app holds it. The code's step counts as
+// used. firstOnly is set when the assurance authority admitted this as a
+// first enrollment: it then holds only while the user still has no factor
+// (ErrFactorExists), checked under the user's lock.
+func (s *Service) ConfirmTOTP(ctx context.Context, userID, setupID, code string, firstOnly bool) error {
 	if s.totp == nil {
 		return errTOTPOff
 	}
-	secret, sealed, err := s.pendingTOTP(ctx, userID)
+	secret, sealed, err := s.pendingTOTP(ctx, userID, setupID)
 	if err != nil {
 		return err
 	}
@@ -182,7 +193,18 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) error {
 	if !ok {
 		return ErrWrongTOTP
 	}
-	if err := s.store.ActivateTOTP(ctx, userID, sealed, now, step); err != nil {
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		if err := s.store.LockMFAUser(ctx, userID); err != nil {
+			return fmt.Errorf("lock mfa user: %w", err)
+		}
+		if firstOnly {
+			if has, err := s.hasAnyFactor(ctx, userID); err != nil || has {
+				return cmp.Or(err, ErrFactorExists)
+			}
+		}
+		return s.store.ActivateTOTP(ctx, userID, setupID, sealed, now, step)
+	})
+	if err != nil {
 		return err
 	}
 	s.record(ctx, account.Event{Type: EventTOTPEnrolled, UserID: userID})
@@ -206,36 +228,45 @@ func (s *Service) VerifyTOTP(ctx context.Context, userID, code string) error {
 	if s.totp == nil {
 		return errTOTPOff
 	}
-	if err := s.checkLock(ctx, userID, "verify_totp", netip.Addr{}); err != nil {
-		return err
-	}
-	sealed, last, err := s.store.ActiveTOTP(ctx, userID)
-	if err != nil {
-		return err
-	}
-	secret, err := s.totp.open(userID, sealed)
-	if err != nil {
-		return err
-	}
 	now := s.now()
-	step, ok := matchTOTP(secret, code, now)
-	if !ok {
-		return s.wrongTOTP(ctx, userID, now)
-	}
-	used := false
-	if step > last {
-		err = s.store.InTx(ctx, func(ctx context.Context) error {
-			var err error
-			if used, err = s.store.UseTOTPStep(ctx, userID, step); err != nil || !used {
-				return err
-			}
-			return s.store.ClearMFAFailures(ctx, userID)
-		})
+	var used, wrong bool
+	var lock error
+	var consecutive int
+	err := s.serialized(ctx, userID, "verify_totp", func(ctx context.Context) error {
+		sealed, last, err := s.store.ActiveTOTP(ctx, userID)
 		if err != nil {
-			return fmt.Errorf("use totp step: %w", err)
+			return err
 		}
-	}
-	if !used {
+		secret, err := s.totp.open(userID, sealed)
+		if err != nil {
+			return err
+		}
+		step, ok := matchTOTP(secret, code, now)
+		if !ok {
+			wrong = true
+			lock, consecutive, err = s.addFailure(ctx, userID, now)
+			return err
+		}
+		if step <= last {
+			return nil
+		}
+		if used, err = s.store.UseTOTPStep(ctx, userID, step); err != nil || !used {
+			return err
+		}
+		return s.store.ClearMFAFailures(ctx, userID)
+	})
+	switch {
+	case err != nil:
+		return err
+	case wrong:
+		s.record(ctx, account.Event{Type: EventChallengeFailed, UserID: userID,
+			Details: map[string]any{"factor": "totp", "consecutive_failures": consecutive}})
+		if lock != nil {
+			s.record(ctx, lockEvent(userID, "verify_totp", netip.Addr{}, lock, consecutive))
+			return lock
+		}
+		return ErrWrongTOTP
+	case !used:
 		s.record(ctx, account.Event{Type: EventChallengeFailed, UserID: userID,
 			Details: map[string]any{"factor": "totp", "reason": "replayed"}})
 		return ErrTOTPReplayed
@@ -243,28 +274,6 @@ func (s *Service) VerifyTOTP(ctx context.Context, userID, code string) error {
 	s.record(ctx, account.Event{Type: EventChallengePassed, UserID: userID,
 		Details: map[string]any{"factor": "totp", "amr": []string{"otp"}}})
 	return nil
-}
-
-// wrongTOTP counts a wrong code against the user and returns ErrWrongTOTP, or
-// the lock the failure started.
-func (s *Service) wrongTOTP(ctx context.Context, userID string, now time.Time) error {
-	var lock error
-	var consecutive int
-	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		lock, consecutive, err = s.addFailure(ctx, userID, now)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	s.record(ctx, account.Event{Type: EventChallengeFailed, UserID: userID,
-		Details: map[string]any{"factor": "totp", "consecutive_failures": consecutive}})
-	if lock != nil {
-		s.record(ctx, lockEvent(userID, "verify_totp", netip.Addr{}, lock, consecutive))
-		return lock
-	}
-	return ErrWrongTOTP
 }
 
 // RemoveTOTP removes the user's authenticator and any pending setup; without
@@ -284,9 +293,9 @@ func (s *Service) RemoveTOTP(ctx context.Context, userID string) error {
 	return nil
 }
 
-// pendingTOTP returns the user's pending secret, opened and sealed.
-func (s *Service) pendingTOTP(ctx context.Context, userID string) (string, []byte, error) {
-	sealed, err := s.store.PendingTOTP(ctx, userID, s.now())
+// pendingTOTP returns the setup's pending secret, opened and sealed.
+func (s *Service) pendingTOTP(ctx context.Context, userID, setupID string) (string, []byte, error) {
+	sealed, err := s.store.PendingTOTP(ctx, userID, setupID, s.now())
 	if err != nil {
 		return "", nil, err
 	}

@@ -67,7 +67,7 @@ func wrongAppCode(t *testing.T, secret string, at time.Time) string {
 
 func (f *fixture) beginTOTP(t *testing.T, userID string) mfa.TOTPSetup {
 	t.Helper()
-	setup, err := f.svc.BeginTOTP(ctx, userID, "ann@example.com", "Gatehouse")
+	setup, err := f.svc.BeginTOTP(ctx, userID, "setup", "ann@example.com", "Gatehouse")
 	if err != nil {
 		t.Fatalf("begin totp: %v", err)
 	}
@@ -78,7 +78,7 @@ func (f *fixture) beginTOTP(t *testing.T, userID string) mfa.TOTPSetup {
 func (f *fixture) enrollTOTP(t *testing.T, userID string) string {
 	t.Helper()
 	setup := f.beginTOTP(t, userID)
-	if err := f.svc.ConfirmTOTP(ctx, userID, appCode(t, setup.Secret, f.clock.Now())); err != nil {
+	if err := f.svc.ConfirmTOTP(ctx, userID, "setup", appCode(t, setup.Secret, f.clock.Now()), false); err != nil {
 		t.Fatalf("confirm totp: %v", err)
 	}
 	return setup.Secret
@@ -109,7 +109,7 @@ func TestTOTPEnrollment(t *testing.T) {
 		t.Fatalf("URI %s is not the expected otpauth URI", setup.URI)
 	}
 
-	png, err := f.svc.TOTPQRCode(ctx, f.user.ID, "ann@example.com", "Gatehouse", 200)
+	png, err := f.svc.TOTPQRCode(ctx, f.user.ID, "setup", "ann@example.com", "Gatehouse", 200)
 	if err != nil {
 		t.Fatalf("QR code: %v", err)
 	}
@@ -117,19 +117,19 @@ func TestTOTPEnrollment(t *testing.T) {
 	if err != nil || format != "png" || img.Bounds().Dx() != 200 || img.Bounds().Dy() != 200 {
 		t.Fatalf("QR code decodes as %s %v, %v; want a 200×200 PNG", format, img.Bounds(), err)
 	}
-	if _, err := f.svc.TOTPQRCode(ctx, f.newUser(t).ID, "b@example.com", "Gatehouse", 200); !errors.Is(err, mfa.ErrNoPendingTOTP) {
+	if _, err := f.svc.TOTPQRCode(ctx, f.newUser(t).ID, "setup", "b@example.com", "Gatehouse", 200); !errors.Is(err, mfa.ErrNoPendingTOTP) {
 		t.Fatalf("QR code without setup: %v, want ErrNoPendingTOTP", err)
 	}
 
 	now := f.clock.Now()
-	if err := f.svc.ConfirmTOTP(ctx, f.user.ID, wrongAppCode(t, setup.Secret, now)); !errors.Is(err, mfa.ErrWrongTOTP) {
+	if err := f.svc.ConfirmTOTP(ctx, f.user.ID, "setup", wrongAppCode(t, setup.Secret, now), false); !errors.Is(err, mfa.ErrWrongTOTP) {
 		t.Fatalf("confirm with a wrong code: %v, want ErrWrongTOTP", err)
 	}
 	if f.hasTOTP(t, f.user.ID) {
 		t.Fatal("enrolled after a wrong code")
 	}
 	code := appCode(t, setup.Secret, now)
-	if err := f.svc.ConfirmTOTP(ctx, f.user.ID, code[:3]+" "+code[3:]); err != nil {
+	if err := f.svc.ConfirmTOTP(ctx, f.user.ID, "setup", code[:3]+" "+code[3:], false); err != nil {
 		t.Fatalf("confirm: %v", err)
 	}
 	if !f.hasTOTP(t, f.user.ID) {
@@ -138,7 +138,7 @@ func TestTOTPEnrollment(t *testing.T) {
 	if n := f.auditCount(t, mfa.EventTOTPEnrolled); n != 1 {
 		t.Fatalf("enrollment audited %d times, want 1", n)
 	}
-	if err := f.svc.ConfirmTOTP(ctx, f.user.ID, code); !errors.Is(err, mfa.ErrNoPendingTOTP) {
+	if err := f.svc.ConfirmTOTP(ctx, f.user.ID, "setup", code, false); !errors.Is(err, mfa.ErrNoPendingTOTP) {
 		t.Fatalf("second confirm: %v, want ErrNoPendingTOTP", err)
 	}
 	if err := f.svc.VerifyTOTP(ctx, f.user.ID, code); !errors.Is(err, mfa.ErrTOTPReplayed) {
@@ -150,10 +150,10 @@ func TestTOTPPendingSetupExpiresAndIsReplaced(t *testing.T) {
 	f := newTOTPFixture(t)
 	first := f.beginTOTP(t, f.user.ID)
 	f.clock.Advance(10 * time.Minute)
-	if err := f.svc.ConfirmTOTP(ctx, f.user.ID, appCode(t, first.Secret, f.clock.Now())); !errors.Is(err, mfa.ErrNoPendingTOTP) {
+	if err := f.svc.ConfirmTOTP(ctx, f.user.ID, "setup", appCode(t, first.Secret, f.clock.Now()), false); !errors.Is(err, mfa.ErrNoPendingTOTP) {
 		t.Fatalf("confirm after 10 minutes: %v, want ErrNoPendingTOTP", err)
 	}
-	if _, err := f.svc.TOTPQRCode(ctx, f.user.ID, "ann@example.com", "Gatehouse", 200); !errors.Is(err, mfa.ErrNoPendingTOTP) {
+	if _, err := f.svc.TOTPQRCode(ctx, f.user.ID, "setup", "ann@example.com", "Gatehouse", 200); !errors.Is(err, mfa.ErrNoPendingTOTP) {
 		t.Fatalf("QR code after 10 minutes: %v, want ErrNoPendingTOTP", err)
 	}
 
@@ -161,12 +161,12 @@ func TestTOTPPendingSetupExpiresAndIsReplaced(t *testing.T) {
 	replacement := f.beginTOTP(t, f.user.ID)
 	now := f.clock.Now()
 	if appCode(t, old.Secret, now) != appCode(t, replacement.Secret, now) {
-		if err := f.svc.ConfirmTOTP(ctx, f.user.ID, appCode(t, old.Secret, now)); !errors.Is(err, mfa.ErrWrongTOTP) {
+		if err := f.svc.ConfirmTOTP(ctx, f.user.ID, "setup", appCode(t, old.Secret, now), false); !errors.Is(err, mfa.ErrWrongTOTP) {
 			t.Fatalf("confirm with the replaced secret: %v, want ErrWrongTOTP", err)
 		}
 	}
 	f.clock.Advance(10*time.Minute - time.Second)
-	if err := f.svc.ConfirmTOTP(ctx, f.user.ID, appCode(t, replacement.Secret, f.clock.Now())); err != nil {
+	if err := f.svc.ConfirmTOTP(ctx, f.user.ID, "setup", appCode(t, replacement.Secret, f.clock.Now()), false); err != nil {
 		t.Fatalf("confirm a second before expiry: %v", err)
 	}
 }
@@ -268,7 +268,7 @@ func TestTOTPSecretIsStoredOnlySealed(t *testing.T) {
 		}
 	}
 	check("mfa_totp_pending")
-	if err := f.svc.ConfirmTOTP(ctx, f.user.ID, appCode(t, setup.Secret, f.clock.Now())); err != nil {
+	if err := f.svc.ConfirmTOTP(ctx, f.user.ID, "setup", appCode(t, setup.Secret, f.clock.Now()), false); err != nil {
 		t.Fatal(err)
 	}
 	check("mfa_totp")
@@ -337,7 +337,7 @@ func TestRemoveTOTP(t *testing.T) {
 
 func TestTOTPIsRefusedWhenNotConfigured(t *testing.T) {
 	f := newFixture(t, mfa.DefaultRules())
-	if _, err := f.svc.BeginTOTP(ctx, f.user.ID, "ann@example.com", "Gatehouse"); !errors.Is(err, mfa.ErrInvalidRequest) {
+	if _, err := f.svc.BeginTOTP(ctx, f.user.ID, "setup", "ann@example.com", "Gatehouse"); !errors.Is(err, mfa.ErrInvalidRequest) {
 		t.Fatalf("begin without a TOTP vault: %v, want ErrInvalidRequest", err)
 	}
 	if ok, err := f.svc.HasTOTP(ctx, f.user.ID); ok || err != nil {

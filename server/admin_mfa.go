@@ -179,9 +179,24 @@ func (s *Server) handleAdminSMSTest() http.Handler {
 			fail("", "SMS delivery is not configured on this server.")
 			return
 		}
-		phone, err := mfa.ParsePhone(d.TestPhone, "", nil)
+		snap, err := s.tenant(ctx)
 		if err != nil {
-			fail("phone", "Enter a mobile number in international form, e.g. +447911123456.")
+			s.serverError(w, r, err)
+			return
+		}
+		if !snap.PhoneEnabled() {
+			fail("", "Phone Message is turned off, so no text message is sent, not even a test. Turn it on first.")
+			return
+		}
+		// The same numbers as enrollment: a test message must not reach a
+		// country the allow list keeps out.
+		phone, err := mfa.ParsePhone(d.TestPhone, "", snap.AllowedRegions())
+		if err != nil {
+			msg := "Enter a mobile number in international form, e.g. +447911123456."
+			if refused := (*mfa.PhoneError)(nil); errors.As(err, &refused) {
+				msg = refused.Message
+			}
+			fail("phone", msg)
 			return
 		}
 		sendCtx, cancel := context.WithTimeout(ctx, 15*time.Second)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/store"
 )
@@ -272,6 +273,19 @@ func (s *Server) handleAdminUserAction() http.Handler {
 			return
 		}
 		si := mustSession(r)
+		if r.PathValue("action") == "reset-mfa" {
+			// Removing factors, anyone's, is a change of factors: the
+			// admin proves a second factor again unless it passed minutes ago.
+			d, err := s.decide(r, si, assurance.Purpose{Action: assurance.ChangeFactors})
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			if d.Step != assurance.Done {
+				s.renderDecision(w, r, d, s.base+"admin/users/"+u.ID)
+				return
+			}
+		}
 		notice, err := act(s, r, u, account.Actor{UserID: si.user.ID, Name: actor(si)})
 		if err != nil {
 			s.adminUserRefused(w, r, u, err, nil)

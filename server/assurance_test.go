@@ -289,3 +289,79 @@ func TestTwoSecondFactorsPassedAtOnceNeverFail(t *testing.T) {
 		}
 	}
 }
+
+func TestAnotherSessionNeverSeesAnAppBeingSetUp(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	victim := signedInBrowser(t, h)
+	attacker := h.browser()
+	h.logIn(attacker, "ann@example.com", goodPassword).expectRedirect(t, "/account")
+
+	setup := h.do(victim, "GET", "/account/totp", nil)
+	setup.expect(t, 200, "totp-setup")
+	secret := totpSecretRE.FindStringSubmatch(setup.body)[1]
+	if r := h.do(attacker, "GET", "/account/totp/qr.png", nil); r.status == 200 {
+		t.Fatal("a password-only session drew the QR code of the app another session is setting up")
+	}
+	// The attacker's own setup neither shows nor replaces the victim's.
+	if other := h.do(attacker, "GET", "/account/totp", nil); strings.Contains(other.body, secret) {
+		t.Fatal("another session was shown the same secret")
+	}
+	h.do(victim, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).expect(t, 200, "account")
+}
+
+func TestTwoSessionsCannotBothEnrollAFirstFactor(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	a := signedInBrowser(t, h)
+	b := h.browser()
+	h.logIn(b, "ann@example.com", goodPassword).expectRedirect(t, "/account")
+	// Both begin while ann has no factor: a sets up an app, b a phone.
+	setup := h.do(a, "GET", "/account/totp", nil)
+	secret := totpSecretRE.FindStringSubmatch(setup.body)[1]
+	h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"phone"}, "country": {"GB"}, "phone": {attackerMobile}}).expectRedirect(t, "/mfa/enroll")
+	code := h.sendSMS(t)
+	h.do(a, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).expect(t, 200, "account")
+
+	r := h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"code"}, "code": {code}})
+	if r.status == 200 {
+		t.Fatal("a second session completed a first enrollment after the first one had")
+	}
+	u, _ := h.st.UserByEmail(context.Background(), "ann@example.com")
+	if _, has, _ := h.mfaSvc.Factor(context.Background(), u.ID); has {
+		t.Fatal("the password-only session's phone was enrolled beside the app")
+	}
+}
+
+func TestResettingMFAInTheConsoleNeedsARecentSecondFactor(t *testing.T) {
+	h := newAdminHarness(t)
+	admin := h.adminBrowser(t)
+	ada, _ := h.st.UserByEmail(context.Background(), adminEmail)
+	page := "/admin/users/" + ada.ID
+	h.clock.Advance(20 * time.Minute)
+	r := h.adminPost(t, admin, page, page+"/reset-mfa", url.Values{})
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/mfa/challenge?") {
+		t.Fatalf("reset MFA 20 minutes after the admin's challenge: %d to %q, want the challenge", r.status, r.header.Get("Location"))
+	}
+	if _, has, _ := h.mfaSvc.Factor(context.Background(), ada.ID); !has {
+		t.Fatal("a stale admin session removed the admin's phone")
+	}
+	h.passChallenge(t, admin, page)
+	h.adminPost(t, admin, page, page+"/reset-mfa", url.Values{}).expectRedirect(t, page)
+	if _, has, _ := h.mfaSvc.Factor(context.Background(), ada.ID); has {
+		t.Fatal("after a fresh challenge the reset did nothing")
+	}
+}
+
+func TestNoTestMessageWhilePhoneMessageIsOff(t *testing.T) {
+	h := newAdminHarness(t)
+	admin := h.adminBrowser(t)
+	sent := len(h.plivo.Messages())
+	if err := h.st.SetSetting(context.Background(), settings.KeyPhoneEnabled, "false", "test"); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(2 * time.Second)
+	r := h.adminPost(t, admin, "/admin/mfa", "/admin/mfa/test", url.Values{"phone": {mobile}})
+	r.expect(t, http.StatusBadRequest, "admin-mfa")
+	if !strings.Contains(r.alert(), "turned off") || len(h.plivo.Messages()) != sent {
+		t.Fatalf("test message with Phone Message off: alert %q, %d sent", r.alert(), len(h.plivo.Messages())-sent)
+	}
+}

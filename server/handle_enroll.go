@@ -120,7 +120,14 @@ func (s *Server) enrollCode(w http.ResponseWriter, r *http.Request, si signedIn,
 	}
 	phone, err := s.mfa.ChallengePhone(ch)
 	if err == nil {
-		_, err = s.mfa.EnrollVerified(ctx, si.user.ID, phone)
+		_, err = s.mfa.EnrollVerified(ctx, si.user.ID, phone, decision(r).FirstEnrollment)
+	}
+	if errors.Is(err, mfa.ErrFactorExists) {
+		// Another session enrolled a factor first: changing it now needs
+		// that factor, which the enrollment page's gate will ask for.
+		s.clearChallengeCookie(w)
+		http.Redirect(w, r, s.base+"mfa/enroll?change=1"+strings.Replace(returnQuery(v.ReturnTo), "?", "&", 1), http.StatusSeeOther)
+		return
 	}
 	var codes []string
 	if err == nil {

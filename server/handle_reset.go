@@ -216,6 +216,16 @@ func (s *Server) handleReset() http.Handler {
 		case "code":
 			s.resetCode(w, r, rs, user, v)
 		case "resend":
+			d, err := s.resetDecision(r, rs, user)
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			if resetFactor(d) != assurance.KindPhone {
+				// Nothing is texted for this reset: show where it stands.
+				s.showReset(w, r, rs, user, v, http.StatusOK)
+				return
+			}
 			if _, err := s.mfa.Resend(r.Context(), rs.ChallengeID, clientIP(r.Context())); err != nil {
 				if v.Error, _ = s.mfaMessage(err); v.Error == "" {
 					s.serverError(w, r, err)

@@ -16,7 +16,7 @@ import (
 func (s *Server) handleTOTPSetupForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		si := mustSession(r)
-		setup, err := s.mfa.BeginTOTP(r.Context(), si.user.ID, si.user.Email, s.cfg.AppName)
+		setup, err := s.mfa.BeginTOTP(r.Context(), si.user.ID, sessionID(si.session), si.user.Email, s.cfg.AppName)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -36,7 +36,7 @@ func (s *Server) handleTOTPSetupForm() http.Handler {
 func (s *Server) handleTOTPQRCode() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		si := mustSession(r)
-		png, err := s.mfa.TOTPQRCode(r.Context(), si.user.ID, si.user.Email, s.cfg.AppName, 200)
+		png, err := s.mfa.TOTPQRCode(r.Context(), si.user.ID, sessionID(si.session), si.user.Email, s.cfg.AppName, 200)
 		if errors.Is(err, mfa.ErrNoPendingTOTP) {
 			s.renderError(w, r, http.StatusNotFound)
 			return
@@ -58,8 +58,10 @@ func (s *Server) handleTOTPConfirm() http.Handler {
 		}
 		si := mustSession(r)
 		returnTo := s.safeReturnTo(r.PostForm.Get("return_to"))
-		err := s.mfa.ConfirmTOTP(r.Context(), si.user.ID, r.PostForm.Get("code"))
-		if errors.Is(err, mfa.ErrWrongTOTP) || errors.Is(err, mfa.ErrNoPendingTOTP) {
+		err := s.mfa.ConfirmTOTP(r.Context(), si.user.ID, sessionID(si.session), r.PostForm.Get("code"), decision(r).FirstEnrollment)
+		if errors.Is(err, mfa.ErrWrongTOTP) || errors.Is(err, mfa.ErrNoPendingTOTP) || errors.Is(err, mfa.ErrFactorExists) {
+			// A wrong code, an expired setup, or another session that
+			// enrolled a factor first: the setup page's gate decides again.
 			http.Redirect(w, r, s.base+"account/totp?retry=1"+strings.Replace(returnQuery(returnTo), "?", "&", 1), http.StatusSeeOther)
 			return
 		}

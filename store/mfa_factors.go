@@ -104,3 +104,13 @@ func (s *Store) MFARecoveryCodesLeft(ctx context.Context, userID string) (int, e
 	}
 	return n, nil
 }
+
+// LockMFAUser takes a transaction-scoped advisory lock keyed by the user, so
+// enrollments, confirmations and code checks of one user run one at a time
+// without locking the users row that logins update.
+func (s *Store) LockMFAUser(ctx context.Context, userID string) error {
+	if _, err := s.db(ctx).Exec(ctx, `select pg_advisory_xact_lock(hashtextextended('mfa user:' || $1, 0))`, userID); err != nil {
+		return fmt.Errorf("lock mfa user: %w", err)
+	}
+	return nil
+}

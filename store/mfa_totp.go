@@ -11,26 +11,27 @@ import (
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
-func (s *Store) PutPendingTOTP(ctx context.Context, userID string, sealedSecret []byte, expiresAt time.Time) error {
+func (s *Store) PutPendingTOTP(ctx context.Context, userID, setupID string, sealedSecret []byte, expiresAt time.Time) error {
 	_, err := s.db(ctx).Exec(ctx, `
-		insert into mfa_totp_pending (user_id, sealed_secret, expires_at)
-		values ($1, $2, $3)
-		on conflict (user_id) do update
+		insert into mfa_totp_pending (user_id, setup_id, sealed_secret, expires_at)
+		values ($1, $2, $3, $4)
+		on conflict (user_id, setup_id) do update
 		set sealed_secret = excluded.sealed_secret, expires_at = excluded.expires_at`,
-		userID, sealedSecret, expiresAt)
+		userID, setupID, sealedSecret, expiresAt)
 	if err != nil {
 		return fmt.Errorf("store pending totp: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) PendingTOTP(ctx context.Context, userID string, now time.Time) ([]byte, error) {
+func (s *Store) PendingTOTP(ctx context.Context, userID, setupID string, now time.Time) ([]byte, error) {
 	if !validUUID(userID) {
 		return nil, mfa.ErrNoPendingTOTP
 	}
 	var sealed []byte
 	err := s.db(ctx).QueryRow(ctx, `
-		select sealed_secret from mfa_totp_pending where user_id = $1 and expires_at > $2`, userID, now).Scan(&sealed)
+		select sealed_secret from mfa_totp_pending where user_id = $1 and setup_id = $2 and expires_at > $3`,
+		userID, setupID, now).Scan(&sealed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, mfa.ErrNoPendingTOTP
 	}
@@ -43,21 +44,21 @@ func (s *Store) PendingTOTP(ctx context.Context, userID string, now time.Time) (
 // ActivateTOTP takes the pending secret only if it is still the one the code
 // was checked against and unexpired, so of two concurrent confirmations, or a
 // confirmation racing a new setup, at most one activates.
-func (s *Store) ActivateTOTP(ctx context.Context, userID string, sealedSecret []byte, now time.Time, usedStep int64) error {
+func (s *Store) ActivateTOTP(ctx context.Context, userID, setupID string, sealedSecret []byte, now time.Time, usedStep int64) error {
 	if !validUUID(userID) {
 		return mfa.ErrNoPendingTOTP
 	}
 	tag, err := s.db(ctx).Exec(ctx, `
 		with p as (
 			delete from mfa_totp_pending
-			where user_id = $1 and sealed_secret = $2 and expires_at > $3
+			where user_id = $1 and setup_id = $5 and sealed_secret = $2 and expires_at > $3
 			returning user_id, sealed_secret
 		)
 		insert into mfa_totp (user_id, sealed_secret, last_step, activated_at)
 		select user_id, sealed_secret, $4, $3 from p
 		on conflict (user_id) do update
 		set sealed_secret = excluded.sealed_secret, last_step = excluded.last_step, activated_at = excluded.activated_at`,
-		userID, sealedSecret, now, usedStep)
+		userID, sealedSecret, now, usedStep, setupID)
 	if err != nil {
 		return fmt.Errorf("activate totp: %w", err)
 	}
