@@ -79,6 +79,9 @@ type Request struct {
 	// RememberedBrowser is set when the browser holds a live "remember this
 	// browser" token of the user.
 	RememberedBrowser bool
+	// Caller is the caller's own handle on the session and request, opaque
+	// here and handed back to the Recorder with the request.
+	Caller any
 }
 
 // Step is what the session must do next.

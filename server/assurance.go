@@ -56,6 +56,7 @@ func (s *Server) decide(r *http.Request, si signedIn, p assurance.Purpose) (assu
 		Session: assurance.Session{Methods: si.session.AMR, SecondFactorAt: si.session.SecondFactorAt, RiskDecision: si.session.RiskDecision},
 		Purpose: p,
 		Attempt: risk.Attempt{UserID: si.user.ID, IP: clientIP(ctx), DeviceHash: deviceHash(r), At: s.now()},
+		Caller:  caller{si, r},
 	}
 	if s.mfa != nil && !slices.Contains(si.session.AMR, "mfa") {
 		trusted, err := s.rememberedBrowser(r, si)
@@ -64,7 +65,7 @@ func (s *Server) decide(r *http.Request, si signedIn, p assurance.Purpose) (assu
 		}
 		req.RememberedBrowser = trusted
 	}
-	return s.authority.Decide(withSession(ctx, si, r), req)
+	return s.authority.Decide(ctx, req)
 }
 
 // stepPath is the screen of a step the authority asked for: the one place
@@ -190,36 +191,31 @@ func (s *Server) secondFactorPassed(w http.ResponseWriter, r *http.Request, si s
 	s.setSessionCookie(w, token, sess.ExpiresAt)
 	si.session = sess
 	req := assurance.Request{User: assurance.User{ID: si.user.ID},
-		Attempt: risk.Attempt{UserID: si.user.ID, IP: clientIP(r.Context()), DeviceHash: deviceHash(r), At: s.now()}}
-	return si, s.authority.Passed(withSession(r.Context(), si, r), req)
+		Attempt: risk.Attempt{UserID: si.user.ID, IP: clientIP(r.Context()), DeviceHash: deviceHash(r), At: s.now()},
+		Caller:  caller{si, r}}
+	return si, s.authority.Passed(r.Context(), req)
 }
 
 // recorder keeps what the authority's decisions leave behind.
 type recorder struct{ s *Server }
 
-type recordCtxKey struct{}
-
-type recordCtx struct {
+// caller is the server's handle on a request the authority decides about,
+// which the recorder needs to write on the session.
+type caller struct {
 	si signedIn
 	r  *http.Request
 }
 
-// withSession lets the recorder reach the session and request a decision is
-// about; the authority itself knows neither.
-func withSession(ctx context.Context, si signedIn, r *http.Request) context.Context {
-	return context.WithValue(ctx, recordCtxKey{}, recordCtx{si, r})
-}
-
-func (rec recorder) from(ctx context.Context) (recordCtx, error) {
-	rc, ok := ctx.Value(recordCtxKey{}).(recordCtx)
+func (rec recorder) from(req assurance.Request) (caller, error) {
+	c, ok := req.Caller.(caller)
 	if !ok {
-		return rc, errors.New("no session to record on")
+		return c, errors.New("record: the request names no session")
 	}
-	return rc, nil
+	return c, nil
 }
 
-func (rec recorder) RecordAssessment(ctx context.Context, _ assurance.Request, a risk.Assessment) error {
-	rc, err := rec.from(ctx)
+func (rec recorder) RecordAssessment(ctx context.Context, req assurance.Request, a risk.Assessment) error {
+	rc, err := rec.from(req)
 	if err != nil {
 		return err
 	}
@@ -241,7 +237,7 @@ func (rec recorder) RecordAssessment(ctx context.Context, _ assurance.Request, a
 // remembered browser, an adaptive "allow") to the user's history, which the
 // risk signals compare new logins with, once per session.
 func (rec recorder) NoteLogin(ctx context.Context, req assurance.Request) error {
-	rc, err := rec.from(ctx)
+	rc, err := rec.from(req)
 	if err != nil {
 		return err
 	}
