@@ -93,7 +93,17 @@ func (s *Service) EnrollVerified(ctx context.Context, userID string, phone Phone
 		return Factor{}, ErrNotVerified
 	}
 	var f Factor
-	err = s.store.InTx(ctx, func(ctx context.Context) error {
+	err = s.enrollLocked(ctx, userID, firstOnly, func(ctx context.Context) error {
+		f, err = s.putFactor(ctx, userID, phone, "user")
+		return err
+	})
+	return f, err
+}
+
+// enrollLocked runs put in a transaction under the user's lock; with
+// firstOnly it refuses (ErrFactorExists) once the user has a factor.
+func (s *Service) enrollLocked(ctx context.Context, userID string, firstOnly bool, put func(ctx context.Context) error) error {
+	return s.store.InTx(ctx, func(ctx context.Context) error {
 		if err := s.store.LockMFAUser(ctx, userID); err != nil {
 			return fmt.Errorf("lock mfa user: %w", err)
 		}
@@ -102,10 +112,8 @@ func (s *Service) EnrollVerified(ctx context.Context, userID string, phone Phone
 				return cmp.Or(err, ErrFactorExists)
 			}
 		}
-		f, err = s.putFactor(ctx, userID, phone, "user")
-		return err
+		return put(ctx)
 	})
-	return f, err
 }
 
 // EnrollByOperator makes phone the user's factor on an operator's word, with

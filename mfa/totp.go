@@ -2,7 +2,6 @@ package mfa
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/cipher"
 	"crypto/rand"
@@ -193,15 +192,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, setupID, code string,
 	if !ok {
 		return ErrWrongTOTP
 	}
-	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		if err := s.store.LockMFAUser(ctx, userID); err != nil {
-			return fmt.Errorf("lock mfa user: %w", err)
-		}
-		if firstOnly {
-			if has, err := s.hasAnyFactor(ctx, userID); err != nil || has {
-				return cmp.Or(err, ErrFactorExists)
-			}
-		}
+	err = s.enrollLocked(ctx, userID, firstOnly, func(ctx context.Context) error {
 		return s.store.ActivateTOTP(ctx, userID, setupID, sealed, now, step)
 	})
 	if err != nil {
