@@ -143,11 +143,11 @@ func (s *Store) UsePasswordReset(ctx context.Context, id string, now time.Time) 
 // RevokeUserTokens deletes every code, access and refresh token whose subject
 // is the user, in every client's grants.
 func (s *Store) RevokeUserTokens(ctx context.Context, userID string) (int64, error) {
-	tag, err := s.db(ctx).Exec(ctx, `delete from oauth2_tokens where subject = $1`, userID)
+	n, err := s.deleteSubjectTokens(ctx, userID)
 	if err != nil {
 		return 0, fmt.Errorf("revoke user tokens: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
 }
 
 // TakeMailSends counts mail sends in the send counters the SMS limits use,

@@ -70,6 +70,9 @@ func (o *OAuth2) RotateRefreshToken(ctx context.Context, requestID, refreshSigna
 		t := now.Add(-o.cfg.RefreshReuseInterval)
 		rotatedAfter = &t
 	}
+	if err := lockTokenOwner(ctx, o.st, kindRefresh, tokenKey(refreshSignature), true); err != nil {
+		return oauth2DBError("rotate refresh token", err)
+	}
 	var n int
 	err := o.st.db(ctx).QueryRow(ctx, `
 		with rotated as (

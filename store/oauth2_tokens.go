@@ -29,6 +29,9 @@ func (o *OAuth2) GetAuthorizeCodeSession(ctx context.Context, signature string, 
 // an active code can be invalidated: of two concurrent redemptions the second
 // waits for the first's transaction and then fails, so it issues no tokens.
 func (o *OAuth2) InvalidateAuthorizeCodeSession(ctx context.Context, signature string) error {
+	if err := lockTokenOwner(ctx, o.st, kindCode, tokenKey(signature), false); err != nil {
+		return oauth2DBError("invalidate code", err)
+	}
 	tag, err := o.st.db(ctx).Exec(ctx, `
 		update oauth2_tokens set active = false where kind = 'code' and signature = $1 and active`,
 		tokenKey(signature))
@@ -112,10 +115,15 @@ func (o *OAuth2) RevokeAccessToken(ctx context.Context, requestID string) error 
 }
 
 func (o *OAuth2) revoke(ctx context.Context, k tokenKind, requestID string) error {
-	_, err := o.st.db(ctx).Exec(ctx, `delete from oauth2_tokens where kind = $1 and request_id = $2`,
-		string(k), requestID)
-	if err != nil {
-		return oauth2DBError("revoke "+string(k)+" tokens", err)
-	}
-	return nil
+	return o.st.InTx(ctx, func(ctx context.Context) error {
+		if err := lockGrant(ctx, o.st, requestID); err != nil {
+			return oauth2DBError("revoke "+string(k)+" tokens", err)
+		}
+		_, err := o.st.db(ctx).Exec(ctx, `delete from oauth2_tokens where kind = $1 and request_id = $2`,
+			string(k), requestID)
+		if err != nil {
+			return oauth2DBError("revoke "+string(k)+" tokens", err)
+		}
+		return nil
+	})
 }

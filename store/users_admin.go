@@ -77,11 +77,9 @@ func (s *Store) endAccess(ctx context.Context, id string) (account.AccessEnded, 
 		return ended, fmt.Errorf("delete sessions: %w", err)
 	}
 	ended.Sessions = tag.RowsAffected()
-	tag, err = s.db(ctx).Exec(ctx, `delete from oauth2_tokens where subject = $1`, id)
-	if err != nil {
-		return ended, oauth2DBError("delete user tokens", err)
+	if ended.Tokens, err = s.deleteSubjectTokens(ctx, id); err != nil {
+		return ended, err
 	}
-	ended.Tokens = tag.RowsAffected()
 	return ended, nil
 }
 
