@@ -11,6 +11,11 @@ import (
 // registered addresses runs into the same limits as guessing passwords. A
 // client IP past its signup limits gets *SignupLimitError, whatever the email.
 func (s *Service) SignUp(ctx context.Context, email, name, plain string, m Meta) (User, error) {
+	// A malformed address is refused before any counter keyed by it is
+	// read: Postgres text cannot hold what it may contain (NUL).
+	if _, err := NormalizeEmail(email); err != nil {
+		return User{}, err
+	}
 	key := emailKey(email)
 	if err := s.checkLimits(ctx, key, m.IP); err != nil {
 		s.recordRefusal(ctx, err, email, m)

@@ -247,3 +247,16 @@ func TestTheDatabaseGoneMeansNotReadyAndAnOutagePage(t *testing.T) {
 		t.Fatal("the error page leaks internals")
 	}
 }
+
+func TestTextPostgresCannotHoldIsRefusedOrIgnoredNotAServerError(t *testing.T) {
+	h := newAdminHarness(t)
+	admin := h.adminBrowser(t)
+	b := h.browser()
+	r := h.do(b, "POST", "/signup", url.Values{"email": {"a\x00b@example.com"}, "password": {goodPassword}})
+	r.expect(t, http.StatusBadRequest, "signup")
+	for _, path := range []string{"/admin/users?q=%00", "/admin/users?after=AA", "/admin/users?after=gICA", "/admin/logs?type=%00", "/admin/logs?type=%ff"} {
+		if r := h.do(admin, "GET", path, nil); r.status >= 500 {
+			t.Errorf("GET %s: %d", path, r.status)
+		}
+	}
+}

@@ -24,11 +24,18 @@ func (s *Store) Record(ctx context.Context, e account.Event) error {
 	_, err := s.db(ctx).Exec(ctx, `
 		insert into audit_log (at, event, user_id, subject, ip, user_agent, request_id, details)
 		values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		e.At, e.Type, userID, e.Subject, inet(e.IP), e.UserAgent, e.RequestID, details)
+		e.At, e.Type, userID, cleanText(e.Subject), inet(e.IP), cleanText(e.UserAgent), e.RequestID, details)
 	if err != nil {
 		return fmt.Errorf("insert audit event %s: %w", e.Type, err)
 	}
 	return nil
+}
+
+// cleanText makes text a client typed fit a Postgres text column, which
+// refuses NUL and invalid UTF-8, so that an event about a malformed attempt is
+// still on record.
+func cleanText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // AuditFilter selects audit entries. Zero fields select everything; Type
@@ -81,9 +88,9 @@ func (s *Store) AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEntry, e
 	}
 	switch {
 	case strings.HasSuffix(f.Type, "."):
-		cond("starts_with(event, $?)", f.Type)
+		cond("starts_with(event, $?)", cleanText(f.Type))
 	case f.Type != "":
-		cond("event = $?", f.Type)
+		cond("event = $?", cleanText(f.Type))
 	}
 	if !f.Since.IsZero() {
 		cond("at >= $?", f.Since)

@@ -17,8 +17,9 @@ import (
 func (s *Store) SearchUsers(ctx context.Context, q account.UserSearch) (account.UserPage, error) {
 	after := ""
 	if b, err := base64.RawURLEncoding.DecodeString(q.After); err == nil {
-		after = string(b)
+		after = cleanText(string(b)) // a forged cursor is only text to compare
 	}
+	q.Text = cleanText(q.Text)
 	var lookup any
 	if q.PhoneLookup != nil {
 		lookup = q.PhoneLookup
