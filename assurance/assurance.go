@@ -61,13 +61,6 @@ type Factor interface {
 	Enrolled(ctx context.Context, userID string) (bool, error)
 }
 
-// Enrollable is a Factor a user can set up by themselves (recovery codes
-// are issued, not enrolled).
-type Enrollable interface {
-	Factor
-	SelfEnroll() bool
-}
-
 // Locks reads the user's MFA lock: nil, a *mfa.LockedError or
 // mfa.ErrAccountLocked.
 type Locks interface {
@@ -128,14 +121,11 @@ func New(d Deps) *Authority {
 	return &Authority{d: d}
 }
 
-// RecentFor is the sudo-mode window.
-func (a *Authority) RecentFor() time.Duration { return a.d.RecentFor }
-
 // facts are what the rules look at, gathered once per decision.
 type facts struct {
 	enrolled []Kind // held by the user, whether or not enabled
 	usable   []Kind // held and enabled, in offering order
-	canEnrol []Kind // enabled and self-enrollable, in offering order
+	canEnrol []Kind // enabled and set up by the user (not recovery codes, which are issued)
 	lock     error
 }
 
@@ -145,19 +135,16 @@ func (f facts) hasFactor() bool {
 
 func (a *Authority) gather(ctx context.Context, userID string, withFactors bool) (facts, error) {
 	var f facts
+	if !withFactors {
+		return f, a.readLock(ctx, userID, &f)
+	}
 	for _, fac := range a.d.Factors {
-		if !withFactors {
-			break
-		}
 		enabled, err := fac.Enabled(ctx)
 		if err != nil {
 			return f, fmt.Errorf("assurance: %s enabled: %w", fac.Kind(), err)
 		}
-		if e, ok := fac.(Enrollable); ok && enabled && e.SelfEnroll() {
+		if enabled && fac.Kind() != KindRecovery {
 			f.canEnrol = append(f.canEnrol, fac.Kind())
-		}
-		if userID == "" {
-			continue
 		}
 		held, err := fac.Enrolled(ctx, userID)
 		if err != nil {
@@ -178,18 +165,24 @@ func (a *Authority) gather(ctx context.Context, userID string, withFactors bool)
 		// they prove nothing.
 		f.usable = slices.DeleteFunc(f.usable, func(k Kind) bool { return k == KindRecovery })
 	}
-	if userID != "" && a.d.Locks != nil {
-		err := a.d.Locks.CheckLock(ctx, userID)
-		var locked *mfa.LockedError
-		switch {
-		case err == nil:
-		case errors.As(err, &locked), errors.Is(err, mfa.ErrAccountLocked):
-			f.lock = err
-		default:
-			return f, fmt.Errorf("assurance: read lock: %w", err)
-		}
+	return f, a.readLock(ctx, userID, &f)
+}
+
+// readLock records the user's MFA lock in f, if there is one.
+func (a *Authority) readLock(ctx context.Context, userID string, f *facts) error {
+	if a.d.Locks == nil {
+		return nil
 	}
-	return f, nil
+	err := a.d.Locks.CheckLock(ctx, userID)
+	var locked *mfa.LockedError
+	switch {
+	case err == nil:
+	case errors.As(err, &locked), errors.Is(err, mfa.ErrAccountLocked):
+		f.lock = err
+	default:
+		return fmt.Errorf("assurance: read lock: %w", err)
+	}
+	return nil
 }
 
 // orderBy puts the kinds named in order first, in that order.

@@ -22,7 +22,6 @@ type factor struct {
 
 func (f *factor) Kind() assurance.Kind                  { return f.kind }
 func (f *factor) Enabled(context.Context) (bool, error) { return f.enabled, nil }
-func (f *factor) SelfEnroll() bool                      { return f.kind != assurance.KindRecovery }
 func (f *factor) Enrolled(_ context.Context, u string) (bool, error) {
 	return slices.Contains(f.holders, u), nil
 }
@@ -132,7 +131,7 @@ func TestTheRules(t *testing.T) {
 			rec := &recorder{}
 			d, err := tc.world.authority(rec).Decide(context.Background(), assurance.Request{
 				User: assurance.User{ID: tc.user, Admin: tc.admin}, Session: tc.session, Purpose: tc.purpose,
-				RememberedBrowser: tc.remembered,
+				RememberedBrowser: func() (bool, error) { return tc.remembered, nil },
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -169,5 +168,43 @@ func TestABlockedUserIsRefusedEverything(t *testing.T) {
 		if err != nil || d.Step != assurance.Refused {
 			t.Errorf("%s: %s, %v; want refused", act, d.Step, err)
 		}
+	}
+}
+
+type countingFactor struct {
+	factor
+	reads int
+}
+
+func (f *countingFactor) Enrolled(ctx context.Context, u string) (bool, error) {
+	f.reads++
+	return f.factor.Enrolled(ctx, u)
+}
+
+func TestSignInsThePolicyOrSessionSettlesReadNoFactors(t *testing.T) {
+	app := &countingFactor{factor: factor{kind: assurance.KindApp, enabled: true, holders: []string{"app"}}}
+	remembered := 0
+	a := assurance.New(assurance.Deps{Factors: []assurance.Factor{app}, Policies: policy(mfa.PolicyNever), Locks: locks{}})
+	for _, tc := range []struct {
+		name    string
+		session assurance.Session
+		purpose assurance.Purpose
+	}{
+		{"never, password only", passwordOnly, assurance.Purpose{Action: assurance.SignIn}},
+		{"never, the account page", passwordOnly, assurance.Purpose{Action: assurance.UseAccount}},
+		{"past the second factor", recentMFA, assurance.Purpose{Action: assurance.SignIn, AppPolicy: mfa.PolicyAlways}},
+	} {
+		d, err := a.Decide(context.Background(), assurance.Request{User: assurance.User{ID: "app"}, Session: tc.session,
+			Purpose: tc.purpose, RememberedBrowser: func() (bool, error) { remembered++; return false, nil }})
+		if err != nil || d.Step != assurance.Done {
+			t.Fatalf("%s: %s, %v", tc.name, d.Step, err)
+		}
+	}
+	if app.reads != 0 || remembered != 0 {
+		t.Fatalf("settled sign-ins read the factors %d times and the remembered browser %d times, want none", app.reads, remembered)
+	}
+	if _, err := a.Decide(context.Background(), assurance.Request{User: assurance.User{ID: "app"}, Session: passwordOnly,
+		Purpose: assurance.Purpose{Action: assurance.SignIn, StepUp: true}}); err != nil || app.reads != 1 {
+		t.Fatalf("a step-up read the factors %d times, %v; want once", app.reads, err)
 	}
 }

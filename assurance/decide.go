@@ -76,9 +76,10 @@ type Request struct {
 	Purpose Purpose
 	// Attempt describes the login for the adaptive signals (IP, device).
 	Attempt risk.Attempt
-	// RememberedBrowser is set when the browser holds a live "remember this
-	// browser" token of the user.
-	RememberedBrowser bool
+	// RememberedBrowser reports whether the browser holds a live "remember
+	// this browser" token of the user; nil means it holds none. It is asked
+	// only where a policy would otherwise challenge.
+	RememberedBrowser func() (bool, error)
 	// Caller is the caller's own handle on the session and request, opaque
 	// here and handed back to the Recorder with the request.
 	Caller any
@@ -138,7 +139,17 @@ func (a *Authority) Decide(ctx context.Context, r Request) (Decision, error) {
 	if r.User.Blocked {
 		return Decision{Step: Refused, Refusal: RefusedBlocked}, nil
 	}
-	f, err := a.gather(ctx, r.User.ID, !settledByTheSession(r))
+	withFactors := !settledByTheSession(r)
+	if withFactors && asksPolicy(r) {
+		// Under never the policy settles a sign-in without the factors: the
+		// hot path of every page a password-only session opens.
+		policy, err := a.policy(ctx, r.Purpose.AppPolicy)
+		if err != nil {
+			return Decision{}, err
+		}
+		withFactors = policy != mfa.PolicyNever
+	}
+	f, err := a.gather(ctx, r.User.ID, withFactors)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -227,6 +238,30 @@ func settledByTheSession(r Request) bool {
 	return false
 }
 
+// asksPolicy reports whether the request is a sign-in or account visit that
+// the policy decides (no step-up asked).
+func asksPolicy(r Request) bool {
+	switch r.Purpose.Action {
+	case SignIn:
+		return !r.Purpose.StepUp
+	case UseAccount:
+		return true
+	}
+	return false
+}
+
+// policy is the application's own policy, else the tenant's.
+func (a *Authority) policy(ctx context.Context, appPolicy mfa.Policy) (mfa.Policy, error) {
+	if appPolicy != "" {
+		return appPolicy, nil
+	}
+	policy, err := a.d.Policies.Policy(ctx)
+	if err != nil {
+		return "", fmt.Errorf("assurance: read policy: %w", err)
+	}
+	return policy, nil
+}
+
 func passedSecondFactor(s Session) bool { return slices.Contains(s.Methods, "mfa") }
 
 // needFactor is the step of a session that must pass a second factor now.
@@ -262,20 +297,23 @@ func (a *Authority) signIn(ctx context.Context, r Request, f facts, appPolicy mf
 	if stepUp {
 		return needFactor(f), nil
 	}
-	policy := appPolicy
-	if policy == "" {
-		var err error
-		if policy, err = a.d.Policies.Policy(ctx); err != nil {
-			return Decision{}, fmt.Errorf("assurance: read policy: %w", err)
-		}
+	policy, err := a.policy(ctx, appPolicy)
+	if err != nil {
+		return Decision{}, err
 	}
 	if policy == mfa.PolicyNever {
 		// Issues this one answer; the session and the device stay as
 		// unproved as they were.
 		return Decision{Step: Done}, nil
 	}
-	if r.RememberedBrowser && f.hasFactor() {
-		return Decision{Step: Done}, a.note(ctx, r)
+	if f.hasFactor() && r.RememberedBrowser != nil {
+		remembered, err := r.RememberedBrowser()
+		if err != nil {
+			return Decision{}, fmt.Errorf("assurance: remembered browser: %w", err)
+		}
+		if remembered {
+			return Decision{Step: Done}, a.note(ctx, r)
+		}
 	}
 	if policy != mfa.PolicyAdaptive {
 		return needFactor(f), nil

@@ -24,7 +24,6 @@ func (f appFactor) Enabled(ctx context.Context) (bool, error) { return f.m.TOTPA
 func (f appFactor) Enrolled(ctx context.Context, userID string) (bool, error) {
 	return f.m.HasTOTP(ctx, userID)
 }
-func (appFactor) SelfEnroll() bool { return true }
 
 type phoneFactor struct {
 	m       *mfa.Service
@@ -46,7 +45,6 @@ func (f phoneFactor) Enrolled(ctx context.Context, userID string) (bool, error) 
 	_, ok, err := f.m.Factor(ctx, userID)
 	return ok, err
 }
-func (phoneFactor) SelfEnroll() bool { return true }
 
 type recoveryFactor struct{ m *mfa.Service }
 

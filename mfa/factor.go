@@ -69,11 +69,6 @@ func (s *Service) serialized(ctx context.Context, userID, action string, fn func
 	return err
 }
 
-// hasAnyFactor reports whether the user holds a phone or an authenticator app.
-func (s *Service) hasAnyFactor(ctx context.Context, userID string) (bool, error) {
-	return s.HasSecondFactor(ctx, userID)
-}
-
 // EnrollVerified makes phone the user's factor. The number counts only if the
 // user passed an enroll challenge for it within the last CodeTTL
 // (ErrNotVerified otherwise). An enrolled phone is replaced: whether this
@@ -108,7 +103,7 @@ func (s *Service) enrollLocked(ctx context.Context, userID string, firstOnly boo
 			return fmt.Errorf("lock mfa user: %w", err)
 		}
 		if firstOnly {
-			if has, err := s.hasAnyFactor(ctx, userID); err != nil || has {
+			if has, err := s.HasSecondFactor(ctx, userID); err != nil || has {
 				return cmp.Or(err, ErrFactorExists)
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/account"
@@ -58,12 +57,8 @@ func (s *Server) decide(r *http.Request, si signedIn, p assurance.Purpose) (assu
 		Attempt: risk.Attempt{UserID: si.user.ID, IP: clientIP(ctx), DeviceHash: deviceHash(r), At: s.now()},
 		Caller:  caller{si, r},
 	}
-	if s.mfa != nil && !slices.Contains(si.session.AMR, "mfa") {
-		trusted, err := s.rememberedBrowser(r, si)
-		if err != nil {
-			return assurance.Decision{}, err
-		}
-		req.RememberedBrowser = trusted
+	if s.mfa != nil {
+		req.RememberedBrowser = func() (bool, error) { return s.rememberedBrowser(r, si) }
 	}
 	return s.authority.Decide(ctx, req)
 }

@@ -89,6 +89,9 @@ func TestAPhoneIsReplacedOnlyAfterTheOldOnePassedRecently(t *testing.T) {
 	b := signedInBrowser(t, h)
 	h.enrollPhone(t, "ann@example.com")
 	h.do(b, "GET", "/mfa/enroll?change=1", nil).expectRedirect(t, "/mfa/challenge?return_to=%2Fmfa%2Fenroll%3Fchange%3D1&reauth=1")
+	if page := h.do(b, "GET", "/mfa/challenge?return_to=%2Fmfa%2Fenroll%3Fchange%3D1&reauth=1", nil); !strings.Contains(page.body, "confirm it&#39;s you first") {
+		t.Fatal("the challenge sudo mode asks for does not say why")
+	}
 	h.passChallenge(t, b, "/mfa/enroll?change=1")
 	h.do(b, "GET", "/mfa/enroll?change=1", nil).expect(t, 200, "enroll")
 	h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"phone"}, "country": {"GB"}, "phone": {attackerMobile}}).

@@ -126,7 +126,7 @@ func (s *Server) enrollCode(w http.ResponseWriter, r *http.Request, si signedIn,
 		// Another session enrolled a factor first: changing it now needs
 		// that factor, which the enrollment page's gate will ask for.
 		s.clearChallengeCookie(w)
-		http.Redirect(w, r, s.base+"mfa/enroll?change=1"+strings.Replace(returnQuery(v.ReturnTo), "?", "&", 1), http.StatusSeeOther)
+		http.Redirect(w, r, s.base+"mfa/enroll?change=1"+andReturnTo(v.ReturnTo), http.StatusSeeOther)
 		return
 	}
 	var codes []string
@@ -211,6 +211,14 @@ func returnQuery(returnTo string) string {
 		return ""
 	}
 	return "?return_to=" + urlQueryEscape(returnTo)
+}
+
+// andReturnTo is returnQuery for a URL that has a query already.
+func andReturnTo(returnTo string) string {
+	if returnTo == "" {
+		return ""
+	}
+	return "&return_to=" + urlQueryEscape(returnTo)
 }
 
 func (s *Server) wakeOutbox() {

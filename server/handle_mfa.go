@@ -87,6 +87,10 @@ func (s *Server) openChallenge(r *http.Request, si signedIn, purpose string) (mf
 func (s *Server) mfaView(r *http.Request, screen, title string) view {
 	v := s.newView(r, screen, title)
 	v.ReturnTo = s.safeReturnTo(r.FormValue("return_to"))
+	if r.URL.Query().Has("reauth") {
+		// Sent here by sudo mode: say why a signed-in user is asked again.
+		v.Notice = "To change how you sign in, confirm it's you first."
+	}
 	rules := s.mfa.Rules(r.Context())
 	v.RememberDays = int(min(rules.TrustedBrowserFor, rules.TrustedBrowserMax).Hours() / 24)
 	return v

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/mfa"
@@ -62,7 +61,7 @@ func (s *Server) handleTOTPConfirm() http.Handler {
 		if errors.Is(err, mfa.ErrWrongTOTP) || errors.Is(err, mfa.ErrNoPendingTOTP) || errors.Is(err, mfa.ErrFactorExists) {
 			// A wrong code, an expired setup, or another session that
 			// enrolled a factor first: the setup page's gate decides again.
-			http.Redirect(w, r, s.base+"account/totp?retry=1"+strings.Replace(returnQuery(returnTo), "?", "&", 1), http.StatusSeeOther)
+			http.Redirect(w, r, s.base+"account/totp?retry=1"+andReturnTo(returnTo), http.StatusSeeOther)
 			return
 		}
 		if err == nil {

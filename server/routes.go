@@ -6,13 +6,14 @@ import (
 	"github.com/gatehouse-id/gatehouse/assurance"
 )
 
-// routes lists every endpoint. Patterns carry the issuer path so that route
-// labels in logs and metrics are the real paths.
-func (s *Server) routes() http.Handler {
+// routes lists every endpoint, and returns the router with the list of what
+// it serves. Patterns carry the issuer path so that route labels in logs and
+// metrics are the real paths.
+func (s *Server) routes() (http.Handler, []Route) {
 	mux := http.NewServeMux()
-	s.routeList = nil
+	var list []Route
 	handle := func(method, path string, h http.Handler) {
-		s.routeList = append(s.routeList, Route{Method: method, Path: path})
+		list = append(list, Route{Method: method, Path: path})
 		if method == "" {
 			mux.Handle(s.base+path, h)
 			return
@@ -83,7 +84,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET", "readyz", s.handleReadyz())
 
 	mux.Handle("/", s.handleNotFound())
-	return mux
+	return mux, list
 }
 
 // Route is one registered endpoint: its method ("" for any) and its path
@@ -93,6 +94,6 @@ type Route struct{ Method, Path string }
 // Routes lists every endpoint Handler serves, so a test can hold each one to
 // the access rules.
 func (s *Server) Routes() []Route {
-	s.routes()
-	return s.routeList
+	_, list := s.routes()
+	return list
 }

@@ -97,7 +97,6 @@ type Server struct {
 	registry   *prometheus.Registry
 	pages      map[string]*template.Template
 	adminPages map[string]*template.Template
-	routeList  []Route
 }
 
 // New builds a Server.
@@ -171,8 +170,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 
 // Handler is the whole HTTP surface with its middleware.
 func (s *Server) Handler() http.Handler {
+	mux, _ := s.routes()
 	return s.withRequestID(s.withLogging(s.withRecovery(s.withSecurityHeaders(
-		s.withCrossOriginProtection(s.withBodyLimit(s.routes()))))))
+		s.withCrossOriginProtection(s.withBodyLimit(mux))))))
 }
 
 // NewHTTPServer wraps h with timeouts that keep slow or idle clients from
