@@ -19,7 +19,11 @@
 //   - an application's own "never" issues that application's code and changes
 //     nothing about the session's assurance or the device's trust;
 //   - the MFA lock holds on every path, and a factor kind the admin turned
-//     off (Phone Message) is neither offered nor accepted anywhere.
+//     off (Phone Message) is neither offered nor accepted anywhere;
+//   - where a phishing-resistant factor is required (an application's
+//     setting or acr_values, the console's setting) only a passkey passed in
+//     the session will do: no policy, remembered browser or other factor
+//     lifts it.
 package assurance
 
 import (
@@ -34,21 +38,40 @@ import (
 )
 
 // Kind names a second factor. Its string is the RFC 8176 method a pass adds
-// to the session's amr, except recovery codes, which add only "mfa".
+// to the session's amr, except recovery codes, which add only "mfa", and
+// passkeys, whose method depends on the key.
 type Kind string
 
 const (
 	KindApp      Kind = "otp" // an authenticator app (TOTP)
 	KindPhone    Kind = "sms" // a verified phone, codes by text message
 	KindRecovery Kind = "recovery"
+	// KindPasskey is a WebAuthn credential: "hwk" when the key cannot leave
+	// its device, "swk" when it is synced. The only phishing-resistant kind.
+	KindPasskey Kind = "passkey"
 )
 
-// Method is the amr value passing this kind adds besides "mfa", or "".
+// Method is the amr value passing this kind adds besides "mfa", or "" when
+// the kind alone does not say (recovery codes add none; a passkey adds its
+// key's).
 func (k Kind) Method() string {
-	if k == KindRecovery {
+	switch k {
+	case KindRecovery, KindPasskey:
 		return ""
 	}
 	return string(k)
+}
+
+// PhishingResistant is the acr of a session that passed a passkey, and the
+// acr_values an application names to ask for one (OpenID PAPE).
+const PhishingResistant = "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant"
+
+// phishingResistantMethods are the amr values only a passkey adds.
+var phishingResistantMethods = []string{"hwk", "swk"}
+
+// PassedPhishingResistant reports whether a session's amr shows a passkey.
+func PassedPhishingResistant(methods []string) bool {
+	return slices.ContainsFunc(methods, func(m string) bool { return slices.Contains(phishingResistantMethods, m) })
 }
 
 // Factor is one kind of second factor. A new factor is one implementation of

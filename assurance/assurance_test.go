@@ -56,14 +56,16 @@ var now = time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 type world struct {
 	policy        mfa.Policy
 	phoneOff      bool
+	passkeysOff   bool
 	riskChallenge bool
 }
 
 func (w world) authority(rec *recorder) *assurance.Authority {
 	return assurance.New(assurance.Deps{
 		Factors: []assurance.Factor{
+			&factor{kind: assurance.KindPasskey, enabled: !w.passkeysOff, holders: []string{"passkey", "phone+passkey"}},
 			&factor{kind: assurance.KindApp, enabled: true, holders: []string{"app", "both"}},
-			&factor{kind: assurance.KindPhone, enabled: !w.phoneOff, holders: []string{"phone", "locked", "phone-only", "both"}},
+			&factor{kind: assurance.KindPhone, enabled: !w.phoneOff, holders: []string{"phone", "locked", "phone-only", "both", "phone+passkey"}},
 			&factor{kind: assurance.KindRecovery, enabled: true, holders: []string{"phone", "locked", "leftover"}},
 		},
 		Enrollment: []assurance.Kind{assurance.KindPhone, assurance.KindApp},
@@ -79,11 +81,14 @@ var (
 	passwordOnly = assurance.Session{Methods: []string{"pwd"}}
 	recentMFA    = assurance.Session{Methods: []string{"pwd", "sms", "mfa"}, SecondFactorAt: now.Add(-time.Minute)}
 	oldMFA       = assurance.Session{Methods: []string{"pwd", "sms", "mfa"}, SecondFactorAt: now.Add(-time.Hour)}
+	passkeyMFA   = assurance.Session{Methods: []string{"swk", "mfa"}, SecondFactorAt: now.Add(-time.Hour)}
 )
 
 func TestTheRules(t *testing.T) {
 	signIn := assurance.Purpose{Action: assurance.SignIn}
-	phone, app, recovery := assurance.KindPhone, assurance.KindApp, assurance.KindRecovery
+	phone, app, recovery, passkey := assurance.KindPhone, assurance.KindApp, assurance.KindRecovery, assurance.KindPasskey
+	phishingResistant := assurance.Purpose{Action: assurance.SignIn, PhishingResistant: true}
+	adminPhishingResistant := assurance.Purpose{Action: assurance.AdminConsole, PhishingResistant: true}
 	cases := []struct {
 		name       string
 		world      world
@@ -98,11 +103,23 @@ func TestTheRules(t *testing.T) {
 		{"never lets a password-only session sign in", world{policy: mfa.PolicyNever}, "phone", false, passwordOnly, signIn, false, assurance.Done, nil},
 		{"always challenges the phone, recovery codes beside it", world{policy: mfa.PolicyAlways}, "phone", false, passwordOnly, signIn, false, assurance.Challenge, []assurance.Kind{phone, recovery}},
 		{"the app is offered before the phone", world{policy: mfa.PolicyAlways}, "both", false, passwordOnly, signIn, false, assurance.Challenge, []assurance.Kind{app, phone}},
-		{"always enrolls a user with no factor, phone first", world{policy: mfa.PolicyAlways}, "none", false, passwordOnly, signIn, false, assurance.Enroll, []assurance.Kind{phone, app}},
-		{"phone off: enrollment offers the app only", world{policy: mfa.PolicyAlways, phoneOff: true}, "none", false, passwordOnly, signIn, false, assurance.Enroll, []assurance.Kind{app}},
+		{"always enrolls a user with no factor, phone first", world{policy: mfa.PolicyAlways}, "none", false, passwordOnly, signIn, false, assurance.Enroll, []assurance.Kind{phone, app, passkey}},
+		{"a passkey is offered before every other factor", world{policy: mfa.PolicyAlways}, "phone+passkey", false, passwordOnly, signIn, false, assurance.Challenge, []assurance.Kind{passkey, phone}},
+		{"a session that signed in with a passkey is done", world{policy: mfa.PolicyAlways}, "passkey", false, passkeyMFA, signIn, false, assurance.Done, nil},
+		{"phishing-resistant: a passkey holder must pass the passkey", world{policy: mfa.PolicyNever}, "phone+passkey", false, passwordOnly, phishingResistant, true, assurance.Challenge, []assurance.Kind{passkey}},
+		{"phishing-resistant: a recent SMS does not satisfy it", world{policy: mfa.PolicyNever}, "phone+passkey", false, recentMFA, phishingResistant, false, assurance.Challenge, []assurance.Kind{passkey}},
+		{"phishing-resistant: a passkey session, however old, satisfies it", world{policy: mfa.PolicyNever}, "passkey", false, passkeyMFA, phishingResistant, false, assurance.Done, nil},
+		{"phishing-resistant: a phone holder passes the phone first, to add a passkey", world{policy: mfa.PolicyNever}, "phone", false, passwordOnly, phishingResistant, false, assurance.Challenge, []assurance.Kind{phone, recovery}},
+		{"phishing-resistant: then sets up a passkey", world{policy: mfa.PolicyNever}, "phone", false, recentMFA, phishingResistant, false, assurance.Enroll, []assurance.Kind{passkey}},
+		{"phishing-resistant: a user with no factor sets up a passkey", world{policy: mfa.PolicyNever}, "none", false, passwordOnly, phishingResistant, false, assurance.Enroll, []assurance.Kind{passkey}},
+		{"phishing-resistant: refused while passkeys are off", world{policy: mfa.PolicyAlways, passkeysOff: true}, "phone", false, recentMFA, phishingResistant, false, assurance.Refused, nil},
+		{"phishing-resistant console: an admin's SMS is not enough", world{policy: mfa.PolicyAlways}, "phone+passkey", true, recentMFA, adminPhishingResistant, false, assurance.Challenge, []assurance.Kind{passkey}},
+		{"phishing-resistant console: still refuses non-admins", world{policy: mfa.PolicyAlways}, "passkey", false, passkeyMFA, adminPhishingResistant, false, assurance.Refused, nil},
+		{"passkeys off: a passkey-only user is refused, not waved through", world{policy: mfa.PolicyAlways, passkeysOff: true}, "passkey", false, passwordOnly, signIn, false, assurance.Refused, nil},
+		{"phone off: enrollment offers no phone", world{policy: mfa.PolicyAlways, phoneOff: true}, "none", false, passwordOnly, signIn, false, assurance.Enroll, []assurance.Kind{app, passkey}},
 		{"phone off: a phone-only user without codes is refused, not waved through", world{policy: mfa.PolicyAlways, phoneOff: true}, "phone-only", false, passwordOnly, signIn, false, assurance.Refused, nil},
 		{"phone off: recovery codes still pass", world{policy: mfa.PolicyAlways, phoneOff: true}, "phone", false, passwordOnly, signIn, false, assurance.Challenge, []assurance.Kind{recovery}},
-		{"codes left after the last factor prove nothing", world{policy: mfa.PolicyAlways}, "leftover", false, passwordOnly, signIn, false, assurance.Enroll, []assurance.Kind{phone, app}},
+		{"codes left after the last factor prove nothing", world{policy: mfa.PolicyAlways}, "leftover", false, passwordOnly, signIn, false, assurance.Enroll, []assurance.Kind{phone, app, passkey}},
 		{"a remembered browser skips the challenge", world{policy: mfa.PolicyAlways}, "phone", false, passwordOnly, signIn, true, assurance.Done, nil},
 		{"a step-up ignores a remembered browser", world{policy: mfa.PolicyNever}, "phone", false, passwordOnly, assurance.Purpose{Action: assurance.SignIn, StepUp: true}, true, assurance.Challenge, []assurance.Kind{phone, recovery}},
 		{"an application's always overrides the tenant's never", world{policy: mfa.PolicyNever}, "app", false, passwordOnly, assurance.Purpose{Action: assurance.SignIn, AppPolicy: mfa.PolicyAlways}, false, assurance.Challenge, []assurance.Kind{app}},

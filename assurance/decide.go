@@ -53,6 +53,9 @@ type Purpose struct {
 	Screen []Kind
 	// ResetProved is set for ResetPassword once the reset passed a second factor.
 	ResetProved bool
+	// PhishingResistant is set for SignIn and AdminConsole when only a
+	// passkey will do.
+	PhishingResistant bool
 }
 
 // User is who the session belongs to.
@@ -164,6 +167,15 @@ func (a *Authority) rules(ctx context.Context, r Request, f facts) (Decision, er
 		return Decision{Step: Locked, Lock: f.lock}, nil
 	}
 	p := r.Purpose
+	if p.PhishingResistant && (p.Action == SignIn || p.Action == AdminConsole) {
+		if p.Action == AdminConsole && !r.User.Admin {
+			return Decision{Step: Refused, Refusal: RefusedNotAdmin}, nil
+		}
+		if !PassedPhishingResistant(r.Session.Methods) {
+			return needPasskey(r, f), nil
+		}
+		return Decision{Step: Done}, nil
+	}
 	switch p.Action {
 	case SignIn:
 		return a.signIn(ctx, r, f, p.AppPolicy, p.StepUp)
@@ -229,6 +241,9 @@ func settledByTheSession(r Request) bool {
 	if !passedSecondFactor(r.Session) {
 		return false
 	}
+	if r.Purpose.PhishingResistant && !PassedPhishingResistant(r.Session.Methods) {
+		return false
+	}
 	switch r.Purpose.Action {
 	case SignIn, UseAccount:
 		return true
@@ -241,6 +256,9 @@ func settledByTheSession(r Request) bool {
 // asksPolicy reports whether the request is a sign-in or account visit that
 // the policy decides (no step-up asked).
 func asksPolicy(r Request) bool {
+	if r.Purpose.PhishingResistant {
+		return false
+	}
 	switch r.Purpose.Action {
 	case SignIn:
 		return !r.Purpose.StepUp
@@ -275,6 +293,21 @@ func needFactor(f facts) Decision {
 		return Decision{Step: Challenge, Factors: f.usable}
 	}
 	return Decision{Step: Refused, Refusal: RefusedNoUsableFactor}
+}
+
+// needPasskey is the step of a session that must pass a passkey: its own,
+// else set one up, which a user who holds another factor does only after
+// passing it (enrolling beside a factor needs a recent second factor).
+func needPasskey(r Request, f facts) Decision {
+	switch {
+	case slices.Contains(f.usable, KindPasskey):
+		return Decision{Step: Challenge, Factors: []Kind{KindPasskey}}
+	case !slices.Contains(f.canEnrol, KindPasskey):
+		return Decision{Step: Refused, Refusal: RefusedNoFactorOffered}
+	case !f.hasFactor() || passedSecondFactor(r.Session):
+		return Decision{Step: Enroll, Factors: []Kind{KindPasskey}}
+	}
+	return needFactor(f)
 }
 
 // recent admits a session whose second factor passed within RecentFor;

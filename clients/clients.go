@@ -49,6 +49,11 @@ var (
 	ErrDuplicate = errors.New("already exists")
 )
 
+// PolicyPhishingResistant is the application policy that asks every login
+// for a passkey (in the session, or passed now): SMS and app codes do not
+// satisfy it.
+const PolicyPhishingResistant = "phishing_resistant"
+
 // Client is a registered OAuth client.
 type Client struct {
 	ID   string
@@ -62,7 +67,8 @@ type Client struct {
 	LogoutURLs []string // allowed returnTo / post_logout_redirect_uri values, exact match
 	WebOrigins []string // allowed Origin values for CORS and response_mode=web_message, exact match
 	// MFAPolicy overrides the tenant's MFA policy for logins to this
-	// application: "never" or "always"; "" follows the tenant.
+	// application: "never", "adaptive", "always" or
+	// PolicyPhishingResistant; "" follows the tenant.
 	MFAPolicy string
 	// Lifetimes override the tenant's token lifetimes for this application;
 	// a zero field follows the tenant.

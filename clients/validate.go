@@ -83,9 +83,9 @@ func (c Client) Validate() error {
 		return err
 	}
 	switch c.MFAPolicy {
-	case "", "never", "adaptive", "always":
+	case "", "never", "adaptive", "always", PolicyPhishingResistant:
 	default:
-		return &ValidationError{"mfa_policy", fmt.Sprintf("%q is not a policy: use never, adaptive, always, or leave it empty to follow the tenant", c.MFAPolicy)}
+		return &ValidationError{"mfa_policy", fmt.Sprintf("%q is not a policy: use never, adaptive, always, phishing_resistant, or leave it empty to follow the tenant", c.MFAPolicy)}
 	}
 	return nil
 }

@@ -96,11 +96,24 @@ type settingField struct {
 	Error     string
 }
 
+// adminPurpose is opening the console, with a passkey when the tenant asks
+// admins for one.
+func (s *Server) adminPurpose(r *http.Request) assurance.Purpose {
+	p := assurance.Purpose{Action: assurance.AdminConsole}
+	if t, err := s.tenant(r.Context()); err == nil {
+		p.PhishingResistant = t.AdminPhishingResistant()
+	} else {
+		// Unreadable settings must not lower the bar.
+		p.PhishingResistant = true
+	}
+	return p
+}
+
 // requireAdmin admits an admin whose session passed a second factor. Others
 // are refused, or sent to log in or to the second factor and back. A POST
 // must carry the session's CSRF token.
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
-	return s.require(purpose(assurance.AdminConsole), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.require(s.adminPurpose, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			if !s.parseForm(w, r) {
 				return

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
 	"github.com/gatehouse-id/gatehouse/settings"
@@ -17,14 +18,16 @@ import (
 // and value as shown (secrets only as set or not), and which provider
 // delivers now.
 type adminMFAData struct {
-	Specs          map[string]settings.Spec
-	Values         map[string]string
-	SecretSet      map[string]bool
-	Provider       string // the provider delivering now
-	ProviderSource string // "the console settings" or "the environment"
-	PhoneEnabled   bool
-	ChallengeMed   bool
-	TestPhone      string
+	Specs           map[string]settings.Spec
+	Values          map[string]string
+	SecretSet       map[string]bool
+	Provider        string // the provider delivering now
+	ProviderSource  string // "the console settings" or "the environment"
+	PhoneEnabled    bool
+	PasskeysEnabled bool
+	AdminPasskey    bool
+	ChallengeMed    bool
+	TestPhone       string
 }
 
 // The forms of the Multi-factor auth page, each saving its own settings.
@@ -32,7 +35,8 @@ type adminMFAData struct {
 var adminMFASections = map[string]struct{ keys, checkboxes []string }{
 	"factor": {keys: []string{settings.KeyProvider, settings.KeyDelivery, settings.KeyPlivoAuthID, settings.KeyPlivoAuthToken,
 		settings.KeyPlivoSrc, settings.KeyWebhookURL, settings.KeyWebhookSecret}, checkboxes: []string{settings.KeyPhoneEnabled}},
-	"policy": {keys: []string{settings.KeyPolicy, settings.KeyRememberDays}},
+	"passkeys": {checkboxes: []string{settings.KeyPasskeysEnabled, settings.KeyAdminPasskey}},
+	"policy":   {keys: []string{settings.KeyPolicy, settings.KeyRememberDays}},
 	"limits": {keys: []string{settings.KeyAllowedRegions, settings.KeyLimitPhone10m, settings.KeyLimitPhoneDay,
 		settings.KeyLimitIPHour, settings.KeyLimitUserHour, settings.KeyLimitGlobalHour, settings.KeyLimitEnrollPct, settings.KeyCountryLimits,
 		settings.KeySignupIPHour, settings.KeySignupIPDay}},
@@ -46,7 +50,8 @@ func (s *Server) adminMFAView(r *http.Request) (adminView, error) {
 		return adminView{}, err
 	}
 	d := adminMFAData{Specs: map[string]settings.Spec{}, Values: map[string]string{}, SecretSet: map[string]bool{},
-		PhoneEnabled: snap.PhoneEnabled(), ChallengeMed: s.risk != nil && s.risk.ChallengesMedium(ctx)}
+		PhoneEnabled: snap.PhoneEnabled(), PasskeysEnabled: snap.PasskeysEnabled(), AdminPasskey: snap.AdminPhishingResistant(),
+		ChallengeMed: s.risk != nil && s.risk.ChallengesMedium(ctx)}
 	for _, spec := range settings.All() {
 		d.Specs[spec.Key] = spec
 		if spec.Secret {
@@ -125,6 +130,11 @@ func (s *Server) handleAdminMFASave() http.Handler {
 			} else if snap.Policy() != mfa.PolicyAlways {
 				fields["confirm_always"] = "Confirm that every user will have to enroll a phone (or an authenticator app) at their next login."
 			}
+		}
+		if changes[settings.KeyAdminPasskey] == "true" && !assurance.PassedPhishingResistant(mustSession(r).session.AMR) {
+			// Requiring a passkey of every admin from a session that did not
+			// use one could shut out the admin who asks.
+			fields[settings.KeyAdminPasskey] = "Sign in to the console with a passkey first: then you know yours works."
 		}
 		err := error(fields)
 		if len(fields) == 0 {

@@ -12,7 +12,6 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/gatehouse-id/gatehouse/assurance"
-	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/mfa/risk"
 	"github.com/gatehouse-id/gatehouse/store"
 )
@@ -82,10 +81,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, txID string, 
 		s.sendToLogin(w, r, ar, txID, requestedAt, hadSession)
 		return
 	}
-	p := assurance.Purpose{Action: assurance.SignIn, StepUp: wantsStepUp(form.Get("acr_values"))}
-	if c, ok := gatehouseClient(ar.GetClient()); ok {
-		p.AppPolicy = mfa.Policy(c.MFAPolicy)
-	}
+	p := signInPurpose(form.Get("acr_values"), ar.GetClient())
 	d, err := s.decide(r, si, p)
 	if err != nil {
 		s.serverError(w, r, err)

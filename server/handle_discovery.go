@@ -3,6 +3,8 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/gatehouse-id/gatehouse/assurance"
 )
 
 // discoveryDocument is the OpenID Provider metadata; built once, served as is.
@@ -33,6 +35,7 @@ func (s *Server) discoveryDocument() ([]byte, error) {
 		"backchannel_logout_supported":    false,
 		"claims_parameter_supported":      false,
 		"prompt_values_supported":         []string{"none", "login"},
+		"acr_values_supported":            []string{acrMultiFactor, assurance.PhishingResistant},
 	})
 }
 

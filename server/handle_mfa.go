@@ -10,6 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ory/fosite"
+
+	"github.com/gatehouse-id/gatehouse/assurance"
+	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -17,10 +21,22 @@ import (
 // OAuth flow is the dispatcher (/authorize/resume); the assurance authority,
 // asked by the dispatcher and by every gate, decides whether MFA is needed.
 
-// wantsStepUp reports whether an authorization request asks for multi-factor
-// authentication through acr_values.
-func wantsStepUp(acrValues string) bool {
-	return slices.Contains(strings.Fields(acrValues), acrMultiFactor)
+// signInPurpose is an authorization request's question to the authority:
+// acr_values naming multi-factor asks for a second factor whatever the
+// policy, naming phishing-resistant asks for a passkey, and so does the
+// application's own "phishing_resistant" policy.
+func signInPurpose(acrValues string, client fosite.Client) assurance.Purpose {
+	acrs := strings.Fields(acrValues)
+	p := assurance.Purpose{Action: assurance.SignIn, StepUp: slices.Contains(acrs, acrMultiFactor),
+		PhishingResistant: slices.Contains(acrs, assurance.PhishingResistant)}
+	if c, ok := gatehouseClient(client); ok {
+		if c.MFAPolicy == clients.PolicyPhishingResistant {
+			p.PhishingResistant = true
+		} else {
+			p.AppPolicy = mfa.Policy(c.MFAPolicy)
+		}
+	}
+	return p
 }
 
 // deviceCookie holds a remembered browser's token; the server keeps only its

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/assurance"
 )
 
 // acrMultiFactor is the acr of a login that passed a second factor (OpenID
@@ -30,7 +31,10 @@ func (s *Server) newUserSession(si signedIn, clientID string, scopes []string, r
 	c.AuthTime = si.session.AuthTime.UTC().Truncate(time.Second)
 	c.RequestedAt = requestedAt.UTC().Truncate(time.Second)
 	c.AuthenticationMethodsReferences = si.session.AMR
-	if slices.Contains(si.session.AMR, "mfa") {
+	switch {
+	case assurance.PassedPhishingResistant(si.session.AMR):
+		c.AuthenticationContextClassReference = assurance.PhishingResistant
+	case slices.Contains(si.session.AMR, "mfa"):
 		c.AuthenticationContextClassReference = acrMultiFactor
 	}
 	c.Extra = s.userClaims(si.user, scopes)

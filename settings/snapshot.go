@@ -79,6 +79,15 @@ func (s Snapshot) Policy() mfa.Policy {
 // PhoneEnabled reports whether the Phone Message factor is on.
 func (s Snapshot) PhoneEnabled() bool { return s.boolean(KeyPhoneEnabled, true) }
 
+// PasskeysEnabled reports whether passkeys may be added and used.
+func (s Snapshot) PasskeysEnabled() bool { return s.boolean(KeyPasskeysEnabled, true) }
+
+// AdminPhishingResistant reports whether the console asks admins for a
+// passkey.
+func (s Snapshot) AdminPhishingResistant() bool {
+	return s.PasskeysEnabled() && s.boolean(KeyAdminPasskey, false)
+}
+
 // AllowedRegions lists the countries whose numbers may be used; nil allows all.
 func (s Snapshot) AllowedRegions() []string { return s.list(KeyAllowedRegions) }
 

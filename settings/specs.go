@@ -30,6 +30,8 @@ type Spec struct {
 const (
 	KeyPolicy          = mfa.PolicySettingKey
 	KeyPhoneEnabled    = "mfa_phone_enabled"
+	KeyPasskeysEnabled = "mfa_passkeys_enabled"
+	KeyAdminPasskey    = "mfa_admin_phishing_resistant"
 	KeyRememberDays    = "mfa_remember_days"
 	KeyAllowedRegions  = "mfa_allowed_regions"
 	KeyProvider        = "sms_provider"
@@ -63,6 +65,12 @@ var specs = func() []Spec {
 			Parse: oneOf("never", "adaptive", "always")},
 		{Key: KeyPhoneEnabled, Group: "mfa", Label: "Phone Message factor", Default: "true",
 			Help:  "Whether users may enroll and pass a phone number (SMS codes). Off: only authenticator apps count as a second factor.",
+			Parse: parseBool},
+		{Key: KeyPasskeysEnabled, Group: "mfa", Label: "Passkeys", Default: "true",
+			Help:  "Whether users may add passkeys (WebAuthn): a phishing-resistant second factor, and sign-in without a password. Off: passkeys are neither offered nor accepted.",
+			Parse: parseBool},
+		{Key: KeyAdminPasskey, Group: "mfa", Label: "Admins must use a passkey", Default: "false",
+			Help:  "The admin console then accepts only a session that passed a passkey; an SMS or app code is not enough.",
 			Parse: parseBool},
 		{Key: KeyRememberDays, Group: "mfa", Label: "Remember browser for (days)", Default: "GATEHOUSE_REMEMBER_BROWSER_FOR, else 30",
 			Help:  "How long a browser the user asks to remember skips the challenge; 0 turns the checkbox off.",

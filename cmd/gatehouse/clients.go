@@ -39,7 +39,7 @@ func runClientsCreate(ctx context.Context, e env, args []string) error {
 	name := fs.String("name", "", "display `NAME` (required)")
 	typ := fs.String("type", "", "spa (public, PKCE), native (public, PKCE, loopback callbacks on any port), web (confidential) or m2m (client credentials) (required)")
 	clientID := fs.String("client-id", "", "client `ID` to use instead of a random one")
-	mfaPolicy := fs.String("mfa-policy", "default", "MFA `POLICY` for this application: never, adaptive, always, or default (the tenant's)")
+	mfaPolicy := fs.String("mfa-policy", "default", "MFA `POLICY` for this application: never, adaptive, always, phishing_resistant (a passkey), or default (the tenant's)")
 	var callbacks, logoutURLs, webOrigins stringList
 	fs.Var(&callbacks, "callback", "allowed redirect `URL` (repeatable)")
 	fs.Var(&logoutURLs, "logout-url", "allowed `URL` to return to after logout (repeatable)")
@@ -119,7 +119,7 @@ func runClientsUpdate(ctx context.Context, e env, args []string) error {
 			"value (--web-origin '') clears it. Lists not given are kept."+urlListHelp,
 		"DATABASE_URL")
 	name := fs.String("name", "", "new display `NAME`")
-	mfaPolicy := fs.String("mfa-policy", "", "MFA `POLICY` for this application: never, adaptive, always, or default (the tenant's)")
+	mfaPolicy := fs.String("mfa-policy", "", "MFA `POLICY` for this application: never, adaptive, always, phishing_resistant (a passkey), or default (the tenant's)")
 	var callbacks, logoutURLs, webOrigins stringList
 	fs.Var(&callbacks, "callback", "allowed redirect `URL` (repeatable)")
 	fs.Var(&logoutURLs, "logout-url", "allowed `URL` to return to after logout (repeatable)")
