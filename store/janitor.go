@@ -7,8 +7,9 @@ import (
 )
 
 // DeleteExpired removes rows that can no longer matter at now: ended sessions,
-// brute-force counters older than any window that reads them, and expired
-// OAuth2 codes and tokens. It reports how many rows went.
+// brute-force counters older than any window that reads them, expired OAuth2
+// codes and tokens, and setups and passkey ceremonies left unfinished. It
+// reports how many rows went.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time, counterAge time.Duration) (int64, error) {
 	var total int64
 	for _, q := range []struct {
@@ -25,6 +26,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, counterAge tim
 		{`delete from login_transactions where expires_at <= $1`, now},
 		{`delete from mfa_trusted_browsers where expires_at <= $1`, now},
 		{`delete from mfa_totp_pending where expires_at <= $1`, now},
+		{`delete from webauthn_ceremonies where expires_at <= $1`, now},
 	} {
 		tag, err := s.db(ctx).Exec(ctx, q.sql, q.arg)
 		if err != nil {
