@@ -65,11 +65,15 @@ func marshalOptions(v any) ([]byte, error) {
 // verificationFailed wraps the library's refusal; its DevInfo says which
 // check failed (origin, RP id, challenge …), which logs need.
 func verificationFailed(err error) error {
+	return fmt.Errorf("%w: %w%s", ErrVerification, err, devInfo(err))
+}
+
+func devInfo(err error) string {
 	var pe *protocol.Error
 	if errors.As(err, &pe) && pe.DevInfo != "" {
-		return fmt.Errorf("%w: %w (%s)", ErrVerification, err, pe.DevInfo)
+		return " (" + pe.DevInfo + ")"
 	}
-	return fmt.Errorf("%w: %w", ErrVerification, err)
+	return ""
 }
 
 func checkSize(response []byte) error {
