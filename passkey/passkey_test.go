@@ -663,3 +663,20 @@ func must(b []byte, err error) []byte {
 	}
 	return b
 }
+
+func TestNewRefusesRelyingPartiesBrowsersRefuse(t *testing.T) {
+	var st *store.Store
+	tests := []struct {
+		name string
+		cfg  passkey.Config
+	}{
+		{"IP address as RP id", passkey.Config{RPID: "127.0.0.1", Origins: []string{"http://127.0.0.1:8080"}}},
+		{"no RP id", passkey.Config{Origins: []string{origin}}},
+		{"no origin", passkey.Config{RPID: rpID}},
+	}
+	for _, tt := range tests {
+		if _, err := passkey.New(tt.cfg, passkey.Deps{Store: st}); err == nil {
+			t.Errorf("%s: accepted", tt.name)
+		}
+	}
+}
