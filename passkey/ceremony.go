@@ -26,7 +26,7 @@ func (s *Service) begin(ctx context.Context, kind, userID, binding string, sessi
 		ID: id, Binding: binding, Kind: kind, UserID: userID, SessionData: data, ExpiresAt: s.now().Add(s.ttl),
 	})
 	if err != nil {
-		return "", fmt.Errorf("store passkey ceremony: %w", err)
+		return "", fmt.Errorf("begin passkey ceremony: %w", err)
 	}
 	return id, nil
 }
