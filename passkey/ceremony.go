@@ -26,7 +26,7 @@ func (s *Service) begin(ctx context.Context, kind, userID, binding string, sessi
 		ID: id, Binding: binding, Kind: kind, UserID: userID, SessionData: data, ExpiresAt: s.now().Add(s.ttl),
 	})
 	if err != nil {
-		return "", fmt.Errorf("store passkey ceremony: %w", err)
+		return "", fmt.Errorf("begin passkey ceremony: %w", err)
 	}
 	return id, nil
 }
@@ -65,11 +65,15 @@ func marshalOptions(v any) ([]byte, error) {
 // verificationFailed wraps the library's refusal; its DevInfo says which
 // check failed (origin, RP id, challenge …), which logs need.
 func verificationFailed(err error) error {
+	return fmt.Errorf("%w: %w%s", ErrVerification, err, devInfo(err))
+}
+
+func devInfo(err error) string {
 	var pe *protocol.Error
 	if errors.As(err, &pe) && pe.DevInfo != "" {
-		return fmt.Errorf("%w: %w (%s)", ErrVerification, err, pe.DevInfo)
+		return " (" + pe.DevInfo + ")"
 	}
-	return fmt.Errorf("%w: %w", ErrVerification, err)
+	return ""
 }
 
 func checkSize(response []byte) error {

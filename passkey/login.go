@@ -133,7 +133,7 @@ func (s *Service) FinishDiscoverable(ctx context.Context, binding, ceremonyID st
 	owner := func(rawID, userHandle []byte) (webauthn.User, error) { return wu, nil }
 	if _, _, err := s.wa.ValidatePasskeyLogin(owner, session, parsed); err != nil {
 		if !parsed.Response.AuthenticatorData.Flags.HasUserVerified() {
-			return Assertion{}, fmt.Errorf("%w: %v", ErrUserVerificationRequired, err)
+			return Assertion{}, fmt.Errorf("%w: %v%s", ErrUserVerificationRequired, err, devInfo(err))
 		}
 		return Assertion{}, verificationFailed(err)
 	}

@@ -99,6 +99,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if d.Store == nil {
 		return nil, errors.New("passkey: no store")
 	}
+	if err := protocol.ValidateRPID(cfg.RPID); err != nil {
+		return nil, fmt.Errorf("passkey relying party id %q: %w", cfg.RPID, err)
+	}
 	if cfg.RPName == "" {
 		cfg.RPName = cfg.RPID
 	}
@@ -125,9 +128,6 @@ func New(cfg Config, d Deps) (*Service, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("passkey relying party: %w", err)
-	}
-	if err := protocol.ValidateRPID(cfg.RPID); err != nil {
-		return nil, fmt.Errorf("passkey relying party id %q: %w", cfg.RPID, err)
 	}
 	return &Service{wa: wa, ttl: cfg.CeremonyTTL, st: d.Store, now: d.Now}, nil
 }
