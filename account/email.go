@@ -24,14 +24,19 @@ var (
 	ErrLinkUsed    = errors.New("link was already used")
 )
 
-// Mail is an account mail to queue: the link's token goes into the text.
+// Mail is an account mail to queue: the link's token goes into the text of
+// a verification or reset mail, the change into a security announcement.
 type Mail struct {
-	Purpose   string // MailVerify or MailReset
+	Purpose   string // MailVerify, MailReset or MailSecurity
 	UserID    string
 	To        string
 	Token     string
 	ValidFor  time.Duration
 	ExpiresAt time.Time
+	// Security announcements only.
+	Change SecurityChange
+	At     time.Time // when the change was made
+	From   string    // the address it was made from
 }
 
 // Mailer queues mails. The Service calls Enqueue inside the transaction that

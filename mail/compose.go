@@ -5,7 +5,9 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"io/fs"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -16,6 +18,10 @@ const (
 	PurposeVerify = "verify" // links to <issuer>email/verify?token=…
 	PurposeReset  = "reset"  // links to <issuer>reset?token=…
 )
+
+// PurposeSecurity announces a change to how an account signs in; its link
+// opens the account's security page.
+const PurposeSecurity = "security"
 
 var linkPaths = map[string]string{PurposeVerify: "email/verify", PurposeReset: "reset"}
 
@@ -33,7 +39,7 @@ type Composer struct {
 func NewComposer(fsys fs.FS, issuer *url.URL, appName string) (*Composer, error) {
 	c := &Composer{issuer: issuer.String(), appName: appName,
 		text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
-	for purpose := range linkPaths {
+	for _, purpose := range append(slices.Collect(maps.Keys(linkPaths)), PurposeSecurity) {
 		t, err := texttemplate.ParseFS(fsys, "mail/"+purpose+".txt")
 		if err != nil {
 			return nil, fmt.Errorf("mail: parse %s text: %w", purpose, err)
@@ -60,6 +66,34 @@ func (c *Composer) Compose(purpose, to, token string, validFor time.Duration) (M
 		"Link":     c.issuer + path + "?token=" + url.QueryEscape(token),
 		"ValidFor": humanDuration(validFor),
 	}
+	return c.execute(purpose, to, data)
+}
+
+// ComposeSecurity writes the announcement that change (an
+// account.SecurityChange) was made at at from the address from ("" when
+// unknown). A change the templates have no words for is an error, not a
+// mail that says nothing.
+func (c *Composer) ComposeSecurity(to, change string, at time.Time, from string) (Message, error) {
+	data := map[string]string{
+		"AppName":   c.appName,
+		"To":        to,
+		"Change":    change,
+		"At":        at.UTC().Format("January 2, 2006 at 15:04 UTC"),
+		"From":      from,
+		"Link":      c.issuer + "account/security",
+		"ResetLink": c.issuer + "forgot",
+	}
+	var headline bytes.Buffer
+	if err := c.text[PurposeSecurity].ExecuteTemplate(&headline, "headline", data); err != nil {
+		return Message{}, fmt.Errorf("mail: security headline: %w", err)
+	}
+	if data["Headline"] = strings.TrimSpace(headline.String()); data["Headline"] == "" {
+		return Message{}, fmt.Errorf("mail: no words for the security change %q", change)
+	}
+	return c.execute(PurposeSecurity, to, data)
+}
+
+func (c *Composer) execute(purpose, to string, data map[string]string) (Message, error) {
 	var subject, text, html bytes.Buffer
 	if err := c.text[purpose].ExecuteTemplate(&subject, "subject", data); err != nil {
 		return Message{}, fmt.Errorf("mail: %s subject: %w", purpose, err)

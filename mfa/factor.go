@@ -28,12 +28,16 @@ type Factors interface {
 	PutMFAFactor(ctx context.Context, f Factor) error
 	// MFAFactor returns the user's factor or ErrNotEnrolled.
 	MFAFactor(ctx context.Context, userID string) (Factor, error)
-	// ReplaceMFARecoveryCodes makes hashes the user's only recovery codes.
+	// ReplaceMFARecoveryCodes makes hashes the user's only recovery codes, in
+	// one statement; no hashes leaves the user none.
 	ReplaceMFARecoveryCodes(ctx context.Context, userID string, hashes [][]byte, at time.Time) error
 	// UseMFARecoveryCode marks the user's unused code with this hash used at
 	// at; ok is false when there is none, and of concurrent callers with the
 	// same code exactly one gets true. remaining counts the unused codes left.
 	UseMFARecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time) (remaining int, ok bool, err error)
+	// DeleteMFAFactor removes the user's phone and the challenges sent to
+	// it, and nothing else.
+	DeleteMFAFactor(ctx context.Context, userID string) error
 	// DeleteMFA removes the user's factor, recovery codes, challenges and
 	// failure counter.
 	DeleteMFA(ctx context.Context, userID string) error

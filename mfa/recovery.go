@@ -20,19 +20,25 @@ const (
 // IssueRecoveryCodes gives the user ten new single-use codes, "XXXX-XXXX-XXXX",
 // which replace any earlier set. They are shown once; only their HMACs are kept.
 func (s *Service) IssueRecoveryCodes(ctx context.Context, userID string) ([]string, error) {
-	codes := make([]string, recoveryCount)
-	hashes := make([][]byte, recoveryCount)
-	for i := range codes {
-		raw := newRecoveryCode()
-		hashes[i] = s.codes.hashRecovery(userID, raw)
-		codes[i] = raw[0:4] + "-" + raw[4:8] + "-" + raw[8:12]
-	}
+	codes, hashes := s.newRecoveryCodes(userID)
 	if err := s.store.ReplaceMFARecoveryCodes(ctx, userID, hashes, s.now()); err != nil {
 		return nil, fmt.Errorf("store recovery codes: %w", err)
 	}
 	s.record(ctx, account.Event{Type: EventRecoveryCodesIssued, UserID: userID,
 		Details: map[string]any{"count": recoveryCount}})
 	return codes, nil
+}
+
+// newRecoveryCodes makes a set of codes as shown and their HMACs as stored.
+func (s *Service) newRecoveryCodes(userID string) (codes []string, hashes [][]byte) {
+	codes = make([]string, recoveryCount)
+	hashes = make([][]byte, recoveryCount)
+	for i := range codes {
+		raw := newRecoveryCode()
+		hashes[i] = s.codes.hashRecovery(userID, raw)
+		codes[i] = raw[0:4] + "-" + raw[4:8] + "-" + raw[8:12]
+	}
+	return codes, hashes
 }
 
 func newRecoveryCode() string {

@@ -268,19 +268,24 @@ func (s *Service) VerifyTOTP(ctx context.Context, userID, code string) error {
 }
 
 // RemoveTOTP removes the user's authenticator and any pending setup; without
-// an authenticator it answers ErrTOTPNotEnrolled.
+// an authenticator it answers ErrTOTPNotEnrolled. Removing the last factor
+// removes the recovery codes too.
 func (s *Service) RemoveTOTP(ctx context.Context, userID string) error {
-	had, err := s.HasTOTP(ctx, userID)
+	removed, codesGone, err := s.removeFactor(ctx, userID, func(ctx context.Context) (bool, error) {
+		had, err := s.HasTOTP(ctx, userID)
+		if err != nil {
+			return false, err
+		}
+		return had, s.store.DeleteTOTP(ctx, userID)
+	})
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteTOTP(ctx, userID); err != nil {
-		return err
-	}
-	if !had {
+	if !removed {
 		return ErrTOTPNotEnrolled
 	}
-	s.record(ctx, account.Event{Type: EventTOTPRemoved, UserID: userID})
+	s.record(ctx, account.Event{Type: EventTOTPRemoved, UserID: userID,
+		Details: map[string]any{"recovery_codes_removed": codesGone}})
 	return nil
 }
 

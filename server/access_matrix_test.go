@@ -113,7 +113,9 @@ var accessMatrix = map[string]access{
 	"POST logout":                          public,
 	"GET account":                          accountPage,
 	"POST account/password":                sudo,
-	"POST account/sessions/end":            accountPage,
+	"GET account/security":                 accountPage,
+	"POST account/sessions/end":            sudo,
+	"POST account/sessions/end-others":     sudo,
 	"POST account/email/verify":            accountPage,
 	"GET email/verify":                     public,
 	"GET forgot":                           public,
@@ -136,19 +138,22 @@ var accessMatrix = map[string]access{
 	"GET oidc/logout":                      public,
 	"GET avatar/{file}":                    public,
 
-	"GET mfa/enroll":               sudo, // the user holds a phone: replacing it
-	"POST mfa/enroll":              sudo,
-	"POST mfa/recovery":            passwordOnly,
-	"GET mfa/challenge":            proveFactor,
-	"POST mfa/challenge":           proveFactor,
-	"GET mfa/totp":                 proveFactor, // recovery codes
-	"POST mfa/totp":                proveFactor,
-	"POST account/browsers/forget": accountPage,
-	"GET account/totp":             sudo,
-	"GET account/totp/qr.png":      sudo,
-	"POST account/totp":            sudo,
-	"POST account/totp/remove":     sudo,
-	"POST hooks/plivo/status":      public,
+	"GET mfa/enroll":                   sudo, // the user holds a phone: replacing it
+	"POST mfa/enroll":                  sudo,
+	"POST mfa/recovery":                passwordOnly,
+	"GET mfa/challenge":                proveFactor,
+	"POST mfa/challenge":               proveFactor,
+	"GET mfa/totp":                     proveFactor, // recovery codes
+	"POST mfa/totp":                    proveFactor,
+	"POST account/browsers/forget":     sudo,
+	"POST account/browsers/forget-all": sudo,
+	"POST account/phone/remove":        sudo, // a stale form: the harmless one names no phone
+	"POST account/recovery-codes":      sudo,
+	"GET account/totp":                 sudo,
+	"GET account/totp/qr.png":          sudo,
+	"POST account/totp":                sudo,
+	"POST account/totp/remove":         sudo,
+	"POST hooks/plivo/status":          public,
 
 	"GET admin/{$}":                              adminOnly,
 	"GET admin/mfa":                              adminOnly,

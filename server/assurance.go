@@ -102,14 +102,23 @@ func (s *Server) require(purpose func(r *http.Request) assurance.Purpose, next h
 		returnTo := r.URL.RequestURI()
 		if r.Method != http.MethodGet {
 			// A form cannot be replayed after the step; come back to the
-			// pages it belongs to.
-			returnTo = s.base + "account"
-			if strings.HasPrefix(r.URL.Path, s.base+"admin/") {
-				returnTo = s.base + "admin/"
-			}
+			// page it belongs to.
+			returnTo = s.formPage(r.URL.Path)
 		}
 		s.renderDecision(w, r, d, returnTo)
 	}))
+}
+
+// formPage is the page a form posted to path lives on.
+func (s *Server) formPage(path string) string {
+	switch {
+	case strings.HasPrefix(path, s.base+"admin/"):
+		return s.base + "admin/"
+	case path == s.base+"account/password", path == s.base+"account/email/verify",
+		!strings.HasPrefix(path, s.base+"account/"):
+		return s.base + "account"
+	}
+	return s.base + securityPath
 }
 
 // renderDecision answers a decision other than Done.

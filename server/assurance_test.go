@@ -309,7 +309,8 @@ func TestAnotherSessionNeverSeesAnAppBeingSetUp(t *testing.T) {
 	if other := h.do(attacker, "GET", "/account/totp", nil); strings.Contains(other.body, secret) {
 		t.Fatal("another session was shown the same secret")
 	}
-	h.do(victim, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).expect(t, 200, "account")
+	h.do(victim, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).
+		expectRedirect(t, "/account/security?done=app-added")
 }
 
 func TestTwoSessionsCannotBothEnrollAFirstFactor(t *testing.T) {
@@ -322,7 +323,8 @@ func TestTwoSessionsCannotBothEnrollAFirstFactor(t *testing.T) {
 	secret := totpSecretRE.FindStringSubmatch(setup.body)[1]
 	h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"phone"}, "country": {"GB"}, "phone": {attackerMobile}}).expectRedirect(t, "/mfa/enroll")
 	code := h.sendSMS(t)
-	h.do(a, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).expect(t, 200, "account")
+	h.do(a, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).
+		expectRedirect(t, "/account/security?done=app-added")
 
 	r := h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"code"}, "code": {code}})
 	if r.status == 200 {

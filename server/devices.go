@@ -1,16 +1,18 @@
 package server
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// deviceView is one session or remembered browser on the account page.
+// deviceView is one session or remembered browser on the security page.
 type deviceView struct {
 	ID       string
 	Device   string // "Firefox on Linux"
 	IP       string
+	Place    string // "London, GB", or the address where the GeoIP database knows none
 	LastSeen string
 	Until    string
 	Current  bool
@@ -64,4 +66,21 @@ func itoaUnit(n int, unit string) string {
 		return "1 " + unit
 	}
 	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// place says where an address is, as far as the GeoIP database knows, else
+// the address itself.
+func (s *Server) place(ip netip.Addr) string {
+	if s.locator != nil {
+		if p, ok := s.locator.Locate(ip); ok && (p.City != "" || p.Country != "") {
+			if p.City == "" || p.Country == "" {
+				return p.City + p.Country
+			}
+			return p.City + ", " + p.Country
+		}
+	}
+	if !ip.IsValid() {
+		return "an unknown address"
+	}
+	return ip.Unmap().String()
 }

@@ -150,6 +150,9 @@ type testMailer struct {
 
 func (m testMailer) Enqueue(ctx context.Context, a account.Mail) error {
 	msg, err := m.composer.Compose(a.Purpose, a.To, a.Token, a.ValidFor)
+	if a.Purpose == account.MailSecurity {
+		msg, err = m.composer.ComposeSecurity(a.To, string(a.Change), a.At, a.From)
+	}
 	if err == nil {
 		_, err = m.box.EnqueueMail(ctx, outbox.MailEnqueued{UserID: a.UserID, Message: msg, ExpiresAt: a.ExpiresAt})
 	}

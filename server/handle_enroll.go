@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
@@ -121,6 +122,13 @@ func (s *Server) enrollCode(w http.ResponseWriter, r *http.Request, si signedIn,
 	phone, err := s.mfa.ChallengePhone(ch)
 	if err == nil {
 		_, err = s.mfa.EnrollVerified(ctx, si.user.ID, phone, decision(r).FirstEnrollment)
+	}
+	if err == nil {
+		change := account.ChangePhoneAdded
+		if slices.Contains(decision(r).Usable, assurance.KindPhone) {
+			change = account.ChangePhoneChanged
+		}
+		s.announce(r, si, change)
 	}
 	if errors.Is(err, mfa.ErrFactorExists) {
 		// Another session enrolled a factor first: changing it now needs

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
@@ -65,14 +66,19 @@ func (s *Server) handleTOTPConfirm() http.Handler {
 			return
 		}
 		if err == nil {
+			s.announce(r, si, account.ChangeAppAdded)
 			// The code just proved the app is in the user's hands.
 			si, err = s.secondFactorPassed(w, r, si, "otp")
 		}
-		if err == nil && returnTo != "" {
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if returnTo != "" {
 			http.Redirect(w, r, s.afterLogin(returnTo), http.StatusSeeOther)
 			return
 		}
-		s.accountNotice(w, r, si, err, "Your authenticator app is set up. You can use it at your next login.")
+		s.toSecurity(w, r, "app-added")
 	})
 }
 
@@ -80,26 +86,16 @@ func (s *Server) handleTOTPRemove() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		si := mustSession(r)
 		err := s.mfa.RemoveTOTP(r.Context(), si.user.ID)
-		if errors.Is(err, mfa.ErrTOTPNotEnrolled) {
-			err = nil
+		switch {
+		case errors.Is(err, mfa.ErrTOTPNotEnrolled):
+			s.toSecurity(w, r, "stale")
+		case err != nil:
+			s.serverError(w, r, err)
+		default:
+			s.announce(r, si, account.ChangeAppRemoved)
+			s.toSecurity(w, r, "app-removed")
 		}
-		s.accountNotice(w, r, si, err, "Your authenticator app was removed.")
 	})
-}
-
-// accountNotice shows the account page with notice, or the error page.
-func (s *Server) accountNotice(w http.ResponseWriter, r *http.Request, si signedIn, err error, notice string) {
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	v, err := s.accountView(r, si)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	v.Notice = notice
-	s.render(w, r, http.StatusOK, "account", v)
 }
 
 // totpView is the code screen of the authenticator app and of recovery

@@ -421,18 +421,18 @@ func TestAnApplicationsPolicyOverridesTheTenants(t *testing.T) {
 	}
 }
 
-func TestForgettingARememberedBrowserOnTheAccountPage(t *testing.T) {
+func TestForgettingARememberedBrowserOnTheSecurityPage(t *testing.T) {
 	h := newHarness(t, func(o *options) { o.plivo = true })
 	b := signedInBrowser(t, h)
 	h.setPolicy(t, mfa.PolicyAlways)
 	h.enroll(t, b, "")
 	h.loginRemembering(t, b)
-	page := h.do(b, "GET", "/account", nil)
-	m := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(page.body)
+	page := h.do(b, "GET", "/account/security", nil)
+	m := regexp.MustCompile(`account/browsers/forget">\s*<input type="hidden" name="id" value="([^"]+)"`).FindStringSubmatch(page.body)
 	if m == nil || !strings.Contains(page.body, "Remembered browsers") {
-		t.Fatalf("account page lists no remembered browser:\n%s", page.body)
+		t.Fatalf("security page lists no remembered browser:\n%s", page.body)
 	}
-	h.do(b, "POST", "/account/browsers/forget", url.Values{"id": {m[1]}}).expectRedirect(t, "/account")
+	h.do(b, "POST", "/account/browsers/forget", url.Values{"id": {m[1]}}).expectRedirect(t, "/account/security?done=browser-forgotten")
 	h.do(b, "POST", "/logout", url.Values{})
 	h.logIn(b, "ann@example.com", goodPassword)
 	if r := h.do(b, "GET", "/account", nil); !strings.HasPrefix(r.header.Get("Location"), "/mfa/challenge?") {

@@ -14,7 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/templates"
 )
 
-var pageNames = []string{"login", "signup", "account", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup",
+var pageNames = []string{"login", "signup", "account", "security", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup",
 	"forgot", "reset", "verify-email"}
 
 // parsePages builds one template set per page: the layout plus the page's
@@ -67,9 +67,12 @@ type view struct {
 	RememberDays   int    // 0: the "remember this browser" box is not offered
 	RecoveryAction string // where the code screen's recovery-code form posts
 
-	// Account page.
-	Sessions []deviceView
-	Browsers []deviceView
+	// Security page.
+	Sessions          []deviceView
+	Browsers          []deviceView
+	PhoneAvailable    bool   // the admin allows phones: one may be added
+	PhoneID           string // the enrolled phone's factor, which its remove form names
+	RecoveryCodesLeft int
 
 	// TOTP.
 	TOTPAvailable bool

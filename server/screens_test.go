@@ -282,32 +282,32 @@ func TestHostileInputGetsAnAnswerNotAServerError(t *testing.T) {
 	}
 }
 
-func TestTheAccountPageListsAndEndsSessions(t *testing.T) {
+func TestTheSecurityPageListsAndEndsSessions(t *testing.T) {
 	h := newHarness(t)
 	here, there := h.browser(), h.browser()
 	h.signUp(here, "ann@example.com")
 	h.do(there, "POST", "/login", url.Values{"email": {"ann@example.com"}, "password": {goodPassword}},
 		"User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1")
-	page := h.do(here, "GET", "/account", nil)
-	page.expect(t, 200, "account")
+	page := h.do(here, "GET", "/account/security", nil)
+	page.expect(t, 200, "security")
 	if !strings.Contains(page.body, "Safari on iPhone") || !strings.Contains(page.body, "This browser") {
-		t.Fatalf("account page does not list both sessions:\n%s", page.body)
+		t.Fatalf("security page does not list both sessions:\n%s", page.body)
 	}
 	sids := sidRE.FindAllStringSubmatch(page.body, -1)
 	if len(sids) != 1 {
 		t.Fatalf("%d end-session forms, want 1 (not for this browser)", len(sids))
 	}
-	h.do(here, "POST", "/account/sessions/end", url.Values{"sid": {sids[0][1]}}).expectRedirect(t, "/account")
+	h.do(here, "POST", "/account/sessions/end", url.Values{"sid": {sids[0][1]}}).expectRedirect(t, "/account/security?done=session-ended")
 	h.do(there, "GET", "/account", nil).expectRedirect(t, "/login?return_to=%2Faccount")
 	h.do(here, "GET", "/account", nil).expect(t, 200, "account")
 
 	// Another user cannot end Ann's sessions with their ids.
 	laptop := h.browser()
 	h.logIn(laptop, "ann@example.com", goodPassword)
-	laptopSID := sidRE.FindStringSubmatch(h.do(here, "GET", "/account", nil).body)[1]
+	laptopSID := sidRE.FindStringSubmatch(h.do(here, "GET", "/account/security", nil).body)[1]
 	bob := h.browser()
 	h.signUp(bob, "bob@example.com")
-	h.do(bob, "POST", "/account/sessions/end", url.Values{"sid": {laptopSID}}).expectRedirect(t, "/account")
+	h.do(bob, "POST", "/account/sessions/end", url.Values{"sid": {laptopSID}}).expectRedirect(t, "/account/security?done=stale")
 	h.do(laptop, "GET", "/account", nil).expect(t, 200, "account")
 }
 

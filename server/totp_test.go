@@ -31,7 +31,8 @@ func (h *harness) setUpApp(t *testing.T, b *http.Client) string {
 	setup := h.do(b, "GET", "/account/totp", nil)
 	setup.expect(t, 200, "totp-setup")
 	secret := totpSecretRE.FindStringSubmatch(setup.body)[1]
-	h.do(b, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).expect(t, 200, "account")
+	h.do(b, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}}).
+		expectRedirect(t, "/account/security?done=app-added")
 	return secret
 }
 
@@ -56,8 +57,8 @@ func TestAuthenticatorAppSetUpThenUsedAtLogin(t *testing.T) {
 	setup = h.do(b, "GET", "/account/totp?retry=1", nil)
 	secret = totpSecretRE.FindStringSubmatch(setup.body)[1]
 	done := h.do(b, "POST", "/account/totp", url.Values{"code": {totpCode(t, secret, h.clock.Now())}})
-	done.expect(t, 200, "account")
-	if !strings.Contains(done.body, "authenticator app is set up") {
+	done.expectRedirect(t, "/account/security?done=app-added")
+	if done = h.do(b, "GET", "/account/security?done=app-added", nil); !strings.Contains(done.body, "authenticator app is set up") {
 		t.Fatalf("no confirmation: %q", done.body)
 	}
 

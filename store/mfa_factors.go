@@ -77,6 +77,19 @@ func (s *Store) UseMFARecoveryCode(ctx context.Context, userID string, hash []by
 	return unused - used, used == 1, nil
 }
 
+func (s *Store) DeleteMFAFactor(ctx context.Context, userID string) error {
+	if !validUUID(userID) {
+		return nil
+	}
+	_, err := s.db(ctx).Exec(ctx, `
+		with c as (delete from mfa_challenges where user_id = $1)
+		delete from mfa_factors where user_id = $1`, userID)
+	if err != nil {
+		return fmt.Errorf("delete mfa factor: %w", err)
+	}
+	return nil
+}
+
 // DeleteMFA removes everything MFA keeps for the user in one statement.
 func (s *Store) DeleteMFA(ctx context.Context, userID string) error {
 	if !validUUID(userID) {

@@ -52,9 +52,12 @@ type pageData struct {
 	RecoveryCodes []string
 	AttemptsLeft  int
 
-	// Account page.
-	Sessions []testDevice
-	Browsers []testDevice
+	// Security page.
+	Sessions          []testDevice
+	Browsers          []testDevice
+	PhoneAvailable    bool
+	PhoneID           string
+	RecoveryCodesLeft int
 
 	RememberDays   int
 	RecoveryAction string
@@ -67,8 +70,8 @@ type pageData struct {
 }
 
 type testDevice struct {
-	ID, Device, IP, LastSeen, Until string
-	Current                         bool
+	ID, Device, Place, LastSeen, Until string
+	Current                            bool
 }
 
 func render(t *testing.T, page string, d pageData) string {
@@ -119,22 +122,38 @@ func TestPages(t *testing.T) {
 		{
 			page:     "account",
 			signedIn: true,
-			inputs:   []string{"current_password", "new_password", "sid", "id"},
-			setup: func(d *pageData) {
-				d.Sessions = []testDevice{{ID: "s1", Device: "Firefox on Linux", IP: "192.0.2.1", LastSeen: "just now", Current: true},
-					{ID: "s2", Device: "Safari on iPhone", IP: "198.51.100.2", LastSeen: "2 days ago"}}
-				d.Browsers = []testDevice{{ID: "b1", Device: "Firefox on Linux", IP: "192.0.2.1", Until: "March 4, 2025"}}
-				d.TOTPAvailable = true
-			},
+			inputs:   []string{"current_password", "new_password"},
 			contains: []string{
 				`action="/auth/account/password"`,
 				`action="/auth/logout"`,
-				`action="/auth/account/sessions/end"`, `value="s2"`, "This browser", "Safari on iPhone",
-				`action="/auth/account/browsers/forget"`, "Remembered browsers", "remembered until March 4, 2025",
-				`href="/auth/account/totp">Set up authenticator app</a>`,
+				`href="/auth/account/security">Security</a>`,
 				"Your account", "ada@example.com", "Ada Lovelace",
 				"Member since", "March 4, 2024", "Change password", "Log out",
 			},
+			excludes: []string{"account/sessions/end", "account/totp", "Remembered browsers"},
+		},
+		{
+			page:     "security",
+			signedIn: true,
+			inputs:   []string{"sid", "id"},
+			setup: func(d *pageData) {
+				d.Sessions = []testDevice{{ID: "s1", Device: "Firefox on Linux", Place: "London, GB", LastSeen: "just now", Current: true},
+					{ID: "s2", Device: "Safari on iPhone", Place: "198.51.100.2", LastSeen: "2 days ago"}}
+				d.Browsers = []testDevice{{ID: "b1", Device: "Firefox on Linux", Place: "London, GB", Until: "March 4, 2025"}}
+				d.TOTPAvailable, d.PhoneAvailable, d.PhoneID, d.RecoveryCodesLeft = true, true, "f1", 7
+			},
+			contains: []string{
+				"Codes by text message to", "•••• 0123",
+				`href="/auth/mfa/enroll?change=1&amp;return_to=%2fauth%2faccount/security">Change phone</a>`,
+				`action="/auth/account/phone/remove"`, `value="f1"`, "Remove phone",
+				`href="/auth/account/totp">Set up authenticator app</a>`,
+				"7 unused codes left", `action="/auth/account/recovery-codes"`, "Regenerate recovery codes",
+				`action="/auth/account/sessions/end"`, `value="s2"`, "This browser", "Safari on iPhone", "London, GB · last active just now",
+				`action="/auth/account/sessions/end-others"`, "Log out all other sessions",
+				`action="/auth/account/browsers/forget"`, "Remembered browsers", "remembered until March 4, 2025",
+				`action="/auth/account/browsers/forget-all"`, "Forget all browsers",
+			},
+			excludes: []string{"Remove app", "Add phone"},
 		},
 		{
 			page:     "logout",
@@ -396,7 +415,7 @@ func TestStaticFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"login", "signup", "account", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup", "forgot", "reset", "verify-email"} {
+	for _, want := range []string{"login", "signup", "account", "security", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup", "forgot", "reset", "verify-email"} {
 		if !slices.Contains(pages, "pages/"+want+".html") {
 			t.Errorf("pages = %v; %s is missing", pages, want)
 		}

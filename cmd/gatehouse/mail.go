@@ -88,10 +88,18 @@ type accountMailer struct {
 }
 
 func (a accountMailer) Enqueue(ctx context.Context, m account.Mail) error {
-	msg, err := a.composer.Compose(m.Purpose, m.To, m.Token, m.ValidFor)
+	msg, err := composeAccountMail(a.composer, m)
 	if err != nil {
 		return err
 	}
 	_, err = a.box.EnqueueMail(ctx, outbox.MailEnqueued{UserID: m.UserID, Message: msg, ExpiresAt: m.ExpiresAt})
 	return err
+}
+
+// composeAccountMail writes an account mail: a link's or an announcement's.
+func composeAccountMail(c *mail.Composer, m account.Mail) (mail.Message, error) {
+	if m.Purpose == account.MailSecurity {
+		return c.ComposeSecurity(m.To, string(m.Change), m.At, m.From)
+	}
+	return c.Compose(m.Purpose, m.To, m.Token, m.ValidFor)
 }
