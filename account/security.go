@@ -19,6 +19,8 @@ const (
 	ChangeAppAdded           SecurityChange = "app_added"
 	ChangeAppRemoved         SecurityChange = "app_removed"
 	ChangeRecoveryRegenerate SecurityChange = "recovery_codes_regenerated"
+	ChangePasskeyAdded       SecurityChange = "passkey_added"
+	ChangePasskeyRemoved     SecurityChange = "passkey_removed"
 )
 
 const (

@@ -88,6 +88,10 @@ func (s *Service) StartSession(ctx context.Context, user User, amr []string, m M
 		IdleExpiresAt: now.Add(s.limits.SessionIdle),
 		ExpiresAt:     now.Add(s.limits.SessionMaxAge),
 	}
+	if slices.Contains(amr, "mfa") {
+		// A login that is two factors at once (a user-verifying passkey).
+		sess.SecondFactorAt = now
+	}
 	if err := s.sessions.CreateSession(ctx, sess); err != nil {
 		return "", Session{}, fmt.Errorf("start session: %w", err)
 	}

@@ -59,8 +59,39 @@ func (f recoveryFactor) Enrolled(ctx context.Context, userID string) (bool, erro
 	return n > 0, err
 }
 
+// Holder reports whether a user holds a kind of credential.
+type Holder interface {
+	Has(ctx context.Context, userID string) (bool, error)
+}
+
+type passkeyFactor struct {
+	keys    Holder
+	enabled Enabler
+}
+
+// PasskeyFactor is the user's passkeys, usable while enabled says the admin
+// has passkeys on (nil: always).
+func PasskeyFactor(keys Holder, enabled Enabler) Factor {
+	if enabled == nil {
+		enabled = always
+	}
+	return passkeyFactor{keys, enabled}
+}
+
+func (passkeyFactor) Kind() Kind                                  { return KindPasskey }
+func (f passkeyFactor) Enabled(ctx context.Context) (bool, error) { return f.enabled(ctx) }
+func (f passkeyFactor) Enrolled(ctx context.Context, userID string) (bool, error) {
+	return f.keys.Has(ctx, userID)
+}
+
 // Standard is the factors in the order they are offered: the authenticator
 // app first (it costs no text message), then the phone, then recovery codes.
 func Standard(m *mfa.Service, phoneEnabled Enabler) []Factor {
 	return []Factor{AppFactor(m), PhoneFactor(m, phoneEnabled), RecoveryCodes(m)}
+}
+
+// WithPasskeys is the standard factors with passkeys offered first: they
+// cost nothing to send and cannot be phished.
+func WithPasskeys(keys Holder, enabled Enabler, standard []Factor) []Factor {
+	return append([]Factor{PasskeyFactor(keys, enabled)}, standard...)
 }

@@ -41,6 +41,9 @@ type Factors interface {
 	// DeleteMFA removes the user's factor, recovery codes, challenges and
 	// failure counter.
 	DeleteMFA(ctx context.Context, userID string) error
+	// RemovePasskeys removes the user's passkeys (package passkey manages
+	// them; a reset takes every credential).
+	RemovePasskeys(ctx context.Context, userID string) (int, error)
 	// MFARecoveryCodesLeft counts the user's unused recovery codes.
 	MFARecoveryCodesLeft(ctx context.Context, userID string) (int, error)
 	// LockMFAUser makes every other transaction that calls it for the same
@@ -174,8 +177,9 @@ func (s *Service) OpenPhone(f Factor) (Phone, error) {
 	return p, nil
 }
 
-// ResetMFA removes the user's factor, recovery codes, open challenges and
-// failure counter, which also lifts an account lock. It is the administrator's
+// ResetMFA removes the user's factor, authenticator app, passkeys, recovery
+// codes, open challenges and failure counter, which also lifts an account
+// lock. It is the administrator's
 // way out for a user who lost the phone or got locked.
 func (s *Service) ResetMFA(ctx context.Context, userID string) error {
 	return s.ResetMFABy(ctx, userID, "")
@@ -190,12 +194,16 @@ func (s *Service) ResetMFABy(ctx context.Context, userID, by string) error {
 	if err := s.store.DeleteTOTP(ctx, userID); err != nil {
 		return fmt.Errorf("reset mfa: %w", err)
 	}
+	passkeys, err := s.store.RemovePasskeys(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("reset mfa: %w", err)
+	}
 	if _, err := s.ForgetAllBrowsers(ctx, userID, "mfa_reset"); err != nil {
 		return err
 	}
-	e := account.Event{Type: EventReset, UserID: userID}
+	e := account.Event{Type: EventReset, UserID: userID, Details: map[string]any{"passkeys_removed": passkeys}}
 	if by != "" {
-		e.Details = map[string]any{"by": by}
+		e.Details["by"] = by
 	}
 	s.record(ctx, e)
 	return nil

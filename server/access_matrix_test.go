@@ -39,6 +39,7 @@ const (
 	accountPage  access = "account"       // a complete session under the tenant's policy
 	sudo         access = "sudo"          // changes factors or the password: a recent second factor
 	proveFactor  access = "prove"         // a factor's own screen: a session of a user who holds it
+	proveUnheld  access = "prove-unheld"  // the screen of a factor the users here do not hold: sent to their own
 	passwordOnly access = "password-only" // any signed-in session
 	adminOnly    access = "admin"         // an admin past a second factor
 	apiToken     access = "api"           // a bearer token, never a browser session
@@ -77,6 +78,8 @@ func expect(a access, st sessionState, policy mfa.Policy) outcome {
 	}
 	full := st == mfaState || st == adminMFA
 	switch a {
+	case proveUnheld:
+		return toMFA
 	case passwordOnly, proveFactor:
 		return allowed
 	case accountPage:
@@ -153,6 +156,14 @@ var accessMatrix = map[string]access{
 	"GET account/totp/qr.png":          sudo,
 	"POST account/totp":                sudo,
 	"POST account/totp/remove":         sudo,
+	"GET mfa/passkey":                  proveUnheld,
+	"POST mfa/passkey":                 proveUnheld,
+	"GET account/passkeys/new":         sudo, // beside the phone the users hold
+	"POST account/passkeys":            sudo,
+	"POST account/passkeys/rename":     sudo,
+	"POST account/passkeys/remove":     sudo,
+	"POST login/passkey/options":       public,
+	"POST login/passkey":               public, // answers only a ceremony this browser began
 	"POST hooks/plivo/status":          public,
 
 	"GET admin/{$}":                              adminOnly,
@@ -214,7 +225,7 @@ var accessMatrix = map[string]access{
 }
 
 func TestAccessMatrixCoversEveryRouteForEverySession(t *testing.T) {
-	h := newHarness(t, func(o *options) { o.plivo = true })
+	h := newHarness(t, func(o *options) { o.plivo, o.localhost = true, true })
 	ctx := context.Background()
 	users := map[sessionState]account.User{}
 	newUser := func(email string, admin bool) account.User {

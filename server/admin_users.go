@@ -253,7 +253,7 @@ var adminUserActions = map[string]func(s *Server, r *http.Request, u account.Use
 		if s.mfa == nil {
 			return "", errNoMFA
 		}
-		return "MFA reset: phone, authenticator app and recovery codes removed.", s.mfa.ResetMFABy(r.Context(), u.ID, by.Name)
+		return "MFA reset: phone, authenticator app, passkeys and recovery codes removed.", s.mfa.ResetMFABy(r.Context(), u.ID, by.Name)
 	},
 }
 

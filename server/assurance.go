@@ -25,7 +25,13 @@ func (s *Server) newAuthority(assessor *risk.Engine) *assurance.Authority {
 			t, err := s.tenant(ctx)
 			return t.PhoneEnabled(), err
 		})
-		d.Enrollment = []assurance.Kind{assurance.KindPhone, assurance.KindApp}
+		if s.passkeys != nil {
+			d.Factors = assurance.WithPasskeys(s.passkeys, func(ctx context.Context) (bool, error) {
+				t, err := s.tenant(ctx)
+				return t.PasskeysEnabled(), err
+			}, d.Factors)
+		}
+		d.Enrollment = []assurance.Kind{assurance.KindPhone, assurance.KindApp, assurance.KindPasskey}
 		d.Locks = s.mfa
 	}
 	if assessor != nil {
@@ -71,13 +77,19 @@ func stepPath(d assurance.Decision) string {
 	}
 	switch d.Step {
 	case assurance.Enroll:
-		if d.Factors[0] == assurance.KindPhone {
+		switch d.Factors[0] {
+		case assurance.KindPhone:
 			return "mfa/enroll"
+		case assurance.KindPasskey:
+			return "account/passkeys/new"
 		}
 		return "account/totp"
 	case assurance.Challenge:
-		if d.Factors[0] == assurance.KindPhone {
+		switch d.Factors[0] {
+		case assurance.KindPhone:
 			return "mfa/challenge"
+		case assurance.KindPasskey:
+			return "mfa/passkey"
 		}
 		return "mfa/totp"
 	}
@@ -194,10 +206,15 @@ func (s *Server) secondFactorPassed(w http.ResponseWriter, r *http.Request, si s
 	}
 	s.setSessionCookie(w, token, sess.ExpiresAt)
 	si.session = sess
+	return si, s.notePassed(r, si)
+}
+
+// notePassed tells the authority a second factor passed in the session.
+func (s *Server) notePassed(r *http.Request, si signedIn) error {
 	req := assurance.Request{User: assurance.User{ID: si.user.ID},
 		Attempt: risk.Attempt{UserID: si.user.ID, IP: clientIP(r.Context()), DeviceHash: deviceHash(r), At: s.now()},
 		Caller:  caller{si, r}}
-	return si, s.authority.Passed(r.Context(), req)
+	return s.authority.Passed(r.Context(), req)
 }
 
 // recorder keeps what the authority's decisions leave behind.

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/account"
@@ -33,7 +34,7 @@ func (s *Server) handleLoginForm() http.Handler {
 			http.Redirect(w, r, s.afterLogin(returnTo), http.StatusSeeOther)
 			return
 		}
-		v := s.newView(r, "login", "Log in")
+		v := s.loginView(r)
 		v.ReturnTo = returnTo
 		v.Email = r.URL.Query().Get("login_hint")
 		if r.URL.Query().Has("logged_out") {
@@ -53,7 +54,7 @@ func (s *Server) handleLogin() http.Handler {
 		}
 		email := strings.TrimSpace(r.PostForm.Get("email"))
 		plain := r.PostForm.Get("password")
-		v := s.newView(r, "login", "Log in")
+		v := s.loginView(r)
 		v.Email = email
 		v.ReturnTo = s.safeReturnTo(r.PostForm.Get("return_to"))
 
@@ -109,6 +110,11 @@ func (s *Server) loginRefused(w http.ResponseWriter, r *http.Request, v view, er
 // startSession replaces whatever session the browser had (so a planted cookie
 // cannot be carried into the new login) and sends it on.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, user account.User, returnTo string) {
+	s.startSessionWith(w, r, user, []string{"pwd"}, returnTo)
+}
+
+// startSessionWith is startSession for a login that proved the methods amr.
+func (s *Server) startSessionWith(w http.ResponseWriter, r *http.Request, user account.User, amr []string, returnTo string) {
 	m := meta(r)
 	if old := s.sessionToken(r); old != "" {
 		if err := s.accounts.EndSession(r.Context(), old, m); err != nil {
@@ -116,12 +122,29 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, user accou
 			return
 		}
 	}
-	token, sess, err := s.accounts.StartSession(r.Context(), user, []string{"pwd"}, m)
+	token, sess, err := s.accounts.StartSession(r.Context(), user, amr, m)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	s.setSessionCookie(w, token, sess.ExpiresAt)
 	s.ensureDeviceID(w, r)
+	if slices.Contains(amr, "mfa") {
+		// Two factors at once: the login counts in the device history as a
+		// passed second factor does.
+		if err := s.notePassed(r, signedIn{user: user, session: sess}); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
 	http.Redirect(w, r, s.afterLogin(returnTo), http.StatusSeeOther)
+}
+
+// loginView is the login page, offering passkeys where the admin allows them.
+func (s *Server) loginView(r *http.Request) view {
+	v := s.newView(r, "login", "Log in")
+	if s.passkeysOn(r) {
+		v.Passkey = &passkeyCeremony{Mode: "discoverable", OptionsURL: s.base + "login/passkey/options"}
+	}
+	return v
 }

@@ -25,6 +25,10 @@ var securityNotices = map[string]string{
 	"browser-forgotten":  "That browser will be asked for a second factor again.",
 	"browsers-forgotten": "Your remembered browsers will be asked for a second factor again.",
 	"no-factor":          "Recovery codes come with a phone or an authenticator app. Set one up first.",
+	"passkey-added":      "Your passkey is added. Next time, sign in with it.",
+	"passkey-renamed":    "Passkey renamed.",
+	"passkey-removed":    "Passkey removed.",
+	"passkey-bad-name":   "Nothing was changed: name a passkey in 1 to 64 characters.",
 	// A form from a page that was out of date: the session, browser or
 	// phone it names is gone, or was never this user's.
 	"stale": "Nothing was changed: this page was out of date. Here is how things stand now.",
@@ -70,6 +74,10 @@ func (s *Server) securityView(r *http.Request, si signedIn) (view, error) {
 		return v, err
 	} else if ok {
 		v.PhoneID = f.ID
+	}
+	v.PasskeysAvailable = s.passkeys != nil && tenant.PasskeysEnabled()
+	if v.Passkeys, err = s.userPasskeys(r, si.user.ID); err != nil {
+		return v, err
 	}
 	browsers, err := s.mfa.TrustedBrowsers(ctx, si.user.ID)
 	if err != nil {

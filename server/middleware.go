@@ -175,6 +175,11 @@ func (s *Server) withRecovery(next http.Handler) http.Handler {
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; " +
 	"frame-ancestors 'none'; base-uri 'none'"
 
+// contentSecurityPolicyWithScript is the policy of the pages that run a
+// passkey ceremony: the one script file, which may fetch a login page's
+// options from this origin. Still no inline script.
+const contentSecurityPolicyWithScript = contentSecurityPolicy + "; script-src 'self'; connect-src 'self'"
+
 func (s *Server) withSecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()

@@ -14,7 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/templates"
 )
 
-var pageNames = []string{"login", "signup", "account", "security", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup",
+var pageNames = []string{"login", "signup", "account", "security", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup", "passkey", "passkey-enroll",
 	"forgot", "reset", "verify-email"}
 
 // parsePages builds one template set per page: the layout plus the page's
@@ -71,8 +71,15 @@ type view struct {
 	Sessions          []deviceView
 	Browsers          []deviceView
 	PhoneAvailable    bool   // the admin allows phones: one may be added
+	PasskeysAvailable bool   // the admin allows passkeys: one may be added
 	PhoneID           string // the enrolled phone's factor, which its remove form names
 	RecoveryCodesLeft int
+
+	// Passkeys: the ceremony a page runs (its script is loaded only then),
+	// and the user's passkeys.
+	Passkey    *passkeyCeremony
+	HasPasskey bool
+	Passkeys   []passkeyView
 
 	// TOTP.
 	TOTPAvailable bool
@@ -123,8 +130,23 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, status int, pag
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
+	if runsScript(data) {
+		h.Set("Content-Security-Policy", contentSecurityPolicyWithScript)
+	}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// runsScript reports whether a page runs a passkey ceremony, the only
+// script the hosted pages have.
+func runsScript(data any) bool {
+	switch v := data.(type) {
+	case view:
+		return v.Passkey != nil
+	case adminView:
+		return v.Passkey != nil
+	}
+	return false
 }
 
 // errorTexts are what a person reads for each status on the error page.

@@ -74,6 +74,17 @@ func (s *Server) routes() (http.Handler, []Route) {
 		handle("POST", "account/totp", keepOpener(s.require(enrolling(app), s.handleTOTPConfirm())))
 		handle("POST", "account/totp/remove", s.require(purpose(assurance.ChangeFactors), s.handleTOTPRemove()))
 	}
+	if s.passkeys != nil {
+		passkey := assurance.KindPasskey
+		handle("GET", "mfa/passkey", keepOpener(s.require(proving(passkey), s.handlePasskeyForm())))
+		handle("POST", "mfa/passkey", keepOpener(s.require(proving(passkey), s.handlePasskey())))
+		handle("GET", "account/passkeys/new", keepOpener(s.require(enrolling(passkey), s.handlePasskeyRegisterForm())))
+		handle("POST", "account/passkeys", keepOpener(s.require(enrolling(passkey), s.handlePasskeyRegister())))
+		handle("POST", "account/passkeys/rename", s.require(purpose(assurance.ChangeFactors), s.handlePasskeyRename()))
+		handle("POST", "account/passkeys/remove", s.require(purpose(assurance.ChangeFactors), s.handlePasskeyRemove()))
+		handle("POST", "login/passkey/options", keepOpener(s.handlePasskeyLoginOptions()))
+		handle("POST", "login/passkey", keepOpener(s.handlePasskeyLogin()))
+	}
 	if s.sms != nil {
 		handle("POST", "hooks/plivo/status", s.handlePlivoStatus())
 	}

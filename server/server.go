@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/mfa/risk"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
+	"github.com/gatehouse-id/gatehouse/passkey"
 	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/store"
 )
@@ -80,6 +81,7 @@ type Server struct {
 	oauth      fosite.OAuth2Provider
 	lifetimes  TokenLifetimes
 	mfa        *mfa.Service
+	passkeys   *passkey.Service // nil: no passkeys (no MFA, or an issuer on an IP address)
 	settings   *settings.Service
 	webOrigins webOriginCache
 	countries  []country
@@ -159,6 +161,15 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	if s.settings == nil {
 		if s.settings, err = settings.NewService(d.Store, d.Store, cfg.SecretKey, d.Now); err != nil {
+			return nil, err
+		}
+	}
+	if d.MFA != nil && d.Store != nil {
+		// Browsers take only a domain name as a passkey's relying party: an
+		// issuer on an IP address offers no passkeys.
+		if rp, err := passkey.ConfigFromIssuer(cfg.Issuer.String(), cfg.AppName); err != nil {
+			d.Log.Warn("passkeys are off", "reason", err.Error())
+		} else if s.passkeys, err = passkey.New(rp, passkey.Deps{Store: d.Store, Now: d.Now}); err != nil {
 			return nil, err
 		}
 	}

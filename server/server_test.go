@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +74,7 @@ type options struct {
 	adaptive   *bool     // with plivo: the risk engine, challenging medium confidence when true
 	proxies    []netip.Prefix
 	issuerHost string             // the issuer's host:port when a load balancer fronts this replica; default its own
+	localhost  bool               // the issuer and the test's requests use localhost, a name passkeys accept
 	clock      *accounttest.Clock // shared by replicas; default a clock of its own
 	mail       bool               // verification and reset mails over real SMTP to a local relay (email_test.go)
 }
@@ -114,6 +117,9 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	}
 	h := &harness{t: t, st: st, accounts: accounts, clock: c, keys: km, settings: tenant}
 	h.srv = httptest.NewUnstartedServer(nil)
+	if o.localhost {
+		o.issuerHost = "localhost:" + strconv.Itoa(h.srv.Listener.Addr().(*net.TCPAddr).Port)
+	}
 	issuer := &url.URL{Scheme: o.scheme, Host: cmp.Or(o.issuerHost, h.srv.Listener.Addr().String()), Path: o.issuerPath}
 	h.issuer = issuer.String()
 	deps := server.Deps{Accounts: accounts, Store: st, Clients: st, Keys: km, Log: slog.New(slog.DiscardHandler),
@@ -144,6 +150,9 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	h.srv.Config.Handler = s.Handler()
 	h.srv.Start()
 	t.Cleanup(h.srv.Close)
+	if o.localhost {
+		h.srv.URL = "http://" + o.issuerHost
+	}
 	return h
 }
 
@@ -209,6 +218,16 @@ var alertRE = regexp.MustCompile(`role="alert"[^>]*>([^<]*)<`)
 
 func (r response) alert() string {
 	m := alertRE.FindStringSubmatch(r.body)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+var noticeRE = regexp.MustCompile(`role="status"[^>]*>([^<]*)<`)
+
+func (r response) notice() string {
+	m := noticeRE.FindStringSubmatch(r.body)
 	if m == nil {
 		return ""
 	}

@@ -67,6 +67,19 @@ type pageData struct {
 	HasTOTP       bool
 	HasPhone      bool
 	TOTPSecret    string
+
+	// Passkeys.
+	Passkey           *testCeremony
+	HasPasskey        bool
+	Passkeys          []testPasskey
+	PasskeysAvailable bool
+}
+
+type testCeremony struct{ Mode, Ceremony, Options, OptionsURL string }
+
+type testPasskey struct {
+	ID, Name, Authenticator, Created, LastUsed string
+	Synced, CloneWarning                       bool
 }
 
 type testDevice struct {
@@ -224,6 +237,32 @@ func TestPages(t *testing.T) {
 			excludes: []string{`name="code"`, "Text me a code instead"},
 		},
 		{
+			page: "passkey",
+			setup: func(d *pageData) {
+				d.Passkey = &testCeremony{Mode: "get", Ceremony: "c1", Options: `{"publicKey":{"challenge":"x<"}}`}
+				d.HasPhone, d.RecoveryAction = true, "mfa/totp"
+			},
+			inputs: []string{"ceremony", "response", "return_to", "step", "recovery_code"},
+			contains: []string{`action="/auth/mfa/passkey"`, `data-passkey="get"`, `data-ceremony="c1"`,
+				`data-options="{&#34;publicKey&#34;:{&#34;challenge&#34;:&#34;x&lt;&#34;}}"`, `src="/auth/static/passkey.js"`,
+				"Text me a code instead"},
+		},
+		{
+			page:     "passkey-enroll",
+			setup:    func(d *pageData) { d.Passkey = &testCeremony{Mode: "register", Ceremony: "c2", Options: "{}"} },
+			inputs:   []string{"ceremony", "response", "return_to", "name"},
+			contains: []string{`action="/auth/account/passkeys"`, `data-passkey="register"`, `src="/auth/static/passkey.js"`},
+		},
+		{
+			name: "login offers passkeys",
+			page: "login",
+			setup: func(d *pageData) {
+				d.Passkey = &testCeremony{Mode: "discoverable", OptionsURL: "/auth/login/passkey/options"}
+			},
+			inputs:   []string{"return_to", "email", "password", "ceremony", "response"},
+			contains: []string{`autocomplete="username webauthn"`, "Sign in with a passkey", `data-options-url="/auth/login/passkey/options"`},
+		},
+		{
 			page:   "totp-setup",
 			setup:  func(d *pageData) { d.TOTPSecret = "JBSWY3DPEHPK3PXP" },
 			inputs: []string{"code"},
@@ -378,6 +417,8 @@ func checkCSPSafe(t *testing.T, out string) {
 	t.Helper()
 	// Images may only come from Gatehouse itself (the TOTP QR code).
 	lower := strings.ReplaceAll(strings.ToLower(out), `<img src="/auth/`, "")
+	// The one script is the passkey ceremony's file, never inline code.
+	lower = strings.ReplaceAll(lower, `<script src="/auth/static/passkey.js"></script>`, "")
 	for _, bad := range []string{"<script", " style=", "<style", "javascript:", "http://", "https://", "<img"} {
 		if strings.Contains(lower, bad) {
 			t.Errorf("output contains forbidden %q", bad)
@@ -415,7 +456,7 @@ func TestStaticFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"login", "signup", "account", "security", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup", "forgot", "reset", "verify-email"} {
+	for _, want := range []string{"login", "signup", "account", "security", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup", "passkey", "passkey-enroll", "forgot", "reset", "verify-email"} {
 		if !slices.Contains(pages, "pages/"+want+".html") {
 			t.Errorf("pages = %v; %s is missing", pages, want)
 		}

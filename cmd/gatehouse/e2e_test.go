@@ -146,7 +146,7 @@ func TestBrowserJourneys(t *testing.T) {
 	startSampleAPIOn(t, ca, apiPort, "APP_ORIGIN="+appOrigin, "AUTH_CONFIG="+filepath.Join(t.TempDir(), "none.json"),
 		"ISSUER_BASE_URL="+issuer, "AUDIENCE="+sampleAudience)
 
-	for _, journey := range []string{"signup-mfa-api-logout", "errors", "admin-switches-policy"} {
+	for _, journey := range []string{"signup-mfa-api-logout", "errors", "admin-switches-policy", "passkeys"} {
 		t.Run(journey, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()

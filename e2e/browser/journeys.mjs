@@ -4,7 +4,7 @@
 // and sets it (see e2e/README.md).
 import {
   env, launch, newPage, outboxMark, code, ukMobile, screen, submit, appSettled, signIn,
-  loginFromApp, logoutFromApp, shot, step, assert, required,
+  loginFromApp, logoutFromApp, shot, step, assert, required, isGatehouse,
 } from './lib.mjs';
 
 const run = Date.now().toString(36);
@@ -216,10 +216,106 @@ async function errors(browser) {
   await page.context().close();
 }
 
+// 4. Passkeys: a user who signed up with a phone adds a passkey from the
+// security page; the app's next login asks for it instead of a text message
+// and the tokens say phishing-resistant; then the passkey alone signs in;
+// last, the phone is changed from the security page. Chromium's virtual
+// authenticator (DevTools WebAuthn domain) stands in for a platform
+// authenticator with user verification.
+async function passkeys(browser) {
+  const page = await newPage(browser);
+  const pages = [page];
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true,
+      isUserVerified: true, automaticPresenceSimulation: true,
+    },
+  });
+  const idTokens = [];
+  page.on('response', async (resp) => {
+    if (!resp.url().startsWith(env.gatehouse + 'oauth/token') || resp.request().method() !== 'POST') return;
+    try {
+      const body = await resp.json();
+      if (body.id_token) idTokens.push(JSON.parse(Buffer.from(body.id_token.split('.')[1], 'base64url').toString()));
+    } catch { /* a failed exchange shows up as the app's error */ }
+  });
+  const user = { email: `e2e-passkey-${run}@example.com`, password: 'violet tractor meadow ' + run, phone: ukMobile(), signup: true };
+  await step('sign up from the app with a phone', pages, () => loginFromApp(page, user));
+  await step('add a passkey from the security page', pages, async () => {
+    await page.goto(env.gatehouse + 'account/security');
+    assert((await screen(page)) === 'security', 'at ' + (await screen(page)));
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Add a passkey' }).click()]);
+    assert((await screen(page)) === 'passkey-enroll', 'at ' + (await screen(page)));
+    await page.fill('input[name=name]', 'Journey laptop');
+    await shot(page, 'journey4-01-add-passkey');
+    await submit(page, page.getByRole('button', { name: 'Create passkey' }));
+    assert((await screen(page)) === 'security', 'after creating: ' + (await screen(page)));
+    assert((await page.locator('main').innerText()).includes('Journey laptop'), 'the security page does not list the passkey');
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert(credentials.length === 1 && credentials[0].isResidentCredential, 'authenticator holds ' + JSON.stringify(credentials));
+    await shot(page, 'journey4-02-security-page');
+  });
+  await step("the app's next login asks for the passkey, not a code", pages, async () => {
+    await page.goto(env.app + '/');
+    await appSettled(page);
+    await logoutFromApp(page);
+    user.signup = false;
+    const mark = await outboxMark();
+    const seen = await loginFromApp(page, user);
+    assert(seen.at(-1) === 'passkey', 'screens: ' + seen.join(' → '));
+    const idToken = idTokens.at(-1);
+    assert(idToken.amr.includes('mfa') && (idToken.amr.includes('hwk') || idToken.amr.includes('swk')), 'amr ' + JSON.stringify(idToken.amr));
+    assert(idToken.acr === 'http://schemas.openid.net/pape/policies/2007/06/phishing-resistant', 'acr ' + idToken.acr);
+    let texted = false;
+    try { await code(mark, { within: 1_000 }); texted = true; } catch { /* no SMS: as it should be */ }
+    assert(!texted, 'an SMS was sent to a user who used a passkey');
+  });
+  await step('the passkey alone signs in, no password and no code', pages, async () => {
+    await logoutFromApp(page);
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(env.gatehouse)), page.click('#qsLoginBtn')]);
+    await page.locator('main[data-screen=login]').waitFor();
+    if (isGatehouse(page)) {
+      const button = page.getByRole('button', { name: 'Sign in with a passkey' });
+      await button.waitFor();
+      await shot(page, 'journey4-03-login-with-passkey');
+      await Promise.all([page.waitForURL((u) => u.href.startsWith(env.app)), button.click()]);
+    }
+    assert((await appSettled(page)) === 'logged-in', 'not logged in after the passkey sign-in');
+    const idToken = idTokens.at(-1);
+    assert(!idToken.amr.includes('pwd') && idToken.amr.includes('mfa'), 'amr ' + JSON.stringify(idToken.amr));
+  });
+  await step('change the phone from the security page', pages, async () => {
+    await page.goto(env.gatehouse + 'account/security');
+    const before = await page.locator('main').innerText();
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Change phone' }).click()]);
+    assert((await screen(page)) === 'enroll', 'at ' + (await screen(page)));
+    const phone = ukMobile();
+    await page.selectOption('select[name=country]', 'GB');
+    await page.fill('input[name=phone]', phone);
+    const mark = await outboxMark();
+    await submit(page, page.locator('main form').first().locator('button[type=submit]'));
+    await page.fill('input[name=code]', await code(mark));
+    await submit(page, page.locator('main form').first().locator('button[type=submit]'));
+    if ((await screen(page)) === 'recovery') {
+      await page.check('input[name=saved]');
+      await submit(page, page.locator('main form').first().locator('button[type=submit]'));
+    }
+    assert((await screen(page)) === 'security', 'after the new number: ' + (await screen(page)));
+    const last2 = phone.replace(/\D/g, '').slice(-2);
+    const after = await page.locator('main').innerText();
+    assert(after !== before && after.includes(last2), 'the security page does not show the new number');
+    await shot(page, 'journey4-04-phone-changed');
+  });
+  await page.context().close();
+}
+
 const journeys = {
   'signup-mfa-api-logout': signupThroughMFA,
   errors,
   'admin-switches-policy': adminSwitchesPolicy,
+  passkeys,
 };
 
 const names = process.argv.slice(2);

@@ -157,6 +157,10 @@ export async function signIn(page, user) {
         if (user.remember) await page.check('input[name=remember]');
         await submit(page, form.locator('button[type=submit]'));
         break;
+      case 'passkey':
+        // The browser's authenticator (a virtual one in the journeys) answers.
+        await submit(page, form.locator('button[type=submit]'));
+        break;
       case 'recovery':
         if ((await page.locator('.recovery-codes li').count()) < 1) throw new Error('the recovery page lists no codes');
         await page.check('input[name=saved]');
