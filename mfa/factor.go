@@ -44,6 +44,8 @@ type Factors interface {
 	// RemovePasskeys removes the user's passkeys (package passkey manages
 	// them; a reset takes every credential).
 	RemovePasskeys(ctx context.Context, userID string) (int, error)
+	// HasPasskey reports whether the user holds a usable passkey.
+	HasPasskey(ctx context.Context, userID string) (bool, error)
 	// MFARecoveryCodesLeft counts the user's unused recovery codes.
 	MFARecoveryCodesLeft(ctx context.Context, userID string) (int, error)
 	// LockMFAUser makes every other transaction that calls it for the same
@@ -209,11 +211,19 @@ func (s *Service) ResetMFABy(ctx context.Context, userID, by string) error {
 	return nil
 }
 
-// HasSecondFactor reports whether the user has a verified phone or an
-// authenticator app: what a password reset must pass before it completes.
+// HasSecondFactor reports whether the user has a verified phone, an
+// authenticator app or a passkey: what a password reset must pass before it
+// completes, and what makes an enrollment a first one or not.
 func (s *Service) HasSecondFactor(ctx context.Context, userID string) (bool, error) {
 	if _, ok, err := s.Factor(ctx, userID); err != nil || ok {
 		return ok, err
 	}
-	return s.HasTOTP(ctx, userID)
+	if ok, err := s.HasTOTP(ctx, userID); err != nil || ok {
+		return ok, err
+	}
+	ok, err := s.store.HasPasskey(ctx, userID)
+	if err != nil {
+		return false, fmt.Errorf("has passkey: %w", err)
+	}
+	return ok, nil
 }

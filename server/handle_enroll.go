@@ -39,6 +39,11 @@ func (s *Server) handleEnrollForm() http.Handler {
 func (s *Server) renderEnrollPhone(w http.ResponseWriter, r *http.Request, v view, region string, status int) {
 	v.Step = "phone"
 	v.Countries = countriesFor(s.countries, region, r.Header.Get("Accept-Language"))
+	if !r.URL.Query().Has("change") {
+		// Other ways to set up a first factor, beside the phone.
+		v.PasskeysAvailable = s.passkeysOn(r)
+		v.TOTPAvailable = s.mfa.TOTPAvailable()
+	}
 	s.render(w, r, status, "enroll", v)
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/account"
@@ -118,15 +119,68 @@ func (s *Server) resetDecision(r *http.Request, rs account.Reset, user account.U
 	})
 }
 
-// resetFactor is the factor whose code the reset screen asks for; recovery
-// codes are for a lost factor at login, not for a reset.
-func resetFactor(d assurance.Decision) assurance.Kind {
+// resetFactor is the factor the reset screen asks for: a passkey first,
+// unless the user asked for a code (codeOnly); recovery codes are for a lost
+// factor at login, not for a reset.
+func resetFactor(d assurance.Decision, codeOnly bool) assurance.Kind {
 	for _, k := range d.Factors {
-		if k != assurance.KindRecovery {
+		if k != assurance.KindRecovery && !(codeOnly && k == assurance.KindPasskey) {
 			return k
 		}
 	}
 	return ""
+}
+
+// resetBinding ties a passkey ceremony to one reset, as a session's is tied
+// to the session.
+func resetBinding(rs account.Reset) string { return "reset:" + rs.ID }
+
+// showResetPasskey asks for the user's passkey, offering a code instead when
+// the user has a phone or an app.
+func (s *Server) showResetPasskey(w http.ResponseWriter, r *http.Request, rs account.Reset, d assurance.Decision, v view, status int) {
+	id, options, err := s.passkeys.BeginLogin(r.Context(), rs.UserID, resetBinding(rs))
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v.Step = "passkey"
+	v.Passkey = &passkeyCeremony{Mode: "get", Ceremony: id, Options: string(options)}
+	v.HasTOTP = slices.Contains(d.Factors, assurance.KindApp)
+	v.HasPhone = slices.Contains(d.Factors, assurance.KindPhone)
+	s.render(w, r, status, "reset", v)
+}
+
+// resetPasskey checks the passkey's answer as the reset's second factor.
+func (s *Server) resetPasskey(w http.ResponseWriter, r *http.Request, rs account.Reset, user account.User, v view) {
+	d, err := s.resetDecision(r, rs, user)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if d.Step == assurance.Done {
+		http.Redirect(w, r, s.base+"reset", http.StatusSeeOther)
+		return
+	}
+	if d.Step != assurance.Challenge || !slices.Contains(d.Factors, assurance.KindPasskey) {
+		s.renderDecision(w, r, assurance.Decision{Step: d.Step, Lock: d.Lock, Refusal: cmp.Or(d.Refusal, assurance.RefusedNoUsableFactor)}, "")
+		return
+	}
+	a, err := s.passkeys.FinishLogin(r.Context(), user.ID, resetBinding(rs), r.PostForm.Get("ceremony"), []byte(r.PostForm.Get("response")))
+	if err == nil {
+		err = s.accounts.PassResetSecondFactor(r.Context(), rs, a.Credential.Method(), meta(r))
+	}
+	if err != nil {
+		msg, status := passkeyMessage(err)
+		if msg == "" {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Error = msg
+		v.Screen, v.Title = "reset-challenge", "Confirm it's you"
+		s.showResetPasskey(w, r, rs, d, v, status)
+		return
+	}
+	http.Redirect(w, r, s.base+"reset", http.StatusSeeOther)
 }
 
 // showReset renders the step the reset is at. With a phone, the first visit
@@ -143,12 +197,19 @@ func (s *Server) showReset(w http.ResponseWriter, r *http.Request, rs account.Re
 		s.render(w, r, status, "reset", v)
 		return
 	}
-	factor := resetFactor(d)
+	// A code was asked for by the link, or is being typed or resent.
+	step := r.PostForm.Get("step")
+	factor := resetFactor(d, r.URL.Query().Get("with") == "code" || step == "code" || step == "resend")
 	if d.Step != assurance.Challenge || factor == "" {
 		s.renderDecision(w, r, assurance.Decision{Step: d.Step, Lock: d.Lock, Refusal: cmp.Or(d.Refusal, assurance.RefusedNoUsableFactor)}, "")
 		return
 	}
 	v.Screen, v.Title, v.Step = "reset-challenge", "Confirm it's you", "code"
+	if factor == assurance.KindPasskey {
+		s.showResetPasskey(w, r, rs, d, v, status)
+		return
+	}
+	v.HasPasskey = slices.Contains(d.Factors, assurance.KindPasskey)
 	if factor != assurance.KindPhone {
 		s.render(w, r, status, "reset", v) // the authenticator app's code
 		return
@@ -221,7 +282,7 @@ func (s *Server) handleReset() http.Handler {
 				s.serverError(w, r, err)
 				return
 			}
-			if resetFactor(d) != assurance.KindPhone {
+			if resetFactor(d, true) != assurance.KindPhone {
 				// Nothing is texted for this reset: show where it stands.
 				s.showReset(w, r, rs, user, v, http.StatusOK)
 				return
@@ -237,6 +298,8 @@ func (s *Server) handleReset() http.Handler {
 			if rs, user, ok = s.openReset(w, r); ok {
 				s.showReset(w, r, rs, user, v, http.StatusOK)
 			}
+		case "passkey":
+			s.resetPasskey(w, r, rs, user, v)
 		case "password":
 			s.resetPassword(w, r, user, v)
 		default:
@@ -252,7 +315,7 @@ func (s *Server) resetCode(w http.ResponseWriter, r *http.Request, rs account.Re
 		s.serverError(w, r, err)
 		return
 	}
-	factor := resetFactor(d)
+	factor := resetFactor(d, true)
 	switch {
 	case d.Step == assurance.Done:
 	case d.Step != assurance.Challenge || factor == "":

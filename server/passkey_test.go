@@ -332,3 +332,34 @@ func (h *harness) passkeyCount(t *testing.T, email string) int {
 	}
 	return len(keys)
 }
+
+func TestAPasswordResetOfAPasskeyHolderAsksForThePasskey(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo, o.localhost, o.mail = true, true, true })
+	b := signedInBrowser(t, h)
+	h.sendMail(t, "ann@example.com") // the verification mail
+	a := passkeytest.New(h.issuerOrigin())
+	// Her first factor: no other factor to prove first.
+	h.addPasskey(t, b, a).expectRedirect(t, "/account/security?done=passkey-added")
+
+	rb, page := h.followResetLink(t, "ann@example.com")
+	page.expect(t, 200, "reset-challenge")
+	// The link alone does not set a password.
+	h.do(rb, "POST", "/reset", url.Values{"step": {"password"}, "password": {"a brand new passphrase"}}).
+		expect(t, http.StatusForbidden, "reset-challenge")
+	id, opts := ceremonyOf(t, page)
+	resp, err := a.Assert(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nor does a ceremony another reset or session began.
+	other := h.do(b, "GET", "/account/passkeys/new", nil)
+	otherID, _ := ceremonyOf(t, other)
+	h.do(rb, "POST", "/reset", url.Values{"step": {"passkey"}, "ceremony": {otherID}, "response": {string(resp)}}).
+		expect(t, http.StatusBadRequest, "reset-challenge")
+	page = h.do(rb, "GET", "/reset", nil)
+	id, opts = ceremonyOf(t, page)
+	resp, _ = a.Assert(opts)
+	h.do(rb, "POST", "/reset", url.Values{"step": {"passkey"}, "ceremony": {id}, "response": {string(resp)}}).expectRedirect(t, "/reset")
+	h.do(rb, "POST", "/reset", url.Values{"step": {"password"}, "password": {"a brand new passphrase"}}).
+		expectRedirect(t, "/login?password_reset=1")
+}

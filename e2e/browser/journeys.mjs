@@ -169,7 +169,7 @@ async function errors(browser) {
     await page.fill('input[name=email]', user.email);
     await page.fill('input[name=password]', user.password);
     const mark = await outboxMark();
-    await submit(page, page.locator('main form button[type=submit]'));
+    await submit(page, page.locator('main form button[type=submit]').first());
     assert((await screen(page)) === 'challenge', 'no challenge after the password');
     used = await code(mark);
     const wrong = used.slice(0, 5) + String((Number(used[5]) + 1) % 10);
@@ -199,7 +199,7 @@ async function errors(browser) {
     await page.fill('input[name=email]', user.email);
     await page.fill('input[name=password]', user.password);
     const mark = await outboxMark();
-    await submit(page, page.locator('main form button[type=submit]'));
+    await submit(page, page.locator('main form button[type=submit]').first());
     assert((await screen(page)) === 'challenge', 'no challenge on the second login');
     const fresh = await code(mark);
     assert(fresh !== used, 'the new challenge sent the same code');
@@ -241,6 +241,16 @@ async function passkeys(browser) {
       if (body.id_token) idTokens.push(JSON.parse(Buffer.from(body.id_token.split('.')[1], 'base64url').toString()));
     } catch { /* a failed exchange shows up as the app's error */ }
   });
+  page.on('response', (resp) => {
+    if (resp.url().startsWith(env.gatehouse + 'authorize')) {
+      console.log(`  ${resp.status()} ${resp.url().slice(0, 80)} -> ${(resp.headers().location || '').slice(0, 80)}`);
+      if (resp.status() === 200) resp.text().then((t) => console.log('  body: ' + t.replace(/\s+/g, ' ').slice(0, 600))).catch(() => {});
+    }
+    if (resp.url().startsWith(env.gatehouse + 'oauth/token')) {
+      resp.text().then((t) => console.log(`  token ${resp.status()}: ${t.slice(0, 200)}`)).catch(() => {});
+    }
+  });
+  page.on('console', (msg) => console.log('  console: ' + msg.text()));
   const user = { email: `e2e-passkey-${run}@example.com`, password: 'violet tractor meadow ' + run, phone: ukMobile(), signup: true };
   await step('sign up from the app with a phone', pages, () => loginFromApp(page, user));
   await step('add a passkey from the security page', pages, async () => {
@@ -256,6 +266,7 @@ async function passkeys(browser) {
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
     assert(credentials.length === 1 && credentials[0].isResidentCredential, 'authenticator holds ' + JSON.stringify(credentials));
     await shot(page, 'journey4-02-security-page');
+    console.log('  cookies: ' + JSON.stringify((await page.context().cookies()).map((c) => [c.name, c.domain, c.sameSite, c.secure])));
   });
   await step("the app's next login asks for the passkey, not a code", pages, async () => {
     await page.goto(env.app + '/');
