@@ -311,11 +311,19 @@ func needPasskey(r Request, f facts) Decision {
 }
 
 // recent admits a session whose second factor passed within RecentFor;
-// others must pass one again.
+// others must pass one again. A user who holds a passkey changes factors only
+// from a session that passed one: else whoever relayed an SMS code could add
+// their own passkey, or remove the user's, and from then on pass for
+// phishing-resistant.
 func (a *Authority) recent(r Request, f facts) Decision {
 	at := r.Session.SecondFactorAt
-	if passedSecondFactor(r.Session) && !at.IsZero() && a.d.Now().Sub(at) <= a.d.RecentFor {
+	fresh := passedSecondFactor(r.Session) && !at.IsZero() && a.d.Now().Sub(at) <= a.d.RecentFor
+	holdsPasskey := slices.Contains(f.usable, KindPasskey)
+	switch {
+	case fresh && (!holdsPasskey || PassedPhishingResistant(r.Session.Methods)):
 		return Decision{Step: Done}
+	case holdsPasskey:
+		return Decision{Step: Challenge, Factors: []Kind{KindPasskey}, Reauthenticate: true}
 	}
 	d := needFactor(f)
 	d.Reauthenticate = d.Step == Challenge

@@ -120,6 +120,14 @@ func (s *Service) enrollLocked(ctx context.Context, userID string, firstOnly boo
 	})
 }
 
+// EnrollAlongside runs put, the enrollment of a factor this package does not
+// keep (a passkey), under the same user lock as the phone's and the app's,
+// so that with firstOnly two sessions cannot both add a first factor of any
+// kind (ErrFactorExists for the later).
+func (s *Service) EnrollAlongside(ctx context.Context, userID string, firstOnly bool, put func(ctx context.Context) error) error {
+	return s.enrollLocked(ctx, userID, firstOnly, put)
+}
+
 // EnrollByOperator makes phone the user's factor on an operator's word, with
 // no code sent: the number was verified elsewhere (an import, an admin who
 // vouches for it).

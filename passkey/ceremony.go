@@ -36,7 +36,7 @@ func (s *Service) begin(ctx context.Context, kind, userID, binding string, sessi
 // ErrCeremonyNotFound: to the caller every such ceremony is gone.
 func (s *Service) take(ctx context.Context, kind, userID, binding, id string) (webauthn.SessionData, error) {
 	var session webauthn.SessionData
-	if id == "" || binding == "" {
+	if !wellFormedID(id) || binding == "" {
 		return session, ErrCeremonyNotFound
 	}
 	c, err := s.st.TakeCeremony(ctx, id, binding)
@@ -50,6 +50,21 @@ func (s *Service) take(ctx context.Context, kind, userID, binding, id string) (w
 		return session, fmt.Errorf("decode passkey session: %w", err)
 	}
 	return session, nil
+}
+
+// wellFormedID reports whether id could be one begin made (rand.Text:
+// 26 characters of the base32 alphabet). Anything else, NUL bytes and
+// invalid UTF-8 included, is no ceremony, without asking the database.
+func wellFormedID(id string) bool {
+	if len(id) != 26 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		if !('A' <= c && c <= 'Z' || '2' <= c && c <= '7') {
+			return false
+		}
+	}
+	return true
 }
 
 // marshalOptions gives the JSON the browser passes to

@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/gatehouse-id/gatehouse/account"
 )
 
 // BeginLogin starts a second-factor sign-in of a known user, offering the
@@ -35,8 +38,19 @@ func (s *Service) BeginLogin(ctx context.Context, userID, binding string) (cerem
 
 // BeginDiscoverable starts a sign-in without a username: the browser offers
 // whichever passkey of this site the user picks, and the passkey names the
-// user. As it replaces the password, it requires user verification.
-func (s *Service) BeginDiscoverable(ctx context.Context, binding string) (ceremonyID string, options []byte, err error) {
+// user. As it replaces the password, it requires user verification. Anyone
+// may begin one, so each address may begin only so many per window
+// (ErrTooManyCeremonies).
+func (s *Service) BeginDiscoverable(ctx context.Context, binding string, from netip.Addr) (ceremonyID string, options []byte, err error) {
+	now := s.now()
+	start := now.Truncate(s.perIP.Window)
+	ok, err := s.st.TakeCeremonyAllowance(ctx, "passkey-ip:"+account.IPKey(from), start, start.Add(s.perIP.Window), s.perIP.Max)
+	if err != nil {
+		return "", nil, fmt.Errorf("count passkey sign-ins: %w", err)
+	}
+	if !ok {
+		return "", nil, ErrTooManyCeremonies
+	}
 	assertion, session, err := s.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
 		return "", nil, fmt.Errorf("begin passkey sign-in: %w", err)

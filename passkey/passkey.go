@@ -37,6 +37,7 @@ var (
 	ErrAlreadyRegistered        = errors.New("passkey is already registered")
 	ErrBadName                  = errors.New("passkey name must be 1 to 64 characters without control characters")
 	ErrTooMany                  = errors.New("user has the most passkeys allowed")
+	ErrTooManyCeremonies        = errors.New("too many passkey sign-ins begun from this address: wait and try again")
 )
 
 // MaxPerUser caps a user's passkeys so that sign-in options and the account
@@ -48,6 +49,18 @@ const MaxPerUser = 20
 const maxResponseSize = 64 << 10
 
 const defaultCeremonyTTL = 5 * time.Minute
+
+// DefaultAnonymousPerIP bounds the passwordless ceremonies one address (an
+// IPv6 /64) may begin: anyone may ask for one, and each is a row until it
+// expires, so a flood from one place costs at most this many rows per
+// window. A person needs one or two per sign-in.
+var DefaultAnonymousPerIP = Limit{Max: 60, Window: 10 * time.Minute}
+
+// Limit is at most Max in each Window.
+type Limit struct {
+	Max    int
+	Window time.Duration
+}
 
 // Ceremony kinds, as stored.
 const (
@@ -63,6 +76,9 @@ type Config struct {
 	RPName      string
 	Origins     []string
 	CeremonyTTL time.Duration
+	// AnonymousPerIP bounds passwordless ceremonies per address; zero
+	// means DefaultAnonymousPerIP.
+	AnonymousPerIP Limit
 }
 
 // ConfigFromIssuer derives the relying party from the issuer URL. Browsers
@@ -88,10 +104,11 @@ type Deps struct {
 
 // Service runs WebAuthn ceremonies and manages users' passkeys.
 type Service struct {
-	wa  *webauthn.WebAuthn
-	ttl time.Duration
-	st  Store
-	now func() time.Time
+	wa    *webauthn.WebAuthn
+	ttl   time.Duration
+	perIP Limit
+	st    Store
+	now   func() time.Time
 }
 
 // New checks the relying party and builds the service.
@@ -107,6 +124,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	if cfg.CeremonyTTL <= 0 {
 		cfg.CeremonyTTL = defaultCeremonyTTL
+	}
+	if cfg.AnonymousPerIP.Max <= 0 || cfg.AnonymousPerIP.Window <= 0 {
+		cfg.AnonymousPerIP = DefaultAnonymousPerIP
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -129,7 +149,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passkey relying party: %w", err)
 	}
-	return &Service{wa: wa, ttl: cfg.CeremonyTTL, st: d.Store, now: d.Now}, nil
+	return &Service{wa: wa, ttl: cfg.CeremonyTTL, perIP: cfg.AnonymousPerIP, st: d.Store, now: d.Now}, nil
 }
 
 // User is who registers or signs in: ID is the users.id UUID, Name the
@@ -194,6 +214,10 @@ type Use struct {
 // Store keeps credentials and ceremonies.
 type Store interface {
 	PutCeremony(ctx context.Context, c Ceremony) error
+	// TakeCeremonyAllowance counts one ceremony under key in the window
+	// [start, end) unless max are counted there already; it reports whether
+	// it counted. Atomic across replicas.
+	TakeCeremonyAllowance(ctx context.Context, key string, start, end time.Time, max int) (bool, error)
 	// TakeCeremony deletes and returns the ceremony with this id and
 	// binding, expired or not; ErrCeremonyNotFound if there is none.
 	TakeCeremony(ctx context.Context, id, binding string) (Ceremony, error)

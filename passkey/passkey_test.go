@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -102,7 +103,7 @@ func (f *fixture) login(u passkey.User, a *passkeytest.Authenticator) (passkey.A
 }
 
 func (f *fixture) discoverable(a *passkeytest.Authenticator) (passkey.Assertion, error) {
-	id, opts, err := f.svc.BeginDiscoverable(ctxB, binding)
+	id, opts, err := f.svc.BeginDiscoverable(ctxB, binding, netip.MustParseAddr("192.0.2.1"))
 	if err != nil {
 		return passkey.Assertion{}, err
 	}
@@ -185,7 +186,7 @@ func TestDiscoverableLoginFindsTheUser(t *testing.T) {
 	f.register(t, f.ann, f.auth, "")
 	bc := f.register(t, f.bob, bobs, "")
 
-	_, opts, err := f.svc.BeginDiscoverable(ctxB, binding)
+	_, opts, err := f.svc.BeginDiscoverable(ctxB, binding, netip.MustParseAddr("192.0.2.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -678,5 +679,35 @@ func TestNewRefusesRelyingPartiesBrowsersRefuse(t *testing.T) {
 		if _, err := passkey.New(tt.cfg, passkey.Deps{Store: st}); err == nil {
 			t.Errorf("%s: accepted", tt.name)
 		}
+	}
+}
+
+func TestAnAddressMayBeginOnlySoManyPasswordlessSignIns(t *testing.T) {
+	f := newFixture(t)
+	svc, err := passkey.New(passkey.Config{RPID: rpID, Origins: []string{origin}, AnonymousPerIP: passkey.Limit{Max: 3, Window: time.Minute}},
+		passkey.Deps{Store: f.st, Now: func() time.Time { return f.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flood, other := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("198.51.100.7")
+	for i := range 3 {
+		// Another address in the same /64 counts as the same network.
+		from := flood
+		if i == 2 {
+			from = netip.MustParseAddr("2001:db8::ffff")
+		}
+		if _, _, err := svc.BeginDiscoverable(ctxB, "b", from); err != nil {
+			t.Fatalf("ceremony %d: %v", i+1, err)
+		}
+	}
+	if _, _, err := svc.BeginDiscoverable(ctxB, "b", flood); !errors.Is(err, passkey.ErrTooManyCeremonies) {
+		t.Fatalf("fourth ceremony from one /64: %v, want ErrTooManyCeremonies", err)
+	}
+	if _, _, err := svc.BeginDiscoverable(ctxB, "b", other); err != nil {
+		t.Fatalf("another address is not held back: %v", err)
+	}
+	f.now = f.now.Add(time.Minute)
+	if _, _, err := svc.BeginDiscoverable(ctxB, "b", flood); err != nil {
+		t.Fatalf("the next window: %v", err)
 	}
 }

@@ -16,15 +16,16 @@ import (
 func (s *Server) handleEnrollForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		si := mustSession(r)
-		if slices.Contains(decision(r).Usable, assurance.KindPhone) && !r.URL.Query().Has("change") {
-			// Already enrolled, and the authority let this session past:
-			// nothing to do here unless the user asked to change the number.
-			http.Redirect(w, r, s.afterLogin(r.URL.Query().Get("return_to")), http.StatusSeeOther)
-			return
-		}
 		ch, open, err := s.openChallenge(r, si, mfa.PurposeEnroll)
 		if err != nil {
 			s.serverError(w, r, err)
+			return
+		}
+		if !open && slices.Contains(decision(r).Usable, assurance.KindPhone) && !r.URL.Query().Has("change") {
+			// Already enrolled, and the authority let this session past:
+			// nothing to do here unless the user asked to change the number
+			// or a new number's code is on its way.
+			http.Redirect(w, r, s.afterLogin(r.URL.Query().Get("return_to")), http.StatusSeeOther)
 			return
 		}
 		v := s.mfaView(r, "enroll", "Secure your account")

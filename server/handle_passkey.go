@@ -2,6 +2,7 @@ package server
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/assurance"
+	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/passkey"
 )
 
@@ -112,6 +114,10 @@ func passkeyUser(u account.User) passkey.User {
 func (s *Server) handlePasskeyRegisterForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, err := s.passkeyRegisterView(r, mustSession(r))
+		if errors.Is(err, passkey.ErrTooMany) {
+			s.toSecurity(w, r, "passkey-too-many")
+			return
+		}
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -120,9 +126,7 @@ func (s *Server) handlePasskeyRegisterForm() http.Handler {
 	})
 }
 
-// handlePasskeyRegister stores the passkey the browser created. The
-// ceremony proved the key is here, at this origin, so the session counts as
-// having passed it: a policy that asked for a passkey is then satisfied.
+// handlePasskeyRegister stores the passkey the browser created.
 func (s *Server) handlePasskeyRegister() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.parseForm(w, r) {
@@ -131,19 +135,26 @@ func (s *Server) handlePasskeyRegister() http.Handler {
 		ctx := r.Context()
 		si := mustSession(r)
 		returnTo := s.safeReturnTo(r.PostForm.Get("return_to"))
-		if decision(r).FirstEnrollment {
-			// Admitted with no factor: one added meanwhile by another
-			// session would make this one a second factor added unproved.
-			if d, err := s.decide(r, si, assurance.Purpose{Action: assurance.EnrollFactor, Factor: assurance.KindPasskey}); err != nil {
-				s.serverError(w, r, err)
-				return
-			} else if !d.FirstEnrollment {
-				s.renderDecision(w, r, d, s.base+"account/security")
-				return
-			}
+		first := decision(r).FirstEnrollment
+		var cred passkey.Credential
+		finish := func(ctx context.Context) (err error) {
+			cred, err = s.passkeys.FinishRegistration(ctx, passkeyUser(si.user), sessionBinding(si),
+				r.PostForm.Get("ceremony"), r.PostForm.Get("name"), []byte(r.PostForm.Get("response")))
+			return err
 		}
-		cred, err := s.passkeys.FinishRegistration(ctx, passkeyUser(si.user), sessionBinding(si),
-			r.PostForm.Get("ceremony"), r.PostForm.Get("name"), []byte(r.PostForm.Get("response")))
+		var err error
+		if first {
+			// Admitted with no factor: under the user's lock, one added
+			// meanwhile by another session refuses this one, which would
+			// otherwise be a second factor added unproved.
+			err = s.mfa.EnrollAlongside(ctx, si.user.ID, true, finish)
+		} else {
+			err = finish(ctx)
+		}
+		if errors.Is(err, mfa.ErrFactorExists) {
+			http.Redirect(w, r, s.base+"account/passkeys/new"+returnQuery(returnTo), http.StatusSeeOther)
+			return
+		}
 		if err != nil {
 			msg, status := passkeyMessage(err)
 			if msg == "" {
@@ -151,6 +162,10 @@ func (s *Server) handlePasskeyRegister() http.Handler {
 				return
 			}
 			v, verr := s.passkeyRegisterView(r, si)
+			if errors.Is(verr, passkey.ErrTooMany) {
+				s.toSecurity(w, r, "passkey-too-many")
+				return
+			}
 			if verr != nil {
 				s.serverError(w, r, verr)
 				return
@@ -161,9 +176,15 @@ func (s *Server) handlePasskeyRegister() http.Handler {
 			return
 		}
 		s.securityChanged(r, si, account.ChangePasskeyAdded, map[string]any{"passkey": cred.Name, "authenticator": cred.Authenticator})
-		if _, err := s.secondFactorPassed(w, r, si, cred.Method()); err != nil {
-			s.serverError(w, r, err)
-			return
+		if first {
+			// A first factor set up counts as one passed, as a verified
+			// phone does. Not as a passkey passed: only an assertion by a
+			// passkey the user already held proves phishing resistance, so
+			// a policy that asks for it asks once more.
+			if _, err := s.secondFactorPassed(w, r, si); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
 		}
 		if returnTo == "" {
 			returnTo = s.base + securityPath + "?done=passkey-added"
@@ -261,7 +282,12 @@ func (s *Server) handlePasskeyLoginOptions() http.Handler {
 			http.Error(w, `{"error":"passkeys are turned off"}`, http.StatusNotFound)
 			return
 		}
-		id, options, err := s.passkeys.BeginDiscoverable(r.Context(), s.loginBinding(w, r))
+		id, options, err := s.passkeys.BeginDiscoverable(r.Context(), s.loginBinding(w, r), clientIP(r.Context()))
+		if errors.Is(err, passkey.ErrTooManyCeremonies) {
+			w.Header().Set("Retry-After", "60")
+			http.Error(w, `{"error":"too many passkey sign-ins from your network; wait a minute"}`, http.StatusTooManyRequests)
+			return
+		}
 		if err != nil {
 			s.serverError(w, r, err)
 			return

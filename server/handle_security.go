@@ -29,6 +29,7 @@ var securityNotices = map[string]string{
 	"passkey-renamed":    "Passkey renamed.",
 	"passkey-removed":    "Passkey removed.",
 	"passkey-bad-name":   "Nothing was changed: name a passkey in 1 to 64 characters.",
+	"passkey-too-many":   "You have as many passkeys as an account may hold (20). Remove one to add another.",
 	// A form from a page that was out of date: the session, browser or
 	// phone it names is gone, or was never this user's.
 	"stale": "Nothing was changed: this page was out of date. Here is how things stand now.",

@@ -229,6 +229,7 @@ func TestAPasswordlessCeremonyIsBoundToItsBrowserAndUsedOnce(t *testing.T) {
 func TestAPasswordAloneCannotAddOrRemoveAPasskey(t *testing.T) {
 	h := passkeyHarness(t)
 	owner, a := passkeyUser(t, h)
+	h.passPasskey(t, owner, "/mfa/passkey?return_to=%2Faccount%2Fsecurity", a).expectRedirect(t, "/account/security")
 	h.setPolicy(t, mfa.PolicyNever)
 	security := h.do(owner, "GET", "/account/security", nil)
 	security.expect(t, 200, "security")
@@ -296,8 +297,14 @@ func TestAnApplicationThatRequiresAPasskeyAcceptsNoSMS(t *testing.T) {
 	resp, _ := a.Register(opts)
 	h.do(b, "POST", "/account/passkeys", url.Values{"ceremony": {id}, "name": {"Phone"}, "response": {string(resp)},
 		"return_to": {resume}}).expectRedirect(t, resume)
+	// Adding a passkey is not passing one: the new key signs in once.
+	r = h.do(b, "GET", resume, nil)
+	if !strings.HasPrefix(r.header.Get("Location"), "/mfa/passkey?") {
+		t.Fatalf("after adding the passkey: %d to %q, want the passkey screen", r.status, r.header.Get("Location"))
+	}
+	h.passPasskey(t, b, r.header.Get("Location"), a).expectRedirect(t, resume)
 	if q := callback(t, h.do(b, "GET", resume, nil)); q.Get("code") == "" {
-		t.Fatalf("after adding the passkey: %v, want a code", q)
+		t.Fatalf("after passing the passkey: %v, want a code", q)
 	}
 }
 
@@ -352,7 +359,7 @@ func TestAPasswordResetOfAPasskeyHolderAsksForThePasskey(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Nor does a ceremony another reset or session began.
-	other := h.do(b, "GET", "/account/passkeys/new", nil)
+	other := h.do(b, "GET", "/mfa/passkey", nil)
 	otherID, _ := ceremonyOf(t, other)
 	h.do(rb, "POST", "/reset", url.Values{"step": {"passkey"}, "ceremony": {otherID}, "response": {string(resp)}}).
 		expect(t, http.StatusBadRequest, "reset-challenge")

@@ -159,6 +159,7 @@ export async function signIn(page, user) {
         break;
       case 'passkey':
         // The browser's authenticator (a virtual one in the journeys) answers.
+        if (user.beforePasskey) await user.beforePasskey(page);
         await submit(page, form.locator('button[type=submit]'));
         break;
       case 'recovery':
