@@ -267,8 +267,9 @@ var adminUserActions = map[string]func(s *Server, r *http.Request, u account.Use
 	},
 }
 
-// adminFactorActions change a user's factors: the admin proves a second
-// factor again for them unless it passed minutes ago.
+// adminFactorActions remove factors. Removing factors, anyone's, is a change
+// of factors: the admin proves a second factor again unless it passed
+// minutes ago.
 var adminFactorActions = map[string]bool{"reset-mfa": true, "remove-passkey": true}
 
 var errNoMFA = errors.New("multi-factor authentication is not configured")
