@@ -173,7 +173,7 @@ var accessMatrix = map[string]access{
 	"GET admin/users":                            adminOnly,
 	"GET admin/users/{id}":                       adminOnly,
 	"POST admin/users/{id}/delete":               adminOnly,
-	"POST admin/users/{id}/{action}":             adminOnly,
+	"POST admin/users/{id}/{action}":             adminOnly, // remove-passkey too: TestEveryAdminRouteIsForAdminsPastTheirSecondFactor
 	"GET admin/logs":                             adminOnly,
 	"GET admin/applications":                     adminOnly,
 	"POST admin/applications":                    adminOnly,
@@ -192,32 +192,33 @@ var accessMatrix = map[string]access{
 	"POST admin/try":                             adminOnly,
 	"GET admin/try/callback":                     public, // admitted by the try cookie (admin_try_test.go)
 
-	"GET api/admin/settings":                    apiToken,
-	"PATCH api/admin/settings":                  apiToken,
-	"GET api/admin/logs":                        apiToken,
-	"GET api/admin/clients":                     apiToken,
-	"POST api/admin/clients":                    apiToken,
-	"GET api/admin/clients/{id}":                apiToken,
-	"PATCH api/admin/clients/{id}":              apiToken,
-	"DELETE api/admin/clients/{id}":             apiToken,
-	"POST api/admin/clients/{id}/rotate-secret": apiToken,
-	"GET api/admin/clients/{id}/grants":         apiToken,
-	"PUT api/admin/clients/{id}/grants":         apiToken,
-	"DELETE api/admin/clients/{id}/grants":      apiToken,
-	"GET api/admin/apis":                        apiToken,
-	"POST api/admin/apis":                       apiToken,
-	"GET api/admin/apis/{id}":                   apiToken,
-	"PATCH api/admin/apis/{id}":                 apiToken,
-	"DELETE api/admin/apis/{id}":                apiToken,
-	"PUT api/admin/apis/{id}/scopes":            apiToken,
-	"GET api/admin/users":                       apiToken,
-	"GET api/admin/users/{id}":                  apiToken,
-	"PATCH api/admin/users/{id}":                apiToken,
-	"DELETE api/admin/users/{id}":               apiToken,
-	"POST api/admin/users/{id}/reset-mfa":       apiToken,
-	"POST api/admin/users/{id}/revoke-sessions": apiToken,
-	"GET api/admin/stats":                       apiToken,
-	" api/admin/":                               public, // any other admin API path: 404 for everyone
+	"GET api/admin/settings":                            apiToken,
+	"PATCH api/admin/settings":                          apiToken,
+	"GET api/admin/logs":                                apiToken,
+	"GET api/admin/clients":                             apiToken,
+	"POST api/admin/clients":                            apiToken,
+	"GET api/admin/clients/{id}":                        apiToken,
+	"PATCH api/admin/clients/{id}":                      apiToken,
+	"DELETE api/admin/clients/{id}":                     apiToken,
+	"POST api/admin/clients/{id}/rotate-secret":         apiToken,
+	"GET api/admin/clients/{id}/grants":                 apiToken,
+	"PUT api/admin/clients/{id}/grants":                 apiToken,
+	"DELETE api/admin/clients/{id}/grants":              apiToken,
+	"GET api/admin/apis":                                apiToken,
+	"POST api/admin/apis":                               apiToken,
+	"GET api/admin/apis/{id}":                           apiToken,
+	"PATCH api/admin/apis/{id}":                         apiToken,
+	"DELETE api/admin/apis/{id}":                        apiToken,
+	"PUT api/admin/apis/{id}/scopes":                    apiToken,
+	"GET api/admin/users":                               apiToken,
+	"GET api/admin/users/{id}":                          apiToken,
+	"PATCH api/admin/users/{id}":                        apiToken,
+	"DELETE api/admin/users/{id}":                       apiToken,
+	"DELETE api/admin/users/{id}/passkeys/{credential}": apiToken,
+	"POST api/admin/users/{id}/reset-mfa":               apiToken,
+	"POST api/admin/users/{id}/revoke-sessions":         apiToken,
+	"GET api/admin/stats":                               apiToken,
+	" api/admin/":                                       public, // any other admin API path: 404 for everyone
 
 	"GET static/": public,
 	"GET healthz": public,
@@ -334,7 +335,7 @@ func TestAccessMatrixCoversEveryRouteForEverySession(t *testing.T) {
 	}
 }
 
-var pathParams = strings.NewReplacer("{$}", "", "{id}", "00000000-0000-4000-8000-000000000000", "{action}", "block", "{file}", "none.png")
+var pathParams = strings.NewReplacer("{$}", "", "{id}", "00000000-0000-4000-8000-000000000000", "{action}", "block", "{file}", "none.png", "{credential}", "AAAA")
 
 // accessOutcome requests route r with a harmless form and says what the
 // answer means for the rules.

@@ -140,11 +140,12 @@ func (s *Server) handleAdminHome() http.Handler {
 				d.Provider = sender.Name()
 			}
 		}
-		for _, st := range []struct{ event, label string }{
-			{"login.succeeded", "Logins succeeded"}, {"login.failed", "Logins failed"},
-			{"mfa.challenge_passed", "MFA challenges passed"}, {"mfa.challenge_failed", "MFA challenges failed"},
-		} {
-			d.Stats = append(d.Stats, adminStat{Label: st.label, Counts: a.Events[st.event]})
+		d.Stats = []adminStat{
+			{"Logins succeeded", a.Events["login.succeeded"]},
+			{"Logins failed", a.Events["login.failed"]},
+			{"MFA challenges passed", a.Events["mfa.challenge_passed"]},
+			{"Passkey sign-ins", a.Passkeys},
+			{"MFA challenges failed", a.Events["mfa.challenge_failed"]},
 		}
 		for _, b := range budgets {
 			d.Budgets = append(d.Budgets, adminBudget{BudgetUse: b, Label: budgetLabels[b.Limit],

@@ -63,6 +63,7 @@ func (s *Server) apiRoutes(handle func(method, path string, h http.Handler)) {
 	handle("GET", "api/admin/users/{id}", s.handleAPIGetUser())
 	handle("PATCH", "api/admin/users/{id}", s.handleAPIUpdateUser())
 	handle("DELETE", "api/admin/users/{id}", s.handleAPIDeleteUser())
+	handle("DELETE", "api/admin/users/{id}/passkeys/{credential}", s.handleAPIRemovePasskey())
 	handle("POST", "api/admin/users/{id}/reset-mfa", s.handleAPIUserAction("reset-mfa"))
 	handle("POST", "api/admin/users/{id}/revoke-sessions", s.handleAPIUserAction("revoke-sessions"))
 	handle("GET", "api/admin/stats", s.handleAPIStats())

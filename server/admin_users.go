@@ -6,12 +6,14 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/mfa"
+	"github.com/gatehouse-id/gatehouse/passkey"
 	"github.com/gatehouse-id/gatehouse/store"
 )
 
@@ -55,6 +57,7 @@ type adminUserData struct {
 	Self        bool
 	MFA         mfa.Summary
 	MFAEnabled  bool
+	Passkeys    []passkeyView
 	Sessions    []deviceView
 	Browsers    []deviceView
 	Assessments []adminAssessment
@@ -181,6 +184,9 @@ func (s *Server) adminUserView(r *http.Request, u account.User) (adminView, erro
 				LastSeen: ago(now, b.LastUsedAt), Until: adminTime(b.ExpiresAt)})
 		}
 	}
+	if d.Passkeys, err = s.userPasskeys(r, u.ID); err != nil {
+		return adminView{}, err
+	}
 	assessed, err := s.store.AuditEvents(ctx, store.AuditFilter{UserID: u.ID, Type: "mfa.risk_assessed", Limit: 10})
 	if err != nil {
 		return adminView{}, err
@@ -255,7 +261,16 @@ var adminUserActions = map[string]func(s *Server, r *http.Request, u account.Use
 		}
 		return "MFA reset: phone, authenticator app, passkeys and recovery codes removed.", s.mfa.ResetMFABy(r.Context(), u.ID, by.Name)
 	},
+	"remove-passkey": func(s *Server, r *http.Request, u account.User, by account.Actor) (string, error) {
+		cred, err := s.removePasskeyBy(r, u, passkeyID(r.PostForm.Get("credential")), by.Name)
+		return "Passkey " + strconv.Quote(cred.Name) + " removed. It can no longer sign in.", err
+	},
 }
+
+// adminFactorActions remove factors. Removing factors, anyone's, is a change
+// of factors: the admin proves a second factor again unless it passed
+// minutes ago.
+var adminFactorActions = map[string]bool{"reset-mfa": true, "remove-passkey": true}
 
 var errNoMFA = errors.New("multi-factor authentication is not configured")
 
@@ -273,9 +288,7 @@ func (s *Server) handleAdminUserAction() http.Handler {
 			return
 		}
 		si := mustSession(r)
-		if r.PathValue("action") == "reset-mfa" {
-			// Removing factors, anyone's, is a change of factors: the
-			// admin proves a second factor again unless it passed minutes ago.
+		if adminFactorActions[r.PathValue("action")] {
 			d, err := s.decide(r, si, assurance.Purpose{Action: assurance.ChangeFactors})
 			if err != nil {
 				s.serverError(w, r, err)
@@ -336,6 +349,8 @@ func (s *Server) adminUserRefused(w http.ResponseWriter, r *http.Request, u acco
 		status, msg = http.StatusNotFound, "This user no longer exists."
 	case errors.Is(err, errNoMFA):
 		msg = "Multi-factor authentication is not configured on this server."
+	case errors.Is(err, passkey.ErrUnknownCredential):
+		status, msg = http.StatusConflict, "Nothing was removed: the user has no such passkey (any more). Here are the passkeys they have now."
 	default:
 		s.serverError(w, r, err)
 		return

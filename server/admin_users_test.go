@@ -25,6 +25,7 @@ var adminRoutes = []struct{ method, path string }{
 	{"POST", "/admin/users/%s/block"},
 	{"POST", "/admin/users/%s/unblock"},
 	{"POST", "/admin/users/%s/reset-mfa"},
+	{"POST", "/admin/users/%s/remove-passkey"},
 	{"POST", "/admin/users/%s/revoke-sessions"},
 	{"POST", "/admin/users/%s/promote"},
 	{"POST", "/admin/users/%s/demote"},

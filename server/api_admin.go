@@ -28,7 +28,7 @@ import (
 // AdminScopes are the admin API's scopes, as an admin grants them.
 var AdminScopes = []clients.Scope{
 	{Value: "read:users", Description: "Search and read users, their factors, sessions and risk assessments"},
-	{Value: "update:users", Description: "Block, unblock, promote, reset MFA, end sessions"},
+	{Value: "update:users", Description: "Block, unblock, promote, reset MFA, remove passkeys, end sessions"},
 	{Value: "delete:users", Description: "Delete users"},
 	{Value: "read:clients", Description: "Read applications"},
 	{Value: "create:clients", Description: "Create applications"},

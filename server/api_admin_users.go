@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/passkey"
 	"github.com/gatehouse-id/gatehouse/store"
 )
 
@@ -123,8 +125,9 @@ func (s *Server) handleAPIGetUser() http.Handler {
 		out := struct {
 			userJSON
 			MFA      any           `json:"mfa"`
+			Passkeys []passkeyJSON `json:"passkeys"`
 			Sessions []sessionJSON `json:"sessions"`
-		}{userJSON: toUserJSON(u), Sessions: []sessionJSON{}}
+		}{userJSON: toUserJSON(u), Passkeys: []passkeyJSON{}, Sessions: []sessionJSON{}}
 		if s.mfa != nil {
 			sum, err := s.mfa.Summarize(r.Context(), u.ID)
 			if err != nil {
@@ -134,6 +137,16 @@ func (s *Server) handleAPIGetUser() http.Handler {
 			out.MFA = map[string]any{"phone": sum.PhoneMasked, "authenticator_app": sum.TOTP,
 				"recovery_codes_left": sum.RecoveryCodesLeft, "consecutive_failures": sum.Failures.Consecutive,
 				"locked": sum.Failures.AccountLocked || s.now().Before(sum.Failures.LockedUntil)}
+		}
+		if s.passkeys != nil {
+			creds, err := s.passkeys.List(r.Context(), u.ID)
+			if err != nil {
+				s.apiServerError(w, r, err)
+				return
+			}
+			for _, c := range creds {
+				out.Passkeys = append(out.Passkeys, toPasskeyJSON(c))
+			}
 		}
 		sessions, err := s.accounts.Sessions(r.Context(), u.ID)
 		if err != nil {
@@ -149,6 +162,48 @@ func (s *Server) handleAPIGetUser() http.Handler {
 				LastSeen: sess.LastSeenAt, AMR: sess.AMR})
 		}
 		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// passkeyJSON is a user's passkey as the admin API shows it; id is the
+// credential id in unpadded base64url, as WebAuthn writes it.
+type passkeyJSON struct {
+	ID            string     `json:"id"`
+	Name          string     `json:"name"`
+	Authenticator string     `json:"authenticator"`
+	Synced        bool       `json:"synced"`
+	CreatedAt     time.Time  `json:"created_at"`
+	LastUsedAt    *time.Time `json:"last_used_at"`
+	CloneWarning  bool       `json:"clone_warning"`
+}
+
+func toPasskeyJSON(c passkey.Credential) passkeyJSON {
+	j := passkeyJSON{ID: base64.RawURLEncoding.EncodeToString(c.ID), Name: c.Name, Authenticator: c.Authenticator,
+		Synced: c.BackupEligible, CreatedAt: c.CreatedAt, CloneWarning: c.CloneWarning}
+	if !c.LastUsedAt.IsZero() {
+		j.LastUsedAt = &c.LastUsedAt
+	}
+	return j
+}
+
+// handleAPIRemovePasskey: DELETE api/admin/users/{id}/passkeys/{credential},
+// the credential id as GET api/admin/users/{id} lists it.
+func (s *Server) handleAPIRemovePasskey() http.Handler {
+	return s.requireAdminScope("update:users", func(w http.ResponseWriter, r *http.Request, caller apiCaller) {
+		u, ok := s.apiUser(w, r)
+		if !ok {
+			return
+		}
+		_, err := s.removePasskeyBy(r, u, passkeyID(r.PathValue("credential")), caller.actor())
+		if errors.Is(err, passkey.ErrUnknownCredential) {
+			apiError(w, http.StatusNotFound, "not_found", "The user has no passkey with this id.", nil)
+			return
+		}
+		if err != nil {
+			s.apiServerError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
@@ -302,6 +357,6 @@ func (s *Server) handleAPIStats() http.Handler {
 			spent[i] = budgetJSON{b.Limit, int64(b.Window / time.Second), b.WindowEnd.UTC(), b.Sent, b.Max}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"at": s.now().UTC(), "events": events, "limit_hits": limits,
-			"signup_limit_hits": signups, "sms_budgets": spent, "sms_by_country": sms})
+			"passkey_logins": asJSON(a.Passkeys), "signup_limit_hits": signups, "sms_budgets": spent, "sms_by_country": sms})
 	})
 }

@@ -134,7 +134,7 @@ func (s *Server) enrollCode(w http.ResponseWriter, r *http.Request, si signedIn,
 		if slices.Contains(decision(r).Usable, assurance.KindPhone) {
 			change = account.ChangePhoneChanged
 		}
-		s.announce(r, si, change)
+		s.announce(r, si.user, change)
 	}
 	if errors.Is(err, mfa.ErrFactorExists) {
 		// Another session enrolled a factor first: changing it now needs

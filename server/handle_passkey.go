@@ -377,7 +377,7 @@ func (s *Server) userPasskeys(r *http.Request, userID string) ([]passkeyView, er
 // mails them about it.
 func (s *Server) securityChanged(r *http.Request, si signedIn, change account.SecurityChange, details map[string]any) {
 	s.audit(r, account.Event{Type: "mfa." + string(change), UserID: si.user.ID, Subject: si.user.Email, Details: details})
-	s.announce(r, si, change)
+	s.announce(r, si.user, change)
 }
 
 // passkeyID reads a passkey id a form posted.

@@ -117,7 +117,7 @@ func (s *Server) handleRemovePhone() http.Handler {
 		case err != nil:
 			s.serverError(w, r, err)
 		default:
-			s.announce(r, si, account.ChangePhoneRemoved)
+			s.announce(r, si.user, account.ChangePhoneRemoved)
 			s.toSecurity(w, r, "phone-removed")
 		}
 	})
@@ -137,7 +137,7 @@ func (s *Server) handleRegenerateRecoveryCodes() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		s.announce(r, si, account.ChangeRecoveryRegenerate)
+		s.announce(r, si.user, account.ChangeRecoveryRegenerate)
 		v := s.newView(r, "recovery", "Save your recovery codes")
 		v.RecoveryCodes = codes
 		v.ReturnTo = s.base + securityPath
@@ -219,8 +219,8 @@ func (s *Server) handleForgetAllBrowsers() http.Handler {
 
 // announce mails the user about a change already made. The change stands
 // whether or not the mail could be queued, so a failure is only logged.
-func (s *Server) announce(r *http.Request, si signedIn, change account.SecurityChange) {
-	if err := s.accounts.AnnounceSecurityChange(r.Context(), si.user, change, meta(r)); err != nil {
+func (s *Server) announce(r *http.Request, u account.User, change account.SecurityChange) {
+	if err := s.accounts.AnnounceSecurityChange(r.Context(), u, change, meta(r)); err != nil {
 		s.logger(r.Context()).Warn("security change not announced", "change", change, "err", err)
 		return
 	}

@@ -66,7 +66,7 @@ func (s *Server) handleTOTPConfirm() http.Handler {
 			return
 		}
 		if err == nil {
-			s.announce(r, si, account.ChangeAppAdded)
+			s.announce(r, si.user, account.ChangeAppAdded)
 			// The code just proved the app is in the user's hands.
 			si, err = s.secondFactorPassed(w, r, si, "otp")
 		}
@@ -92,7 +92,7 @@ func (s *Server) handleTOTPRemove() http.Handler {
 		case err != nil:
 			s.serverError(w, r, err)
 		default:
-			s.announce(r, si, account.ChangeAppRemoved)
+			s.announce(r, si.user, account.ChangeAppRemoved)
 			s.toSecurity(w, r, "app-removed")
 		}
 	})

@@ -12,6 +12,8 @@ import (
 // is happening now (an attack under way), the day and the week what is usual.
 type Counts struct{ Hour, Day, Week int64 }
 
+func (c Counts) plus(d Counts) Counts { return Counts{c.Hour + d.Hour, c.Day + d.Day, c.Week + d.Week} }
+
 // CountrySMS is the SMS outbox's traffic to one calling code. Sent counts
 // messages handed to a provider; Failed those the provider refused or could
 // not deliver, and those that expired before they could go.
@@ -25,23 +27,32 @@ type CountrySMS struct {
 type Activity struct {
 	Events map[string]Counts // audit event type → count
 	Limits map[string]Counts // mfa.limit_hit by details.limit
-	SMS    []CountrySMS      // by calling code, busiest first
+	// Passkeys counts logins that passed a passkey: as the second factor
+	// (mfa.passkey_passed) or without a password (a login.succeeded whose
+	// details say passkey).
+	Passkeys Counts
+	SMS      []CountrySMS // by calling code, busiest first
 }
 
 // ActivityEvents are the audit events the dashboard counts.
 var ActivityEvents = []string{
 	"login.succeeded", "login.failed", "mfa.challenge_passed", "mfa.challenge_failed", "mfa.limit_hit",
-	"signup.limit_hit",
+	"signup.limit_hit", "mfa.passkey_passed",
 }
 
 // Activity counts the week before now, and the day and the hour within it,
 // in two grouped queries: the audit log's (event, at) index and the outbox's
-// created_at index bound the rows read to the week's.
+// created_at index bound the rows read to the week's. The audit query also
+// splits limit hits by limit and passwordless logins from the others, so
+// that those figures cost no query of their own.
 func (s *Store) Activity(ctx context.Context, now time.Time) (Activity, error) {
 	week, day, hour := now.Add(-7*24*time.Hour), now.Add(-24*time.Hour), now.Add(-time.Hour)
 	a := Activity{Events: map[string]Counts{}, Limits: map[string]Counts{}}
 	rows, err := s.db(ctx).Query(ctx, `
-		select event, case when event = 'mfa.limit_hit' then coalesce(details->>'limit', '') else '' end,
+		select event,
+			case when event = 'mfa.limit_hit' then coalesce(details->>'limit', '')
+				when event = 'login.succeeded' and details @> '{"passkey": true}' then 'passkey'
+				else '' end,
 			count(*) filter (where at >= $5), count(*) filter (where at >= $2), count(*)
 		from audit_log
 		where event = any($4) and at >= $1 and at <= $3
@@ -49,14 +60,15 @@ func (s *Store) Activity(ctx context.Context, now time.Time) (Activity, error) {
 	if err != nil {
 		return a, fmt.Errorf("count audit events: %w", err)
 	}
-	var event, limit string
+	var event, kind string
 	var c Counts
-	_, err = pgx.ForEachRow(rows, []any{&event, &limit, &c.Hour, &c.Day, &c.Week}, func() error {
-		total := a.Events[event]
-		total.Hour, total.Day, total.Week = total.Hour+c.Hour, total.Day+c.Day, total.Week+c.Week
-		a.Events[event] = total
-		if event == "mfa.limit_hit" {
-			a.Limits[limit] = c
+	_, err = pgx.ForEachRow(rows, []any{&event, &kind, &c.Hour, &c.Day, &c.Week}, func() error {
+		a.Events[event] = a.Events[event].plus(c)
+		switch {
+		case event == "mfa.limit_hit":
+			a.Limits[kind] = c
+		case event == "mfa.passkey_passed", event == "login.succeeded" && kind == "passkey":
+			a.Passkeys = a.Passkeys.plus(c)
 		}
 		return nil
 	})

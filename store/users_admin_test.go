@@ -207,6 +207,24 @@ func TestActivityCountsTheHourTheDayAndTheWeek(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Logins that passed a passkey: two passwordless, two at the second
+	// factor; a login whose details deny a passkey is not one.
+	for _, e := range []struct {
+		typ     string
+		ago     time.Duration
+		details map[string]any
+	}{
+		{"login.succeeded", 10 * time.Minute, map[string]any{"passkey": true, "amr": []string{"swk", "mfa"}}},
+		{"login.succeeded", 6 * 24 * time.Hour, map[string]any{"passkey": true, "amr": []string{"hwk", "mfa"}}},
+		{"login.succeeded", 2 * time.Hour, map[string]any{"passkey": false}},
+		{"mfa.passkey_passed", 5 * time.Hour, map[string]any{"passkey": "Laptop", "amr": "hwk"}},
+		{"mfa.passkey_passed", 9 * 24 * time.Hour, nil}, // older than the week
+		{"mfa.passkey_failed", time.Minute, nil},
+	} {
+		if err := st.Record(ctxB, account.Event{At: now.Add(-e.ago), Type: e.typ, Details: e.details}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	outbox := []struct {
 		cc     int
 		status string
@@ -238,9 +256,9 @@ func TestActivityCountsTheHourTheDayAndTheWeek(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantEvents := map[string]store.Counts{
-		"login.succeeded": {Hour: 1, Day: 1, Week: 2}, "login.failed": {Day: 1, Week: 1},
+		"login.succeeded": {Hour: 2, Day: 3, Week: 5}, "login.failed": {Day: 1, Week: 1},
 		"mfa.challenge_passed": {Day: 0, Week: 1}, "mfa.limit_hit": {Hour: 3, Day: 4, Week: 5},
-		"signup.limit_hit": {Hour: 1, Day: 1, Week: 1},
+		"signup.limit_hit": {Hour: 1, Day: 1, Week: 1}, "mfa.passkey_passed": {Day: 1, Week: 1},
 	}
 	for k, want := range wantEvents {
 		if a.Events[k] != want {
@@ -249,6 +267,9 @@ func TestActivityCountsTheHourTheDayAndTheWeek(t *testing.T) {
 	}
 	if _, ok := a.Events["user.signup"]; ok {
 		t.Error("user.signup is counted")
+	}
+	if want := (store.Counts{Hour: 1, Day: 2, Week: 3}); a.Passkeys != want {
+		t.Errorf("passkey logins = %+v, want %+v", a.Passkeys, want)
 	}
 	wantLimits := map[string]store.Counts{
 		"phone": {Hour: 1, Day: 1, Week: 2}, "global": {Day: 1, Week: 1}, "global_enroll": {Hour: 2, Day: 2, Week: 2},

@@ -20,6 +20,8 @@ func runUsers(ctx context.Context, e env, args []string) error {
 		{"create", "--email E [--name N] [--password-stdin] [--admin] [--phone +E164]", runUsersCreate},
 		{"reset-mfa", "--email E", runUsersResetMFA},
 		{"forget-browsers", "--email E", runUsersForgetBrowsers},
+		{"passkeys", "--email E", runUsersPasskeys},
+		{"remove-passkey", "--email E --id ID", runUsersRemovePasskey},
 		{"verify-email", "--email E", runUsersVerifyEmail},
 		{"list", "[--query Q] [--limit N]", runUsersList},
 		{"block", "--email E", runUsersBlock},
@@ -127,8 +129,8 @@ func userMFACommand(ctx context.Context, e env, fs *flag.FlagSet, args []string,
 // counters: the way out of an MFA account lock, and for a lost phone.
 func runUsersResetMFA(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "users reset-mfa --email E [flags]",
-		"Removes the user's verified phone, authenticator app, recovery codes and MFA\n"+
-			"failure counters, lifting an MFA lock. Under the always policy the user\n"+
+		"Removes the user's verified phone, authenticator app, passkeys, recovery codes\n"+
+			"and MFA failure counters, lifting an MFA lock. Under the always policy the user\n"+
 			"enrolls again at the next login.", "DATABASE_URL", "GATEHOUSE_SECRET_KEY")
 	email := fs.String("email", "", "the user's email address (required)")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
