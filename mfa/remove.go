@@ -49,6 +49,16 @@ func (s *Service) RemovePhone(ctx context.Context, userID, factorID string) erro
 	return nil
 }
 
+// RemoveAlongside removes a factor this package does not keep (a passkey)
+// by remove, under the user's lock, and like any factor's removal takes the
+// recovery codes with it when it was the user's last factor.
+func (s *Service) RemoveAlongside(ctx context.Context, userID string, remove func(ctx context.Context) error) error {
+	_, _, err := s.removeFactor(ctx, userID, func(ctx context.Context) (bool, error) {
+		return true, remove(ctx)
+	})
+	return err
+}
+
 // removeFactor runs remove under the user's lock and, when it removed the
 // user's last factor, deletes the recovery codes in the same transaction.
 func (s *Service) removeFactor(ctx context.Context, userID string, remove func(ctx context.Context) (bool, error)) (removed, codesGone bool, err error) {

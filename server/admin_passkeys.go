@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/account"
@@ -17,7 +18,7 @@ func (s *Server) removePasskeyBy(r *http.Request, u account.User, id []byte, by 
 		// none can be named here either.
 		return passkey.Credential{}, passkey.ErrUnknownCredential
 	}
-	cred, err := s.passkeys.Remove(r.Context(), u.ID, id)
+	cred, err := s.removePasskey(r, u.ID, id)
 	if err != nil {
 		return cred, err
 	}
@@ -25,4 +26,15 @@ func (s *Server) removePasskeyBy(r *http.Request, u account.User, id []byte, by 
 		Details: map[string]any{"passkey": cred.Name, "authenticator": cred.Authenticator, "by": by}})
 	s.announce(r, u, account.ChangePasskeyRemoved)
 	return cred, nil
+}
+
+// removePasskey removes one of the user's passkeys as any factor is removed:
+// under the user's MFA lock, the recovery codes going with the last factor.
+func (s *Server) removePasskey(r *http.Request, userID string, id []byte) (passkey.Credential, error) {
+	var cred passkey.Credential
+	err := s.mfa.RemoveAlongside(r.Context(), userID, func(ctx context.Context) (err error) {
+		cred, err = s.passkeys.Remove(ctx, userID, id)
+		return err
+	})
+	return cred, err
 }

@@ -30,6 +30,7 @@ func credentialID(a *passkeytest.Authenticator) string {
 func TestAdminSeesAUsersPasskeysAndRemovesOneThatThenCannotSignIn(t *testing.T) {
 	h := newAdminHarness(t, func(o *options) { o.localhost, o.mail = true, true })
 	annB, copied := passkeyUser(t, h)
+	h.passPasskey(t, annB, "/mfa/passkey?return_to=%2Faccount%2Fsecurity", copied).expectRedirect(t, "/account/security")
 	synced := passkeytest.New(h.issuerOrigin())
 	synced.BackupEligible, synced.BackupState, synced.FixedCounter = true, true, true
 	h.addPasskey(t, annB, synced).expectRedirect(t, "/account/security?done=passkey-added")

@@ -417,7 +417,7 @@ func (s *Server) handlePasskeyRemove() http.Handler {
 			return
 		}
 		si := mustSession(r)
-		cred, err := s.passkeys.Remove(r.Context(), si.user.ID, passkeyID(r.PostForm.Get("id")))
+		cred, err := s.removePasskey(r, si.user.ID, passkeyID(r.PostForm.Get("id")))
 		switch {
 		case err == nil:
 			s.securityChanged(r, si, account.ChangePasskeyRemoved, map[string]any{"passkey": cred.Name})
