@@ -21,6 +21,8 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo=(sudo)
 fi
 
-echo "$who: installing: apt-get install -y $*" >&2
+# Only what the packages depend on: recommended extras (documentation, desktop
+# integration) are not needed to run tests or a server.
+echo "$who: $why Installing: apt-get install -y --no-install-recommends $*" >&2
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null

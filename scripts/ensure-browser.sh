@@ -7,7 +7,8 @@ set -euo pipefail
 
 need=()
 if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
-  need+=(chromium)
+  # A font, which Chromium only recommends, so that screenshots show text.
+  need+=(chromium fonts-liberation)
 fi
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   need+=(nodejs npm)
@@ -16,4 +17,5 @@ if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
 
-bash "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" ensure-browser "missing ${need[*]}." "${need[@]}"
+bash "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" ensure-browser \
+  "The browser journeys (e2e/browser) drive Debian's Chromium with Node.js; missing: ${need[*]}." "${need[@]}"

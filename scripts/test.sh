@@ -48,9 +48,18 @@ fi
 # instead of skipping it.
 export GATEHOUSE_E2E=required
 
-go run ./cmd/withpostgres -- go test -race -count=1 "$@" ./...
+# Every test that runs is counted: Go tests and their subtests (the Node
+# harness, the sample app and API and the browser journeys run as subtests of
+# Go tests) and each fuzz target. The last line says how many passed, failed
+# and were skipped, whether or not the run got that far.
+tally=$(mktemp)
+go build -o "$tally.report" ./cmd/testreport
+trap '"$tally.report" -total "$tally"; rm -f "$tally" "$tally.report"' EXIT
+
+go run ./cmd/withpostgres -- go test -json -race -count=1 "$@" ./... 2>&1 | "$tally.report" -tally "$tally"
 
 # A short run of every fuzz target, unless the caller picked tests to run.
 if [ $# -eq 0 ]; then
-  go run ./cmd/withpostgres -- bash scripts/fuzz.sh "${GATEHOUSE_FUZZTIME:-3s}"
+  TESTREPORT="$tally.report" TESTREPORT_TALLY="$tally" \
+    go run ./cmd/withpostgres -- bash scripts/fuzz.sh "${GATEHOUSE_FUZZTIME:-3s}"
 fi
