@@ -31,6 +31,17 @@ type Session struct {
 	// SecondFactorAt is when a second factor last passed in this session;
 	// zero until one has.
 	SecondFactorAt time.Time
+	// PasskeyAt is when a passkey last passed in this session; zero until
+	// one has.
+	PasskeyAt time.Time
+}
+
+// PasskeyMethods are the RFC 8176 methods a passkey adds to amr: "hwk" for a
+// key bound to its device, "swk" for a synced one.
+var PasskeyMethods = []string{"hwk", "swk"}
+
+func hasPasskeyMethod(methods []string) bool {
+	return slices.ContainsFunc(methods, func(m string) bool { return slices.Contains(PasskeyMethods, m) })
 }
 
 // IDHash is the stored form of the session token.
@@ -48,7 +59,8 @@ type Sessions interface {
 	// RenewSession gives the session oldHash the new token hash newHash,
 	// the methods amr and second factor time at, in one statement; it
 	// answers ErrNotFound when there is no such session any more.
-	RenewSession(ctx context.Context, oldHash, newHash []byte, amr []string, at time.Time) error
+	// passkeyAt is kept as when a passkey last passed (zero: none has).
+	RenewSession(ctx context.Context, oldHash, newHash []byte, amr []string, at, passkeyAt time.Time) error
 	SetSessionRiskDecision(ctx context.Context, idHash []byte, decision string) error
 	DeleteSession(ctx context.Context, idHash []byte) error
 	// DeleteUserSessions ends every session of the user except keep (may be nil)
@@ -91,6 +103,9 @@ func (s *Service) StartSession(ctx context.Context, user User, amr []string, m M
 	if slices.Contains(amr, "mfa") {
 		// A login that is two factors at once (a user-verifying passkey).
 		sess.SecondFactorAt = now
+	}
+	if hasPasskeyMethod(amr) {
+		sess.PasskeyAt = now
 	}
 	if err := s.sessions.CreateSession(ctx, sess); err != nil {
 		return "", Session{}, fmt.Errorf("start session: %w", err)
@@ -171,13 +186,17 @@ func (s *Service) PassSecondFactor(ctx context.Context, sess Session, methods ..
 	rand.Read(raw)
 	sum := sha256.Sum256(raw)
 	now := s.now()
-	if err := s.sessions.RenewSession(ctx, sess.idHash, sum[:], amr, now); err != nil {
+	passkeyAt := sess.PasskeyAt
+	if hasPasskeyMethod(methods) {
+		passkeyAt = now
+	}
+	if err := s.sessions.RenewSession(ctx, sess.idHash, sum[:], amr, now, passkeyAt); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return "", sess, ErrNoSession
 		}
 		return "", sess, fmt.Errorf("record second factor: %w", err)
 	}
-	sess.idHash, sess.AMR, sess.SecondFactorAt = sum[:], amr, now
+	sess.idHash, sess.AMR, sess.SecondFactorAt, sess.PasskeyAt = sum[:], amr, now, passkeyAt
 	return base64.RawURLEncoding.EncodeToString(raw), sess, nil
 }
 

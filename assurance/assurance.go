@@ -33,6 +33,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/mfa/risk"
 )
@@ -66,12 +67,9 @@ func (k Kind) Method() string {
 // acr_values an application names to ask for one (OpenID PAPE).
 const PhishingResistant = "http://schemas.openid.net/pape/policies/2007/06/phishing-resistant"
 
-// phishingResistantMethods are the amr values only a passkey adds.
-var phishingResistantMethods = []string{"hwk", "swk"}
-
 // PassedPhishingResistant reports whether a session's amr shows a passkey.
 func PassedPhishingResistant(methods []string) bool {
-	return slices.ContainsFunc(methods, func(m string) bool { return slices.Contains(phishingResistantMethods, m) })
+	return slices.ContainsFunc(methods, func(m string) bool { return slices.Contains(account.PasskeyMethods, m) })
 }
 
 // Factor is one kind of second factor. A new factor is one implementation of

@@ -69,6 +69,7 @@ type User struct {
 type Session struct {
 	Methods        []string  // RFC 8176 amr
 	SecondFactorAt time.Time // when a second factor last passed in it
+	PasskeyAt      time.Time // when a passkey last passed in it
 	RiskDecision   string    // the adaptive policy's decision kept on it: "", "allow", "challenge"
 }
 
@@ -220,6 +221,11 @@ func (a *Authority) rules(ctx context.Context, r Request, f facts) (Decision, er
 		if p.ResetProved || !f.hasFactor() {
 			return Decision{Step: Done}, nil
 		}
+		if slices.Contains(f.usable, KindPasskey) {
+			// A new password is a change of credentials: a passkey holder
+			// makes it with the passkey, as any other change.
+			return Decision{Step: Challenge, Factors: []Kind{KindPasskey}}, nil
+		}
 		return needFactor(f), nil
 	case AdminConsole:
 		if !r.User.Admin {
@@ -316,18 +322,25 @@ func needPasskey(r Request, f facts) Decision {
 // their own passkey, or remove the user's, and from then on pass for
 // phishing-resistant.
 func (a *Authority) recent(r Request, f facts) Decision {
-	at := r.Session.SecondFactorAt
-	fresh := passedSecondFactor(r.Session) && !at.IsZero() && a.d.Now().Sub(at) <= a.d.RecentFor
-	holdsPasskey := slices.Contains(f.usable, KindPasskey)
-	switch {
-	case fresh && (!holdsPasskey || PassedPhishingResistant(r.Session.Methods)):
-		return Decision{Step: Done}
-	case holdsPasskey:
+	if slices.Contains(f.usable, KindPasskey) {
+		// The passkey itself, recently: a code passed after an old passkey
+		// proves no more than the code.
+		if a.within(r.Session.PasskeyAt) {
+			return Decision{Step: Done}
+		}
 		return Decision{Step: Challenge, Factors: []Kind{KindPasskey}, Reauthenticate: true}
+	}
+	if passedSecondFactor(r.Session) && a.within(r.Session.SecondFactorAt) {
+		return Decision{Step: Done}
 	}
 	d := needFactor(f)
 	d.Reauthenticate = d.Step == Challenge
 	return d
+}
+
+// within reports whether at is set and no older than RecentFor.
+func (a *Authority) within(at time.Time) bool {
+	return !at.IsZero() && a.d.Now().Sub(at) <= a.d.RecentFor
 }
 
 // signIn applies the policy to a session that has not passed a second factor.

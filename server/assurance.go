@@ -57,8 +57,9 @@ func (p tenantPolicy) Policy(ctx context.Context) (mfa.Policy, error) {
 func (s *Server) decide(r *http.Request, si signedIn, p assurance.Purpose) (assurance.Decision, error) {
 	ctx := r.Context()
 	req := assurance.Request{
-		User:    assurance.User{ID: si.user.ID, Admin: si.user.Admin, Blocked: si.user.Blocked},
-		Session: assurance.Session{Methods: si.session.AMR, SecondFactorAt: si.session.SecondFactorAt, RiskDecision: si.session.RiskDecision},
+		User: assurance.User{ID: si.user.ID, Admin: si.user.Admin, Blocked: si.user.Blocked},
+		Session: assurance.Session{Methods: si.session.AMR, SecondFactorAt: si.session.SecondFactorAt, PasskeyAt: si.session.PasskeyAt,
+			RiskDecision: si.session.RiskDecision},
 		Purpose: p,
 		Attempt: risk.Attempt{UserID: si.user.ID, IP: clientIP(ctx), DeviceHash: deviceHash(r), At: s.now()},
 		Caller:  caller{si, r},

@@ -200,6 +200,10 @@ func (s *Server) showReset(w http.ResponseWriter, r *http.Request, rs account.Re
 	// A code was asked for by the link, or is being typed or resent.
 	step := r.PostForm.Get("step")
 	factor := resetFactor(d, r.URL.Query().Get("with") == "code" || step == "code" || step == "resend")
+	if factor == "" {
+		// No code is accepted (a passkey holder's reset): the passkey.
+		factor = resetFactor(d, false)
+	}
 	if d.Step != assurance.Challenge || factor == "" {
 		s.renderDecision(w, r, assurance.Decision{Step: d.Step, Lock: d.Lock, Refusal: cmp.Or(d.Refusal, assurance.RefusedNoUsableFactor)}, "")
 		return

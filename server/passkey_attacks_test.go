@@ -65,49 +65,10 @@ func (h *harness) attackCeremonies(t *testing.T) int {
 	return n
 }
 
-// attackExchange exchanges the code of an authorization response and returns
-// the ID token's acr and amr.
-func (p *rp) attackExchange(t *testing.T, r response, f flow) (string, []string) {
-	t.Helper()
-	q := callback(t, r)
-	if q.Get("code") == "" {
-		t.Fatalf("no code: %v", q)
-	}
-	tok, err := p.cfg.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(f.verifier))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c struct {
-		ACR string   `json:"acr"`
-		AMR []string `json:"amr"`
-	}
-	if err := p.verifyIDToken(t, tok).Claims(&c); err != nil {
-		t.Fatal(err)
-	}
-	return c.ACR, c.AMR
-}
-
 func isCodeRedirect(r response) bool {
 	return (r.status == http.StatusFound || r.status == http.StatusSeeOther) &&
 		strings.HasPrefix(r.header.Get("Location"), spaCallback) &&
 		strings.Contains(r.header.Get("Location"), "code=")
-}
-
-// passwordlessOptions asks for a passwordless ceremony in browser b.
-func (h *harness) passwordlessOptions(t *testing.T, b *http.Client) (string, json.RawMessage) {
-	t.Helper()
-	r := h.do(b, "POST", "/login/passkey/options", url.Values{"kind": {"discoverable"}})
-	if r.status != 200 {
-		t.Fatalf("passkey options: %d %s", r.status, r.body)
-	}
-	var o struct {
-		Ceremony string          `json:"ceremony"`
-		Options  json.RawMessage `json:"options"`
-	}
-	if err := json.Unmarshal([]byte(r.body), &o); err != nil {
-		t.Fatal(err)
-	}
-	return o.Ceremony, o.Options
 }
 
 // ================================================================ FOUND
@@ -143,7 +104,7 @@ func TestAttackANewPasskeyAfterAnSMSDoesNotSatisfyPhishingResistant(t *testing.T
 
 	r = h.do(attacker, "GET", p.authURL(f, attackPR), nil)
 	if isCodeRedirect(r) {
-		acr, amr := p.attackExchange(t, r, f)
+		acr, amr := p.exchangeForACR(t, r, f)
 		t.Fatalf("password + SMS + a freshly registered passkey got a code with acr %q amr %v; "+
 			"want the challenge of a passkey ann already held (/mfa/passkey)", acr, amr)
 	}
@@ -534,7 +495,7 @@ func TestAttackPhishingResistantAppRefusesEverythingButAPasskey(t *testing.T) {
 	// After SMS only: multi-factor, not phishing-resistant.
 	stepUp := oauth2.SetAuthURLParam("acr_values", acrMultiFactorURI)
 	f := newFlow()
-	acr, amr := p.attackExchange(t, h.do(b, "GET", p.authURL(f, stepUp), nil), f)
+	acr, amr := p.exchangeForACR(t, h.do(b, "GET", p.authURL(f, stepUp), nil), f)
 	if acr == assurance.PhishingResistant || slices.Contains(amr, "hwk") || slices.Contains(amr, "swk") {
 		t.Fatalf("after SMS only: acr %q amr %v", acr, amr)
 	}
@@ -561,7 +522,7 @@ func TestAttackPhishingResistantAppRefusesEverythingButAPasskey(t *testing.T) {
 	// With the passkey: phishing-resistant.
 	h.passPasskey(t, b, r.header.Get("Location"), a)
 	f = newFlow()
-	acr, _ = p.attackExchange(t, h.do(b, "GET", p.authURL(f), nil), f)
+	acr, _ = p.exchangeForACR(t, h.do(b, "GET", p.authURL(f), nil), f)
 	if acr != assurance.PhishingResistant {
 		t.Fatalf("after the passkey: acr %q", acr)
 	}

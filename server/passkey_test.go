@@ -74,6 +74,17 @@ func (h *harness) passPasskey(t *testing.T, b *http.Client, path string, a *pass
 // page's script does.
 func (h *harness) passwordless(t *testing.T, b *http.Client, a *passkeytest.Authenticator, returnTo string) response {
 	t.Helper()
+	ceremony, options := h.passwordlessOptions(t, b)
+	resp, err := a.Assert(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.do(b, "POST", "/login/passkey", url.Values{"ceremony": {ceremony}, "response": {string(resp)}, "return_to": {returnTo}})
+}
+
+// passwordlessOptions asks for a passwordless ceremony in browser b.
+func (h *harness) passwordlessOptions(t *testing.T, b *http.Client) (string, json.RawMessage) {
+	t.Helper()
 	r := h.do(b, "POST", "/login/passkey/options", url.Values{"kind": {"discoverable"}})
 	if r.status != 200 {
 		t.Fatalf("passkey options: %d %s", r.status, r.body)
@@ -85,11 +96,7 @@ func (h *harness) passwordless(t *testing.T, b *http.Client, a *passkeytest.Auth
 	if err := json.Unmarshal([]byte(r.body), &o); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := a.Assert(o.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h.do(b, "POST", "/login/passkey", url.Values{"ceremony": {o.Ceremony}, "response": {string(resp)}, "return_to": {returnTo}})
+	return o.Ceremony, o.Options
 }
 
 // passkeyUser is ann, signed in, with a phone and a passkey added after the
@@ -137,24 +144,12 @@ func TestPasskeySignInTokensSayPhishingResistant(t *testing.T) {
 	if !strings.HasPrefix(r.header.Get("Location"), "/mfa/passkey?") {
 		t.Fatalf("acr_values phishing-resistant under never: %d to %q, want the passkey screen", r.status, r.header.Get("Location"))
 	}
-	back := h.passPasskey(t, b, r.header.Get("Location"), a)
+	h.passPasskey(t, b, r.header.Get("Location"), a)
 	f := newFlow()
-	_ = back
-	q := callback(t, h.do(b, "GET", p.authURL(f, stepUp), nil))
-	tok, err := p.cfg.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(f.verifier))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var claims struct {
-		ACR string   `json:"acr"`
-		AMR []string `json:"amr"`
-	}
-	if err := p.verifyIDToken(t, tok).Claims(&claims); err != nil {
-		t.Fatal(err)
-	}
-	if claims.ACR != assurance.PhishingResistant || !slices.Contains(claims.AMR, "mfa") ||
-		!slices.ContainsFunc(claims.AMR, func(m string) bool { return m == "hwk" || m == "swk" }) {
-		t.Fatalf("ID token acr %q amr %v, want phishing-resistant with hwk or swk and mfa", claims.ACR, claims.AMR)
+	acr, amr := p.exchangeForACR(t, h.do(b, "GET", p.authURL(f, stepUp), nil), f)
+	if acr != assurance.PhishingResistant || !slices.Contains(amr, "mfa") ||
+		!slices.ContainsFunc(amr, func(m string) bool { return m == "hwk" || m == "swk" }) {
+		t.Fatalf("ID token acr %q amr %v, want phishing-resistant with hwk or swk and mfa", acr, amr)
 	}
 }
 
@@ -203,17 +198,12 @@ func TestAPasswordlessCeremonyIsBoundToItsBrowserAndUsedOnce(t *testing.T) {
 	h := passkeyHarness(t)
 	_, a := passkeyUser(t, h)
 	victim, attacker := h.browser(), h.browser()
-	r := h.do(victim, "POST", "/login/passkey/options", url.Values{"kind": {"discoverable"}})
-	var o struct {
-		Ceremony string          `json:"ceremony"`
-		Options  json.RawMessage `json:"options"`
-	}
-	json.Unmarshal([]byte(r.body), &o)
-	resp, err := a.Assert(o.Options)
+	ceremony, options := h.passwordlessOptions(t, victim)
+	resp, err := a.Assert(options)
 	if err != nil {
 		t.Fatal(err)
 	}
-	form := url.Values{"ceremony": {o.Ceremony}, "response": {string(resp)}}
+	form := url.Values{"ceremony": {ceremony}, "response": {string(resp)}}
 	h.do(attacker, "POST", "/login/passkey", form).expect(t, http.StatusBadRequest, "login")
 	if h.do(attacker, "GET", "/account", nil).status == 200 {
 		t.Fatal("the other browser got a session")
@@ -369,4 +359,26 @@ func TestAPasswordResetOfAPasskeyHolderAsksForThePasskey(t *testing.T) {
 	h.do(rb, "POST", "/reset", url.Values{"step": {"passkey"}, "ceremony": {id}, "response": {string(resp)}}).expectRedirect(t, "/reset")
 	h.do(rb, "POST", "/reset", url.Values{"step": {"password"}, "password": {"a brand new passphrase"}}).
 		expectRedirect(t, "/login?password_reset=1")
+}
+
+// exchangeForACR exchanges the code of an authorization response and returns
+// the ID token's acr and amr.
+func (p *rp) exchangeForACR(t *testing.T, r response, f flow) (string, []string) {
+	t.Helper()
+	q := callback(t, r)
+	if q.Get("code") == "" {
+		t.Fatalf("no code: %v", q)
+	}
+	tok, err := p.cfg.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(f.verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		ACR string   `json:"acr"`
+		AMR []string `json:"amr"`
+	}
+	if err := p.verifyIDToken(t, tok).Claims(&c); err != nil {
+		t.Fatal(err)
+	}
+	return c.ACR, c.AMR
 }

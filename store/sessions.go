@@ -15,10 +15,10 @@ import (
 func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
 	_, err := s.db(ctx).Exec(ctx, `
 		insert into sessions (id_hash, user_id, auth_time, amr, ip, user_agent, created_at, last_seen_at, idle_expires_at, expires_at,
-			second_factor_at)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			second_factor_at, passkey_at)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		sess.IDHash(), sess.UserID, sess.AuthTime, sess.AMR, inet(sess.IP), sess.UserAgent,
-		sess.CreatedAt, sess.LastSeenAt, sess.IdleExpiresAt, sess.ExpiresAt, nullTime(sess.SecondFactorAt))
+		sess.CreatedAt, sess.LastSeenAt, sess.IdleExpiresAt, sess.ExpiresAt, nullTime(sess.SecondFactorAt), nullTime(sess.PasskeyAt))
 	if err != nil {
 		return fmt.Errorf("insert session: %w", err)
 	}
@@ -28,14 +28,14 @@ func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
 func (s *Store) SessionByHash(ctx context.Context, idHash []byte, now time.Time) (account.Session, error) {
 	var sess account.Session
 	var ip *netip.Addr
-	var secondFactorAt *time.Time
+	var secondFactorAt, passkeyAt *time.Time
 	err := s.db(ctx).QueryRow(ctx, `
 		select user_id::text, auth_time, amr, ip, user_agent, created_at, last_seen_at, idle_expires_at, expires_at, risk_decision,
-			second_factor_at
+			second_factor_at, passkey_at
 		from sessions
 		where id_hash = $1 and idle_expires_at > $2 and expires_at > $2`, idHash, now).
 		Scan(&sess.UserID, &sess.AuthTime, &sess.AMR, &ip, &sess.UserAgent,
-			&sess.CreatedAt, &sess.LastSeenAt, &sess.IdleExpiresAt, &sess.ExpiresAt, &sess.RiskDecision, &secondFactorAt)
+			&sess.CreatedAt, &sess.LastSeenAt, &sess.IdleExpiresAt, &sess.ExpiresAt, &sess.RiskDecision, &secondFactorAt, &passkeyAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return account.Session{}, account.ErrNotFound
 	}
@@ -47,6 +47,9 @@ func (s *Store) SessionByHash(ctx context.Context, idHash []byte, now time.Time)
 	}
 	if secondFactorAt != nil {
 		sess.SecondFactorAt = *secondFactorAt
+	}
+	if passkeyAt != nil {
+		sess.PasskeyAt = *passkeyAt
 	}
 	return sess.WithIDHash(idHash), nil
 }
@@ -80,10 +83,10 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string, keep []by
 	return tag.RowsAffected(), nil
 }
 
-func (s *Store) RenewSession(ctx context.Context, oldHash, newHash []byte, amr []string, at time.Time) error {
+func (s *Store) RenewSession(ctx context.Context, oldHash, newHash []byte, amr []string, at, passkeyAt time.Time) error {
 	tag, err := s.db(ctx).Exec(ctx, `
-		update sessions set id_hash = $2, amr = $3, second_factor_at = $4 where id_hash = $1`,
-		oldHash, newHash, amr, at)
+		update sessions set id_hash = $2, amr = $3, second_factor_at = $4, passkey_at = $5 where id_hash = $1`,
+		oldHash, newHash, amr, at, nullTime(passkeyAt))
 	if err != nil {
 		return fmt.Errorf("renew session: %w", err)
 	}
