@@ -61,6 +61,9 @@ type Verification struct {
 type EmailStore interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	CreateEmailVerification(ctx context.Context, v Verification) error
+	// EmailVerificationSent reports whether a link was ever stored for the
+	// user and this address (case aside), used or not.
+	EmailVerificationSent(ctx context.Context, userID, email string) (bool, error)
 	// EmailVerification returns the link or ErrNotFound.
 	EmailVerification(ctx context.Context, tokenHash []byte) (Verification, error)
 	// UseEmailVerification marks the link used and the user's address
@@ -156,6 +159,19 @@ func (s *Service) SendVerification(ctx context.Context, user User, m Meta) error
 	}
 	s.record(ctx, Event{Type: EventVerificationSent, UserID: user.ID, Subject: user.Email}, m)
 	return nil
+}
+
+// SendsVerification reports whether verification links are mailed at all.
+func (s *Service) SendsVerification() bool { return s.email != nil && s.mailer != nil }
+
+// VerificationSent reports whether a verification link was mailed to the
+// user's present address: users an administrator or an import created,
+// and users who changed their address, may have had none.
+func (s *Service) VerificationSent(ctx context.Context, user User) (bool, error) {
+	if !s.SendsVerification() || user.EmailVerified {
+		return false, nil
+	}
+	return s.email.EmailVerificationSent(ctx, user.ID, user.Email)
 }
 
 // VerifyEmail follows a verification link: the user's address becomes

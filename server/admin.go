@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"path"
 	"slices"
@@ -33,6 +34,31 @@ type adminView struct {
 	Data any
 	// Fields holds a message per form field that was refused.
 	Fields map[string]string
+	// Summary lists Fields at the top of a long page, in page order, each
+	// linking to its field.
+	Summary []fieldLink
+}
+
+// fieldLink is one refused field in an error summary: the id of the element
+// to jump to, the field's name and the message.
+type fieldLink struct{ ID, Label, Message string }
+
+// errorSummary orders fields as the page shows them (order, by field name),
+// naming each with label; fields missing from order come last.
+func errorSummary(fields map[string]string, order []string, label func(string) string) []fieldLink {
+	var out []fieldLink
+	for _, k := range order {
+		if msg, ok := fields[k]; ok {
+			out = append(out, fieldLink{ID: k, Label: label(k), Message: msg})
+		}
+	}
+	rest := slices.Sorted(maps.Keys(fields))
+	for _, k := range rest {
+		if !slices.Contains(order, k) {
+			out = append(out, fieldLink{ID: k, Label: label(k), Message: fields[k]})
+		}
+	}
+	return out
 }
 
 // adminPages parses each templates/pages/admin-*.html with the layout and

@@ -27,6 +27,7 @@ type adminMFAData struct {
 	PasskeysEnabled bool
 	AdminPasskey    bool
 	ChallengeMed    bool
+	ConfirmAlways   bool // the admin ticked the confirmation Always needs
 	TestPhone       string
 }
 
@@ -41,6 +42,39 @@ var adminMFASections = map[string]struct{ keys, checkboxes []string }{
 		settings.KeyLimitIPHour, settings.KeyLimitUserHour, settings.KeyLimitGlobalHour, settings.KeyLimitEnrollPct, settings.KeyCountryLimits,
 		settings.KeySignupIPHour, settings.KeySignupIPDay}},
 	"adaptive": {keys: []string{settings.KeyBlockedNetworks}, checkboxes: []string{settings.KeyChallengeMedium}},
+}
+
+// adminMFAFields are the page's fields top to bottom, by the id the error
+// summary links to: a setting's key, or the group of radio buttons.
+var adminMFAFields = []string{
+	settings.KeyPhoneEnabled, settings.KeyProvider, settings.KeyPlivoAuthID, settings.KeyPlivoAuthToken, settings.KeyPlivoSrc,
+	settings.KeyWebhookURL, settings.KeyWebhookSecret, settings.KeyDelivery, "phone",
+	settings.KeyPasskeysEnabled, settings.KeyAdminPasskey,
+	settings.KeyPolicy, "confirm_always", settings.KeyRememberDays,
+	settings.KeyAllowedRegions, settings.KeyCountryLimits, settings.KeyLimitPhone10m, settings.KeyLimitPhoneDay,
+	settings.KeyLimitIPHour, settings.KeyLimitUserHour, settings.KeyLimitGlobalHour, settings.KeyLimitEnrollPct,
+	settings.KeySignupIPHour, settings.KeySignupIPDay,
+	settings.KeyChallengeMedium, settings.KeyBlockedNetworks,
+}
+
+// refuseAdminMFA shows the page again with fields' messages, the summary
+// at its top: the page is long, and a field far below would go unseen.
+func (s *Server) refuseAdminMFA(w http.ResponseWriter, r *http.Request, v adminView, fields map[string]string, msg string) {
+	d := v.Data.(*adminMFAData)
+	v.Fields, v.Error = fields, msg
+	v.Summary = errorSummary(fields, adminMFAFields, func(k string) string {
+		switch k {
+		case "phone":
+			return "Send a test message to"
+		case "confirm_always":
+			return "Confirmation"
+		}
+		if spec, ok := d.Specs[k]; ok {
+			return spec.Label
+		}
+		return k
+	})
+	s.renderAdmin(w, r, http.StatusBadRequest, "admin-mfa", v)
 }
 
 func (s *Server) adminMFAView(r *http.Request) (adminView, error) {
@@ -146,15 +180,22 @@ func (s *Server) handleAdminMFASave() http.Handler {
 				s.serverError(w, r, verr)
 				return
 			}
+			// The page shows what the admin sent, not what is saved.
 			d := v.Data.(*adminMFAData)
 			for k, val := range changes {
 				if !d.Specs[k].Secret {
 					d.Values[k] = val
 				}
 			}
-			v.Fields = fields
-			v.Error = "Nothing was saved: correct the fields marked below."
-			s.renderAdmin(w, r, http.StatusBadRequest, "admin-mfa", v)
+			ticked := map[string]*bool{settings.KeyPhoneEnabled: &d.PhoneEnabled, settings.KeyPasskeysEnabled: &d.PasskeysEnabled,
+				settings.KeyAdminPasskey: &d.AdminPasskey, settings.KeyChallengeMedium: &d.ChallengeMed}
+			for k, box := range ticked {
+				if val, ok := changes[k]; ok {
+					*box = val == "true"
+				}
+			}
+			d.ConfirmAlways = r.PostForm.Get("confirm_always") != ""
+			s.refuseAdminMFA(w, r, v, fields, "Nothing was saved: correct the fields listed here.")
 			return
 		}
 		if err != nil {
@@ -179,11 +220,12 @@ func (s *Server) handleAdminSMSTest() http.Handler {
 		d := v.Data.(*adminMFAData)
 		d.TestPhone = r.PostForm.Get("phone")
 		fail := func(field, msg string) {
-			if field != "" {
-				v.Fields = map[string]string{field: msg}
+			if field == "" {
+				v.Error = msg
+				s.renderAdmin(w, r, http.StatusBadRequest, "admin-mfa", v)
+				return
 			}
-			v.Error = msg
-			s.renderAdmin(w, r, http.StatusBadRequest, "admin-mfa", v)
+			s.refuseAdminMFA(w, r, v, map[string]string{field: msg}, msg)
 		}
 		if s.sms == nil {
 			fail("", "SMS delivery is not configured on this server.")

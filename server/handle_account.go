@@ -25,7 +25,10 @@ func (s *Server) accountView(r *http.Request, si signedIn) (view, error) {
 	v := s.newView(r, "account", "Your account")
 	v.User = userView(si.user)
 	v.MemberSince = si.user.CreatedAt.Format("January 2, 2006")
-	return v, nil
+	v.SendsVerification = s.accounts.SendsVerification()
+	sent, err := s.accounts.VerificationSent(r.Context(), si.user)
+	v.VerificationSent = sent
+	return v, err
 }
 
 func (s *Server) handleAccount() http.Handler {

@@ -9,32 +9,32 @@ import (
 )
 
 // handleChallengeForm sends a code to the enrolled phone (unless one is on
-// its way) and asks for it.
+// its way, or the last one took too many wrong codes) and asks for it.
 func (s *Server) handleChallengeForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		si := mustSession(r)
 		v := s.challengeView(r)
+		show := func(v view, ch mfa.Challenge, status int) { s.renderChallenge(w, r, v, ch, status) }
 		ch, open, err := s.openChallenge(r, si, mfa.PurposeChallenge)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
+		if endedChallenge(ch, si, mfa.PurposeChallenge) {
+			s.codeRefused(w, r, v, ch, mfa.ErrChallengeEnded, func(v view, _ int) { show(v, ch, http.StatusOK) })
+			return
+		}
 		if !open {
 			ch, err = s.mfa.StartChallenge(r.Context(), s.startRequest(r, si, mfa.PurposeChallenge, mfa.Phone{}))
 			if err != nil {
-				msg, status := s.mfaMessage(err)
-				if msg == "" {
-					s.serverError(w, r, err)
-					return
-				}
-				v.Error = msg
-				s.render(w, r, status, "challenge", v)
+				v.NoCode = true
+				s.codeRefused(w, r, v, ch, err, func(v view, status int) { show(v, ch, status) })
 				return
 			}
 			s.wakeOutbox()
 			s.setChallengeCookie(w, ch.ID)
 		}
-		s.renderChallenge(w, r, v, ch, http.StatusOK)
+		show(v, ch, http.StatusOK)
 	})
 }
 
@@ -44,9 +44,23 @@ func (s *Server) challengeView(r *http.Request) view {
 	return v
 }
 
+// renderChallenge shows the code screen for ch, and the other factors the
+// user holds; with no code sent it names the number codes go to.
 func (s *Server) renderChallenge(w http.ResponseWriter, r *http.Request, v view, ch mfa.Challenge, status int) {
 	v.MaskedPhone = ch.Masked
-	v.HasTOTP = slices.Contains(decision(r).Usable, assurance.KindApp)
+	if v.MaskedPhone == "" {
+		f, ok, err := s.mfa.Factor(r.Context(), mustSession(r).user.ID)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if ok {
+			v.MaskedPhone = f.Masked
+		}
+	}
+	usable := decision(r).Usable
+	v.HasTOTP = slices.Contains(usable, assurance.KindApp)
+	v.HasPasskey = s.passkeys != nil && slices.Contains(usable, assurance.KindPasskey)
 	v.ResendIn = s.resendIn(r.Context(), ch)
 	s.render(w, r, status, "challenge", v)
 }
@@ -80,6 +94,12 @@ func (s *Server) challengeCode(w http.ResponseWriter, r *http.Request, si signed
 		s.serverError(w, r, err)
 		return
 	}
+	if endedChallenge(ch, si, mfa.PurposeChallenge) {
+		// A code typed after the last wrong one is refused as that one was:
+		// only the person may ask for another text.
+		s.codeRefused(w, r, v, ch, mfa.ErrChallengeEnded, func(v view, status int) { show(v, ch, status) })
+		return
+	}
 	if !open {
 		s.clearChallengeCookie(w)
 		http.Redirect(w, r, s.base+"mfa/challenge"+returnQuery(v.ReturnTo), http.StatusSeeOther)
@@ -101,18 +121,13 @@ func (s *Server) challengeCode(w http.ResponseWriter, r *http.Request, si signed
 
 func (s *Server) challengeRecovery(w http.ResponseWriter, r *http.Request, si signedIn, v view) {
 	if err := s.mfa.UseRecoveryCode(r.Context(), si.user.ID, r.PostForm.Get("recovery_code")); err != nil {
-		msg, status := s.mfaMessage(err)
-		if msg == "" {
-			s.serverError(w, r, err)
-			return
-		}
-		v.Error = msg
 		ch, open, cerr := s.openChallenge(r, si, mfa.PurposeChallenge)
-		if cerr != nil || !open {
-			s.render(w, r, status, "challenge", v)
+		if cerr != nil {
+			s.serverError(w, r, cerr)
 			return
 		}
-		s.renderChallenge(w, r, v, ch, status)
+		v.NoCode = !open
+		s.codeRefused(w, r, v, ch, err, func(v view, status int) { s.renderChallenge(w, r, v, ch, status) })
 		return
 	}
 	s.mfaPassed(w, r, si, v)

@@ -9,7 +9,8 @@ import (
 
 const (
 	msgEmailVerified      = "Your email address is verified. Thank you."
-	msgVerificationSent   = "We sent a new confirmation link to your email address."
+	msgVerificationSent   = "We sent a confirmation link to your email address."
+	msgNoMail             = "This server does not send email, so no confirmation link can be sent. Ask your administrator to confirm your address."
 	msgTooManyMails       = "Too many emails have been sent. Try again later."
 	msgVerifyLinkInvalid  = "This confirmation link is not valid. Check that you opened all of it, or ask for a new one from your account page."
 	msgVerifyLinkExpired  = "This confirmation link has expired. Log in and ask for a new one from your account page."
@@ -67,6 +68,16 @@ func (s *Server) handleVerifyEmail() http.Handler {
 func (s *Server) handleResendVerification() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		si := mustSession(r)
+		if !s.accounts.SendsVerification() {
+			v, err := s.accountView(r, si)
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			v.Error = msgNoMail
+			s.render(w, r, http.StatusConflict, "account", v)
+			return
+		}
 		err := s.accounts.SendVerification(r.Context(), si.user, meta(r))
 		v, verr := s.accountView(r, si)
 		if verr != nil {

@@ -115,17 +115,23 @@ func (s *Server) enrollCode(w http.ResponseWriter, r *http.Request, si signedIn,
 		s.serverError(w, r, err)
 		return
 	}
+	if endedChallenge(ch, si, mfa.PurposeEnroll) {
+		s.codeRefused(w, r, v, ch, mfa.ErrChallengeEnded, func(v view, status int) { s.renderEnrollCode(w, r, v, ch, status) })
+		return
+	}
 	if !open {
 		v.Error = "This code has expired. Enter your number again to get a new one."
 		s.renderEnrollPhone(w, r, v, "", http.StatusBadRequest)
 		return
 	}
-	ch, err = s.mfa.Verify(ctx, ch.ID, r.PostForm.Get("code"))
+	// A refused code leaves the challenge as it was: the page still names
+	// the number and counts down to the next resend.
+	passed, err := s.mfa.Verify(ctx, ch.ID, r.PostForm.Get("code"))
 	if err != nil {
 		s.codeRefused(w, r, v, ch, err, func(v view, status int) { s.renderEnrollCode(w, r, v, ch, status) })
 		return
 	}
-	phone, err := s.mfa.ChallengePhone(ch)
+	phone, err := s.mfa.ChallengePhone(passed)
 	if err == nil {
 		_, err = s.mfa.EnrollVerified(ctx, si.user.ID, phone, decision(r).FirstEnrollment)
 	}
@@ -148,30 +154,19 @@ func (s *Server) enrollCode(w http.ResponseWriter, r *http.Request, si signedIn,
 		codes, err = s.mfa.IssueRecoveryCodes(ctx, si.user.ID)
 	}
 	if err == nil {
-		_, err = s.secondFactorPassed(w, r, si, "sms")
+		si, err = s.secondFactorPassed(w, r, si, "sms")
 	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	s.clearChallengeCookie(w)
-	rv := s.mfaView(r, "recovery", "Save your recovery codes")
-	rv.RecoveryCodes = codes
-	s.render(w, r, http.StatusOK, "recovery", rv)
+	s.renderRecovery(w, r, si, s.mfaView(r, "recovery", "Save your recovery codes"), codes, http.StatusOK)
 }
 
-// handleRecoveryConfirm continues after the recovery codes were shown.
-func (s *Server) handleRecoveryConfirm() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.parseForm(w, r) {
-			return
-		}
-		http.Redirect(w, r, s.afterLogin(r.PostForm.Get("return_to")), http.StatusSeeOther)
-	})
-}
-
-// codeRefused shows a code form again with the reason; a challenge that
-// can no longer take codes clears the browser's challenge.
+// codeRefused shows a code screen again with the reason, and with only
+// what still works after it: no code field once the challenge can take no
+// code, no Resend button while a limit or lock refuses sending.
 func (s *Server) codeRefused(w http.ResponseWriter, r *http.Request, v view, ch mfa.Challenge, err error, show func(view, int)) {
 	msg, status := s.mfaMessage(err)
 	if msg == "" {
@@ -181,6 +176,17 @@ func (s *Server) codeRefused(w http.ResponseWriter, r *http.Request, v view, ch 
 	var wrong *mfa.WrongCodeError
 	if errors.As(err, &wrong) {
 		v.AttemptsLeft = wrong.Remaining
+	}
+	var limit *mfa.LimitError
+	var locked *mfa.LockedError
+	stop := errors.As(err, &locked) || errors.Is(err, mfa.ErrAccountLocked) || errors.Is(err, mfa.ErrPhoneOff)
+	v.NoCode = v.NoCode || stop || errors.Is(err, mfa.ErrChallengeEnded) || errors.Is(err, mfa.ErrCodeExpired) || errors.Is(err, mfa.ErrCodeUsed)
+	v.SendBlocked = stop || errors.As(err, &limit)
+	switch {
+	case errors.As(err, &limit):
+		retryAfter(w, limit.RetryAt)
+	case locked != nil:
+		retryAfter(w, locked.Until)
 	}
 	v.Error = msg
 	show(v, status)
@@ -193,28 +199,44 @@ func (s *Server) startRequest(r *http.Request, si signedIn, purpose string, phon
 	}
 }
 
-// resend sends a new code for the browser's open challenge and shows the code
-// form again; a refusal (cooldown, limits) is shown on it.
+// resend sends a new code for the browser's challenge and shows the code
+// form again; a refusal (cooldown, limits) is shown on it. A challenge that
+// ended after wrong codes, or expired, is replaced by a new one to the same
+// number: the person asked for it.
 func (s *Server) resend(w http.ResponseWriter, r *http.Request, si signedIn, v view, purpose, page string, show func(view, mfa.Challenge, int)) {
 	ch, open, err := s.openChallenge(r, si, purpose)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	if !open {
+	if !open && (!ownChallenge(ch, si, purpose) || !ch.UsedAt.IsZero()) {
 		s.clearChallengeCookie(w)
 		http.Redirect(w, r, s.base+page+returnQuery(v.ReturnTo), http.StatusSeeOther)
 		return
 	}
-	if _, err := s.mfa.Resend(r.Context(), ch.ID, clientIP(r.Context())); err != nil {
-		msg, status := s.mfaMessage(err)
-		if msg == "" {
-			s.serverError(w, r, err)
+	refused := func(err error) {
+		s.codeRefused(w, r, v, ch, err, func(v view, status int) { show(v, ch, status) })
+	}
+	if open {
+		if _, err := s.mfa.Resend(r.Context(), ch.ID, clientIP(r.Context())); err != nil {
+			refused(err)
 			return
 		}
-		v.Error = msg
-		show(v, ch, status)
-		return
+	} else {
+		var phone mfa.Phone
+		if purpose == mfa.PurposeEnroll {
+			if phone, err = s.mfa.ChallengePhone(ch); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+		}
+		next, err := s.mfa.StartChallenge(r.Context(), s.startRequest(r, si, purpose, phone))
+		if err != nil {
+			v.NoCode = true
+			refused(err)
+			return
+		}
+		s.setChallengeCookie(w, next.ID)
 	}
 	s.wakeOutbox()
 	http.Redirect(w, r, s.base+page+returnQuery(v.ReturnTo), http.StatusSeeOther)

@@ -136,14 +136,22 @@ func (s *Server) hintAudience(r *http.Request, hint string) (string, error) {
 	return "", errBadHint
 }
 
+// logoutRefusals are what a person reads when a logout link is refused;
+// the errors' own text is for logs.
+var logoutRefusals = map[error]string{
+	errReturnToNotAllowed: "The application asked to send you back to an address that is not one of its allowed logout URLs.",
+	errUnknownClient:      "The logout link names an application this server does not know.",
+	errBadHint:            "The logout link carries an ID token that this server did not issue for that application.",
+	errNoClient:           "The logout link asks to send you back to an address without saying which application it comes from.",
+}
+
 func (s *Server) logoutRefused(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, errReturnToNotAllowed), errors.Is(err, errUnknownClient), errors.Is(err, errBadHint), errors.Is(err, errNoClient):
-		s.renderMessage(w, r, http.StatusBadRequest, "Logout link not valid",
-			"The application asked to log out with "+err.Error()+". You have not been logged out.")
-	default:
+	msg, ok := logoutRefusals[err]
+	if !ok {
 		s.serverError(w, r, err)
+		return
 	}
+	s.renderMessage(w, r, http.StatusBadRequest, "Logout link not valid", msg+" You have not been logged out.")
 }
 
 // endBrowserSession ends the Gatehouse session and clears its cookie; it

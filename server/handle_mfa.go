@@ -95,9 +95,19 @@ func (s *Server) openChallenge(r *http.Request, si signedIn, purpose string) (mf
 	if err != nil {
 		return mfa.Challenge{}, false, err
 	}
-	ok := ch.UserID == si.user.ID && ch.TxID == sessionID(si.session) && ch.Purpose == purpose &&
-		ch.UsedAt.IsZero() && ch.EndedAt.IsZero() && s.now().Before(ch.ExpiresAt)
+	ok := ownChallenge(ch, si, purpose) && ch.UsedAt.IsZero() && ch.EndedAt.IsZero() && s.now().Before(ch.ExpiresAt)
 	return ch, ok, nil
+}
+
+func ownChallenge(ch mfa.Challenge, si signedIn, purpose string) bool {
+	return ch.UserID == si.user.ID && ch.TxID == sessionID(si.session) && ch.Purpose == purpose
+}
+
+// endedChallenge reports whether ch, as openChallenge returned it, is this
+// session's and took its last wrong code: its page then says so and waits
+// to be asked for a new code, instead of texting one nobody asked for.
+func endedChallenge(ch mfa.Challenge, si signedIn, purpose string) bool {
+	return ownChallenge(ch, si, purpose) && ch.UsedAt.IsZero() && !ch.EndedAt.IsZero()
 }
 
 func (s *Server) mfaView(r *http.Request, screen, title string) view {
@@ -130,15 +140,17 @@ func (s *Server) mfaMessage(err error) (string, int) {
 	case errors.As(err, &wrong):
 		return "That code is not right. Check the text message and try again.", http.StatusBadRequest
 	case errors.Is(err, mfa.ErrChallengeEnded):
-		return "Too many wrong codes. We can send you a new one.", http.StatusBadRequest
+		return "Too many wrong codes were entered, so this code no longer works. Ask for a new code, or use another way to confirm it's you.", http.StatusBadRequest
 	case errors.Is(err, mfa.ErrCodeExpired), errors.Is(err, mfa.ErrCodeUsed), errors.Is(err, mfa.ErrChallengeNotFound):
 		return "This code has expired. We can send you a new one.", http.StatusBadRequest
 	case errors.As(err, &cooldown):
 		return "A code was sent moments ago. Wait a little before asking for another.", http.StatusTooManyRequests
 	case errors.As(err, &limit) && limit.Limit == mfa.LimitGlobalEnroll:
-		return "We can't text codes to new numbers right now. Try again later, or set up an authenticator app instead.", http.StatusTooManyRequests
+		return "We can't text codes to new numbers right now. Try again in " + untilText(limit.RetryAt.Sub(s.now())) +
+			", or set up an authenticator app instead.", http.StatusTooManyRequests
 	case errors.As(err, &limit):
-		return "Too many codes have been sent. Try again later.", http.StatusTooManyRequests
+		return "We have sent as many codes as we can for now, to protect your number from abuse. You can ask for a new code in " +
+			untilText(limit.RetryAt.Sub(s.now())) + ".", http.StatusTooManyRequests
 	case errors.As(err, &locked):
 		return "Too many failed attempts. Try again in " + untilText(locked.Until.Sub(s.now())) + ".", http.StatusTooManyRequests
 	case errors.Is(err, mfa.ErrAccountLocked):
@@ -158,6 +170,9 @@ func (s *Server) mfaMessage(err error) (string, int) {
 }
 
 func untilText(d time.Duration) string {
+	if h := int(math.Ceil(d.Hours())); d > 90*time.Minute {
+		return strconv.Itoa(h) + " hours"
+	}
 	if m := int(math.Ceil(d.Minutes())); m > 1 {
 		return strconv.Itoa(m) + " minutes"
 	}

@@ -139,9 +139,8 @@ func (s *Server) handleRegenerateRecoveryCodes() http.Handler {
 		}
 		s.announce(r, si.user, account.ChangeRecoveryRegenerate)
 		v := s.newView(r, "recovery", "Save your recovery codes")
-		v.RecoveryCodes = codes
 		v.ReturnTo = s.base + securityPath
-		s.render(w, r, http.StatusOK, "recovery", v)
+		s.renderRecovery(w, r, si, v, codes, http.StatusOK)
 	})
 }
 

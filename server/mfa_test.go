@@ -104,14 +104,23 @@ func (h *harness) enroll(t *testing.T, b *http.Client, returnTo string) []string
 	codeForm := url.Values{"step": {"code"}, "code": {code}, "return_to": {returnTo}}
 	rec := h.do(b, "POST", "/mfa/enroll", codeForm)
 	rec.expect(t, 200, "recovery")
-	codes := recoveryCodeRE.FindAllString(rec.body, -1)
+	codes := shownCodes(rec.body)
 	if len(codes) != 10 {
 		t.Fatalf("recovery page shows %d codes, want 10", len(codes))
 	}
 	return codes
 }
 
-var recoveryCodeRE = regexp.MustCompile(`\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b`)
+// recoveryCodeRE is a recovery code as the page lists it.
+var recoveryCodeRE = regexp.MustCompile(`<li>([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})</li>`)
+
+func shownCodes(body string) []string {
+	var codes []string
+	for _, m := range recoveryCodeRE.FindAllStringSubmatch(body, -1) {
+		codes = append(codes, m[1])
+	}
+	return codes
+}
 
 func TestAlwaysPolicyEnrollsThenChallengesWithPlivo(t *testing.T) {
 	h := newHarness(t, func(o *options) { o.plivo = true })

@@ -63,9 +63,13 @@ type view struct {
 	Step           string // enroll: "phone" or "code"
 	ResendIn       int    // seconds until a new code may be sent
 	RecoveryCodes  []string
+	RecoveryFile   template.URL // the codes as a text file, for the download link
+	RecoveryMAC    string       // vouches for the codes the confirm form posts back
 	AttemptsLeft   int
 	RememberDays   int    // 0: the "remember this browser" box is not offered
 	RecoveryAction string // where the code screen's recovery-code form posts
+	NoCode         bool   // no code can be typed: none was sent, or the challenge took its last
+	SendBlocked    bool   // a limit or lock refuses new codes for now; the error says until when
 
 	// Security page.
 	Sessions          []deviceView
@@ -86,6 +90,11 @@ type view struct {
 	HasTOTP       bool
 	HasPhone      bool
 	TOTPSecret    string
+
+	// Account page: whether a verification link can be mailed, and was
+	// for the present address.
+	SendsVerification bool
+	VerificationSent  bool
 
 	// Password reset.
 	Sent bool // forgot: the "check your email" answer

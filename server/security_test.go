@@ -144,7 +144,7 @@ func TestRegeneratingRecoveryCodesShowsNewOnesOnceAndTheOldOnesStopWorking(t *te
 
 	page := h.do(f.here, "POST", "/account/recovery-codes", url.Values{})
 	page.expect(t, 200, "recovery")
-	fresh := recoveryCodeRE.FindAllString(page.body, -1)
+	fresh := shownCodes(page.body)
 	if len(fresh) != 10 || !strings.Contains(page.body, `name="return_to" value="/account/security"`) {
 		t.Fatalf("%d codes shown, want 10 and a way back to the security page", len(fresh))
 	}

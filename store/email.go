@@ -23,6 +23,22 @@ func (s *Store) CreateEmailVerification(ctx context.Context, v account.Verificat
 	return nil
 }
 
+// EmailVerificationSent counts expired links until the janitor deletes them;
+// after that the account page offers to send one again.
+func (s *Store) EmailVerificationSent(ctx context.Context, userID, email string) (bool, error) {
+	if !validUUID(userID) {
+		return false, nil
+	}
+	var sent bool
+	err := s.db(ctx).QueryRow(ctx, `
+		select exists (select 1 from email_verifications where user_id = $1 and lower(email) = lower($2))`,
+		userID, email).Scan(&sent)
+	if err != nil {
+		return false, fmt.Errorf("look up email verifications: %w", err)
+	}
+	return sent, nil
+}
+
 func (s *Store) EmailVerification(ctx context.Context, tokenHash []byte) (account.Verification, error) {
 	var v account.Verification
 	var used *time.Time

@@ -61,6 +61,14 @@ type pageData struct {
 
 	RememberDays   int
 	RecoveryAction string
+	NoCode         bool
+	SendBlocked    bool
+	RecoveryFile   template.URL
+	RecoveryMAC    string
+
+	// Account page.
+	SendsVerification bool
+	VerificationSent  bool
 
 	// TOTP.
 	TOTPAvailable bool
@@ -209,7 +217,7 @@ func TestPages(t *testing.T) {
 			contains: []string{
 				`action="/auth/mfa/enroll"`,
 				`name="step" value="code"`, `name="step" value="resend"`,
-				`autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" maxlength="6" required autofocus`,
+				`autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 \-]*" maxlength="12" required autofocus`,
 				"Enter the code", `We sent a 6-digit code to <span class="nowrap">•••• 0123</span>.`,
 				"Verification code", ">Verify</button>",
 				`class="reveal reveal-after-30"`,
@@ -278,7 +286,7 @@ func TestPages(t *testing.T) {
 			contains: []string{
 				`action="/auth/mfa/challenge"`,
 				`name="step" value="code"`, `name="step" value="resend"`, `name="step" value="recovery"`,
-				`autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]*" maxlength="6" required autofocus aria-describedby="attempts-left"`,
+				`autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 \-]*" maxlength="12" required autofocus aria-describedby="attempts-left"`,
 				`<p class="hint" id="attempts-left">3 attempts left</p>`,
 				`type="checkbox" value="1">`, "Remember this browser for 30 days",
 				"Check your phone", `Enter the 6-digit code we sent to <span class="nowrap">•••• 0123</span>.`,
@@ -596,5 +604,88 @@ func TestRevealCSS(t *testing.T) {
 		if !bytes.Contains(css, []byte(s)) {
 			t.Errorf("style.css lacks %q", s)
 		}
+	}
+}
+
+func TestChallengeWithNoCodeOffersWhatStillWorks(t *testing.T) {
+	d := mfaData("")
+	d.NoCode, d.SendBlocked, d.HasTOTP, d.HasPasskey = true, true, true, true
+	out := render(t, "challenge", d)
+	for _, want := range []string{"•••• 0123", `<details class="disclosure" open>`, `href="/auth/mfa/totp`, `href="/auth/mfa/passkey`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no code and no sending: output lacks %q", want)
+		}
+	}
+	for _, bad := range []string{`name="code"`, `value="resend"`, ">Resend<"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("no code and no sending: output has %q", bad)
+		}
+	}
+	d.SendBlocked = false
+	if out := render(t, "challenge", d); !strings.Contains(out, ">Send a new code</button>") || strings.Contains(out, `name="code"`) {
+		t.Error("an ended challenge must offer a new code and no code field")
+	}
+}
+
+func TestRecoveryCodesNeverBreak(t *testing.T) {
+	css, err := fs.ReadFile(templates.FS, "static/style.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(css, []byte(".recovery-codes li { white-space: nowrap;")) || bytes.Contains(css, []byte("break-all")) {
+		t.Error("style.css lets a recovery code break")
+	}
+	d := mfaData("")
+	d.RecoveryCodes = []string{"AAAA-BBBB-CCCC", "DDDD-EEEE-FFFF"}
+	d.RecoveryFile = template.URL("data:text/plain;charset=utf-8,AAAA-BBBB-CCCC%0D%0ADDDD-EEEE-FFFF%0D%0A")
+	d.RecoveryMAC = "mac"
+	out := render(t, "recovery", d)
+	for _, want := range []string{
+		`href="data:text/plain;charset=utf-8,AAAA-BBBB-CCCC%0D%0ADDDD-EEEE-FFFF%0D%0A" download="recovery-codes.txt"`,
+		`<input type="hidden" name="code" value="AAAA-BBBB-CCCC">`, `name="codes_mac" value="mac"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("recovery page lacks %q", want)
+		}
+	}
+	checkCSPSafe(t, out)
+}
+
+func TestAccountOffersVerificationOnlyAsItIs(t *testing.T) {
+	d := pageData{Base: "/auth/", User: &testUser{Email: "ann@example.com"}, SendsVerification: true}
+	if out := render(t, "account", d); !strings.Contains(out, "Send a verification email") || strings.Contains(out, "We sent you a link") {
+		t.Error("an address no link was sent to: the page must offer to send one, and not claim it did")
+	}
+	d.VerificationSent = true
+	if out := render(t, "account", d); !strings.Contains(out, "We sent you a link") {
+		t.Error("an address a link was sent to: the page does not say so")
+	}
+	d.SendsVerification = false
+	if out := render(t, "account", d); strings.Contains(out, "verification email") {
+		t.Error("a server that sends no mail offers a verification email")
+	}
+}
+
+func TestAdminTablesAndToolbarsCSS(t *testing.T) {
+	css, err := fs.ReadFile(templates.FS, "static/style.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(css), "\n") {
+		if strings.HasPrefix(line, ".code {") && (strings.Contains(line, "anywhere") || strings.Contains(line, "break-all")) {
+			t.Errorf("table tokens may break anywhere: %s", line)
+		}
+	}
+	// A section's last field keeps room below it; in a toolbar that pushed
+	// the field up from the button beside it.
+	if !bytes.Contains(css, []byte(".toolbar .field, .toolbar .field:last-of-type { margin-bottom: 0; }")) {
+		t.Error("a toolbar's last field may sit above its button")
+	}
+	admin, err := fs.ReadFile(templates.FS, "admin.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(admin, []byte(`<td class="code nowrap">{{.IP}}</td>`)) {
+		t.Error("an IP address may break in the logs")
 	}
 }
