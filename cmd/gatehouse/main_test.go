@@ -552,3 +552,100 @@ func TestUsersCreateWithAVerifiedPhone(t *testing.T) {
 		})
 	}
 }
+
+// TestHelpListsEveryCommand holds the top-level help to the dispatcher's
+// tables and to the README's table of commands.
+func TestHelpListsEveryCommand(t *testing.T) {
+	r := gatehouse(context.Background(), nil, "", "--help")
+	if r.code != 0 {
+		t.Fatalf("--help: exit %d", r.code)
+	}
+	help := helpCommands(r.stderr)
+	for _, c := range commands() {
+		if _, ok := help[c.name]; !ok {
+			t.Errorf("--help omits %s", c.name)
+		}
+		for _, v := range c.verbs {
+			if !help[c.name][v.name] {
+				t.Errorf("--help omits %s %s", c.name, v.name)
+			}
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readmeCommands(t, string(readme))
+	if len(rows) < 20 {
+		t.Fatalf("found only %d commands in the README's Commands table: %v", len(rows), rows)
+	}
+	for _, words := range rows {
+		verbs, ok := help[words[0]]
+		if !ok {
+			t.Errorf("the README lists gatehouse %s; --help does not", words[0])
+		} else if len(words) > 1 && !verbs[words[1]] {
+			t.Errorf("the README lists gatehouse %s %s; --help does not", words[0], words[1])
+		}
+	}
+}
+
+// helpCommands reads the top-level help: each command, with the subcommands
+// listed on the more deeply indented lines under it.
+func helpCommands(help string) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	var current string
+	for _, line := range strings.Split(help, "\n") {
+		switch {
+		case strings.HasPrefix(line, "    "):
+			for _, v := range strings.Split(line, ",") {
+				if v = strings.TrimSpace(v); v != "" && current != "" {
+					out[current][v] = true
+				}
+			}
+		case strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "   "):
+			current = strings.Fields(line)[0]
+			out[current] = map[string]bool{}
+		}
+	}
+	return out
+}
+
+var (
+	readmeCodeSpan = regexp.MustCompile("`([^`]+)`")
+	subcommandWord = regexp.MustCompile(`^[a-z][a-z0-9-]*(\|[a-z][a-z0-9-]*)*$`)
+)
+
+// readmeCommands returns the commands of the README's Commands table as
+// [command] or [command, subcommand], one per alternative a row names
+// (`users block\|unblock` is two).
+func readmeCommands(t *testing.T, readme string) [][]string {
+	_, section, ok := strings.Cut(readme, "\n## Commands\n")
+	if !ok {
+		t.Fatal("the README has no Commands section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var out [][]string
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		first, _, _ := strings.Cut(strings.TrimPrefix(line, "| "), " | ")
+		for _, m := range readmeCodeSpan.FindAllStringSubmatch(first, -1) {
+			words := strings.Fields(strings.ReplaceAll(m[1], `\|`, "|"))
+			if len(words) > 0 && words[0] == "gatehouse" {
+				words = words[1:]
+			}
+			if len(words) == 0 {
+				continue
+			}
+			if len(words) == 1 || !subcommandWord.MatchString(words[1]) {
+				out = append(out, words[:1])
+				continue
+			}
+			for _, verb := range strings.Split(words[1], "|") {
+				out = append(out, []string{words[0], verb})
+			}
+		}
+	}
+	return out
+}

@@ -17,13 +17,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/store"
 )
 
-func runPolicy(ctx context.Context, e env, args []string) error {
-	return runGroup(ctx, e, "policy", args, []groupVerb{
-		{"set", "never|adaptive|always", runPolicySet},
-		{"show", "", runPolicyShow},
-		{"history", "", runPolicyHistory},
-		{"blocked-networks", "[CIDR,CIDR…|none]", runPolicyBlockedNetworks},
-	})
+// policyVerbs are the subcommands of gatehouse policy.
+var policyVerbs = []groupVerb{
+	{"set", "never|adaptive|always", runPolicySet},
+	{"show", "", runPolicyShow},
+	{"history", "", runPolicyHistory},
+	{"blocked-networks", "[CIDR,CIDR…|none]", runPolicyBlockedNetworks},
 }
 
 func runPolicySet(ctx context.Context, e env, args []string) error {

@@ -12,12 +12,11 @@ import (
 	"github.com/gatehouse-id/gatehouse/settings"
 )
 
-func runSettings(ctx context.Context, e env, args []string) error {
-	return runGroup(ctx, e, "settings", args, []groupVerb{
-		{"get", "[KEY]", runSettingsGet},
-		{"set", "KEY VALUE [KEY VALUE…]", runSettingsSet},
-		{"unset", "KEY", runSettingsUnset},
-	})
+// settingsVerbs are the subcommands of gatehouse settings.
+var settingsVerbs = []groupVerb{
+	{"get", "[KEY]", runSettingsGet},
+	{"set", "KEY VALUE [KEY VALUE…]", runSettingsSet},
+	{"unset", "KEY", runSettingsUnset},
 }
 
 // runSettingsGet prints one setting's value, or every setting with its
