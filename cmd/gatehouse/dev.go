@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,7 +49,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 		"GATEHOUSE_ISSUER", "GATEHOUSE_ADDR", "GATEHOUSE_TLS_CERT", "GATEHOUSE_TLS_KEY")
 	var f serverFlags
 	fs.StringVar(&f.issuer, "issuer", "", "public base URL ending in / (overrides GATEHOUSE_ISSUER)")
-	fs.StringVar(&f.addr, "addr", "", "listen address (overrides GATEHOUSE_ADDR)")
+	fs.StringVar(&f.addr, "addr", "", "listen address (overrides GATEHOUSE_ADDR); without --issuer, the issuer moves to its port")
 	varDir := fs.String("var", "var", "directory for the dev database, key and TLS files")
 	policy := fs.String("mfa-policy", "", "set the MFA policy at start: never, adaptive or always (codes appear at /dev/outbox)")
 	plainHTTP := fs.Bool("http", false, "serve plain HTTP on :8080 instead of HTTPS on :8443")
@@ -65,10 +67,18 @@ func runDev(ctx context.Context, e env, args []string) error {
 	if useTLS {
 		f.defaultIssuer, f.defaultAddr = devHTTPSIssuer, ":8443"
 	}
+	if issuer, ok := devIssuerAt(useTLS, orDefault(f.addr, e.getenv("GATEHOUSE_ADDR"), "")); ok {
+		f.defaultIssuer = issuer
+	}
 	c, err := loadConfig(e, f, true)
 	if err != nil {
 		return err
 	}
+	l, err := listen(c.addr)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
 	c.dev = true
 	log := newLogger(e, false)
 	var devCA string
@@ -112,13 +122,33 @@ func runDev(ctx context.Context, e env, args []string) error {
 		}
 	}
 	printDevBanner(e, c, devCA, writeSampleConfig(sampleConfigFor(c.issuer), sampleConfigPath))
-	return serveHTTP(ctx, c, st, log)
+	return serveHTTP(ctx, c, l, st, log)
 }
 
 // devHTTPSIssuer is where dev serves by default: HTTPS, because Auth0's
 // sample API builds the issuer as https://{domain}/ and silent login from an
 // app on another site needs SameSite=None cookies, which must be Secure.
 const devHTTPSIssuer = "https://localhost:8443/"
+
+// devIssuerAt is dev's issuer for a listen address given without an issuer:
+// the default scheme on the address's port, so that discovery names where dev
+// listens. Loopback and wildcard hosts become localhost, which the dev
+// certificate and the sample app expect; another host is kept, since a
+// browser could not reach the server as localhost.
+func devIssuerAt(useTLS bool, addr string) (string, bool) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return "", false
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || host == "localhost" || err == nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + "/", true
+}
 
 // devScheme decides between HTTPS (the default) and plain HTTP: --http or an
 // http:// issuer choose HTTP; --http with an https:// issuer is a mistake.

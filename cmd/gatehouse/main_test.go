@@ -649,3 +649,34 @@ func readmeCommands(t *testing.T, readme string) [][]string {
 	}
 	return out
 }
+
+func TestATakenPortStopsTheStartBeforeAnyBanner(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	addr := held.Addr().String()
+	serveVars := withConsoleDelivery(map[string]string{"DATABASE_URL": storetest.NewEmptyDatabase(t), "GATEHOUSE_SECRET_KEY": testKey})
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		args []string
+	}{
+		{"serve", serveVars, []string{"serve", "--addr", addr}},
+		{"dev", nil, []string{"dev", "--http", "--addr", addr, "--var", filepath.Join(t.TempDir(), "var")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			r := gatehouse(ctx, tc.vars, "", tc.args...)
+			want := "address " + addr + " is already in use"
+			if r.code != 2 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "--addr") {
+				t.Fatalf("exit %d, stderr %q; want 2, %q and a word on --addr", r.code, r.stderr, want)
+			}
+			if strings.Contains(r.stderr, "gatehouse listening") || strings.Contains(r.stdout, "is running") {
+				t.Fatalf("announced a start on a taken port:\nstdout %s\nstderr %s", r.stdout, r.stderr)
+			}
+		})
+	}
+}
