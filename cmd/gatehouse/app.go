@@ -53,9 +53,17 @@ func openStore(ctx context.Context, dsn string, migrate bool, log *slog.Logger) 
 }
 
 // openCLIStore opens the database named by --database-url or DATABASE_URL for
-// a command-line action, bringing the schema up to date when migrate is set.
+// a command-line action, or else dev's, bringing the schema up to date when
+// migrate is set.
 func openCLIStore(ctx context.Context, e env, flagValue string, migrate bool) (*store.Store, error) {
-	dsn, err := parseDatabaseURL(settingName("--database-url", flagValue, "DATABASE_URL"), orDefault(flagValue, e.getenv("DATABASE_URL"), ""))
+	raw := orDefault(flagValue, e.getenv("DATABASE_URL"), "")
+	if e.dev.applies(flagValue) {
+		var err error
+		if raw, err = e.dev.databaseURL(ctx); err != nil {
+			return nil, err
+		}
+	}
+	dsn, err := parseDatabaseURL(settingName("--database-url", flagValue, "DATABASE_URL"), raw)
 	if err != nil {
 		return nil, err
 	}

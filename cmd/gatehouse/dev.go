@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,7 +39,8 @@ const devDatabase = "gatehouse"
 func runDev(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "dev [flags]",
 		"Runs Gatehouse locally with everything it needs: a private PostgreSQL cluster\n"+
-			"under ./var/postgres (kept across runs, stopped on exit), a master key in\n"+
+			"under ./var/postgres (kept across runs, stopped on exit; as root, under\n"+
+			"/var/tmp/gatehouse-dev-<hash> when the postgres user cannot enter ./var), a master key in\n"+
 			"./var/secret.key, the schema, demo users and the sample app's client and API.\n"+
 			"It serves HTTPS on https://localhost:8443/ with a certificate from its own local\n"+
 			"CA in ./var/tls (trust ./var/tls/ca.pem); --http, or an http:// issuer, serves\n"+
@@ -50,7 +49,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 	var f serverFlags
 	fs.StringVar(&f.issuer, "issuer", "", "public base URL ending in / (overrides GATEHOUSE_ISSUER)")
 	fs.StringVar(&f.addr, "addr", "", "listen address (overrides GATEHOUSE_ADDR); without --issuer, the issuer moves to its port")
-	varDir := fs.String("var", "var", "directory for the dev database, key and TLS files")
+	varDir := fs.String("var", devVarDir, "directory for the dev database, key and TLS files")
 	policy := fs.String("mfa-policy", "", "set the MFA policy at start: never, adaptive or always (codes appear at /dev/outbox)")
 	plainHTTP := fs.Bool("http", false, "serve plain HTTP on :8080 instead of HTTPS on :8443")
 	if err := parseFlags(fs, args); err != nil {
@@ -81,6 +80,12 @@ func runDev(ctx context.Context, e env, args []string) error {
 	defer l.Close()
 	c.dev = true
 	log := newLogger(e, false)
+	// Open to others for search only, so that the postgres user, which runs
+	// the cluster when dev runs as root, can reach var/postgres in a
+	// checkout it can enter; what var holds is closed to them.
+	if err := os.MkdirAll(*varDir, 0o711); err != nil {
+		return fmt.Errorf("create %s: %w", *varDir, err)
+	}
 	var devCA string
 	if useTLS && c.tlsCert == "" {
 		if devCA, err = devCertificate(&c, *varDir, log); err != nil {
@@ -182,20 +187,23 @@ func devCertificate(c *config, varDir string, log *slog.Logger) (string, error) 
 	return filepath.Abs(b.CAPath)
 }
 
-// startDevPostgres starts (or adopts) the dev cluster. When run as root from a
+// startDevPostgres starts (or adopts) the dev cluster where findDevCluster
+// finds it, or makes one under varDir/postgres. When run as root from a
 // directory the postgres user cannot enter (a checkout under /root, say), the
 // cluster lives under /var/tmp instead, keyed by the checkout's path.
 func startDevPostgres(ctx context.Context, varDir string, log *slog.Logger) (*pgcluster.Cluster, error) {
-	dir, err := filepath.Abs(filepath.Join(varDir, "postgres"))
+	wanted, fallback, err := devClusterDirs(varDir)
 	if err != nil {
 		return nil, err
 	}
-	opts := pgcluster.Options{Dir: dir, Logger: log}
+	opts := pgcluster.Options{Dir: wanted, Logger: log}
+	if dir, ok := findDevCluster(varDir); ok {
+		opts.Dir = dir
+	}
 	cluster, err := pgcluster.Start(ctx, opts)
 	if errors.Is(err, pgcluster.ErrDirNotReachable) {
-		sum := sha256.Sum256([]byte(dir))
-		opts.Dir = filepath.Join("/var/tmp", "gatehouse-dev-"+hex.EncodeToString(sum[:6]))
-		log.Warn("the postgres user cannot reach the data directory; using another", "wanted", dir, "using", opts.Dir)
+		opts.Dir = fallback
+		log.Warn("the postgres user cannot reach the data directory; using another", "wanted", wanted, "using", opts.Dir)
 		cluster, err = pgcluster.Start(ctx, opts)
 	}
 	if err != nil {

@@ -46,7 +46,7 @@ func runImportAuth0(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.getenv("GATEHOUSE_SECRET_KEY"))
+	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.cliSecretKey(*databaseURL))
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func runKeysRotate(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.getenv("GATEHOUSE_SECRET_KEY"))
+	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.cliSecretKey(*databaseURL))
 	if err != nil {
 		return err
 	}

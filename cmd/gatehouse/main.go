@@ -33,6 +33,8 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// dev finds dev's database for the command-line actions; run sets it.
+	dev *devTarget
 }
 
 // command is one word after gatehouse: a command of its own (run), or a
@@ -79,7 +81,9 @@ func run(ctx context.Context, args []string, e env) int {
 		fmt.Fprintf(e.stderr, "gatehouse: unknown command %q (run gatehouse --help)\n", args[0])
 		return 2
 	}
+	e.dev = &devTarget{varDir: devVarDir, getenv: e.getenv, stderr: e.stderr}
 	err := cmds[i].exec(ctx, e, args[1:])
+	e.dev.close()
 	var cfgErr *configError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):

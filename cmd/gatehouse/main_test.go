@@ -291,6 +291,10 @@ func TestDevRunsEverythingFromAnEmptyDirectory(t *testing.T) {
 		t.Skip("starts its own Postgres cluster")
 	}
 	varDir := filepath.Join(t.TempDir(), "var")
+	// As root the cluster runs as the postgres user, which must reach
+	// var/postgres, or dev puts it under /var/tmp, where it would outlive
+	// the test.
+	os.Chmod(filepath.Dir(filepath.Dir(varDir)), 0o711)
 	os.Chmod(filepath.Dir(varDir), 0o711)
 	addr := "127.0.0.1:" + freePort(t)
 	ctx, stop := context.WithCancel(context.Background())

@@ -76,7 +76,7 @@ func runPolicyShow(ctx context.Context, e env, args []string) error {
 // is optional: without it secret settings can be neither read nor set.
 func openCLISettings(ctx context.Context, e env, databaseURL string) (*store.Store, *settings.Service, error) {
 	var secret []byte
-	if v := e.getenv("GATEHOUSE_SECRET_KEY"); v != "" {
+	if v := e.cliSecretKey(databaseURL); v != "" {
 		var err error
 		if secret, err = parseSecretKey("GATEHOUSE_SECRET_KEY", v); err != nil {
 			return nil, nil, err

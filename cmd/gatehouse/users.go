@@ -100,7 +100,7 @@ func userMFACommand(ctx context.Context, e env, fs *flag.FlagSet, args []string,
 		fs.Usage()
 		return nil, account.User{}, none, errUsage
 	}
-	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.getenv("GATEHOUSE_SECRET_KEY"))
+	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.cliSecretKey(*databaseURL))
 	if err != nil {
 		return nil, account.User{}, none, err
 	}
@@ -171,7 +171,7 @@ func runUsersCreate(ctx context.Context, e env, args []string) error {
 		if phone, err = mfa.ParsePhone(*phoneFlag, "", nil); err != nil {
 			return fmt.Errorf("--phone %q: %w", *phoneFlag, err)
 		}
-		if secret, err = parseSecretKey("GATEHOUSE_SECRET_KEY", e.getenv("GATEHOUSE_SECRET_KEY")); err != nil {
+		if secret, err = parseSecretKey("GATEHOUSE_SECRET_KEY", e.cliSecretKey(*databaseURL)); err != nil {
 			return err
 		}
 	}
