@@ -1,5 +1,5 @@
 // Package pgcluster runs a private PostgreSQL server from the machine's own
-// binaries. `gatehouse dev` keeps one under ./var/postgres across runs; tests
+// binaries. `gatehouse dev` keeps one under ./var/postgres (or /var/tmp) across runs; tests
 // start a throwaway one in a temp dir.
 //
 // The server listens on 127.0.0.1 only and has no unix socket, so it never
@@ -42,6 +42,7 @@ type Cluster struct {
 	dir       string
 	port      int
 	ephemeral bool
+	adopted   bool     // Start found the server running rather than starting it
 	runAs     *account // nil: run the binaries as ourselves
 	log       *slog.Logger
 
@@ -128,7 +129,7 @@ func (c *Cluster) reuseRunning(wantPort int) (bool, error) {
 	if wantPort != 0 && wantPort != pf.port {
 		c.log.Warn("running cluster listens on another port than requested", "port", pf.port, "requested", wantPort)
 	}
-	c.port = pf.port
+	c.port, c.adopted = pf.port, true
 	c.log.Info("reusing running postgres", "pid", pf.pid, "port", c.port)
 	return true, nil
 }
@@ -160,6 +161,10 @@ func (c *Cluster) URL(database string) string {
 
 // Port returns the TCP port the server listens on at 127.0.0.1.
 func (c *Cluster) Port() int { return c.port }
+
+// Adopted reports whether Start found the server already running, so that
+// a caller who only borrows it knows not to stop it.
+func (c *Cluster) Adopted() bool { return c.adopted }
 
 // Dir returns the absolute data directory.
 func (c *Cluster) Dir() string { return c.dir }

@@ -11,13 +11,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/clients"
 )
 
-func runAPIs(ctx context.Context, e env, args []string) error {
-	return runGroup(ctx, e, "apis", args, []groupVerb{
-		{"create", "--identifier AUDIENCE --name N [--token-lifetime 24h]", runAPIsCreate},
-		{"list", "", runAPIsList},
-		{"update", "IDENTIFIER [--name N] [--token-lifetime D]", runAPIsUpdate},
-		{"delete", "IDENTIFIER", runAPIsDelete},
-	})
+// apisVerbs are the subcommands of gatehouse apis.
+var apisVerbs = []groupVerb{
+	{"create", "--identifier AUDIENCE --name N [--token-lifetime 24h]", runAPIsCreate},
+	{"list", "", runAPIsList},
+	{"update", "IDENTIFIER [--name N] [--token-lifetime D]", runAPIsUpdate},
+	{"delete", "IDENTIFIER", runAPIsDelete},
 }
 
 func runAPIsCreate(ctx context.Context, e env, args []string) error {

@@ -3,13 +3,17 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"runtime"
+	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,9 +53,17 @@ func openStore(ctx context.Context, dsn string, migrate bool, log *slog.Logger) 
 }
 
 // openCLIStore opens the database named by --database-url or DATABASE_URL for
-// a command-line action, bringing the schema up to date when migrate is set.
+// a command-line action, or else dev's, bringing the schema up to date when
+// migrate is set.
 func openCLIStore(ctx context.Context, e env, flagValue string, migrate bool) (*store.Store, error) {
-	dsn, err := parseDatabaseURL(settingName("--database-url", flagValue, "DATABASE_URL"), orDefault(flagValue, e.getenv("DATABASE_URL"), ""))
+	raw := orDefault(flagValue, e.getenv("DATABASE_URL"), "")
+	if e.dev.applies(flagValue) {
+		var err error
+		if raw, err = e.dev.databaseURL(ctx); err != nil {
+			return nil, err
+		}
+	}
+	dsn, err := parseDatabaseURL(settingName("--database-url", flagValue, "DATABASE_URL"), raw)
 	if err != nil {
 		return nil, err
 	}
@@ -193,10 +205,31 @@ func auditDelivery(ctx context.Context, st *store.Store, log *slog.Logger, chann
 	}
 }
 
-// serveHTTP runs the HTTP server until ctx ends, then drains it. It returns
-// only once its background work (outbox dispatchers, the sweeper) has
-// stopped, since the caller closes the store next.
-func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger) error {
+// listen binds the public address. Commands bind before they announce
+// anything, so that a taken port ends the start with its reason instead of
+// following a banner that says the server runs.
+func listen(addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		hint := "stop the program listening there, or listen elsewhere with --addr HOST:PORT"
+		if host, port, err := net.SplitHostPort(addr); err == nil {
+			if n, err := strconv.Atoi(port); err == nil && n > 0 && n < 65535 {
+				hint += ", e.g. --addr " + net.JoinHostPort(host, strconv.Itoa(n+1))
+			}
+		}
+		return nil, &configError{"address " + addr, "is already in use by another program (another gatehouse?)", hint}
+	}
+	if err != nil {
+		return nil, &configError{"address " + addr, fmt.Sprintf("cannot be listened on: %v", err), hintAddr}
+	}
+	return l, nil
+}
+
+// serveHTTP serves on l until ctx ends, then drains it. It returns only once
+// its background work (outbox dispatchers, the sweeper) has stopped, since
+// the caller closes the store next.
+func serveHTTP(ctx context.Context, c config, l net.Listener, st *store.Store, log *slog.Logger) error {
+	defer l.Close() // when start-up fails before the server owns it
 	tlsConfig, err := serverTLS(c, log)
 	if err != nil {
 		return err
@@ -301,15 +334,15 @@ func serveHTTP(ctx context.Context, c config, st *store.Store, log *slog.Logger)
 	errc := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {
-			errc <- httpSrv.ListenAndServeTLS("", "")
+			errc <- httpSrv.ServeTLS(l, "", "")
 			return
 		}
-		errc <- httpSrv.ListenAndServe()
+		errc <- httpSrv.Serve(l)
 	}()
-	log.Info("gatehouse listening", "addr", c.addr, "issuer", c.issuer.String(), "tls", tlsConfig != nil)
+	log.Info("gatehouse listening", "addr", l.Addr().String(), "issuer", c.issuer.String(), "tls", tlsConfig != nil)
 	select {
 	case err := <-errc:
-		return fmt.Errorf("listen on %s: %w", c.addr, err)
+		return fmt.Errorf("serve on %s: %w", c.addr, err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")

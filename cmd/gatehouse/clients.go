@@ -14,16 +14,15 @@ import (
 	"github.com/gatehouse-id/gatehouse/store"
 )
 
-func runClients(ctx context.Context, e env, args []string) error {
-	return runGroup(ctx, e, "clients", args, []groupVerb{
-		{"create", "--name N --type spa|native|web|m2m --callback URL... [--logout-url URL...] [--web-origin ORIGIN...] [--client-id ID]", runClientsCreate},
-		{"list", "", runClientsList},
-		{"update", "ID [--name N] [--callback URL...] [--logout-url URL...] [--web-origin ORIGIN...] [--mfa-policy P] [--id-token-lifetime D] [--refresh-idle-lifetime D] [--refresh-absolute-lifetime D]", runClientsUpdate},
-		{"rotate-secret", "ID", runClientsRotateSecret},
-		{"delete", "ID", runClientsDelete},
-		{"grant", "ID --api AUDIENCE|admin --scope SCOPE...|all", runClientsGrant},
-		{"revoke-grant", "ID --api AUDIENCE|admin", runClientsRevokeGrant},
-	})
+// clientsVerbs are the subcommands of gatehouse clients.
+var clientsVerbs = []groupVerb{
+	{"create", "--name N --type spa|native|web|m2m --callback URL... [--logout-url URL...] [--web-origin ORIGIN...] [--client-id ID]", runClientsCreate},
+	{"list", "", runClientsList},
+	{"update", "ID [--name N] [--callback URL...] [--logout-url URL...] [--web-origin ORIGIN...] [--mfa-policy P] [--id-token-lifetime D] [--refresh-idle-lifetime D] [--refresh-absolute-lifetime D]", runClientsUpdate},
+	{"rotate-secret", "ID", runClientsRotateSecret},
+	{"delete", "ID", runClientsDelete},
+	{"grant", "ID --api AUDIENCE|admin --scope SCOPE...|all", runClientsGrant},
+	{"revoke-grant", "ID --api AUDIENCE|admin", runClientsRevokeGrant},
 }
 
 const urlListHelp = "\n\nURL flags repeat, and one value may hold several separated by commas.\n" +

@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,7 +39,8 @@ const devDatabase = "gatehouse"
 func runDev(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "dev [flags]",
 		"Runs Gatehouse locally with everything it needs: a private PostgreSQL cluster\n"+
-			"under ./var/postgres (kept across runs, stopped on exit), a master key in\n"+
+			"under ./var/postgres (kept across runs, stopped on exit; as root, under\n"+
+			"/var/tmp/gatehouse-dev-<hash> when the postgres user cannot enter ./var), a master key in\n"+
 			"./var/secret.key, the schema, demo users and the sample app's client and API.\n"+
 			"It serves HTTPS on https://localhost:8443/ with a certificate from its own local\n"+
 			"CA in ./var/tls (trust ./var/tls/ca.pem); --http, or an http:// issuer, serves\n"+
@@ -47,8 +48,8 @@ func runDev(ctx context.Context, e env, args []string) error {
 		"GATEHOUSE_ISSUER", "GATEHOUSE_ADDR", "GATEHOUSE_TLS_CERT", "GATEHOUSE_TLS_KEY")
 	var f serverFlags
 	fs.StringVar(&f.issuer, "issuer", "", "public base URL ending in / (overrides GATEHOUSE_ISSUER)")
-	fs.StringVar(&f.addr, "addr", "", "listen address (overrides GATEHOUSE_ADDR)")
-	varDir := fs.String("var", "var", "directory for the dev database, key and TLS files")
+	fs.StringVar(&f.addr, "addr", "", "listen address (overrides GATEHOUSE_ADDR); without --issuer, the issuer moves to its port")
+	varDir := fs.String("var", devVarDir, "directory for the dev database, key and TLS files")
 	policy := fs.String("mfa-policy", "", "set the MFA policy at start: never, adaptive or always (codes appear at /dev/outbox)")
 	plainHTTP := fs.Bool("http", false, "serve plain HTTP on :8080 instead of HTTPS on :8443")
 	if err := parseFlags(fs, args); err != nil {
@@ -65,12 +66,26 @@ func runDev(ctx context.Context, e env, args []string) error {
 	if useTLS {
 		f.defaultIssuer, f.defaultAddr = devHTTPSIssuer, ":8443"
 	}
+	if issuer, ok := devIssuerAt(useTLS, orDefault(f.addr, e.getenv("GATEHOUSE_ADDR"), "")); ok {
+		f.defaultIssuer = issuer
+	}
 	c, err := loadConfig(e, f, true)
 	if err != nil {
 		return err
 	}
+	l, err := listen(c.addr)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
 	c.dev = true
 	log := newLogger(e, false)
+	// Open to others for search only, so that the postgres user, which runs
+	// the cluster when dev runs as root, can reach var/postgres in a
+	// checkout it can enter; what var holds is closed to them.
+	if err := os.MkdirAll(*varDir, 0o711); err != nil {
+		return fmt.Errorf("create %s: %w", *varDir, err)
+	}
 	var devCA string
 	if useTLS && c.tlsCert == "" {
 		if devCA, err = devCertificate(&c, *varDir, log); err != nil {
@@ -112,13 +127,33 @@ func runDev(ctx context.Context, e env, args []string) error {
 		}
 	}
 	printDevBanner(e, c, devCA, writeSampleConfig(sampleConfigFor(c.issuer), sampleConfigPath))
-	return serveHTTP(ctx, c, st, log)
+	return serveHTTP(ctx, c, l, st, log)
 }
 
 // devHTTPSIssuer is where dev serves by default: HTTPS, because Auth0's
 // sample API builds the issuer as https://{domain}/ and silent login from an
 // app on another site needs SameSite=None cookies, which must be Secure.
 const devHTTPSIssuer = "https://localhost:8443/"
+
+// devIssuerAt is dev's issuer for a listen address given without an issuer:
+// the default scheme on the address's port, so that discovery names where dev
+// listens. Loopback and wildcard hosts become localhost, which the dev
+// certificate and the sample app expect; another host is kept, since a
+// browser could not reach the server as localhost.
+func devIssuerAt(useTLS bool, addr string) (string, bool) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return "", false
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || host == "localhost" || err == nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + "/", true
+}
 
 // devScheme decides between HTTPS (the default) and plain HTTP: --http or an
 // http:// issuer choose HTTP; --http with an https:// issuer is a mistake.
@@ -152,20 +187,23 @@ func devCertificate(c *config, varDir string, log *slog.Logger) (string, error) 
 	return filepath.Abs(b.CAPath)
 }
 
-// startDevPostgres starts (or adopts) the dev cluster. When run as root from a
+// startDevPostgres starts (or adopts) the dev cluster where findDevCluster
+// finds it, or makes one under varDir/postgres. When run as root from a
 // directory the postgres user cannot enter (a checkout under /root, say), the
 // cluster lives under /var/tmp instead, keyed by the checkout's path.
 func startDevPostgres(ctx context.Context, varDir string, log *slog.Logger) (*pgcluster.Cluster, error) {
-	dir, err := filepath.Abs(filepath.Join(varDir, "postgres"))
+	wanted, fallback, err := devClusterDirs(varDir)
 	if err != nil {
 		return nil, err
 	}
-	opts := pgcluster.Options{Dir: dir, Logger: log}
+	opts := pgcluster.Options{Dir: wanted, Logger: log}
+	if dir, ok := findDevCluster(varDir); ok {
+		opts.Dir = dir
+	}
 	cluster, err := pgcluster.Start(ctx, opts)
 	if errors.Is(err, pgcluster.ErrDirNotReachable) {
-		sum := sha256.Sum256([]byte(dir))
-		opts.Dir = filepath.Join("/var/tmp", "gatehouse-dev-"+hex.EncodeToString(sum[:6]))
-		log.Warn("the postgres user cannot reach the data directory; using another", "wanted", dir, "using", opts.Dir)
+		opts.Dir = fallback
+		log.Warn("the postgres user cannot reach the data directory; using another", "wanted", wanted, "using", opts.Dir)
 		cluster, err = pgcluster.Start(ctx, opts)
 	}
 	if err != nil {

@@ -14,10 +14,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/password"
 )
 
-func runImport(ctx context.Context, e env, args []string) error {
-	return runGroup(ctx, e, "import", args, []groupVerb{
-		{"auth0", "EXPORT.ndjson", runImportAuth0},
-	})
+// importVerbs are the subcommands of gatehouse import.
+var importVerbs = []groupVerb{
+	{"auth0", "EXPORT.ndjson", runImportAuth0},
 }
 
 // importTally counts what an import did, for progress lines and the summary.
@@ -47,7 +46,7 @@ func runImportAuth0(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.getenv("GATEHOUSE_SECRET_KEY"))
+	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.cliSecretKey(*databaseURL))
 	if err != nil {
 		return err
 	}

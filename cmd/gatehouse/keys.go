@@ -9,22 +9,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/keys"
 )
 
-func runKeys(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(e.stderr, "Usage: gatehouse keys rotate|list [flags]\n\nRun gatehouse keys rotate --help or gatehouse keys list --help for details.")
-		if len(args) == 0 {
-			return errUsage
-		}
-		return nil
-	}
-	switch args[0] {
-	case "rotate":
-		return runKeysRotate(ctx, e, args[1:])
-	case "list":
-		return runKeysList(ctx, e, args[1:])
-	}
-	fmt.Fprintf(e.stderr, "gatehouse keys: unknown subcommand %q (rotate or list)\n", args[0])
-	return errUsage
+// keysVerbs are the subcommands of gatehouse keys.
+var keysVerbs = []groupVerb{
+	{"rotate", "", runKeysRotate},
+	{"list", "", runKeysList},
 }
 
 func runKeysRotate(ctx context.Context, e env, args []string) error {
@@ -40,7 +28,7 @@ func runKeysRotate(ctx context.Context, e env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.getenv("GATEHOUSE_SECRET_KEY"))
+	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.cliSecretKey(*databaseURL))
 	if err != nil {
 		return err
 	}

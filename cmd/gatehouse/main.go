@@ -11,7 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -33,26 +33,33 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// dev finds dev's database for the command-line actions; run sets it.
+	dev *devTarget
 }
 
+// command is one word after gatehouse: a command of its own (run), or a
+// group such as users whose subcommands (verbs) the dispatcher and the help
+// both read, so the help cannot leave one out.
 type command struct {
+	name    string
 	summary string
 	run     func(ctx context.Context, e env, args []string) error
+	verbs   []groupVerb
 }
 
-func commands() map[string]command {
-	return map[string]command{
-		"serve":    {"run the server (applies pending migrations first)", runServe},
-		"migrate":  {"apply pending database migrations and exit", runMigrate},
-		"dev":      {"run a complete local setup: private Postgres under ./var, demo users", runDev},
-		"users":    {"manage users: users create|list|block|unblock|promote|demote|delete|reset-mfa", runUsers},
-		"settings": {"the tenant's settings: settings get [KEY], set KEY VALUE…, unset KEY", runSettings},
-		"clients":  {"manage OAuth applications: clients create|list|update|delete", runClients},
-		"apis":     {"manage APIs (token audiences): apis create|list|delete", runAPIs},
-		"keys":     {"manage token signing keys: keys rotate|list", runKeys},
-		"policy":   {"the MFA policy: policy set never|adaptive|always, policy show", runPolicy},
-		"import":   {"import users from another provider: import auth0 EXPORT.ndjson", runImport},
-		"version":  {"print the version", runVersion},
+func commands() []command {
+	return []command{
+		{name: "serve", summary: "run the server (applies pending migrations first)", run: runServe},
+		{name: "migrate", summary: "apply pending database migrations and exit", run: runMigrate},
+		{name: "dev", summary: "run a complete local setup: private Postgres, demo users, the sample app's client", run: runDev},
+		{name: "users", summary: "manage users", verbs: usersVerbs},
+		{name: "settings", summary: "the tenant's run-time settings", verbs: settingsVerbs},
+		{name: "clients", summary: "manage OAuth applications and their grants", verbs: clientsVerbs},
+		{name: "apis", summary: "manage APIs (token audiences)", verbs: apisVerbs},
+		{name: "keys", summary: "manage token signing keys", verbs: keysVerbs},
+		{name: "policy", summary: "the MFA policy and the adaptive policy's block list", verbs: policyVerbs},
+		{name: "import", summary: "import users from another provider", verbs: importVerbs},
+		{name: "version", summary: "print the version", run: runVersion},
 	}
 }
 
@@ -69,12 +76,14 @@ func run(ctx context.Context, args []string, e env) int {
 		}
 		return 0
 	}
-	cmd, ok := cmds[args[0]]
-	if !ok {
+	i := slices.IndexFunc(cmds, func(c command) bool { return c.name == args[0] })
+	if i < 0 {
 		fmt.Fprintf(e.stderr, "gatehouse: unknown command %q (run gatehouse --help)\n", args[0])
 		return 2
 	}
-	err := cmd.run(ctx, e, args[1:])
+	e.dev = &devTarget{varDir: devVarDir, getenv: e.getenv, stderr: e.stderr}
+	err := cmds[i].exec(ctx, e, args[1:])
+	e.dev.close()
 	var cfgErr *configError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -90,18 +99,37 @@ func run(ctx context.Context, args []string, e env) int {
 	}
 }
 
-func printUsage(w io.Writer, cmds map[string]command) {
-	names := make([]string, 0, len(cmds))
-	for n := range cmds {
-		names = append(names, n)
+func (c command) exec(ctx context.Context, e env, args []string) error {
+	if c.verbs != nil {
+		return runGroup(ctx, e, c.name, args, c.verbs)
 	}
-	sort.Strings(names)
+	return c.run(ctx, e, args)
+}
+
+// printUsage lists every command and, under a group, every subcommand.
+func printUsage(w io.Writer, cmds []command) {
 	fmt.Fprintln(w, "Gatehouse: a self-hosted OpenID Connect provider with password login and SMS MFA.")
 	fmt.Fprintln(w, "\nUsage: gatehouse <command> [flags]\n\nCommands:")
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
+	const indent = "             "
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		line := indent
+		for i, v := range c.verbs {
+			word := v.name
+			if i < len(c.verbs)-1 {
+				word += ","
+			}
+			if len(line)+1+len(word) > 80 && line != indent {
+				fmt.Fprintln(w, line)
+				line = indent
+			}
+			line += " " + word
+		}
+		if line != indent {
+			fmt.Fprintln(w, line)
+		}
 	}
-	fmt.Fprintln(w, "\nRun gatehouse <command> --help for the flags and environment of one command.")
+	fmt.Fprintln(w, "\nRun gatehouse <command> --help for the subcommands, flags and environment of one command.")
 }
 
 // newFlagSet makes a flag set whose --help text names the command and the

@@ -291,6 +291,10 @@ func TestDevRunsEverythingFromAnEmptyDirectory(t *testing.T) {
 		t.Skip("starts its own Postgres cluster")
 	}
 	varDir := filepath.Join(t.TempDir(), "var")
+	// As root the cluster runs as the postgres user, which must reach
+	// var/postgres, or dev puts it under /var/tmp, where it would outlive
+	// the test.
+	os.Chmod(filepath.Dir(filepath.Dir(varDir)), 0o711)
 	os.Chmod(filepath.Dir(varDir), 0o711)
 	addr := "127.0.0.1:" + freePort(t)
 	ctx, stop := context.WithCancel(context.Background())
@@ -548,6 +552,134 @@ func TestUsersCreateWithAVerifiedPhone(t *testing.T) {
 			r := gatehouse(ctx, tc.vars, "violet tractor meadow\n", args...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
 				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+		})
+	}
+}
+
+// TestHelpListsEveryCommand holds the top-level help to the dispatcher's
+// tables and to the README's table of commands.
+func TestHelpListsEveryCommand(t *testing.T) {
+	r := gatehouse(context.Background(), nil, "", "--help")
+	if r.code != 0 {
+		t.Fatalf("--help: exit %d", r.code)
+	}
+	help := helpCommands(r.stderr)
+	for _, c := range commands() {
+		if _, ok := help[c.name]; !ok {
+			t.Errorf("--help omits %s", c.name)
+		}
+		for _, v := range c.verbs {
+			if !help[c.name][v.name] {
+				t.Errorf("--help omits %s %s", c.name, v.name)
+			}
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := readmeCommands(t, string(readme))
+	if len(rows) < 20 {
+		t.Fatalf("found only %d commands in the README's Commands table: %v", len(rows), rows)
+	}
+	for _, words := range rows {
+		verbs, ok := help[words[0]]
+		if !ok {
+			t.Errorf("the README lists gatehouse %s; --help does not", words[0])
+		} else if len(words) > 1 && !verbs[words[1]] {
+			t.Errorf("the README lists gatehouse %s %s; --help does not", words[0], words[1])
+		}
+	}
+}
+
+// helpCommands reads the top-level help: each command, with the subcommands
+// listed on the more deeply indented lines under it.
+func helpCommands(help string) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	var current string
+	for _, line := range strings.Split(help, "\n") {
+		switch {
+		case strings.HasPrefix(line, "    "):
+			for _, v := range strings.Split(line, ",") {
+				if v = strings.TrimSpace(v); v != "" && current != "" {
+					out[current][v] = true
+				}
+			}
+		case strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "   "):
+			current = strings.Fields(line)[0]
+			out[current] = map[string]bool{}
+		}
+	}
+	return out
+}
+
+var (
+	readmeCodeSpan = regexp.MustCompile("`([^`]+)`")
+	subcommandWord = regexp.MustCompile(`^[a-z][a-z0-9-]*(\|[a-z][a-z0-9-]*)*$`)
+)
+
+// readmeCommands returns the commands of the README's Commands table as
+// [command] or [command, subcommand], one per alternative a row names
+// (`users block\|unblock` is two).
+func readmeCommands(t *testing.T, readme string) [][]string {
+	_, section, ok := strings.Cut(readme, "\n## Commands\n")
+	if !ok {
+		t.Fatal("the README has no Commands section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var out [][]string
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		first, _, _ := strings.Cut(strings.TrimPrefix(line, "| "), " | ")
+		for _, m := range readmeCodeSpan.FindAllStringSubmatch(first, -1) {
+			words := strings.Fields(strings.ReplaceAll(m[1], `\|`, "|"))
+			if len(words) > 0 && words[0] == "gatehouse" {
+				words = words[1:]
+			}
+			if len(words) == 0 {
+				continue
+			}
+			if len(words) == 1 || !subcommandWord.MatchString(words[1]) {
+				out = append(out, words[:1])
+				continue
+			}
+			for _, verb := range strings.Split(words[1], "|") {
+				out = append(out, []string{words[0], verb})
+			}
+		}
+	}
+	return out
+}
+
+func TestATakenPortStopsTheStartBeforeAnyBanner(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	addr := held.Addr().String()
+	serveVars := withConsoleDelivery(map[string]string{"DATABASE_URL": storetest.NewEmptyDatabase(t), "GATEHOUSE_SECRET_KEY": testKey})
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		args []string
+	}{
+		{"serve", serveVars, []string{"serve", "--addr", addr}},
+		{"dev", nil, []string{"dev", "--http", "--addr", addr, "--var", filepath.Join(t.TempDir(), "var")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			r := gatehouse(ctx, tc.vars, "", tc.args...)
+			want := "address " + addr + " is already in use"
+			if r.code != 2 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "--addr") {
+				t.Fatalf("exit %d, stderr %q; want 2, %q and a word on --addr", r.code, r.stderr, want)
+			}
+			if strings.Contains(r.stderr, "gatehouse listening") || strings.Contains(r.stdout, "is running") {
+				t.Fatalf("announced a start on a taken port:\nstdout %s\nstderr %s", r.stdout, r.stderr)
 			}
 		})
 	}

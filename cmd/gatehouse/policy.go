@@ -17,13 +17,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/store"
 )
 
-func runPolicy(ctx context.Context, e env, args []string) error {
-	return runGroup(ctx, e, "policy", args, []groupVerb{
-		{"set", "never|adaptive|always", runPolicySet},
-		{"show", "", runPolicyShow},
-		{"history", "", runPolicyHistory},
-		{"blocked-networks", "[CIDR,CIDR…|none]", runPolicyBlockedNetworks},
-	})
+// policyVerbs are the subcommands of gatehouse policy.
+var policyVerbs = []groupVerb{
+	{"set", "never|adaptive|always", runPolicySet},
+	{"show", "", runPolicyShow},
+	{"history", "", runPolicyHistory},
+	{"blocked-networks", "[CIDR,CIDR…|none]", runPolicyBlockedNetworks},
 }
 
 func runPolicySet(ctx context.Context, e env, args []string) error {
@@ -77,7 +76,7 @@ func runPolicyShow(ctx context.Context, e env, args []string) error {
 // is optional: without it secret settings can be neither read nor set.
 func openCLISettings(ctx context.Context, e env, databaseURL string) (*store.Store, *settings.Service, error) {
 	var secret []byte
-	if v := e.getenv("GATEHOUSE_SECRET_KEY"); v != "" {
+	if v := e.cliSecretKey(databaseURL); v != "" {
 		var err error
 		if secret, err = parseSecretKey("GATEHOUSE_SECRET_KEY", v); err != nil {
 			return nil, nil, err

@@ -26,5 +26,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	return serveHTTP(ctx, c, st, log)
+	// Bound after the migrations, so that a load balancer's TCP check does
+	// not find the port open while they run.
+	l, err := listen(c.addr)
+	if err != nil {
+		return err
+	}
+	return serveHTTP(ctx, c, l, st, log)
 }

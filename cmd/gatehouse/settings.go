@@ -12,12 +12,11 @@ import (
 	"github.com/gatehouse-id/gatehouse/settings"
 )
 
-func runSettings(ctx context.Context, e env, args []string) error {
-	return runGroup(ctx, e, "settings", args, []groupVerb{
-		{"get", "[KEY]", runSettingsGet},
-		{"set", "KEY VALUE [KEY VALUE…]", runSettingsSet},
-		{"unset", "KEY", runSettingsUnset},
-	})
+// settingsVerbs are the subcommands of gatehouse settings.
+var settingsVerbs = []groupVerb{
+	{"get", "[KEY]", runSettingsGet},
+	{"set", "KEY VALUE [KEY VALUE…]", runSettingsSet},
+	{"unset", "KEY", runSettingsUnset},
 }
 
 // runSettingsGet prints one setting's value, or every setting with its
@@ -70,9 +69,10 @@ func runSettingsGet(ctx context.Context, e env, args []string) error {
 func runSettingsSet(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "settings set KEY VALUE [KEY VALUE…] [flags]",
 		"Changes settings, all or none, as the admin console does; every replica applies\n"+
-			"them within a second. Secrets need GATEHOUSE_SECRET_KEY.", "DATABASE_URL", "GATEHOUSE_SECRET_KEY (secrets)")
+			"them within a second. Secrets need GATEHOUSE_SECRET_KEY. The word after a KEY is\n"+
+			"its value even when it begins with -.", "DATABASE_URL", "GATEHOUSE_SECRET_KEY (secrets)")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
-	pairs, err := parseFlagsAndOptionalArgs(fs, args, -1)
+	pairs, err := parseFlagsAndPairs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -145,4 +145,25 @@ func parseFlagsAndOptionalArgs(fs *flag.FlagSet, args []string, max int) ([]stri
 		return nil, errUsage
 	}
 	return out, nil
+}
+
+// parseFlagsAndPairs parses flags around KEY VALUE pairs. The word after a
+// key is its value whatever it looks like, so that a value such as -3 reaches
+// the setting's own validation instead of being taken for a flag.
+func parseFlagsAndPairs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var out []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errUsage
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return out, nil
+		}
+		n := min(2, len(rest))
+		out, args = append(out, rest[:n]...), rest[n:]
+	}
 }

@@ -15,21 +15,20 @@ import (
 	"github.com/gatehouse-id/gatehouse/password"
 )
 
-func runUsers(ctx context.Context, e env, args []string) error {
-	return runGroup(ctx, e, "users", args, []groupVerb{
-		{"create", "--email E [--name N] [--password-stdin] [--admin] [--phone +E164]", runUsersCreate},
-		{"reset-mfa", "--email E", runUsersResetMFA},
-		{"forget-browsers", "--email E", runUsersForgetBrowsers},
-		{"passkeys", "--email E", runUsersPasskeys},
-		{"remove-passkey", "--email E --id ID", runUsersRemovePasskey},
-		{"verify-email", "--email E", runUsersVerifyEmail},
-		{"list", "[--query Q] [--limit N]", runUsersList},
-		{"block", "--email E", runUsersBlock},
-		{"unblock", "--email E", runUsersUnblock},
-		{"promote", "--email E", runUsersPromote},
-		{"demote", "--email E", runUsersDemote},
-		{"delete", "--email E --yes", runUsersDelete},
-	})
+// usersVerbs are the subcommands of gatehouse users.
+var usersVerbs = []groupVerb{
+	{"create", "--email E [--name N] [--password-stdin] [--admin] [--phone +E164]", runUsersCreate},
+	{"reset-mfa", "--email E", runUsersResetMFA},
+	{"forget-browsers", "--email E", runUsersForgetBrowsers},
+	{"passkeys", "--email E", runUsersPasskeys},
+	{"remove-passkey", "--email E --id ID", runUsersRemovePasskey},
+	{"verify-email", "--email E", runUsersVerifyEmail},
+	{"list", "[--query Q] [--limit N]", runUsersList},
+	{"block", "--email E", runUsersBlock},
+	{"unblock", "--email E", runUsersUnblock},
+	{"promote", "--email E", runUsersPromote},
+	{"demote", "--email E", runUsersDemote},
+	{"delete", "--email E --yes", runUsersDelete},
 }
 
 // runUsersVerifyEmail marks a user's address verified on the operator's
@@ -101,7 +100,7 @@ func userMFACommand(ctx context.Context, e env, fs *flag.FlagSet, args []string,
 		fs.Usage()
 		return nil, account.User{}, none, errUsage
 	}
-	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.getenv("GATEHOUSE_SECRET_KEY"))
+	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.cliSecretKey(*databaseURL))
 	if err != nil {
 		return nil, account.User{}, none, err
 	}
@@ -172,7 +171,7 @@ func runUsersCreate(ctx context.Context, e env, args []string) error {
 		if phone, err = mfa.ParsePhone(*phoneFlag, "", nil); err != nil {
 			return fmt.Errorf("--phone %q: %w", *phoneFlag, err)
 		}
-		if secret, err = parseSecretKey("GATEHOUSE_SECRET_KEY", e.getenv("GATEHOUSE_SECRET_KEY")); err != nil {
+		if secret, err = parseSecretKey("GATEHOUSE_SECRET_KEY", e.cliSecretKey(*databaseURL)); err != nil {
 			return err
 		}
 	}

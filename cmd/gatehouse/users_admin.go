@@ -38,7 +38,7 @@ func runUsersList(ctx context.Context, e env, args []string) error {
 	byPhone := *query != "" && !strings.Contains(*query, "@") && phoneErr == nil
 	var vault *mfa.PhoneVault
 	if byPhone {
-		secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.getenv("GATEHOUSE_SECRET_KEY"))
+		secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.cliSecretKey(*databaseURL))
 		if err != nil {
 			return fmt.Errorf("searching by phone number needs the master key: %w", err)
 		}

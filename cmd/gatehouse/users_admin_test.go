@@ -138,6 +138,17 @@ func TestSettingsGetSetUnset(t *testing.T) {
 	if r := run("get", "mfa_policy"); r.stdout != "adaptive\n" {
 		t.Fatalf("a refused set changed the policy to %q", r.stdout)
 	}
+	// A negative number is a value for the setting to refuse, not a flag.
+	r = run("set", "sms_limit_ip_hour", "-3")
+	if lines := fieldLines(r.stderr); r.code != 2 || len(lines) != 1 || !strings.HasPrefix(lines[0], "sms_limit_ip_hour: must be a whole number from 0 to ") {
+		t.Fatalf("negative value: %d %q", r.code, r.stderr)
+	}
+	if r := run("set", "sms_limit_ip_hour", "-3", "--database-url", vars["DATABASE_URL"]); r.code != 2 || !strings.Contains(r.stderr, "must be a whole number") {
+		t.Fatalf("negative value before a flag: %d %q", r.code, r.stderr)
+	}
+	if r := run("set", "--", "sms_limit_ip_hour", "5"); r.code != 0 {
+		t.Fatalf("pairs after --: %d %q", r.code, r.stderr)
+	}
 	for _, args := range [][]string{{"set", "mfa_policy"}, {"get", "no_such_key"}, {"unset"}, {"frobnicate"}} {
 		if r := run(args...); r.code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, r.code)
