@@ -16,6 +16,14 @@ async function signupThroughMFA(browser) {
   const page = await newPage(browser);
   const pages = [page];
   const user = { email: `e2e-${run}@example.com`, password: 'violet tractor meadow ' + run, phone: ukMobile(), signup: true };
+  // The screens of a first sign-in, for the docs (scripts/screenshots.sh).
+  const shots = { signup: 'journey1-00-signup', enroll: 'journey1-00-enroll', recovery: 'journey1-00-recovery' };
+  user.onScreen = async (p, s) => {
+    if (shots[s]) {
+      await shot(p, shots[s]);
+      delete shots[s]; // the enroll screen comes twice: the number, then the code
+    }
+  };
   // The SDK leaves amr out of the user it gives the app (a protocol claim),
   // so it is read from the ID token the app received.
   const idTokens = [];

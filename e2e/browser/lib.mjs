@@ -111,7 +111,7 @@ export async function appSettled(page, timeout = 20_000) {
 
 // signIn takes the browser from Gatehouse's login page back to the app,
 // answering each screen Gatehouse shows, and returns the screens in order.
-// user: {email, password, phone, remember, signup}.
+// user: {email, password, phone, remember, signup, onScreen(page, screen)}.
 export async function signIn(page, user) {
   const seen = [];
   for (let step = 0; step < 10; step++) {
@@ -121,6 +121,7 @@ export async function signIn(page, user) {
     }
     const s = await screen(page);
     seen.push(s);
+    if (user.onScreen) await user.onScreen(page, s);
     const form = page.locator('main form').first();
     switch (s) {
       case 'login':
