@@ -33,6 +33,12 @@ func (s *Service) Login(ctx context.Context, email, plain string, m Meta) (User,
 	if err := s.failures.ClearPair(ctx, key, m.IP); err != nil {
 		return User{}, fmt.Errorf("clear login failures: %w", err)
 	}
+	return s.admit(ctx, user, map[string]any{"amr": []string{"pwd"}}, m)
+}
+
+// admit lets in a user whose credentials checked out, unless blocked, and
+// records the login with details.
+func (s *Service) admit(ctx context.Context, user User, details map[string]any, m Meta) (User, error) {
 	if user.Blocked {
 		s.record(ctx, Event{Type: EventLoginBlocked, UserID: user.ID, Subject: user.Email}, m)
 		return User{}, ErrBlocked
@@ -40,8 +46,7 @@ func (s *Service) Login(ctx context.Context, email, plain string, m Meta) (User,
 	if err := s.users.RecordLogin(ctx, user.ID, s.now()); err != nil {
 		return User{}, fmt.Errorf("record login: %w", err)
 	}
-	s.record(ctx, Event{Type: EventLoginSucceeded, UserID: user.ID, Subject: user.Email,
-		Details: map[string]any{"amr": []string{"pwd"}}}, m)
+	s.record(ctx, Event{Type: EventLoginSucceeded, UserID: user.ID, Subject: user.Email, Details: details}, m)
 	return user, nil
 }
 
@@ -102,14 +107,5 @@ func (s *Service) LoginWithPasskey(ctx context.Context, userID, method string, m
 	if err != nil {
 		return User{}, fmt.Errorf("passkey login: %w", err)
 	}
-	if user.Blocked {
-		s.record(ctx, Event{Type: EventLoginBlocked, UserID: user.ID, Subject: user.Email}, m)
-		return User{}, ErrBlocked
-	}
-	if err := s.users.RecordLogin(ctx, user.ID, s.now()); err != nil {
-		return User{}, fmt.Errorf("record login: %w", err)
-	}
-	s.record(ctx, Event{Type: EventLoginSucceeded, UserID: user.ID, Subject: user.Email,
-		Details: map[string]any{"amr": []string{method, "mfa"}, "passkey": true}}, m)
-	return user, nil
+	return s.admit(ctx, user, map[string]any{"amr": []string{method, "mfa"}, "passkey": true}, m)
 }

@@ -4,7 +4,7 @@
 // and sets it (see e2e/README.md).
 import {
   env, launch, newPage, outboxMark, code, ukMobile, screen, submit, appSettled, signIn,
-  loginFromApp, logoutFromApp, shot, step, assert, required, isGatehouse,
+  loginFromApp, logoutFromApp, shot, step, assert, required, isGatehouse, collectIDTokens,
 } from './lib.mjs';
 
 const run = Date.now().toString(36);
@@ -24,16 +24,7 @@ async function signupThroughMFA(browser) {
       delete shots[s]; // the enroll screen comes twice: the number, then the code
     }
   };
-  // The SDK leaves amr out of the user it gives the app (a protocol claim),
-  // so it is read from the ID token the app received.
-  const idTokens = [];
-  page.on('response', async (resp) => {
-    if (!resp.url().startsWith(env.gatehouse + 'oauth/token') || resp.request().method() !== 'POST') return;
-    try {
-      const body = await resp.json();
-      if (body.id_token) idTokens.push(JSON.parse(Buffer.from(body.id_token.split('.')[1], 'base64url').toString()));
-    } catch { /* a failed exchange shows up as the app's error */ }
-  });
+  const idTokens = collectIDTokens(page);
   const seen = await step('sign up from the app, enroll a phone, save the recovery codes', pages,
     () => loginFromApp(page, user));
   await step('the way in was login, signup, phone, code, recovery codes', pages, async () => {
@@ -241,14 +232,7 @@ async function passkeys(browser) {
       isUserVerified: true, automaticPresenceSimulation: true,
     },
   });
-  const idTokens = [];
-  page.on('response', async (resp) => {
-    if (!resp.url().startsWith(env.gatehouse + 'oauth/token') || resp.request().method() !== 'POST') return;
-    try {
-      const body = await resp.json();
-      if (body.id_token) idTokens.push(JSON.parse(Buffer.from(body.id_token.split('.')[1], 'base64url').toString()));
-    } catch { /* a failed exchange shows up as the app's error */ }
-  });
+  const idTokens = collectIDTokens(page);
   const user = { email: `e2e-passkey-${run}@example.com`, password: 'violet tractor meadow ' + run, phone: ukMobile(), signup: true };
   await step('sign up from the app with a phone', pages, () => loginFromApp(page, user));
   await step('add a passkey from the security page', pages, async () => {

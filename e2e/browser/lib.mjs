@@ -226,3 +226,18 @@ export async function step(name, pages, fn) {
 export function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
+
+// collectIDTokens collects the claims of every ID token the page's app receives
+// at Gatehouse's token endpoint: the SDK leaves amr and acr out of the user
+// it gives the app (protocol claims), so they are read from the tokens.
+export function collectIDTokens(page) {
+  const seen = [];
+  page.on('response', async (resp) => {
+    if (!resp.url().startsWith(env.gatehouse + 'oauth/token') || resp.request().method() !== 'POST') return;
+    try {
+      const body = await resp.json();
+      if (body.id_token) seen.push(JSON.parse(Buffer.from(body.id_token.split('.')[1], 'base64url').toString()));
+    } catch { /* a failed exchange shows up as the app's error */ }
+  });
+  return seen;
+}
