@@ -83,12 +83,23 @@ func TestBrowserJourneys(t *testing.T) {
 	// Gatehouse are then different sites, so the silent-login iframe needs
 	// the SameSite=None session cookie, as it does for a developer.
 	appOrigin := "http://localhost:" + appPort
+	// The same app as gatehouse dev configures it, with refresh tokens in
+	// localStorage, for the journey whose browser blocks third-party cookies.
+	// The other journeys keep the silent-login iframe, which a production
+	// app on a sibling subdomain relies on.
+	refreshPort := freePort(t)
+	refreshOrigin := "http://localhost:" + refreshPort
 
-	// The app's build is the slow part; it runs while dev starts.
-	dist := t.TempDir()
+	// The app's builds are the slow part; they run while dev starts.
+	dist, refreshDist := t.TempDir(), t.TempDir()
 	apiPort := freePort(t)
-	built := make(chan error, 1)
-	go func() { built <- buildSampleApp(dist, gatehousePort, "http://localhost:"+apiPort) }()
+	apiOrigin := "http://localhost:" + apiPort
+	built := make(chan error, 2)
+	go func() { built <- buildSampleApp(dist, gatehousePort, apiOrigin) }()
+	go func() {
+		built <- buildSampleApp(refreshDist, gatehousePort, apiOrigin,
+			"VITE_AUTH_USE_REFRESH_TOKENS=true", "VITE_AUTH_CACHE_LOCATION=localstorage")
+	}()
 
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan result, 1)
@@ -128,10 +139,12 @@ func TestBrowserJourneys(t *testing.T) {
 			t.Fatalf("gatehouse %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
 		}
 	}
-	// The app runs on a free port rather than the seeded 3000, which another
-	// program may hold; its client is told so.
-	cli("", "clients", "update", sampleClientID, "--callback", appOrigin, "--callback", appOrigin+"/",
-		"--logout-url", appOrigin, "--logout-url", appOrigin+"/", "--web-origin", appOrigin)
+	// The apps run on free ports rather than the seeded 3000, which another
+	// program may hold; their client is told so.
+	cli("", "clients", "update", sampleClientID,
+		"--callback", appOrigin, "--callback", appOrigin+"/", "--callback", refreshOrigin, "--callback", refreshOrigin+"/",
+		"--logout-url", appOrigin, "--logout-url", appOrigin+"/", "--logout-url", refreshOrigin, "--logout-url", refreshOrigin+"/",
+		"--web-origin", appOrigin, "--web-origin", refreshOrigin)
 	// Every journey comes from 127.0.0.1 and a few reuse a phone within
 	// minutes, more often than the anti-fraud limits allow a person.
 	cli("", "settings", "set", "sms_limit_ip_hour", "0", "sms_limit_phone_10m", "0")
@@ -139,20 +152,25 @@ func TestBrowserJourneys(t *testing.T) {
 	cli(errorsPassword+"\n", "users", "create", "--email", errorsEmail, "--password-stdin",
 		"--phone", fmt.Sprintf("+447400%06d", time.Now().UnixNano()%1_000_000))
 
-	if err := <-built; err != nil {
-		t.Fatal(err)
+	for range 2 {
+		if err := <-built; err != nil {
+			t.Fatal(err)
+		}
 	}
 	serveApp(t, dist, "127.0.0.1:"+appPort)
+	serveApp(t, refreshDist, "127.0.0.1:"+refreshPort)
 	startSampleAPIOn(t, ca, apiPort, "APP_ORIGIN="+appOrigin, "AUTH_CONFIG="+filepath.Join(t.TempDir(), "none.json"),
 		"ISSUER_BASE_URL="+issuer, "AUDIENCE="+sampleAudience)
 
-	for _, journey := range []string{"signup-mfa-api-logout", "errors", "admin-switches-policy", "passkeys"} {
+	journeys := []string{"signup-mfa-api-logout", "errors", "admin-switches-policy", "passkeys", "reload-without-third-party-cookies"}
+	for _, journey := range journeys {
 		t.Run(journey, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, "node", "journeys.mjs", journey)
 			cmd.Dir = browserJourneysDir
-			cmd.Env = append(os.Environ(), "GATEHOUSE_URL="+issuer, "APP_URL="+appOrigin, "ARTIFACTS_DIR="+artifacts,
+			cmd.Env = append(os.Environ(), "GATEHOUSE_URL="+issuer, "APP_URL="+appOrigin, "REFRESH_APP_URL="+refreshOrigin,
+				"ARTIFACTS_DIR="+artifacts,
 				"CHROMIUM="+chromium, "NODE_EXTRA_CA_CERTS="+ca,
 				"E2E_ERRORS_EMAIL="+errorsEmail, "E2E_ERRORS_PASSWORD="+errorsPassword)
 			out, err := cmd.CombinedOutput()
@@ -166,14 +184,16 @@ func TestBrowserJourneys(t *testing.T) {
 
 // buildSampleApp builds examples/react-spa into dist for a Gatehouse on
 // localhost:port and an API at apiOrigin, through the environment variables
-// that win over src/auth_config.json, so the checkout is left as it is.
-func buildSampleApp(dist, port, apiOrigin string) error {
+// that win over src/auth_config.json, so the checkout is left as it is;
+// settings are more of them.
+func buildSampleApp(dist, port, apiOrigin string, settings ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "npm", "run", "build", "--", "--outDir", dist, "--emptyOutDir")
 	cmd.Dir = sampleSPADir
 	cmd.Env = append(os.Environ(), "VITE_AUTH_DOMAIN=localhost:"+port, "VITE_AUTH_CLIENT_ID="+sampleClientID,
 		"VITE_AUTH_AUDIENCE="+sampleAudience, "VITE_API_ORIGIN="+apiOrigin)
+	cmd.Env = append(cmd.Env, settings...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("npm run build: %v\n%s", err, b)
 	}

@@ -50,12 +50,19 @@ func seedSample(ctx context.Context, st *store.Store) error {
 	return nil
 }
 
-// sampleConfig is the sample's src/auth_config.json, the same three fields
-// as in Auth0's React sample.
+// sampleConfig is the sample's src/auth_config.json: the three fields of
+// Auth0's React sample and two of the SDK's options.
 type sampleConfig struct {
 	Domain   string `json:"domain"`
 	ClientID string `json:"clientId"`
 	Audience string `json:"audience"`
+	// The app on http://localhost:3000 and Gatehouse on https://localhost:8443
+	// are different sites, so a browser that blocks third-party cookies sends
+	// no session cookie to the SDK's silent-login iframe. A rotating refresh
+	// token kept in localStorage survives a reload without that iframe;
+	// docs/development.md weighs what keeping it there costs.
+	CacheLocation    string `json:"cacheLocation"`
+	UseRefreshTokens bool   `json:"useRefreshTokens"`
 }
 
 // sampleConfigFor is the config that points the sample at issuer. An https
@@ -67,7 +74,8 @@ func sampleConfigFor(issuer *url.URL) sampleConfig {
 	if issuer.Scheme == "https" && issuer.Path == "/" {
 		domain = issuer.Host
 	}
-	return sampleConfig{Domain: domain, ClientID: sampleClientID, Audience: sampleAudience}
+	return sampleConfig{Domain: domain, ClientID: sampleClientID, Audience: sampleAudience,
+		CacheLocation: "localstorage", UseRefreshTokens: true}
 }
 
 func (c sampleConfig) JSON() []byte {
@@ -78,14 +86,15 @@ func (c sampleConfig) JSON() []byte {
 // sampleConfigResult says what writeSampleConfig did, for the banner.
 type sampleConfigResult struct {
 	path   string
-	status string // written, current, kept (differs; left alone), absent (no sample here), failed
+	status string // written, current, updated (an older dev's), kept (differs; left alone), absent (no sample here), failed
 	err    error
 	config sampleConfig
 }
 
 // writeSampleConfig writes the sample's config when the sample is in the
-// working directory and has no config yet. A config that says something else
-// is the developer's and is kept; the banner shows what this server expects.
+// working directory and has no config yet, or has the one an older dev wrote
+// before refresh tokens. A config that says something else is the
+// developer's and is kept; the banner shows what this server expects.
 func writeSampleConfig(cfg sampleConfig, path string) sampleConfigResult {
 	r := sampleConfigResult{path: path, config: cfg}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(path), "..", "package.json")); err != nil {
@@ -96,17 +105,31 @@ func writeSampleConfig(cfg sampleConfig, path string) sampleConfigResult {
 	switch {
 	case err == nil && bytes.Equal(bytes.TrimSpace(old), bytes.TrimSpace(cfg.JSON())):
 		r.status = "current"
+	case err == nil && writtenBeforeRefreshTokens(old, cfg):
+		r.status = "updated"
 	case err == nil:
 		r.status = "kept"
 	case errors.Is(err, os.ErrNotExist):
 		r.status = "written"
-		if err := os.WriteFile(path, cfg.JSON(), 0o644); err != nil {
-			r.status, r.err = "failed", err
-		}
 	default:
 		r.status, r.err = "failed", err
 	}
+	if r.status == "written" || r.status == "updated" {
+		if err := os.WriteFile(path, cfg.JSON(), 0o644); err != nil {
+			r.status, r.err = "failed", err
+		}
+	}
 	return r
+}
+
+// writtenBeforeRefreshTokens reports whether old is exactly the three fields
+// an older dev wrote for this server, which nobody chose to keep as they are.
+func writtenBeforeRefreshTokens(old []byte, cfg sampleConfig) bool {
+	var fields map[string]any
+	if json.Unmarshal(old, &fields) != nil || len(fields) != 3 {
+		return false
+	}
+	return fields["domain"] == cfg.Domain && fields["clientId"] == cfg.ClientID && fields["audience"] == cfg.Audience
 }
 
 // describe is the banner's paragraph about the sample app.
@@ -118,6 +141,8 @@ func (r sampleConfigResult) describe(caPath string) string {
 		fmt.Fprintf(&b, "    Wrote %s.\n", r.path)
 	case "current":
 		fmt.Fprintf(&b, "    %s matches this server.\n", r.path)
+	case "updated":
+		fmt.Fprintf(&b, "    Updated %s: the app now keeps users signed in with refresh tokens.\n", r.path)
 	case "kept":
 		fmt.Fprintf(&b, "    %s differs from this server's settings and was left as it is. This server expects:\n%s", r.path, indent(r.config.JSON(), "      "))
 	case "failed":

@@ -318,11 +318,127 @@ async function passkeys(browser) {
   await page.context().close();
 }
 
+// authorizeURL is the request the SDK's silent login makes, from the app at
+// app, answered in responseMode.
+function authorizeURL(app, responseMode) {
+  return env.gatehouse + 'authorize?' + new URLSearchParams({
+    client_id: 'gatehouse-sample-spa', redirect_uri: app, response_type: 'code', response_mode: responseMode,
+    prompt: 'none', scope: 'openid', state: 'probe-' + run, nonce: 'probe-' + run,
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+  });
+}
+
+// silentAuthorize asks Gatehouse from a hidden iframe in page, as the SDK's
+// silent login does, and returns what it answered: an error such as
+// login_required, or 'code'.
+async function silentAuthorize(page) {
+  const url = authorizeURL(new URL(page.url()).origin, 'web_message');
+  return page.evaluate(({ url, origin }) => new Promise((resolve, reject) => {
+    const frame = document.createElement('iframe');
+    frame.style.display = 'none';
+    const timer = setTimeout(() => reject(new Error('no answer from the silent-login iframe within 10 s')), 10_000);
+    window.addEventListener('message', function onMessage(e) {
+      if (e.origin !== origin || !e.data || e.data.type !== 'authorization_response') return;
+      window.removeEventListener('message', onMessage);
+      clearTimeout(timer);
+      frame.remove();
+      resolve(e.data.response.error || (e.data.response.code ? 'code' : JSON.stringify(e.data.response)));
+    });
+    frame.src = url;
+    document.body.appendChild(frame);
+  }), { url, origin: new URL(env.gatehouse).origin });
+}
+
+// 5. The app as gatehouse dev configures it (refresh tokens in localStorage)
+// in a Chromium that blocks third-party cookies, where the silent-login
+// iframe gets no session: a reload keeps the user signed in without going to
+// Gatehouse, and an expired access token is renewed by a refresh token that
+// rotates.
+async function reloadWithoutThirdPartyCookies(browser) {
+  const app = required('REFRESH_APP_URL').replace(/\/$/, '');
+  // Chromium still allows third-party cookies by default; this flag applies
+  // the blocking it is phasing in.
+  const blocking = await launch(['--test-third-party-cookie-phaseout']);
+  const page = await newPage(blocking);
+  const pages = [page];
+  const tokenCalls = [];
+  page.on('request', (req) => {
+    if (req.url().startsWith(env.gatehouse + 'oauth/token') && req.method() === 'POST') tokenCalls.push(req);
+  });
+  try {
+    const user = { email: `e2e-refresh-${run}@example.com`, password: 'violet tractor meadow ' + run, phone: ukMobile(), signup: true };
+    await step('sign up from the app in a browser that blocks third-party cookies', pages,
+      () => loginFromApp(page, user, app));
+    await step('the silent-login iframe gets no session, though the browser holds one', pages, async () => {
+      const blocked = await silentAuthorize(page);
+      assert(blocked === 'login_required', 'with third-party cookies blocked the iframe answered ' + blocked);
+      // The same request with the browser's cookies, first-party: the
+      // session is alive, only the blocking kept it from the iframe.
+      const resp = await page.context().request.get(authorizeURL(app, 'query'), { maxRedirects: 0 });
+      const location = new URL(resp.headers().location || '/', env.gatehouse);
+      assert(location.origin === app && location.searchParams.has('code'),
+        `with the session cookie sent, authorize answered ${resp.status()} to ${location}`);
+    });
+    const sub = await step('Profile shows the user', pages, async () => {
+      await page.click('[data-testid=nav-profile]');
+      const json = JSON.parse(await page.locator('[data-testid=profile-json]').innerText());
+      assert(json.email === user.email, `email ${json.email}, want ${user.email}`);
+      return json.sub;
+    });
+    // reload reloads the page and checks that the user is still signed in
+    // and that no frame navigated to Gatehouse. Navigation requests are
+    // watched rather than committed pages: on Profile, an app that lost the
+    // session sends the page through authorize, which redirects straight back
+    // while Gatehouse's own cookie is first-party.
+    const reload = async () => {
+      const toGatehouse = [];
+      const onRequest = (req) => {
+        if (req.isNavigationRequest() && req.url().startsWith(env.gatehouse)) toGatehouse.push(req.url());
+      };
+      page.on('request', onRequest);
+      await page.reload();
+      const state = await appSettled(page, 15_000);
+      page.off('request', onRequest);
+      assert(state === 'logged-in', 'logged out after the reload');
+      assert(toGatehouse.length === 0, 'a frame went to Gatehouse: ' + toGatehouse.join(', '));
+      const json = JSON.parse(await page.locator('[data-testid=profile-json]').innerText());
+      assert(json.sub === sub, 'another user after the reload');
+    };
+    await step('a reload keeps the user signed in, with no login page and no iframe', pages, reload);
+    await step('with the access token expired, a reload renews it with the refresh token, which rotates', pages, async () => {
+      const before = await page.evaluate(() => {
+        for (const key of Object.keys(localStorage)) {
+          if (!key.startsWith('@@auth0spajs@@::')) continue;
+          const entry = JSON.parse(localStorage.getItem(key));
+          if (!entry.body || !entry.body.refresh_token) continue;
+          entry.expiresAt = 0;
+          localStorage.setItem(key, JSON.stringify(entry));
+          return entry.body.refresh_token;
+        }
+        return null;
+      });
+      assert(before, 'the app keeps no refresh token in localStorage');
+      tokenCalls.length = 0;
+      await reload();
+      const refresh = tokenCalls.find((req) => /grant_type(=|":")refresh_token/.test(req.postData() || ''));
+      assert(refresh, 'no refresh_token grant at oauth/token during the reload');
+      const resp = await refresh.response();
+      assert(resp && resp.status() === 200, 'the refresh answered ' + (resp && resp.status()));
+      const body = await resp.json();
+      assert(body.refresh_token && body.refresh_token !== before, 'the refresh token did not rotate');
+    });
+    await step('Log out returns to the app, logged out', pages, () => logoutFromApp(page, app));
+  } finally {
+    await blocking.close();
+  }
+}
+
 const journeys = {
   'signup-mfa-api-logout': signupThroughMFA,
   errors,
   'admin-switches-policy': adminSwitchesPolicy,
   passkeys,
+  'reload-without-third-party-cookies': reloadWithoutThirdPartyCookies,
 };
 
 const names = process.argv.slice(2);

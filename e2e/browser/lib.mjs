@@ -14,6 +14,9 @@ export function required(name) {
 export const env = {
   gatehouse: required('GATEHOUSE_URL'), // the issuer, ending in /
   app: required('APP_URL').replace(/\/$/, ''), // the sample app's origin
+  // The same app with refresh tokens in localStorage, as gatehouse dev
+  // configures it; only the journey that needs it requires it.
+  refreshApp: (process.env.REFRESH_APP_URL || '').replace(/\/$/, ''),
   artifacts: process.env.ARTIFACTS_DIR || path.resolve('artifacts'),
   chromium: process.env.CHROMIUM || '/usr/bin/chromium',
 };
@@ -22,13 +25,13 @@ mkdirSync(env.artifacts, { recursive: true });
 const gatehouseOrigin = new URL(env.gatehouse).origin;
 
 // The args keep a headless Chromium from phoning home (there is no network
-// here) and let it run as root in a container.
-export async function launch() {
+// here) and let it run as root in a container; extraArgs come after them.
+export async function launch(extraArgs = []) {
   return chromium.launch({
     executablePath: env.chromium,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+      '--disable-component-update', '--disable-sync', ...extraArgs],
     timeout: 60_000,
   });
 }
@@ -176,10 +179,11 @@ export async function signIn(page, user) {
   throw new Error('signIn went round too many screens: ' + seen.join(' → '));
 }
 
-// loginFromApp opens the app, presses Log in and signs in; it returns the
-// Gatehouse screens passed on the way.
-export async function loginFromApp(page, user) {
-  await page.goto(env.app + '/');
+// loginFromApp opens the app (at app, the journeys' usual one unless told),
+// presses Log in and signs in; it returns the Gatehouse screens passed on the
+// way.
+export async function loginFromApp(page, user, app = env.app) {
+  await page.goto(app + '/');
   if ((await appSettled(page)) !== 'logged-out') throw new Error('the app is already logged in');
   await Promise.all([page.waitForURL((u) => u.origin === gatehouseOrigin), page.click('#qsLoginBtn')]);
   await page.locator('main[data-screen]').waitFor();
@@ -188,8 +192,8 @@ export async function loginFromApp(page, user) {
   return seen;
 }
 
-export async function logoutFromApp(page) {
-  await Promise.all([page.waitForURL((u) => u.origin === new URL(env.app).origin && !u.pathname.startsWith('/v2')),
+export async function logoutFromApp(page, app = env.app) {
+  await Promise.all([page.waitForURL((u) => u.origin === new URL(app).origin && !u.pathname.startsWith('/v2')),
     page.click('[data-testid=logout-button]')]);
   if ((await appSettled(page)) !== 'logged-out') throw new Error('the app still shows a user after Log out');
 }

@@ -7,7 +7,10 @@
 //
 // Two optional keys follow the SDK's options of the same names:
 // "cacheLocation" ("memory", the default, or "localstorage") and
-// "useRefreshTokens" (false by default). The defaults are Auth0's sample's.
+// "useRefreshTokens" (false by default), or VITE_AUTH_CACHE_LOCATION and
+// VITE_AUTH_USE_REFRESH_TOKENS ("true"). The defaults are Auth0's sample's;
+// gatehouse dev writes localstorage and true, because its app and Gatehouse
+// are different sites (this app's README.md, "Configuration").
 
 const files = import.meta.glob('./auth_config.json', { eager: true, import: 'default' });
 const file = files['./auth_config.json'] || {};
@@ -25,7 +28,9 @@ export function getConfig() {
     clientId,
     audience,
     apiOrigin: env.VITE_API_ORIGIN || file.apiOrigin || 'http://localhost:3001',
-    cacheLocation: file.cacheLocation || 'memory',
-    useRefreshTokens: file.useRefreshTokens === true,
+    cacheLocation: env.VITE_AUTH_CACHE_LOCATION || file.cacheLocation || 'memory',
+    useRefreshTokens: env.VITE_AUTH_USE_REFRESH_TOKENS
+      ? env.VITE_AUTH_USE_REFRESH_TOKENS === 'true'
+      : file.useRefreshTokens === true,
   };
 }
