@@ -1,10 +1,13 @@
 // Package devtls gives `gatehouse dev` HTTPS without a public certificate: a
 // local certificate authority and a server certificate it signs for the names
 // a developer browses to (localhost, 127.0.0.1, ::1 and the issuer's host).
+// The CA also signs an RSA certificate for localhost, for the sample app's
+// dev server: served over HTTPS on localhost it is the same site as
+// Gatehouse, and some dev servers refuse an ECDSA key.
 //
-// Both live as PEM files in one directory and are reused across runs, so a
+// All live as PEM files in one directory and are reused across runs, so a
 // browser or Node.js told to trust the CA once keeps trusting every later
-// server certificate. The server certificate is made again when it nears
+// server certificate. A server certificate is made again when it nears
 // expiry, when the names change or when the CA is replaced; the CA is made
 // again only when it nears expiry or cannot be read.
 package devtls
@@ -15,6 +18,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
@@ -36,6 +40,8 @@ const (
 	caKeyFile    = "ca-key.pem"
 	CertFile     = "cert.pem"
 	KeyFile      = "key.pem"
+	RSACertFile  = "localhost-rsa.pem"
+	RSAKeyFile   = "localhost-rsa-key.pem"
 	caLifetime   = 10 * 365 * 24 * time.Hour
 	leafLifetime = 365 * 24 * time.Hour
 	// renewBefore is how long before expiry a certificate is replaced, so a
@@ -51,19 +57,25 @@ type Bundle struct {
 	CAPath   string // the CA certificate to trust (NODE_EXTRA_CA_CERTS, browser import)
 	CertPath string // server certificate followed by the CA, for the TLS handshake
 	KeyPath  string // the server certificate's private key
-	// CACreated and CertCreated say what this call made anew, for the
-	// caller's message to the developer.
-	CACreated, CertCreated bool
+	// RSACertPath and RSAKeyPath are the RSA certificate for DefaultHosts
+	// (followed by the CA) and its key, for the sample app's dev server.
+	RSACertPath, RSAKeyPath string
+	// CACreated, CertCreated and RSACertCreated say what this call made
+	// anew, for the caller's message to the developer.
+	CACreated, CertCreated, RSACertCreated bool
 }
 
-// Ensure makes sure dir holds a CA valid at now and a server certificate it
+// Ensure makes sure dir holds a CA valid at now, a server certificate it
 // signed for exactly hosts (host names or IP addresses; order and duplicates
-// do not matter), creating or replacing what is missing, expiring or wrong.
+// do not matter) and an RSA certificate it signed for DefaultHosts, creating
+// or replacing what is missing, expiring or wrong.
 func Ensure(dir string, hosts []string, now time.Time) (Bundle, error) {
 	b := Bundle{
-		CAPath:   filepath.Join(dir, CAFile),
-		CertPath: filepath.Join(dir, CertFile),
-		KeyPath:  filepath.Join(dir, KeyFile),
+		CAPath:      filepath.Join(dir, CAFile),
+		CertPath:    filepath.Join(dir, CertFile),
+		KeyPath:     filepath.Join(dir, KeyFile),
+		RSACertPath: filepath.Join(dir, RSACertFile),
+		RSAKeyPath:  filepath.Join(dir, RSAKeyFile),
 	}
 	hosts = normalise(hosts)
 	if len(hosts) == 0 {
@@ -82,19 +94,56 @@ func Ensure(dir string, hosts []string, now time.Time) (Bundle, error) {
 		}
 		b.CACreated = true
 	}
-	leaf, _, err := loadPair(b.CertPath, b.KeyPath)
-	if b.CACreated || err != nil || expiring(leaf, now) || !signedBy(leaf, ca, now) || !slices.Equal(names(leaf), hosts) {
-		leaf, key, err := newLeaf(ca, caKey, hosts, now)
-		if err != nil {
-			return b, err
-		}
-		if err := writePair(b.CertPath, b.KeyPath, key, leaf, ca); err != nil {
-			return b, err
-		}
-		b.CertCreated = true
+	issuer := signer{ca: ca, key: caKey, now: now, renew: b.CACreated}
+	if b.CertCreated, err = issuer.ensureLeaf(b.CertPath, b.KeyPath, hosts, ecdsaKey); err != nil {
+		return b, err
+	}
+	if b.RSACertCreated, err = issuer.ensureLeaf(b.RSACertPath, b.RSAKeyPath, normalise(DefaultHosts), rsaKey); err != nil {
+		return b, err
 	}
 	return b, nil
 }
+
+// signer is the CA as it issues leaf certificates; renew says it is new, so
+// every leaf must be issued again.
+type signer struct {
+	ca    *x509.Certificate
+	key   crypto.Signer
+	now   time.Time
+	renew bool
+}
+
+// ensureLeaf keeps the certificate at certPath when it is signed by the CA,
+// names exactly hosts, holds a key of the wanted kind and is not near
+// expiry; otherwise it issues one with a fresh key, and says so.
+func (s signer) ensureLeaf(certPath, keyPath string, hosts []string, kind keyKind) (bool, error) {
+	leaf, _, err := loadPair(certPath, keyPath)
+	if !s.renew && err == nil && !expiring(leaf, s.now) && signedBy(leaf, s.ca, s.now) && slices.Equal(names(leaf), hosts) &&
+		leaf.PublicKeyAlgorithm == kind.algorithm {
+		return false, nil
+	}
+	key, err := kind.generate()
+	if err != nil {
+		return false, fmt.Errorf("devtls: server key: %w", err)
+	}
+	if leaf, err = newLeaf(s.ca, s.key, key, hosts, s.now); err != nil {
+		return false, err
+	}
+	if err := writePair(certPath, keyPath, key, leaf, s.ca); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+type keyKind struct {
+	algorithm x509.PublicKeyAlgorithm
+	generate  func() (crypto.Signer, error)
+}
+
+var (
+	ecdsaKey = keyKind{x509.ECDSA, func() (crypto.Signer, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) }}
+	rsaKey   = keyKind{x509.RSA, func() (crypto.Signer, error) { return rsa.GenerateKey(rand.Reader, 2048) }}
+)
 
 func expiring(c *x509.Certificate, now time.Time) bool {
 	return now.Before(c.NotBefore) || now.Add(renewBefore).After(c.NotAfter)
@@ -161,11 +210,7 @@ func newCA(now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	return cert, key, err
 }
 
-func newLeaf(ca *x509.Certificate, caKey crypto.Signer, hosts []string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("devtls: server key: %w", err)
-	}
+func newLeaf(ca *x509.Certificate, caKey, key crypto.Signer, hosts []string, now time.Time) (*x509.Certificate, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkix.Name{Organization: []string{"Gatehouse development"}, CommonName: hosts[0]},
@@ -173,6 +218,10 @@ func newLeaf(ca *x509.Certificate, caKey crypto.Signer, hosts []string, now time
 		NotAfter:     now.Add(leafLifetime),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if _, ok := key.(*rsa.PrivateKey); ok {
+		// TLS 1.2 clients without forward secrecy encrypt to an RSA key.
+		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -183,10 +232,9 @@ func newLeaf(ca *x509.Certificate, caKey crypto.Signer, hosts []string, now time
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
 	if err != nil {
-		return nil, nil, fmt.Errorf("devtls: sign server certificate: %w", err)
+		return nil, fmt.Errorf("devtls: sign server certificate: %w", err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	return cert, key, err
+	return x509.ParseCertificate(der)
 }
 
 func serial() *big.Int {

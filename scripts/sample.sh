@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs the sample app (http://localhost:3000) and its API (http://localhost:3001)
+# Runs the sample app (https://localhost:3000) and its API (http://localhost:3001)
 # against the Gatehouse that ./scripts/dev.sh runs; start that first, in
 # another terminal. Installs their packages on first use. Ctrl+C stops both.
+# The app is served over HTTPS with the dev CA's certificate, the same site as
+# Gatehouse on https://localhost:8443; without one (dev --http) over plain HTTP.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,6 +27,16 @@ done
 ca="$PWD/var/tls/ca.pem"
 if [ -f "$ca" ]; then
   export NODE_EXTRA_CA_CERTS="$ca"
+fi
+
+cert="$PWD/var/tls/localhost-rsa.pem"
+key="$PWD/var/tls/localhost-rsa-key.pem"
+if [ -f "$cert" ] && [ -f "$key" ]; then
+  export SAMPLE_TLS_CERT="$cert" SAMPLE_TLS_KEY="$key"
+  export APP_ORIGIN=https://localhost:3000
+  echo "sample: open https://localhost:3000 (trust var/tls/ca.pem in the browser once)" >&2
+else
+  echo "sample: var/tls has no certificate for the app (dev serves plain HTTP, or ran before it issued one), so it serves plain HTTP: open http://localhost:3000" >&2
 fi
 
 npm start --prefix examples/api &

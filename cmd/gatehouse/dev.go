@@ -86,9 +86,9 @@ func runDev(ctx context.Context, e env, args []string) error {
 	if err := os.MkdirAll(*varDir, 0o711); err != nil {
 		return fmt.Errorf("create %s: %w", *varDir, err)
 	}
-	var devCA string
+	var devTLS devTLSFiles
 	if useTLS && c.tlsCert == "" {
-		if devCA, err = devCertificate(&c, *varDir, log); err != nil {
+		if devTLS, err = devCertificate(&c, *varDir, log); err != nil {
 			return err
 		}
 	}
@@ -118,7 +118,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 	if err := seedDevUsers(ctx, st, log); err != nil {
 		return err
 	}
-	if err := seedSample(ctx, st); err != nil {
+	if err := seedSample(ctx, st, sampleOrigins(useTLS)); err != nil {
 		return err
 	}
 	if *policy != "" {
@@ -126,7 +126,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	printDevBanner(e, c, devCA, writeSampleConfig(sampleConfigFor(c.issuer), sampleConfigPath))
+	printDevBanner(e, c, devTLS, writeSampleConfig(sampleConfigFor(c.issuer), sampleConfigPath))
 	return serveHTTP(ctx, c, l, st, log)
 }
 
@@ -168,14 +168,24 @@ func devScheme(e env, f serverFlags, plainHTTP bool) (bool, error) {
 	return strings.HasPrefix(issuer, "https://"), nil
 }
 
+// devTLSFiles are the dev CA's files the banner names, as absolute paths:
+// the CA to trust and the sample app's certificate and key.
+type devTLSFiles struct {
+	ca, appCert, appKey string
+}
+
 // devCertificate points c at a certificate from the dev CA under
 // varDir/tls, made or renewed as needed for localhost and the issuer's host,
-// and returns the CA's path.
-func devCertificate(c *config, varDir string, log *slog.Logger) (string, error) {
+// along with the sample app's.
+func devCertificate(c *config, varDir string, log *slog.Logger) (devTLSFiles, error) {
 	hosts := append(slices.Clone(devtls.DefaultHosts), c.issuer.Hostname())
-	b, err := devtls.Ensure(filepath.Join(varDir, "tls"), hosts, time.Now())
+	dir, err := filepath.Abs(filepath.Join(varDir, "tls"))
 	if err != nil {
-		return "", fmt.Errorf("dev TLS certificate: %w", err)
+		return devTLSFiles{}, err
+	}
+	b, err := devtls.Ensure(dir, hosts, time.Now())
+	if err != nil {
+		return devTLSFiles{}, fmt.Errorf("dev TLS certificate: %w", err)
 	}
 	if b.CACreated {
 		log.Info("created a local certificate authority for dev HTTPS; trust it once", "ca", b.CAPath)
@@ -183,8 +193,11 @@ func devCertificate(c *config, varDir string, log *slog.Logger) (string, error) 
 	if b.CertCreated {
 		log.Info("issued the dev server certificate", "cert", b.CertPath, "hosts", strings.Join(hosts, ","))
 	}
+	if b.RSACertCreated {
+		log.Info("issued the sample app's certificate", "cert", b.RSACertPath)
+	}
 	c.tlsCert, c.tlsKey = b.CertPath, b.KeyPath
-	return filepath.Abs(b.CAPath)
+	return devTLSFiles{ca: b.CAPath, appCert: b.RSACertPath, appKey: b.RSAKeyPath}, nil
 }
 
 // startDevPostgres starts (or adopts) the dev cluster where findDevCluster
@@ -264,7 +277,8 @@ func seedDevUsers(ctx context.Context, st *store.Store, log *slog.Logger) error 
 	return nil
 }
 
-func printDevBanner(e env, c config, caPath string, sample sampleConfigResult) {
+func printDevBanner(e env, c config, tls devTLSFiles, sample sampleConfigResult) {
+	caPath := tls.ca
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n  Gatehouse dev is running at %s\n\n  Demo accounts:\n", c.issuer)
 	for _, u := range devUsers {
@@ -282,7 +296,7 @@ func printDevBanner(e env, c config, caPath string, sample sampleConfigResult) {
 		fmt.Fprintf(&b, "    Security > Manage certificates > Authorities; Firefox: Settings > Certificates >\n")
 		fmt.Fprintf(&b, "    Authorities). docs/development.md has the command-line ways.\n")
 	}
-	fmt.Fprintf(&b, "\n%s", sample.describe(caPath))
+	fmt.Fprintf(&b, "\n%s", sample.describe(tls))
 	fmt.Fprintf(&b, "\n  Press Ctrl+C to stop (Postgres stops too).\n\n")
 	fmt.Fprint(e.stdout, b.String())
 }

@@ -208,3 +208,36 @@ func startSampleAPIOn(t *testing.T, ca, port string, env ...string) string {
 	t.Fatalf("examples/api did not answer within 30s:\n%s", out.String())
 	return ""
 }
+
+// TestSampleSPAServesHTTPSWithTheCertificateItIsGiven loads the sample's Vite
+// config as Vite does: with SAMPLE_TLS_CERT and SAMPLE_TLS_KEY, as
+// scripts/sample.sh sets them, the dev server and preview serve HTTPS with
+// those files; without them, plain HTTP.
+func TestSampleSPAServesHTTPSWithTheCertificateItIsGiven(t *testing.T) {
+	skipWithoutPackages(t, sampleSPADir)
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "app.pem"), filepath.Join(dir, "app-key.pem")
+	os.WriteFile(cert, []byte("the certificate"), 0o644)
+	os.WriteFile(key, []byte("the key"), 0o600)
+	const script = `const { default: c } = await import(new URL('vite.config.js', 'file://' + process.cwd() + '/'));
+const tls = (o) => o.https ? { cert: String(o.https.cert), key: String(o.https.key) } : null;
+console.log(JSON.stringify({ server: tls(c.server), preview: tls(c.preview) }));`
+	load := func(env ...string) string {
+		t.Helper()
+		cmd := exec.Command("node", "--input-type=module", "-e", script)
+		cmd.Dir = sampleSPADir
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("load vite.config.js: %v\n%s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	tls := `{"cert":"the certificate","key":"the key"}`
+	if got, want := load("SAMPLE_TLS_CERT="+cert, "SAMPLE_TLS_KEY="+key), `{"server":`+tls+`,"preview":`+tls+`}`; got != want {
+		t.Errorf("with a certificate: %s, want %s", got, want)
+	}
+	if got, want := load("SAMPLE_TLS_CERT=", "SAMPLE_TLS_KEY="), `{"server":null,"preview":null}`; got != want {
+		t.Errorf("without one: %s, want %s", got, want)
+	}
+}

@@ -340,7 +340,8 @@ func TestDevRunsEverythingFromAnEmptyDirectory(t *testing.T) {
 	}
 
 	// Again over HTTPS, the default, on the same database: the seeding is
-	// idempotent and the dev CA is made and trusted.
+	// idempotent, the sample client gains the app's https origin, and the dev
+	// CA is made and trusted.
 	addr = "127.0.0.1:" + freePort(t)
 	ctx, stop = context.WithCancel(context.Background())
 	done = make(chan result, 1)
@@ -352,7 +353,7 @@ func TestDevRunsEverythingFromAnEmptyDirectory(t *testing.T) {
 	waitForFile(t, ca, done)
 	client := trusting(t, ca)
 	waitReadyWith(t, client, "https://"+addr+"/readyz", done)
-	q := url.Values{"client_id": {sampleClientID}, "redirect_uri": {sampleOrigin}, "response_type": {"code"}, "scope": {"openid"},
+	q := url.Values{"client_id": {sampleClientID}, "redirect_uri": {sampleHTTPSOrigin}, "response_type": {"code"}, "scope": {"openid"},
 		"state": {"state-12345678"}, "nonce": {"nonce-12345678"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGjSstw-cM"},
 		"code_challenge_method": {"S256"}, "audience": {sampleAudience}}
 	client.CheckRedirect = noRedirects.CheckRedirect
@@ -366,11 +367,13 @@ func TestDevRunsEverythingFromAnEmptyDirectory(t *testing.T) {
 	}
 	stop()
 	r = <-done
-	if r.code != 0 || !strings.Contains(r.stdout, "NODE_EXTRA_CA_CERTS="+ca) {
+	if r.code != 0 || !strings.Contains(r.stdout, "NODE_EXTRA_CA_CERTS="+ca) || !strings.Contains(r.stdout, "open "+sampleHTTPSOrigin) {
 		t.Fatalf("dev over https: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
-	if st, err := os.Stat(filepath.Join(varDir, "tls", "key.pem")); err != nil || st.Mode().Perm() != 0o600 {
-		t.Fatalf("dev TLS key: %v %v, want mode 0600", st, err)
+	for _, key := range []string{"key.pem", "localhost-rsa-key.pem"} {
+		if st, err := os.Stat(filepath.Join(varDir, "tls", key)); err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("dev TLS key %s: %v %v, want mode 0600", key, st, err)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,21 +23,36 @@ import (
 const (
 	sampleClientID = "gatehouse-sample-spa"
 	sampleOrigin   = "http://localhost:3000"
-	sampleAudience = "https://gatehouse-sample-api"
+	// sampleHTTPSOrigin is where scripts/sample.sh serves the app with the
+	// dev CA's certificate: the same site as Gatehouse on https://localhost,
+	// so the browser sends Gatehouse's session cookie to silent login.
+	sampleHTTPSOrigin = "https://localhost:3000"
+	sampleAudience    = "https://gatehouse-sample-api"
 	// sampleConfigPath is the sample's config file, relative to the
 	// repository root where scripts/dev.sh runs dev.
 	sampleConfigPath = "examples/react-spa/src/auth_config.json"
 )
 
-// seedSample registers the sample's client and API unless they exist; an
-// existing one is left as it is, since a developer may have changed it.
-func seedSample(ctx context.Context, st *store.Store) error {
-	// The app passes window.location.origin as redirect_uri and returnTo;
-	// with and without the slash, as the SDK versions differ.
-	urls := []string{sampleOrigin, sampleOrigin + "/"}
-	c := clients.Client{ID: sampleClientID, Name: "Sample SPA", Type: clients.SPA,
-		Callbacks: urls, LogoutURLs: urls, WebOrigins: []string{sampleOrigin}}
-	if err := st.CreateClient(ctx, c); err != nil && !errors.Is(err, clients.ErrDuplicate) {
+// sampleOrigins are the app's origins dev registers: over HTTPS both, since
+// the app runs on plain HTTP where the developer has no dev certificate.
+func sampleOrigins(useTLS bool) []string {
+	if useTLS {
+		return []string{sampleOrigin, sampleHTTPSOrigin}
+	}
+	return []string{sampleOrigin}
+}
+
+// seedSample registers the sample's client for origins and its API unless
+// they exist. An existing client is left as it is, since a developer may
+// have changed it, unless it is exactly what an older dev registered, which
+// gains the origins it lacks.
+func seedSample(ctx context.Context, st *store.Store, origins []string) error {
+	c := sampleClient(origins)
+	if err := st.CreateClient(ctx, c); errors.Is(err, clients.ErrDuplicate) {
+		if err := widenSampleClient(ctx, st, c); err != nil {
+			return fmt.Errorf("update the sample client: %w", err)
+		}
+	} else if err != nil {
 		return fmt.Errorf("seed the sample client: %w", err)
 	}
 	if _, err := st.APIByIdentifier(ctx, sampleAudience); errors.Is(err, clients.ErrNotFound) {
@@ -48,6 +64,31 @@ func seedSample(ctx context.Context, st *store.Store) error {
 		return fmt.Errorf("look up the sample API: %w", err)
 	}
 	return nil
+}
+
+func sampleClient(origins []string) clients.Client {
+	// The app passes window.location.origin as redirect_uri and returnTo;
+	// with and without the slash, as the SDK versions differ.
+	var urls []string
+	for _, o := range origins {
+		urls = append(urls, o, o+"/")
+	}
+	return clients.Client{ID: sampleClientID, Name: "Sample SPA", Type: clients.SPA,
+		Callbacks: urls, LogoutURLs: urls, WebOrigins: origins}
+}
+
+func widenSampleClient(ctx context.Context, st *store.Store, want clients.Client) error {
+	c, err := st.ClientByID(ctx, sampleClientID)
+	if err != nil {
+		return err
+	}
+	older := sampleClient(sampleOrigins(false))
+	if !slices.Equal(c.Callbacks, older.Callbacks) || !slices.Equal(c.LogoutURLs, older.LogoutURLs) ||
+		!slices.Equal(c.WebOrigins, older.WebOrigins) || slices.Equal(want.WebOrigins, older.WebOrigins) {
+		return nil
+	}
+	c.Callbacks, c.LogoutURLs, c.WebOrigins = want.Callbacks, want.LogoutURLs, want.WebOrigins
+	return st.UpdateClient(ctx, c)
 }
 
 // sampleConfig is the sample's src/auth_config.json: the three fields of
@@ -133,7 +174,7 @@ func writtenBeforeRefreshTokens(old []byte, cfg sampleConfig) bool {
 }
 
 // describe is the banner's paragraph about the sample app.
-func (r sampleConfigResult) describe(caPath string) string {
+func (r sampleConfigResult) describe(tls devTLSFiles) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "  Sample app: client %s, API audience %s.\n", r.config.ClientID, r.config.Audience)
 	switch r.status {
@@ -150,12 +191,14 @@ func (r sampleConfigResult) describe(caPath string) string {
 	default:
 		fmt.Fprintf(&b, "    Its src/auth_config.json:\n%s", indent(r.config.JSON(), "      "))
 	}
-	fmt.Fprintf(&b, "    Start it:  cd examples/react-spa && npm ci && npm start   (then open %s)\n", sampleOrigin)
-	if caPath != "" {
-		fmt.Fprintf(&b, "    Its API:   cd examples/api && npm ci && NODE_EXTRA_CA_CERTS=%s npm start\n", caPath)
-	} else {
-		fmt.Fprintf(&b, "    Its API:   cd examples/api && npm ci && npm start\n")
+	if tls.appCert != "" {
+		fmt.Fprintf(&b, "    Start both: ./scripts/sample.sh   (then open %s)\n", sampleHTTPSOrigin)
+		fmt.Fprintf(&b, "    Or the app: cd examples/react-spa && npm ci && SAMPLE_TLS_CERT=%s SAMPLE_TLS_KEY=%s npm start\n", tls.appCert, tls.appKey)
+		fmt.Fprintf(&b, "    Its API:    cd examples/api && npm ci && APP_ORIGIN=%s NODE_EXTRA_CA_CERTS=%s npm start\n", sampleHTTPSOrigin, tls.ca)
+		return b.String()
 	}
+	fmt.Fprintf(&b, "    Start it:  cd examples/react-spa && npm ci && npm start   (then open %s)\n", sampleOrigin)
+	fmt.Fprintf(&b, "    Its API:   cd examples/api && npm ci && npm start\n")
 	return b.String()
 }
 
