@@ -433,11 +433,74 @@ async function reloadWithoutThirdPartyCookies(browser) {
   }
 }
 
+// 6. A phone-sized screen (390 px wide): a new user signs up from the app
+// and enrolls a phone, typing one wrong code first. The code screen keeps
+// the number and the resend countdown after the wrong code, no page is wider
+// than the screen, and no recovery code breaks across lines.
+async function phoneSizedScreens(browser) {
+  const page = await newPage(browser);
+  await page.setViewportSize({ width: 390, height: 844 });
+  const pages = [page];
+  const user = { email: `e2e-390-${run}@example.com`, password: 'violet tractor meadow ' + run, phone: ukMobile() };
+  const fits = async () => {
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert(width <= 390, `${await screen(page)} is ${width} px wide on a 390 px screen`);
+  };
+  await step('sign up and give a number on a 390 px screen', pages, async () => {
+    await page.goto(env.app + '/');
+    await appSettled(page);
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(env.gatehouse)), page.click('#qsLoginBtn')]);
+    await fits();
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Sign up' }).click()]);
+    await page.fill('input[name=email]', user.email);
+    await page.fill('input[name=password]', user.password);
+    await submit(page, page.locator('main form button[type=submit]').first());
+    assert((await screen(page)) === 'enroll', 'after signup: ' + (await screen(page)));
+    await fits();
+    await page.selectOption('select[name=country]', 'GB');
+    await page.fill('input[name=phone]', user.phone);
+    user.mark = await outboxMark();
+    await submit(page, page.locator('main form button[type=submit]').first());
+  });
+  await step('a wrong code keeps the number and the countdown', pages, async () => {
+    const right = await code(user.mark);
+    const wrong = right.slice(0, 5) + String((Number(right[5]) + 1) % 10);
+    // Typed as a person might, with a space in the middle.
+    await page.fill('input[name=code]', wrong.slice(0, 3) + ' ' + wrong.slice(3));
+    await submit(page, page.locator('main form button[type=submit]').first());
+    assert((await screen(page)) === 'enroll', 'after a wrong code: ' + (await screen(page)));
+    const subtitle = await page.locator('main .subtitle').innerText();
+    const digits = user.phone.replace(/\D/g, '').slice(-2);
+    assert(subtitle.includes(digits), 'the code screen lost the number: ' + subtitle);
+    assert(await page.locator('#resend-wait').count() > 0 || await page.locator('.form-resend button').count() > 0,
+      'the resend countdown is gone');
+    await fits();
+    await page.fill('input[name=code]', right.slice(0, 3) + ' ' + right.slice(3));
+    await submit(page, page.locator('main form button[type=submit]').first());
+  });
+  await step('recovery codes fit the screen, one line each', pages, async () => {
+    assert((await screen(page)) === 'recovery', 'after the right code: ' + (await screen(page)));
+    await fits();
+    const lines = await page.locator('.recovery-codes li').evaluateAll((items) => items.map((li) => {
+      const range = document.createRange();
+      range.selectNodeContents(li);
+      return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+    }));
+    assert(lines.length === 10 && lines.every((n) => n === 1), 'lines per code: ' + JSON.stringify(lines));
+    await shot(page, 'journey6-01-recovery-codes-390');
+    await page.check('input[name=saved]');
+    await submit(page, page.locator('main form button[type=submit]').first());
+    assert((await appSettled(page)) === 'logged-in', 'not back in the app');
+  });
+  await page.context().close();
+}
+
 const journeys = {
   'signup-mfa-api-logout': signupThroughMFA,
   errors,
   'admin-switches-policy': adminSwitchesPolicy,
   passkeys,
+  'phone-sized-screens': phoneSizedScreens,
   'reload-without-third-party-cookies': reloadWithoutThirdPartyCookies,
 };
 
