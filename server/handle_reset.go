@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/account"
@@ -119,12 +118,12 @@ func (s *Server) resetDecision(r *http.Request, rs account.Reset, user account.U
 	})
 }
 
-// resetFactor is the factor the reset screen asks for: a passkey first,
-// unless the user asked for a code (codeOnly); recovery codes are for a lost
-// factor at login, not for a reset.
-func resetFactor(d assurance.Decision, codeOnly bool) assurance.Kind {
+// resetFactor is the factor the reset screen asks for: the authority offers
+// a passkey holder the passkey alone, anyone else their app or phone;
+// recovery codes are for a lost factor at login, not for a reset.
+func resetFactor(d assurance.Decision) assurance.Kind {
 	for _, k := range d.Factors {
-		if k != assurance.KindRecovery && !(codeOnly && k == assurance.KindPasskey) {
+		if k != assurance.KindRecovery {
 			return k
 		}
 	}
@@ -135,9 +134,8 @@ func resetFactor(d assurance.Decision, codeOnly bool) assurance.Kind {
 // to the session.
 func resetBinding(rs account.Reset) string { return "reset:" + rs.ID }
 
-// showResetPasskey asks for the user's passkey, offering a code instead when
-// the user has a phone or an app.
-func (s *Server) showResetPasskey(w http.ResponseWriter, r *http.Request, rs account.Reset, d assurance.Decision, v view, status int) {
+// showResetPasskey asks for the user's passkey.
+func (s *Server) showResetPasskey(w http.ResponseWriter, r *http.Request, rs account.Reset, v view, status int) {
 	id, options, err := s.passkeys.BeginLogin(r.Context(), rs.UserID, resetBinding(rs))
 	if err != nil {
 		s.serverError(w, r, err)
@@ -145,8 +143,6 @@ func (s *Server) showResetPasskey(w http.ResponseWriter, r *http.Request, rs acc
 	}
 	v.Step = "passkey"
 	v.Passkey = &passkeyCeremony{Mode: "get", Ceremony: id, Options: string(options)}
-	v.HasTOTP = slices.Contains(d.Factors, assurance.KindApp)
-	v.HasPhone = slices.Contains(d.Factors, assurance.KindPhone)
 	s.render(w, r, status, "reset", v)
 }
 
@@ -161,7 +157,7 @@ func (s *Server) resetPasskey(w http.ResponseWriter, r *http.Request, rs account
 		http.Redirect(w, r, s.base+"reset", http.StatusSeeOther)
 		return
 	}
-	if d.Step != assurance.Challenge || !slices.Contains(d.Factors, assurance.KindPasskey) {
+	if d.Step != assurance.Challenge || resetFactor(d) != assurance.KindPasskey {
 		s.renderDecision(w, r, assurance.Decision{Step: d.Step, Lock: d.Lock, Refusal: cmp.Or(d.Refusal, assurance.RefusedNoUsableFactor)}, "")
 		return
 	}
@@ -177,7 +173,7 @@ func (s *Server) resetPasskey(w http.ResponseWriter, r *http.Request, rs account
 		}
 		v.Error = msg
 		v.Screen, v.Title = "reset-challenge", "Confirm it's you"
-		s.showResetPasskey(w, r, rs, d, v, status)
+		s.showResetPasskey(w, r, rs, v, status)
 		return
 	}
 	http.Redirect(w, r, s.base+"reset", http.StatusSeeOther)
@@ -197,23 +193,16 @@ func (s *Server) showReset(w http.ResponseWriter, r *http.Request, rs account.Re
 		s.render(w, r, status, "reset", v)
 		return
 	}
-	// A code was asked for by the link, or is being typed or resent.
-	step := r.PostForm.Get("step")
-	factor := resetFactor(d, r.URL.Query().Get("with") == "code" || step == "code" || step == "resend")
-	if factor == "" {
-		// No code is accepted (a passkey holder's reset): the passkey.
-		factor = resetFactor(d, false)
-	}
+	factor := resetFactor(d)
 	if d.Step != assurance.Challenge || factor == "" {
 		s.renderDecision(w, r, assurance.Decision{Step: d.Step, Lock: d.Lock, Refusal: cmp.Or(d.Refusal, assurance.RefusedNoUsableFactor)}, "")
 		return
 	}
 	v.Screen, v.Title, v.Step = "reset-challenge", "Confirm it's you", "code"
 	if factor == assurance.KindPasskey {
-		s.showResetPasskey(w, r, rs, d, v, status)
+		s.showResetPasskey(w, r, rs, v, status)
 		return
 	}
-	v.HasPasskey = slices.Contains(d.Factors, assurance.KindPasskey)
 	if factor != assurance.KindPhone {
 		s.render(w, r, status, "reset", v) // the authenticator app's code
 		return
@@ -286,7 +275,7 @@ func (s *Server) handleReset() http.Handler {
 				s.serverError(w, r, err)
 				return
 			}
-			if resetFactor(d, true) != assurance.KindPhone {
+			if resetFactor(d) != assurance.KindPhone {
 				// Nothing is texted for this reset: show where it stands.
 				s.showReset(w, r, rs, user, v, http.StatusOK)
 				return
@@ -319,10 +308,11 @@ func (s *Server) resetCode(w http.ResponseWriter, r *http.Request, rs account.Re
 		s.serverError(w, r, err)
 		return
 	}
-	factor := resetFactor(d, true)
+	factor := resetFactor(d)
 	switch {
 	case d.Step == assurance.Done:
-	case d.Step != assurance.Challenge || factor == "":
+	case d.Step != assurance.Challenge || factor == "" || factor == assurance.KindPasskey:
+		// A passkey holder's reset takes no code.
 		s.renderDecision(w, r, assurance.Decision{Step: d.Step, Lock: d.Lock, Refusal: cmp.Or(d.Refusal, assurance.RefusedNoUsableFactor)}, "")
 		return
 	case factor == assurance.KindPhone:

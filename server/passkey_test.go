@@ -248,7 +248,6 @@ func TestAPasswordAloneCannotAddOrRemoveAPasskey(t *testing.T) {
 	if n := h.passkeyCount(t, "ann@example.com"); n != 1 {
 		t.Fatalf("ann has %d passkeys, want the 1 she added", n)
 	}
-	_ = a
 }
 
 func TestAnApplicationThatRequiresAPasskeyAcceptsNoSMS(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/password"
+	"github.com/gatehouse-id/gatehouse/store"
 )
 
 // usersVerbs are the subcommands of gatehouse users.
@@ -75,7 +76,7 @@ func runUsersForgetBrowsers(ctx context.Context, e env, args []string) error {
 			"passes the second factor again. The phone and recovery codes stay.", "DATABASE_URL", "GATEHOUSE_SECRET_KEY")
 	email := fs.String("email", "", "the user's email address (required)")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
-	svc, u, done, err := userMFACommand(ctx, e, fs, args, email, databaseURL)
+	svc, _, u, done, err := userMFACommand(ctx, e, fs, args, email, databaseURL)
 	if err != nil {
 		return err
 	}
@@ -90,23 +91,23 @@ func runUsersForgetBrowsers(ctx context.Context, e env, args []string) error {
 
 // userMFACommand does what the per-user MFA commands share: flags, the master
 // key, the store, the user by email and the MFA service.
-func userMFACommand(ctx context.Context, e env, fs *flag.FlagSet, args []string, email, databaseURL *string) (*mfa.Service, account.User, func(), error) {
+func userMFACommand(ctx context.Context, e env, fs *flag.FlagSet, args []string, email, databaseURL *string) (*mfa.Service, *store.Store, account.User, func(), error) {
 	none := func() {}
 	if err := parseFlags(fs, args); err != nil {
-		return nil, account.User{}, none, err
+		return nil, nil, account.User{}, none, err
 	}
 	if *email == "" {
 		fmt.Fprintf(e.stderr, "%s: --email is required\n", fs.Name())
 		fs.Usage()
-		return nil, account.User{}, none, errUsage
+		return nil, nil, account.User{}, none, errUsage
 	}
 	secret, err := parseSecretKey("GATEHOUSE_SECRET_KEY", e.cliSecretKey(*databaseURL))
 	if err != nil {
-		return nil, account.User{}, none, err
+		return nil, nil, account.User{}, none, err
 	}
 	st, err := openCLIStore(ctx, e, *databaseURL, false)
 	if err != nil {
-		return nil, account.User{}, none, err
+		return nil, nil, account.User{}, none, err
 	}
 	u, err := st.UserByEmail(ctx, *email)
 	if errors.Is(err, account.ErrNotFound) {
@@ -114,14 +115,14 @@ func userMFACommand(ctx context.Context, e env, fs *flag.FlagSet, args []string,
 	}
 	if err != nil {
 		st.Close()
-		return nil, account.User{}, none, err
+		return nil, nil, account.User{}, none, err
 	}
 	svc, _, err := newMFA(st, secret, mfa.DefaultRules().TrustedBrowserFor, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		st.Close()
-		return nil, account.User{}, none, err
+		return nil, nil, account.User{}, none, err
 	}
-	return svc, u, st.Close, nil
+	return svc, st, u, st.Close, nil
 }
 
 // runUsersResetMFA removes a user's phone, recovery codes and MFA failure
@@ -133,7 +134,7 @@ func runUsersResetMFA(ctx context.Context, e env, args []string) error {
 			"enrolls again at the next login.", "DATABASE_URL", "GATEHOUSE_SECRET_KEY")
 	email := fs.String("email", "", "the user's email address (required)")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
-	svc, u, done, err := userMFACommand(ctx, e, fs, args, email, databaseURL)
+	svc, _, u, done, err := userMFACommand(ctx, e, fs, args, email, databaseURL)
 	if err != nil {
 		return err
 	}

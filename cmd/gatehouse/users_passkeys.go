@@ -47,27 +47,26 @@ func runUsersRemovePasskey(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "users remove-passkey --email E --id ID [flags]",
 		"Removes one of the user's passkeys; it can no longer sign in. The id is the\n"+
 			"one users passkeys lists. Audited as mfa.passkey_removed by operator. The\n"+
-			"user is not mailed from the command line: tell them.", "DATABASE_URL")
+			"user is not mailed from the command line: tell them. Removing the last\n"+
+			"factor removes the recovery codes too.", "DATABASE_URL", "GATEHOUSE_SECRET_KEY")
 	email := fs.String("email", "", "the user's email address (required)")
 	id := fs.String("id", "", "the passkey's id as users passkeys lists it (required)")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
-	if err := parseFlags(fs, args); err != nil {
+	svc, st, u, done, err := userMFACommand(ctx, e, fs, args, email, databaseURL)
+	if err != nil {
 		return err
 	}
+	defer done()
 	credID, err := base64.RawURLEncoding.DecodeString(*id)
 	if *id == "" || err != nil {
 		fmt.Fprintf(e.stderr, "%s: --id is required: a passkey id as users passkeys lists it\n", fs.Name())
 		fs.Usage()
 		return errUsage
 	}
-	st, _, u, err := userAdminCommand(ctx, e, fs, email, databaseURL)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	// The removal and its audit entry go together or not at all.
+	// As any factor leaves: under the user's MFA lock, the recovery codes
+	// going with the last factor, and audited in the same transaction.
 	var c passkey.Credential
-	err = st.InTx(ctx, func(ctx context.Context) error {
+	err = svc.RemoveAlongside(ctx, u.ID, func(ctx context.Context) error {
 		var err error
 		if c, err = st.RemovePasskey(ctx, u.ID, credID); err != nil {
 			return err

@@ -13,7 +13,7 @@ import (
 )
 
 func TestUsersPasskeysListsAndRemovePasskeyRemovesOne(t *testing.T) {
-	vars := map[string]string{"DATABASE_URL": storetest.NewDatabase(t)}
+	vars := map[string]string{"DATABASE_URL": storetest.NewDatabase(t), "GATEHOUSE_SECRET_KEY": testKey}
 	ctx := context.Background()
 	if r := gatehouse(ctx, vars, "violet tractor meadow\n", "users", "create", "--password-stdin", "--email", "ann@example.com"); r.code != 0 {
 		t.Fatalf("create: %d %s", r.code, r.stderr)
