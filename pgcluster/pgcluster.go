@@ -29,22 +29,28 @@ var ErrDirNotReachable = errors.New("pgcluster: data directory not reachable by 
 
 // Options configures Start.
 type Options struct {
-	Dir       string       // data directory; initialized when missing or empty, reused when it already holds a cluster
-	Port      int          // 0 = pick a free 127.0.0.1 port
-	Superuser string       // role initdb creates; default "gatehouse"
-	Ephemeral bool         // throwaway tuning: fsync=off, synchronous_commit=off, full_page_writes=off
-	Logger    *slog.Logger // nil = discard
+	Dir       string // data directory; initialized when missing or empty, reused when it already holds a cluster
+	Port      int    // 0 = pick a free 127.0.0.1 port
+	Superuser string // role initdb creates; default "gatehouse"
+	Ephemeral bool   // throwaway tuning: fsync=off, synchronous_commit=off, full_page_writes=off
+	// Replication makes the server able to feed streaming standbys
+	// (StartStandby) and to become a primary when promoted. It keeps
+	// synchronous_commit on even when Ephemeral, so that a synchronous
+	// standby holds every commit a client saw succeed.
+	Replication bool
+	Logger      *slog.Logger // nil = discard
 }
 
 // Cluster is a PostgreSQL server whose data directory this package manages.
 type Cluster struct {
-	bin       string
-	dir       string
-	port      int
-	ephemeral bool
-	adopted   bool     // Start found the server running rather than starting it
-	runAs     *account // nil: run the binaries as ourselves
-	log       *slog.Logger
+	bin         string
+	dir         string
+	port        int
+	ephemeral   bool
+	replication bool
+	adopted     bool     // Start found the server running rather than starting it
+	runAs       *account // nil: run the binaries as ourselves
+	log         *slog.Logger
 
 	superuser string
 	password  string
@@ -108,11 +114,12 @@ func newCluster(opts Options) (*Cluster, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Cluster{
-		bin:       bin,
-		dir:       dir,
-		ephemeral: opts.Ephemeral,
-		runAs:     runAs,
-		log:       log.With("pgdata", dir),
+		bin:         bin,
+		dir:         dir,
+		ephemeral:   opts.Ephemeral,
+		replication: opts.Replication,
+		runAs:       runAs,
+		log:         log.With("pgdata", dir),
 	}, nil
 }
 

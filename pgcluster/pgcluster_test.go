@@ -231,3 +231,68 @@ func portAnswers(port int) bool {
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), nil))
 }
+
+func TestStandbyFollowsThePrimaryAndTakesOverWhenPromoted(t *testing.T) {
+	ctx := t.Context()
+	primary, err := pgcluster.Start(ctx, pgcluster.Options{Dir: dataDir(t), Ephemeral: true, Replication: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { stopCluster(t, primary) })
+	execSQL(t, primary, "create table kept (id int); insert into kept values (1)")
+
+	standby, err := pgcluster.StartStandby(ctx, primary, pgcluster.Options{Dir: dataDir(t), Ephemeral: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("StartStandby: %v", err)
+	}
+	t.Cleanup(func() { stopCluster(t, standby) })
+	if standby.Port() == primary.Port() {
+		t.Fatalf("the standby listens on the primary's port %d", primary.Port())
+	}
+	execSQL(t, primary, "insert into kept values (2)")
+	waitRows(t, standby, 2)
+	if _, err := connect(t, standby).Exec(ctx, "insert into kept values (3)"); err == nil {
+		t.Fatal("the standby accepted a write before its promotion")
+	}
+
+	if err := primary.Kill(ctx); err != nil {
+		t.Fatalf("Kill: %v", err)
+	}
+	if portAnswers(primary.Port()) {
+		t.Fatalf("port %d still answers after Kill", primary.Port())
+	}
+	if err := standby.Promote(ctx); err != nil {
+		t.Fatalf("Promote: %v", err)
+	}
+
+	execSQL(t, standby, "insert into kept values (3)")
+	waitRows(t, standby, 3)
+}
+
+// waitRows waits up to 30 seconds for table kept on c to hold n rows.
+func waitRows(t *testing.T, c *pgcluster.Cluster, n int) {
+	t.Helper()
+	conn := connect(t, c)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var got int
+		if err := conn.QueryRow(t.Context(), "select count(*) from kept").Scan(&got); err != nil {
+			t.Fatalf("count rows: %v", err)
+		}
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d rows on port %d after 30s, want %d", got, c.Port(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func stopCluster(t *testing.T, c *pgcluster.Cluster) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.Stop(ctx); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+}

@@ -51,7 +51,15 @@ func (c *Cluster) serverOptions() string {
 		"unix_socket_directories=''",
 	}
 	if c.ephemeral {
-		settings = append(settings, "fsync=off", "synchronous_commit=off", "full_page_writes=off")
+		settings = append(settings, "fsync=off", "full_page_writes=off")
+		if !c.replication {
+			settings = append(settings, "synchronous_commit=off")
+		}
+	}
+	if c.replication {
+		// initdb's pg_hba.conf already lets the superuser replicate from
+		// 127.0.0.1 with its password.
+		settings = append(settings, "wal_level=replica", "max_wal_senders=4", "max_replication_slots=4")
 	}
 	return "-c " + strings.Join(settings, " -c ")
 }
