@@ -149,11 +149,9 @@ func apiError(w http.ResponseWriter, status int, code, message string, fields ma
 // apiServerError logs err and answers 503 while the database is down, else 500,
 // without details: the request id in X-Request-Id finds them in the log.
 func (s *Server) apiServerError(w http.ResponseWriter, r *http.Request, err error) {
-	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-	defer cancel()
-	if s.db != nil && s.db.Ping(ctx) != nil {
+	if s.unavailable(r.Context(), err) {
 		s.logger(r.Context()).Warn("database unavailable", "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", "5")
+		w.Header().Set("Retry-After", retryAfterOutage)
 		apiError(w, http.StatusServiceUnavailable, "unavailable", "The service is temporarily unavailable; try again in a moment.", nil)
 		return
 	}

@@ -202,6 +202,10 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 // URI cannot be trusted (unknown client, unregistered redirect_uri) the error
 // is shown here and never sent anywhere.
 func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	if store.IsUnavailable(err) { // fosite calls a failed client lookup an unknown client
+		s.serverError(w, r, err)
+		return
+	}
 	if trustedRedirect(ar) {
 		s.oauth.WriteAuthorizeError(r.Context(), w, ar, err)
 		return

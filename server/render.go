@@ -2,12 +2,10 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
-	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/password"
@@ -199,15 +197,11 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		http.Redirect(w, r, s.base+"login?return_to="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		return
 	}
-	if s.db != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-		defer cancel()
-		if perr := s.db.Ping(ctx); perr != nil {
-			s.logger(r.Context()).Warn("database unavailable", "path", r.URL.Path, "err", err, "ping", perr)
-			w.Header().Set("Retry-After", "5")
-			s.renderError(w, r, http.StatusServiceUnavailable)
-			return
-		}
+	if s.unavailable(r.Context(), err) {
+		s.logger(r.Context()).Warn("database unavailable", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", retryAfterOutage)
+		s.renderError(w, r, http.StatusServiceUnavailable)
+		return
 	}
 	s.logger(r.Context()).Error("request failed", "path", r.URL.Path, "err", err)
 	s.renderError(w, r, http.StatusInternalServerError)

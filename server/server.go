@@ -175,7 +175,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s.authority = s.newAuthority(d.Risk)
 	storage := store.NewOAuth2(d.Store, clientRegistry{clients: d.Clients, grants: d.Store}, cfg.Refresh)
-	s.oauth, _ = newFositeProvider(cfg.Issuer.String(), cfg.SecretKey, s.lifetimes, storage, s.signer)
+	provider, _ := newFositeProvider(cfg.Issuer.String(), cfg.SecretKey, s.lifetimes, storage, s.signer)
+	s.oauth = outageAwareProvider{OAuth2Provider: provider, s: s}
 	return s, nil
 }
 
