@@ -250,7 +250,8 @@ func (d *Dispatcher) dispatch(ctx context.Context, r Row) (ok bool, err error) {
 	provider := d.c.name()
 	if sendErr == nil {
 		d.result(r, Sent)
-		if err := d.st.CompleteOutbox(ctx, r.ID, d.opts.Owner, provider, providerMessageID, now); err != nil {
+		err := record(ctx, func() error { return d.st.CompleteOutbox(ctx, r.ID, d.opts.Owner, provider, providerMessageID, now) })
+		if err != nil {
 			return true, fmt.Errorf("record %s %s as sent: %w", d.channel, r.ID, err)
 		}
 		log.Info(d.channel+" sent", "provider", provider, "provider_message_id", providerMessageID)
@@ -272,7 +273,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, r Row) (ok bool, err error) {
 	}
 	log.Info(d.channel+" failed; will retry", "provider", provider, "err", sendErr, "next_attempt_at", next)
 	d.result(r, "retry")
-	if err := d.st.RetryOutbox(ctx, r.ID, d.opts.Owner, truncate(sendErr.Error()), next); err != nil {
+	if err := record(ctx, func() error { return d.st.RetryOutbox(ctx, r.ID, d.opts.Owner, truncate(sendErr.Error()), next) }); err != nil {
 		return false, fmt.Errorf("schedule %s %s for retry: %w", d.channel, r.ID, err)
 	}
 	return false, nil
@@ -281,10 +282,30 @@ func (d *Dispatcher) dispatch(ctx context.Context, r Row) (ok bool, err error) {
 // finish ends a row as failed or expired.
 func (d *Dispatcher) finish(ctx context.Context, r Row, status, reason string, now time.Time) error {
 	d.result(r, status)
-	if err := d.st.FailOutbox(ctx, r.ID, d.opts.Owner, status, truncate(reason), now); err != nil {
+	if err := record(ctx, func() error { return d.st.FailOutbox(ctx, r.ID, d.opts.Owner, status, truncate(reason), now) }); err != nil {
 		return fmt.Errorf("record %s %s as %s: %w", d.channel, r.ID, status, err)
 	}
 	return nil
+}
+
+// record writes an attempt's outcome, and writes it again after a failure
+// until ctx, which lasts as long as the lease, ends: the database may be
+// failing over, which takes seconds. A message the provider accepted whose row
+// stayed "sending" would go out a second time once the lease ran out.
+func record(ctx context.Context, write func() error) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := write()
+		if err == nil || errors.Is(err, ErrLeaseLost) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 func (d *Dispatcher) result(r Row, status string) {

@@ -15,7 +15,9 @@
 // runs out; then another dispatcher claims and sends them, and the dead one's
 // late report is refused (ErrLeaseLost). Delivery is therefore at least once:
 // a replica that dies after the provider accepted a message but before the row
-// says so causes a second send. The row id is the message id (sms.Message.ID)
+// says so causes a second send. A database that goes away for less than the
+// lease, as in a failover to a synchronous standby, does not: the dispatcher
+// keeps trying to record the outcome while its lease lasts. The row id is the message id (sms.Message.ID)
 // on every attempt, so a provider that deduplicates on a client reference sees
 // the same reference twice.
 //

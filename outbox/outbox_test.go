@@ -542,3 +542,49 @@ func TestRunSendsOnWakeAndStopsWithItsContext(t *testing.T) {
 		t.Fatal("Run did not return within 10s of its context ending")
 	}
 }
+
+// unreachableStore is the real store seen through a connection that breaks:
+// its next outcome writes fail as they do while the database fails over.
+type unreachableStore struct {
+	*store.Store
+	mu        sync.Mutex
+	failsLeft int
+}
+
+var errConnectionLost = errors.New("failed to receive message: unexpected EOF")
+
+func (s *unreachableStore) fail() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failsLeft > 0 {
+		s.failsLeft--
+		return errConnectionLost
+	}
+	return nil
+}
+
+func (s *unreachableStore) CompleteOutbox(ctx context.Context, id, owner, provider, providerMessageID string, now time.Time) error {
+	if err := s.fail(); err != nil {
+		return err
+	}
+	return s.Store.CompleteOutbox(ctx, id, owner, provider, providerMessageID, now)
+}
+
+func TestASentMessageIsRecordedOnceTheDatabaseIsBackWithinTheLease(t *testing.T) {
+	f := newFixture(t)
+	id := f.enqueue(t, message("493817"))
+	st := &unreachableStore{Store: f.st, failsLeft: 3}
+	d := outbox.NewDispatcher(f.ob, st, f.sender, outbox.DispatcherOptions{Owner: "a", Now: f.clock.Now, Log: quiet, Lease: 30 * time.Second})
+
+	if sent := runOnce(t, d); sent != 1 {
+		t.Fatalf("sent %d, want 1", sent)
+	}
+	if r := f.row(t, id); r.Status != outbox.Sent || r.ProviderMessageID != "fake-"+id {
+		t.Fatalf("row after the database came back: status %s, provider id %q; want sent", r.Status, r.ProviderMessageID)
+	}
+	f.clock.Advance(time.Minute) // past the lease: a row left sending would be sent again
+	runOnce(t, d)
+	if calls, _ := f.sender.counts(); calls != 1 {
+		t.Fatalf("sender called %d times, want 1", calls)
+	}
+}
