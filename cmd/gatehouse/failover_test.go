@@ -1,0 +1,680 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse-id/gatehouse/mfa/sms/plivotest"
+	"github.com/gatehouse-id/gatehouse/pgcluster"
+)
+
+// resumeWithin is how soon after the standby's promotion logins must work
+// again: the requirement itself, not a guess at this machine's speed.
+const resumeWithin = 10 * time.Second
+
+// TestLoginsSurviveAPostgresFailover runs serve on a multi-host DATABASE_URL
+// with target_session_attrs=read-write, over a primary with a synchronous
+// streaming standby. While logins with the SMS challenge and refresh-token
+// rotations run, the primary is killed and the standby promoted. Logins work
+// again within resumeWithin of the promotion; every message the outbox holds
+// reaches the fake Plivo exactly once; no refresh token is accepted twice;
+// and while the database is away, every answer is a 503 with Retry-After,
+// never a 500.
+func TestLoginsSurviveAPostgresFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a primary and a standby Postgres and fails over between them")
+	}
+	primary, standby := startReplicatedPair(t)
+
+	const loginWorkers, refreshWorkers = 3, 2
+	cli := cliAgainst(t, primary.URL("postgres"))
+	cli("", "migrate")
+	cli("", "policy", "set", "always")
+	cli("", "settings", "set", "sms_limit_phone_10m", "1000000", "sms_limit_phone_day", "1000000",
+		"sms_limit_ip_hour", "1000000", "sms_limit_user_hour", "1000000", "sms_limit_global_hour", "1000000")
+	redirectURI := "http://localhost:3999/callback"
+	clientID := strings.TrimSpace(cli("", "clients", "create", "--name", "Failover", "--type", "spa",
+		"--callback", redirectURI, "--web-origin", "http://localhost:3999"))
+	var users []failoverUser
+	for i := range loginWorkers + refreshWorkers {
+		u := failoverUser{email: fmt.Sprintf("failover%d@example.com", i), password: "violet tractor meadow", phone: fmt.Sprintf("+4474009%05d", i)}
+		cli(u.password+"\n", "users", "create", "--email", u.email, "--password-stdin", "--phone", u.phone)
+		users = append(users, u)
+	}
+
+	plivo := plivotest.New(t, "MAFAILOVERTEST", "failover-auth-token")
+	addr := "127.0.0.1:" + freePort(t)
+	base := "http://" + addr
+	vars := map[string]string{
+		"DATABASE_URL":           multiHostURL(t, primary, standby),
+		"GATEHOUSE_SECRET_KEY":   testKey,
+		"GATEHOUSE_ADDR":         addr,
+		"GATEHOUSE_ISSUER":       base + "/",
+		"GATEHOUSE_MAIL":         "console",
+		"GATEHOUSE_SMS_PROVIDER": "plivo", "PLIVO_AUTH_ID": "MAFAILOVERTEST", "PLIVO_AUTH_TOKEN": "failover-auth-token",
+		"PLIVO_SRC": "+14155550100", "PLIVO_API_URL": plivo.URL(),
+	}
+	ctx, stopServe := context.WithCancel(context.Background())
+	served := make(chan result, 1)
+	go func() { served <- gatehouse(ctx, vars, "", "serve") }()
+	defer func() {
+		stopServe()
+		select {
+		case r := <-served:
+			if r.code != 0 || t.Failed() {
+				t.Logf("serve: exit %d\nstderr (tail):\n%s", r.code, tail(r.stderr, 6000))
+			}
+			if r.code != 0 {
+				t.Errorf("serve exited %d", r.code)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop within 30s of its context ending")
+		}
+	}()
+	waitReady(t, base+"/readyz", served)
+
+	run := &failoverRun{base: base, client: clientID, redirectURI: redirectURI, sms: plivo, accepted: map[string]int{}}
+	// Each refresher starts from a login made before the failover.
+	families := make([]*tokenFamily, refreshWorkers)
+	for i := range families {
+		tok, err := run.login(context.Background(), users[loginWorkers+i])
+		if err != nil {
+			t.Fatalf("login before the failover: %v", err)
+		}
+		families[i] = &tokenFamily{current: tok.RefreshToken}
+	}
+
+	workCtx, stopWork := context.WithCancel(context.Background())
+	var workers sync.WaitGroup
+	for i := range loginWorkers {
+		workers.Go(func() { run.loginLoop(workCtx, users[i]) })
+	}
+	for _, f := range families {
+		workers.Go(func() { run.refreshLoop(workCtx, f) })
+	}
+	stopWorkers := func() {
+		stopWork()
+		workers.Wait()
+	}
+	defer stopWorkers()
+
+	run.waitFor(t, "logins and refreshes before the failover", 60*time.Second, func(s failoverStats) bool {
+		return s.logins >= loginWorkers && s.refreshes >= refreshWorkers
+	})
+	if err := primary.Kill(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	killedAt := time.Now()
+	run.waitFor(t, "requests refused while no primary runs", 30*time.Second, func(s failoverStats) bool {
+		return s.unavailable > 0 && s.lastUnavailable.After(killedAt)
+	})
+	if err := standby.Promote(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	promotedAt := time.Now()
+	run.waitFor(t, "logins after the promotion", 60*time.Second, func(s failoverStats) bool {
+		return s.loginsAfter(promotedAt) >= loginWorkers && s.refreshesAfter(promotedAt) >= refreshWorkers
+	})
+	stopWorkers()
+
+	s := run.stats()
+	first := s.firstLoginAfter(promotedAt)
+	t.Logf("primary killed %v before the promotion; first login done %v after it; %d logins, %d refreshes, %d answers 503 or unreachable",
+		promotedAt.Sub(killedAt).Round(time.Millisecond), first.Sub(promotedAt).Round(time.Millisecond), s.logins, s.refreshes, s.unavailable)
+	if first.Sub(promotedAt) > resumeWithin {
+		t.Errorf("the first login after the promotion finished %v after it, want within %v", first.Sub(promotedAt), resumeWithin)
+	}
+	for _, d := range s.defects {
+		t.Errorf("during the failover: %s", d)
+	}
+
+	t.Run("every refresh token is accepted at most once", func(t *testing.T) {
+		for tok, n := range s.accepted {
+			if n > 1 {
+				t.Errorf("refresh token %.12s… was accepted %d times", tok, n)
+			}
+		}
+	})
+	t.Run("every token family is usable or revoked", func(t *testing.T) {
+		for i, f := range families {
+			r, err := run.refresh(context.Background(), f.current)
+			switch {
+			case err != nil:
+				t.Errorf("family %d: %v", i, err)
+			case f.revoked && r.status == http.StatusOK:
+				t.Errorf("family %d was revoked, yet its last token still refreshes", i)
+			case !f.revoked && r.status != http.StatusOK:
+				t.Errorf("family %d: its current token is refused after the failover: %d %s", i, r.status, r.body)
+			}
+		}
+	})
+	t.Run("every queued SMS reaches Plivo exactly once", func(t *testing.T) {
+		conn, err := pgx.Connect(context.Background(), standby.URL("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		// A claim lost with the primary keeps its row leased for the lease's
+		// 30 seconds; then any dispatcher sends it.
+		rows := waitOutboxDone(t, conn, 60*time.Second)
+		sent := map[string]int{}
+		for _, m := range plivo.Messages() {
+			sent[m.UUID]++
+		}
+		recorded := map[string]bool{}
+		for _, r := range rows {
+			if r.status != "sent" || r.providerID == "" {
+				t.Errorf("outbox row %s ended %s (%s) with provider id %q, want sent", r.id, r.status, r.lastError, r.providerID)
+				continue
+			}
+			if sent[r.providerID] != 1 {
+				t.Errorf("outbox row %s names Plivo message %s, which Plivo received %d times", r.id, r.providerID, sent[r.providerID])
+			}
+			recorded[r.providerID] = true
+		}
+		for uuid := range sent {
+			if !recorded[uuid] {
+				t.Errorf("Plivo received message %s, which no outbox row records: a second send of a message", uuid)
+			}
+		}
+		if len(rows) != len(plivo.Messages()) {
+			t.Errorf("%d outbox rows, %d messages at Plivo", len(rows), len(plivo.Messages()))
+		}
+		t.Logf("%d messages, each sent once", len(rows))
+	})
+}
+
+// startReplicatedPair starts a primary and a streaming standby of it whose
+// acknowledgement every commit waits for (synchronous_standby_names), so that
+// a commit a client saw succeed survives the primary's death.
+func startReplicatedPair(t *testing.T) (primary, standby *pgcluster.Cluster) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "gatehouse-failover-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	// As root the clusters run as another user, which must pass through.
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	stopLater := func(c *pgcluster.Cluster) {
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := c.Stop(ctx); err != nil {
+				t.Errorf("stop postgres on port %d: %v", c.Port(), err)
+			}
+		})
+	}
+	primary, err = pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(dir, "primary"), Ephemeral: true, Replication: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopLater(primary)
+	standby, err = pgcluster.StartStandby(ctx, primary, pgcluster.Options{Dir: filepath.Join(dir, "standby"), Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopLater(standby)
+	conn, err := pgx.Connect(ctx, primary.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for _, sql := range []string{`alter system set synchronous_standby_names = '*'`, `select pg_reload_conf()`} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var sync bool
+		err := conn.QueryRow(ctx, `select exists (select 1 from pg_stat_replication where sync_state = 'sync')`).Scan(&sync)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sync {
+			return primary, standby
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the standby did not become synchronous within a minute")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// multiHostURL is the DATABASE_URL docs/deployment.md recommends: both hosts,
+// the writable one chosen at each connect, a bound on each connect attempt.
+func multiHostURL(t *testing.T, primary, standby *pgcluster.Cluster) string {
+	t.Helper()
+	u, err := url.Parse(primary.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = u.Host + ",127.0.0.1:" + strconv.Itoa(standby.Port())
+	q := u.Query()
+	q.Set("target_session_attrs", "read-write")
+	q.Set("connect_timeout", "2")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// cliAgainst returns a runner of the command line on dbURL that fails the
+// test when a command fails, and returns its standard output.
+func cliAgainst(t *testing.T, dbURL string) func(stdin string, args ...string) string {
+	vars := map[string]string{"DATABASE_URL": dbURL, "GATEHOUSE_SECRET_KEY": testKey}
+	return func(stdin string, args ...string) string {
+		t.Helper()
+		r := gatehouse(context.Background(), vars, stdin, args...)
+		if r.code != 0 {
+			t.Fatalf("gatehouse %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
+		}
+		return r.stdout
+	}
+}
+
+type outboxRow struct{ id, status, providerID, lastError string }
+
+// waitOutboxDone waits until no SMS outbox row is queued or being sent and
+// returns them all.
+func waitOutboxDone(t *testing.T, conn *pgx.Conn, limit time.Duration) []outboxRow {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		rows, err := conn.Query(context.Background(), `select id::text, status, coalesce(provider_message_id, ''), last_error from sms_outbox`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (outboxRow, error) {
+			var o outboxRow
+			return o, r.Scan(&o.id, &o.status, &o.providerID, &o.lastError)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(list, func(o outboxRow) bool { return o.status == "queued" || o.status == "sending" }) {
+			return list
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SMS outbox rows still queued or sending after %v: %+v", limit, list)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+type failoverUser struct{ email, password, phone string }
+
+type tokenFamily struct {
+	current string
+	revoked bool // a reuse was detected, and every token of the family refused
+}
+
+// failoverRun drives logins and refreshes and keeps what they saw.
+type failoverRun struct {
+	base, client, redirectURI string
+	sms                       *plivotest.Server
+
+	mu          sync.Mutex
+	loginsDone  []time.Time
+	refreshDone []time.Time
+	unavailable int
+	lastUnavail time.Time
+	accepted    map[string]int // refresh token → successful refreshes with it
+	defects     []string
+	changed     chan struct{} // closed and replaced at every change
+}
+
+type failoverStats struct {
+	logins, refreshes, unavailable int
+	lastUnavailable                time.Time
+	loginsDone, refreshDone        []time.Time
+	accepted                       map[string]int
+	defects                        []string
+}
+
+func countAfter(ts []time.Time, t time.Time) int {
+	n := 0
+	for _, x := range ts {
+		if x.After(t) {
+			n++
+		}
+	}
+	return n
+}
+
+func (s failoverStats) loginsAfter(t time.Time) int    { return countAfter(s.loginsDone, t) }
+func (s failoverStats) refreshesAfter(t time.Time) int { return countAfter(s.refreshDone, t) }
+
+func (s failoverStats) firstLoginAfter(t time.Time) time.Time {
+	for _, x := range s.loginsDone {
+		if x.After(t) {
+			return x
+		}
+	}
+	return time.Time{}
+}
+
+func (r *failoverRun) stats() failoverStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return failoverStats{logins: len(r.loginsDone), refreshes: len(r.refreshDone), unavailable: r.unavailable,
+		lastUnavailable: r.lastUnavail, loginsDone: slices.Clone(r.loginsDone), refreshDone: slices.Clone(r.refreshDone),
+		accepted: r.acceptedCopy(), defects: slices.Clone(r.defects)}
+}
+
+func (r *failoverRun) acceptedCopy() map[string]int {
+	m := make(map[string]int, len(r.accepted))
+	for k, v := range r.accepted {
+		m[k] = v
+	}
+	return m
+}
+
+func (r *failoverRun) update(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f()
+	if r.changed != nil {
+		close(r.changed)
+	}
+	r.changed = make(chan struct{})
+}
+
+// waitFor waits until cond holds for the run's figures, failing the test
+// after limit.
+func (r *failoverRun) waitFor(t *testing.T, what string, limit time.Duration, cond func(failoverStats) bool) {
+	t.Helper()
+	timeout := time.After(limit)
+	for {
+		r.mu.Lock()
+		if r.changed == nil {
+			r.changed = make(chan struct{})
+		}
+		changed := r.changed
+		r.mu.Unlock()
+		s := r.stats()
+		if cond(s) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("no %s within %v: %d logins, %d refreshes, %d refused; defects: %q", what, limit, s.logins, s.refreshes, s.unavailable, s.defects)
+		}
+	}
+}
+
+// errUnavailable is an answer that says "try again later" as it should.
+var errUnavailable = errors.New("temporarily unavailable")
+
+// check sorts an answer: the one wanted, a proper refusal while the database
+// is away (errUnavailable), or a defect, which is recorded.
+func (r *failoverRun) check(step string, resp failoverResponse, err error, want ...int) error {
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		r.defect(fmt.Sprintf("%s: no answer: %v", step, err))
+		return err
+	}
+	if slices.Contains(want, resp.status) {
+		return nil
+	}
+	if resp.status == http.StatusServiceUnavailable && resp.header.Get("Retry-After") != "" {
+		r.update(func() { r.unavailable++; r.lastUnavail = time.Now() })
+		return errUnavailable
+	}
+	r.defect(fmt.Sprintf("%s: %d (Retry-After %q) %.300q", step, resp.status, resp.header.Get("Retry-After"), resp.body))
+	return fmt.Errorf("%s: unexpected %d", step, resp.status)
+}
+
+func (r *failoverRun) defect(d string) {
+	r.update(func() { r.defects = append(r.defects, d) })
+}
+
+// loginLoop logs u in over and over until ctx ends, starting afresh after
+// every refusal.
+func (r *failoverRun) loginLoop(ctx context.Context, u failoverUser) {
+	for ctx.Err() == nil {
+		if _, err := r.login(ctx, u); err == nil {
+			r.update(func() { r.loginsDone = append(r.loginsDone, time.Now()) })
+		} else if !errors.Is(err, errUnavailable) {
+			pause(ctx) // a defect, recorded; do not spin on it
+		}
+	}
+}
+
+// refreshLoop rotates f's refresh token until ctx ends, retrying the same
+// token after a refusal that says to, as a client does.
+func (r *failoverRun) refreshLoop(ctx context.Context, f *tokenFamily) {
+	for ctx.Err() == nil && !f.revoked {
+		resp, err := r.refresh(ctx, f.current)
+		if err := r.check("refresh", resp, err, http.StatusOK, http.StatusBadRequest); err != nil {
+			if !errors.Is(err, context.Canceled) {
+				pause(ctx)
+			}
+			continue
+		}
+		if resp.status == http.StatusBadRequest {
+			// Only a rotation whose answer was lost makes a client present an
+			// old token; the family is then revoked, which the final check
+			// verifies.
+			f.revoked = true
+			r.defectUnless(strings.Contains(string(resp.body), "invalid_grant"), fmt.Sprintf("refresh refused: %s", resp.body))
+			continue
+		}
+		var tok struct {
+			RefreshToken string `json:"refresh_token"`
+		}
+		if err := json.Unmarshal(resp.body, &tok); err != nil || tok.RefreshToken == "" {
+			r.defect(fmt.Sprintf("refresh answered 200 without a refresh token: %.200q", resp.body))
+			return
+		}
+		old := f.current
+		f.current = tok.RefreshToken
+		r.update(func() { r.accepted[old]++; r.refreshDone = append(r.refreshDone, time.Now()) })
+	}
+}
+
+func (r *failoverRun) defectUnless(ok bool, d string) {
+	if !ok {
+		r.defect(d)
+	}
+}
+
+// pause waits a little before a retry, as a client should.
+func pause(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+type failoverResponse struct {
+	status   int
+	header   http.Header
+	location string
+	body     []byte
+}
+
+type failoverBrowser struct {
+	run    *failoverRun
+	client *http.Client
+}
+
+func (r *failoverRun) browser() *failoverBrowser {
+	jar, _ := cookiejar.New(nil) // never fails without options
+	return &failoverBrowser{run: r, client: &http.Client{Jar: jar,
+		// Longer than any answer may take while the database is away: a
+		// request that hangs past it is a defect.
+		Timeout:       15 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *failoverBrowser) do(ctx context.Context, method, ref string, form url.Values) (failoverResponse, error) {
+	target := ref
+	if strings.HasPrefix(ref, "/") {
+		target = b.run.base + ref
+	}
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return failoverResponse{}, err
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return failoverResponse{}, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return failoverResponse{}, err
+	}
+	return failoverResponse{status: resp.StatusCode, header: resp.Header, location: resp.Header.Get("Location"), body: data}, nil
+}
+
+type failoverTokens struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// login runs a whole login with the SMS challenge and the code exchange.
+// Every answer goes through check.
+func (r *failoverRun) login(ctx context.Context, u failoverUser) (failoverTokens, error) {
+	b := r.browser()
+	verifier := randomText() + randomText()
+	sum := sha256.Sum256([]byte(verifier))
+	state := randomText()
+	q := url.Values{"response_type": {"code"}, "client_id": {r.client}, "redirect_uri": {r.redirectURI},
+		"scope": {"openid profile email offline_access"}, "state": {state}, "nonce": {randomText()},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	redirects := []int{http.StatusFound, http.StatusSeeOther}
+
+	resp, err := b.do(ctx, "GET", "/authorize?"+q.Encode(), nil)
+	if err := r.check("authorize", resp, err, redirects...); err != nil {
+		return failoverTokens{}, err
+	}
+	loginPage := resp.location
+	resume, err := queryParam(loginPage, "return_to")
+	if err != nil {
+		r.defect("authorize: " + err.Error())
+		return failoverTokens{}, err
+	}
+	resp, err = b.do(ctx, "GET", loginPage, nil)
+	if err := r.check("login page", resp, err, http.StatusOK); err != nil {
+		return failoverTokens{}, err
+	}
+	resp, err = b.do(ctx, "POST", "/login", url.Values{"email": {u.email}, "password": {u.password}, "return_to": {resume}})
+	if err := r.check("login post", resp, err, redirects...); err != nil {
+		return failoverTokens{}, err
+	}
+	resp, err = b.do(ctx, "GET", resume, nil)
+	if err := r.check("resume", resp, err, redirects...); err != nil {
+		return failoverTokens{}, err
+	}
+	challenge := resp.location
+	seen := r.sms.CountTo(u.phone)
+	resp, err = b.do(ctx, "GET", challenge, nil)
+	if err := r.check("challenge page", resp, err, http.StatusOK); err != nil {
+		return failoverTokens{}, err
+	}
+	if !bytes.Contains(resp.body, []byte(`data-screen="challenge"`)) {
+		r.defect(fmt.Sprintf("challenge page: not the challenge screen: %.300q", resp.body))
+		return failoverTokens{}, errors.New("not the challenge screen")
+	}
+	// A code page shown means its message is in the outbox; it must arrive.
+	// A message of an earlier attempt whose answer was lost may come first,
+	// so each message that arrives is tried in turn.
+	for try := 0; ; try++ {
+		wait, cancel := context.WithTimeout(ctx, 45*time.Second)
+		m, err := r.sms.WaitMessage(wait, u.phone, seen+try)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				r.defect(fmt.Sprintf("the code shown to %s never arrived: %v", u.email, err))
+			}
+			return failoverTokens{}, err
+		}
+		resp, err = b.do(ctx, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {plivotest.Code(m.Text)}, "return_to": {resume}})
+		if err := r.check("code post", resp, err, append(redirects, http.StatusOK, http.StatusUnprocessableEntity)...); err != nil {
+			return failoverTokens{}, err
+		}
+		if resp.location == resume {
+			break
+		}
+		if try == 2 {
+			r.defect(fmt.Sprintf("code post: three codes refused: %d %q", resp.status, resp.location))
+			return failoverTokens{}, errors.New("codes refused")
+		}
+	}
+	resp, err = b.do(ctx, "GET", resume, nil)
+	if err := r.check("callback", resp, err, redirects...); err != nil {
+		return failoverTokens{}, err
+	}
+	code, err := queryParam(resp.location, "code")
+	if err != nil {
+		r.defect("callback: " + err.Error())
+		return failoverTokens{}, err
+	}
+	resp, err = b.do(ctx, "POST", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {r.client},
+		"code": {code}, "redirect_uri": {r.redirectURI}, "code_verifier": {verifier}})
+	if err := r.check("token", resp, err, http.StatusOK); err != nil {
+		return failoverTokens{}, err
+	}
+	var tok failoverTokens
+	if err := json.Unmarshal(resp.body, &tok); err != nil || tok.RefreshToken == "" {
+		r.defect(fmt.Sprintf("token: no refresh token in %.200q", resp.body))
+		return failoverTokens{}, errors.New("no refresh token")
+	}
+	return tok, nil
+}
+
+func (r *failoverRun) refresh(ctx context.Context, token string) (failoverResponse, error) {
+	return r.browser().do(ctx, "POST", "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {r.client}, "refresh_token": {token}})
+}
+
+func queryParam(ref, name string) (string, error) {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return "", err
+	}
+	v := u.Query().Get(name)
+	if v == "" {
+		return "", fmt.Errorf("redirect to %q has no %s", ref, name)
+	}
+	return v, nil
+}
+
+func randomText() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
