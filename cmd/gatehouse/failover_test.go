@@ -26,6 +26,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/mfa/sms/plivotest"
 	"github.com/gatehouse-id/gatehouse/pgcluster"
+	"github.com/gatehouse-id/gatehouse/store"
 )
 
 // resumeWithin is how soon after the standby's promotion logins must work
@@ -37,14 +38,17 @@ const resumeWithin = 10 * time.Second
 // streaming standby. While logins with the SMS challenge and refresh-token
 // rotations run, the primary is killed and the standby promoted. Logins work
 // again within resumeWithin of the promotion; every message the outbox holds
-// reaches the fake Plivo exactly once; no refresh token is accepted twice;
+// reaches the fake Plivo exactly once; no refresh token is accepted twice,
+// and a rotation made before the failover holds after it;
 // and while the database is away, every answer is a 503 with Retry-After,
 // never a 500.
 func TestLoginsSurviveAPostgresFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a primary and a standby Postgres and fails over between them")
 	}
+	began := time.Now()
 	primary, standby := startReplicatedPair(t)
+	t.Logf("primary and synchronous standby up in %v", time.Since(began).Round(time.Millisecond))
 
 	const loginWorkers, refreshWorkers = 3, 2
 	cli := cliAgainst(t, primary.URL("postgres"))
@@ -92,6 +96,7 @@ func TestLoginsSurviveAPostgresFailover(t *testing.T) {
 		}
 	}()
 	waitReady(t, base+"/readyz", served)
+	t.Logf("seeded and serving %v after the start", time.Since(began).Round(time.Millisecond))
 
 	run := &failoverRun{base: base, client: clientID, redirectURI: redirectURI, sms: plivo, accepted: map[string]int{}}
 	// Each refresher starts from a login made before the failover.
@@ -121,6 +126,7 @@ func TestLoginsSurviveAPostgresFailover(t *testing.T) {
 	run.waitFor(t, "logins and refreshes before the failover", 60*time.Second, func(s failoverStats) bool {
 		return s.logins >= loginWorkers && s.refreshes >= refreshWorkers
 	})
+	t.Logf("killing the primary %v after the start", time.Since(began).Round(time.Millisecond))
 	if err := primary.Kill(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -155,16 +161,31 @@ func TestLoginsSurviveAPostgresFailover(t *testing.T) {
 			}
 		}
 	})
-	t.Run("every token family is usable or revoked", func(t *testing.T) {
+	t.Run("every token family is usable or revoked, and rotations survive the failover", func(t *testing.T) {
 		for i, f := range families {
+			if f.revoked {
+				if r, err := run.refresh(context.Background(), f.current); err != nil || r.status != http.StatusBadRequest {
+					t.Errorf("family %d was revoked, yet its last token is not refused: %v %d %s", i, err, r.status, r.body)
+				}
+				continue
+			}
+			before := f.rotatedBefore(killedAt)
+			if before.token == "" {
+				t.Fatalf("family %d has no rotation from before the failover", i)
+			}
 			r, err := run.refresh(context.Background(), f.current)
-			switch {
-			case err != nil:
-				t.Errorf("family %d: %v", i, err)
-			case f.revoked && r.status == http.StatusOK:
-				t.Errorf("family %d was revoked, yet its last token still refreshes", i)
-			case !f.revoked && r.status != http.StatusOK:
-				t.Errorf("family %d: its current token is refused after the failover: %d %s", i, r.status, r.body)
+			if err != nil || r.status != http.StatusOK {
+				t.Errorf("family %d: its current token is refused after the failover: %v %d %s", i, err, r.status, r.body)
+				continue
+			}
+			next := refreshTokenOf(t, r.body)
+			// Past the reuse interval, a rotated token is a stolen one.
+			time.Sleep(time.Until(before.at.Add(store.DefaultRefreshReuseInterval)))
+			if r, err := run.refresh(context.Background(), before.token); err != nil || r.status != http.StatusBadRequest {
+				t.Errorf("family %d: a token rotated before the failover is not refused after it (was its rotation lost?): %v %d %s", i, err, r.status, r.body)
+			}
+			if r, err := run.refresh(context.Background(), next); err != nil || r.status != http.StatusBadRequest {
+				t.Errorf("family %d: the reuse of a rotated token did not revoke the family: %v %d %s", i, err, r.status, r.body)
 			}
 		}
 	})
@@ -327,9 +348,37 @@ func waitOutboxDone(t *testing.T, conn *pgx.Conn, limit time.Duration) []outboxR
 
 type failoverUser struct{ email, password, phone string }
 
+// tokenFamily is one refresh-token family, used by one refresher at a time.
 type tokenFamily struct {
-	current string
-	revoked bool // a reuse was detected, and every token of the family refused
+	current   string
+	revoked   bool       // a reuse was detected, and every token of the family refused
+	rotations []rotation // the tokens redeemed, in order
+}
+
+// rotation is one successful refresh.
+type rotation struct {
+	token string
+	at    time.Time // when its answer arrived, after the rotation committed
+}
+
+// rotatedBefore returns the last rotation whose answer came before t.
+func (f *tokenFamily) rotatedBefore(t time.Time) rotation {
+	var last rotation
+	for _, r := range f.rotations {
+		if r.at.Before(t) {
+			last = r
+		}
+	}
+	return last
+}
+
+func refreshTokenOf(t *testing.T, body []byte) string {
+	t.Helper()
+	var tok failoverTokens
+	if err := json.Unmarshal(body, &tok); err != nil || tok.RefreshToken == "" {
+		t.Fatalf("no refresh token in %.200q", body)
+	}
+	return tok.RefreshToken
 }
 
 // failoverRun drives logins and refreshes and keeps what they saw.
@@ -495,6 +544,7 @@ func (r *failoverRun) refreshLoop(ctx context.Context, f *tokenFamily) {
 		}
 		old := f.current
 		f.current = tok.RefreshToken
+		f.rotations = append(f.rotations, rotation{token: old, at: time.Now()})
 		r.update(func() { r.accepted[old]++; r.refreshDone = append(r.refreshDone, time.Now()) })
 	}
 }
