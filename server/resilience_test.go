@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ func TestLoginsRecoverAfterAPostgresRestart(t *testing.T) {
 	h.signUp(h.browser(), "ann@example.com").expectRedirect(t, "/account")
 	b := h.browser()
 	h.logIn(b, "ann@example.com", goodPassword).expectRedirect(t, "/account")
+	spa := h.newSPA(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -37,6 +39,17 @@ func TestLoginsRecoverAfterAPostgresRestart(t *testing.T) {
 		if strings.Contains(strings.ToLower(down.body), strings.ToLower(internal)) {
 			t.Errorf("the outage page leaks %q", internal)
 		}
+	}
+
+	// An app is told to try again, not that it is unknown or that the server
+	// is broken: fosite would make a failed client lookup invalid_client.
+	status, body, header := h.tokenRequest(t, url.Values{"grant_type": {"refresh_token"}, "client_id": {spaID}, "refresh_token": {"any"}})
+	if status != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" || header.Get("Retry-After") == "" {
+		t.Errorf("token endpoint with Postgres down: %d %v (Retry-After %q), want 503 temporarily_unavailable with Retry-After",
+			status, body, header.Get("Retry-After"))
+	}
+	if r := h.do(h.browser(), "GET", spa.authURL(newFlow()), nil); r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
+		t.Errorf("authorize with Postgres down: %d (Retry-After %q), want 503 with Retry-After", r.status, r.header.Get("Retry-After"))
 	}
 
 	if err := cluster.Restart(ctx); err != nil {
