@@ -10,8 +10,9 @@ import (
 )
 
 // IsUnavailable reports whether err means that no primary served the
-// request: none could be reached, the connection broke, the server was
-// shutting down, or it was read-only (a standby, or a primary being demoted).
+// request: none could be reached or answered in time, the connection broke,
+// the server was shutting down, or it was read-only (a standby, or a primary
+// being demoted).
 // Nothing the request did is kept unless its commit got through, and the same
 // request may well succeed in a few seconds, once a primary answers again:
 // during a failover every such error is one of these.
