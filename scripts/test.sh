@@ -56,7 +56,7 @@ tally=$(mktemp)
 go build -o "$tally.report" ./cmd/testreport
 trap '"$tally.report" -total "$tally"; rm -f "$tally" "$tally.report"' EXIT
 
-go run ./cmd/withpostgres -- go test -json -race -count=1 "$@" ./... 2>&1 | "$tally.report" -tally "$tally"
+go run ./cmd/withpostgres -- go test -json -race -count=1 -timeout 30m "$@" ./... 2>&1 | "$tally.report" -tally "$tally"
 
 # A short run of every fuzz target, unless the caller picked tests to run.
 if [ $# -eq 0 ]; then
