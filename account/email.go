@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/limits"
 )
 
 // Mail purposes, also the outbox rows' purposes.
@@ -72,25 +74,21 @@ type EmailStore interface {
 	UseEmailVerification(ctx context.Context, tokenHash []byte, now time.Time) (bool, error)
 	SetEmailVerified(ctx context.Context, userID string, verified bool) error
 	Resets
-	MailCounters
+	// TakeCounters counts mail sends under keys of their own ("mail-to:…",
+	// "mail-ip:…").
+	limits.Store
 }
 
 // EmailRules are the lifetimes of the links and the limits on sending them.
 type EmailRules struct {
-	VerifyFor  time.Duration // a verification link works this long
-	ResetFor   time.Duration // a reset link works this long
-	PerAddress []Limit       // mails to one address, verification and reset together
-	PerIP      []Limit       // mails asked for from one address (IPv6: per /64)
+	VerifyFor  time.Duration  // a verification link works this long
+	ResetFor   time.Duration  // a reset link works this long
+	PerAddress []limits.Limit // mails to one address, verification and reset together
+	PerIP      []limits.Limit // mails asked for from one address (IPv6: per /64)
 	// ResetAnswerAfter is the least time a reset request takes, in real
 	// time, so that queuing a mail for an account does not take measurably
 	// longer than the nothing done for an unknown address.
 	ResetAnswerAfter time.Duration
-}
-
-// Limit is at most Max in each fixed Window.
-type Limit struct {
-	Max    int
-	Window time.Duration
 }
 
 // DefaultEmailRules are what docs/email.md describes.
@@ -98,8 +96,8 @@ func DefaultEmailRules() EmailRules {
 	return EmailRules{
 		VerifyFor:  24 * time.Hour,
 		ResetFor:   30 * time.Minute,
-		PerAddress: []Limit{{Max: 3, Window: 15 * time.Minute}, {Max: 10, Window: 24 * time.Hour}},
-		PerIP:      []Limit{{Max: 10, Window: time.Hour}, {Max: 50, Window: 24 * time.Hour}},
+		PerAddress: []limits.Limit{{Max: 3, Window: 15 * time.Minute}, {Max: 10, Window: 24 * time.Hour}},
+		PerIP:      []limits.Limit{{Max: 10, Window: time.Hour}, {Max: 50, Window: 24 * time.Hour}},
 
 		ResetAnswerAfter: 100 * time.Millisecond,
 	}

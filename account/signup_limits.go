@@ -5,21 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sort"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/limits"
 )
 
 // SignupRules limit how many accounts one client address may create. Each new
 // account may ask for codes to a new phone number, so unlimited signups would
 // turn the SMS limits per user into no limit at all.
 type SignupRules struct {
-	PerIP []Limit // successful signups from one address (IPv6: per /64)
+	PerIP []limits.Limit // successful signups from one address (IPv6: per /64)
 }
 
 // DefaultSignupRules allow 10 signups an hour and 50 a day from one address:
 // more than a household or an office signs up, far fewer than a script needs.
 func DefaultSignupRules() SignupRules {
-	return SignupRules{PerIP: []Limit{{Max: 10, Window: time.Hour}, {Max: 50, Window: 24 * time.Hour}}}
+	return SignupRules{PerIP: []limits.Limit{{Max: 10, Window: time.Hour}, {Max: 50, Window: 24 * time.Hour}}}
 }
 
 // SignupRuleSource lays the settings an admin changes at run time over base.
@@ -27,15 +28,13 @@ type SignupRuleSource func(ctx context.Context, base SignupRules) SignupRules
 
 // SignupCounters keeps the signup counters in the database, in the
 // fixed-window counters the mail and SMS limits use, so that every replica
-// sees the same counts. InTx runs fn in one transaction that TakeSignups and
+// sees the same counts. InTx runs fn in one transaction that TakeCounters and
 // Users.CreateUser called with its ctx join: a signup that fails (an address
 // already registered) then counts nowhere.
 type SignupCounters interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-	// TakeSignups counts one signup in every counter, or in none when any
-	// is at its Max, and returns the counters that were; atomic across
-	// replicas.
-	TakeSignups(ctx context.Context, counters []SendCounter) (exhausted []SendCounter, err error)
+	// TakeCounters counts signups under keys of their own ("signup-ip:…").
+	limits.Store
 }
 
 // SignupLimitError says the client's address created too many accounts
@@ -74,17 +73,15 @@ func (s *Service) createCounted(ctx context.Context, u NewUser, ip netip.Addr) (
 }
 
 func (s *Service) takeSignup(ctx context.Context, ip netip.Addr, now time.Time) error {
-	cs := windowCounters("signup-ip:"+IPKey(ip), now, s.signupRules(ctx).PerIP)
-	// One order for every caller, so concurrent takes never deadlock.
-	sort.Slice(cs, func(i, j int) bool { return cs[i].Key < cs[j].Key })
-	exhausted, err := s.signups.TakeSignups(ctx, cs)
+	cs := limits.Counters("ip", "signup-ip:"+limits.IPKey(ip), now, s.signupRules(ctx).PerIP...)
+	refused, taken, err := limits.Take(ctx, s.signups, cs)
 	if err != nil {
 		return fmt.Errorf("count signups: %w", err)
 	}
-	if len(exhausted) == 0 {
-		return nil
+	if !taken {
+		return &SignupLimitError{RetryAt: refused.WindowEnd}
 	}
-	return &SignupLimitError{RetryAt: latestEnd(exhausted)}
+	return nil
 }
 
 // signupRefused audits a signup a limit refused and passes err on.

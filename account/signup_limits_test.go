@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/account/accounttest"
+	"github.com/gatehouse-id/gatehouse/limits"
 )
 
 // signUpFrom signs user<n>@example.com up from the client address ip.
@@ -108,7 +109,7 @@ func TestSignupLimitKeysIPv6AddressesPerSlash64(t *testing.T) {
 func twoSignupsAnHour(t *testing.T) fixture {
 	f := newFixture(t)
 	d := accounttest.Deps(f.st, f.clock, accounttest.CheapParams)
-	d.SignupRules = account.SignupRules{PerIP: []account.Limit{{Max: 2, Window: time.Hour}}}
+	d.SignupRules = account.SignupRules{PerIP: []limits.Limit{{Max: 2, Window: time.Hour}}}
 	f.svc = account.NewService(d)
 	return f
 }

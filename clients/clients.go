@@ -4,7 +4,11 @@
 // URIs, logout URLs and web origins are acceptable, which grants each type
 // may use — and how client secrets are made and checked. It knows nothing of
 // HTTP or SQL: it declares the Store it needs and the store package implements
-// it against Postgres.
+// it against Postgres. Service is where administrators' changes are made —
+// creating, changing and deleting applications and APIs, and granting APIs
+// to machine-to-machine applications — so that the console, the admin API
+// and the command line apply the same rules and write the same audit
+// entries.
 //
 // Four types of client exist, as in Auth0:
 //

@@ -79,20 +79,6 @@ func FormatLifetime(d time.Duration) string {
 	return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 }
 
-// New makes an application of the given type with a fresh client id and, for
-// web and m2m, a fresh secret, returned in the clear once: only its hash is
-// in the client. The client is validated; it has no URLs yet.
-func New(name string, typ Type) (c Client, secret string, err error) {
-	c = Client{ID: NewClientID(), Name: strings.TrimSpace(name), Type: typ}
-	if typ == Web || typ == M2M {
-		secret, c.SecretHash = NewSecret()
-	}
-	if err := c.Validate(); err != nil {
-		return Client{}, "", err
-	}
-	return c, secret, nil
-}
-
 // RotateSecret gives a confidential client a new secret and returns it in
 // the clear, once. The old secret stops working when the client is stored.
 func (c *Client) RotateSecret() (string, error) {

@@ -4,21 +4,23 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/limits"
 )
 
 // enrollLimits are the global_enroll limit: EnrollShare percent of each
 // global budget that is on, never less than one send, so that a share
 // rounding to nothing does not read as "no limit".
-func (r Rules) enrollLimits() []Limit {
+func (r Rules) enrollLimits() []limits.Limit {
 	if r.EnrollShare <= 0 || r.EnrollShare >= 100 {
 		return nil
 	}
-	var out []Limit
+	var out []limits.Limit
 	for _, l := range r.GlobalLimits {
-		if l.Max <= 0 || l.Window <= 0 {
+		if !l.On() {
 			continue
 		}
-		out = append(out, Limit{Max: max(1, l.Max*r.EnrollShare/100), Window: l.Window})
+		out = append(out, limits.Limit{Max: max(1, l.Max*r.EnrollShare/100), Window: l.Window})
 	}
 	return out
 }
@@ -38,18 +40,18 @@ type BudgetUse struct {
 // one is running out. Budgets that are off are left out.
 func (s *Service) Budgets(ctx context.Context) ([]BudgetUse, error) {
 	rules, now := s.rulesFor(ctx), s.now()
-	cs := append(windowCounters(LimitGlobal, globalKey, now, rules.GlobalLimits),
-		windowCounters(LimitGlobalEnroll, globalEnrollKey, now, rules.enrollLimits())...)
+	cs := append(limits.Counters(LimitGlobal, globalKey, now, rules.GlobalLimits...),
+		limits.Counters(LimitGlobalEnroll, globalEnrollKey, now, rules.enrollLimits()...)...)
 	if len(cs) == 0 {
 		return nil, nil
 	}
-	counts, err := s.store.MFASendCounts(ctx, cs)
+	counts, err := s.store.ReadCounters(ctx, cs)
 	if err != nil {
 		return nil, fmt.Errorf("read sms budgets: %w", err)
 	}
 	out := make([]BudgetUse, len(cs))
 	for i, c := range cs {
-		out[i] = BudgetUse{Limit: c.Limit, Window: c.WindowEnd.Sub(c.WindowStart), WindowEnd: c.WindowEnd,
+		out[i] = BudgetUse{Limit: c.Name, Window: c.WindowEnd.Sub(c.WindowStart), WindowEnd: c.WindowEnd,
 			Sent: counts[i], Max: c.Max}
 	}
 	return out, nil

@@ -6,24 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sort"
 	"strconv"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/limits"
 )
-
-// SendCounter is one fixed-window bucket of one limit: Key names what is
-// counted and the window's length ("phone:<lookup hex>/600s", "ip:192.0.2.1/3600s",
-// "user:<id>/3600s", "cc:44/3600s", "global/3600s", "global:enroll/3600s"), so
-// the 10-minute and the day bucket of one phone never share a row.
-type SendCounter struct {
-	Limit       string // one of the Limit… names
-	Key         string
-	WindowStart time.Time
-	WindowEnd   time.Time
-	Max         int
-}
 
 // FailureState is what the user's failure counter says.
 type FailureState struct {
@@ -35,13 +23,13 @@ type FailureState struct {
 // Counters keeps the send counters and the per-user failure counters in the
 // database, so that every replica sees the same counts.
 type Counters interface {
-	// TakeMFASends counts one send in every counter, or in none of them when
-	// any is already at its Max; it returns the counters that were. It must be
-	// atomic against concurrent callers on any replica.
-	TakeMFASends(ctx context.Context, counters []SendCounter) (exhausted []SendCounter, err error)
-	// MFASendCounts returns how many sends each counter holds in its window,
-	// 0 where there were none; it changes nothing.
-	MFASendCounts(ctx context.Context, counters []SendCounter) ([]int, error)
+	// TakeCounters counts SMS sends under the keys of the Limit… names
+	// ("phone:<lookup hex>", "ip:…", "user:<id>", "cc:44", "global",
+	// "global:enroll").
+	limits.Store
+	// ReadCounters returns how many each counter holds in its window, 0
+	// where there were none; it changes nothing.
+	ReadCounters(ctx context.Context, counters []limits.Counter) ([]int, error)
 
 	MFAFailures(ctx context.Context, userID string) (FailureState, error)
 	// AddMFAFailure counts one failure and returns the consecutive count after it.
@@ -136,12 +124,12 @@ const (
 // rest of the budget for sign-in.
 func (s *Service) takeSends(ctx context.Context, c Challenge, ip netip.Addr, now time.Time) error {
 	rules := s.rulesFor(ctx)
-	var cs []SendCounter
-	add := func(limit, key string, ls ...Limit) {
-		cs = append(cs, windowCounters(limit, key, now, ls)...)
+	var cs []limits.Counter
+	add := func(limit, key string, ls ...limits.Limit) {
+		cs = append(cs, limits.Counters(limit, key, now, ls...)...)
 	}
 	add(LimitPhone, "phone:"+hex.EncodeToString(c.PhoneLookup), rules.PhoneLimits...)
-	add(LimitIP, "ip:"+account.IPKey(ip), rules.IPLimits...)
+	add(LimitIP, "ip:"+limits.IPKey(ip), rules.IPLimits...)
 	add(LimitUser, "user:"+c.UserID, rules.UserLimits...)
 	if l, ok := rules.CountryLimits[c.CountryCode]; ok {
 		add(LimitCountry, "cc:"+strconv.Itoa(c.CountryCode), l)
@@ -150,44 +138,17 @@ func (s *Service) takeSends(ctx context.Context, c Challenge, ip netip.Addr, now
 	if c.Purpose == PurposeEnroll {
 		add(LimitGlobalEnroll, globalEnrollKey, rules.enrollLimits()...)
 	}
-	// One order for every caller, so concurrent takes never deadlock.
-	sort.Slice(cs, func(i, j int) bool { return cs[i].Key < cs[j].Key })
-
-	exhausted, err := s.store.TakeMFASends(ctx, cs)
+	// Of two limits that end together, limits.Take reports the first by key,
+	// so the whole budget ("global/…") before its enrollment share
+	// ("global:enroll/…").
+	refused, taken, err := limits.Take(ctx, s.store, cs)
 	if err != nil {
 		return fmt.Errorf("count sms sends: %w", err)
 	}
-	if len(exhausted) == 0 {
-		return nil
+	if !taken {
+		return &LimitError{Limit: refused.Name, RetryAt: refused.WindowEnd}
 	}
-	// The limit that keeps the user waiting longest is the one to report;
-	// of two that end together, the first by key, so the whole budget
-	// ("global/…") before its enrollment share ("global:enroll/…").
-	worst := exhausted[0]
-	for _, c := range exhausted[1:] {
-		if c.WindowEnd.After(worst.WindowEnd) {
-			worst = c
-		}
-	}
-	return &LimitError{Limit: worst.Limit, RetryAt: worst.WindowEnd}
-}
-
-// windowCounters are the counters of limit under key for the windows that
-// hold now, one per Limit that is on. The key ends in the window's length,
-// so that the 10-minute and the day bucket of one phone never share a row.
-func windowCounters(limit, key string, now time.Time, ls []Limit) []SendCounter {
-	var cs []SendCounter
-	for _, l := range ls {
-		if l.Max <= 0 || l.Window <= 0 {
-			continue
-		}
-		start := now.Truncate(l.Window)
-		cs = append(cs, SendCounter{
-			Limit: limit, Key: key + "/" + strconv.FormatInt(int64(l.Window/time.Second), 10) + "s",
-			WindowStart: start, WindowEnd: start.Add(l.Window), Max: l.Max,
-		})
-	}
-	return cs
+	return nil
 }
 
 func limitEvent(userID string, ip netip.Addr, masked string, l *LimitError) account.Event {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account/accounttest"
+	"github.com/gatehouse-id/gatehouse/limits"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/store"
 	"github.com/gatehouse-id/gatehouse/store/storetest"
@@ -95,7 +96,7 @@ func TestIPLimit(t *testing.T) {
 
 func TestIPv6AddressesCountPerSlash64(t *testing.T) {
 	rules := mfa.DefaultRules()
-	rules.IPLimits = []mfa.Limit{{Max: 2, Window: time.Hour}}
+	rules.IPLimits = []limits.Limit{{Max: 2, Window: time.Hour}}
 	f := newFixture(t, rules)
 	for _, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2:ffff::9"} {
 		if err := f.send(t, f.svc, "", mfa.Phone{}, netip.MustParseAddr(ip)); err != nil {
@@ -142,7 +143,7 @@ func (f *fixture) signIn(t *testing.T) error {
 
 func TestGlobalBudget(t *testing.T) {
 	rules := mfa.DefaultRules()
-	rules.GlobalLimits = []mfa.Limit{{Max: 3, Window: time.Hour}}
+	rules.GlobalLimits = []limits.Limit{{Max: 3, Window: time.Hour}}
 	f := newFixture(t, rules)
 	for range 3 {
 		if err := f.signIn(t); err != nil {
@@ -161,7 +162,7 @@ func TestGlobalBudget(t *testing.T) {
 
 func TestEnrollmentSpendsOnlyItsShareOfTheGlobalBudget(t *testing.T) {
 	rules := mfa.DefaultRules()
-	rules.GlobalLimits = []mfa.Limit{{Max: 4, Window: time.Hour}}
+	rules.GlobalLimits = []limits.Limit{{Max: 4, Window: time.Hour}}
 	rules.EnrollShare = 50
 	f := newFixture(t, rules)
 	for range 2 {
@@ -191,7 +192,7 @@ func TestEnrollmentSpendsOnlyItsShareOfTheGlobalBudget(t *testing.T) {
 
 func TestSignInCodesMaySpendTheWholeGlobalBudget(t *testing.T) {
 	rules := mfa.DefaultRules()
-	rules.GlobalLimits = []mfa.Limit{{Max: 2, Window: time.Hour}}
+	rules.GlobalLimits = []limits.Limit{{Max: 2, Window: time.Hour}}
 	f := newFixture(t, rules)
 	for range 2 {
 		if err := f.signIn(t); err != nil {
@@ -204,7 +205,7 @@ func TestSignInCodesMaySpendTheWholeGlobalBudget(t *testing.T) {
 
 func TestEnrollmentResendsCountAgainstTheShare(t *testing.T) {
 	rules := mfa.DefaultRules()
-	rules.GlobalLimits = []mfa.Limit{{Max: 4, Window: time.Hour}}
+	rules.GlobalLimits = []limits.Limit{{Max: 4, Window: time.Hour}}
 	f := newFixture(t, rules)
 	c, _ := f.start(t, mfa.StartRequest{})
 	f.clock.Advance(rules.ResendCooldown)
@@ -223,24 +224,24 @@ func TestTheEnrollmentShareOfEachGlobalBudget(t *testing.T) {
 	hour := time.Hour
 	for _, tt := range []struct {
 		name   string
-		global []mfa.Limit
+		global []limits.Limit
 		share  int
 		want   []mfa.BudgetUse // Limit, Window and Max
 	}{
-		{"half by default", []mfa.Limit{{Max: 1000, Window: hour}}, 50,
+		{"half by default", []limits.Limit{{Max: 1000, Window: hour}}, 50,
 			[]mfa.BudgetUse{{Limit: "global", Window: hour, Max: 1000}, {Limit: "global_enroll", Window: hour, Max: 500}}},
-		{"rounds down", []mfa.Limit{{Max: 5, Window: hour}}, 50,
+		{"rounds down", []limits.Limit{{Max: 5, Window: hour}}, 50,
 			[]mfa.BudgetUse{{Limit: "global", Window: hour, Max: 5}, {Limit: "global_enroll", Window: hour, Max: 2}}},
-		{"never below one send", []mfa.Limit{{Max: 3, Window: hour}}, 10,
+		{"never below one send", []limits.Limit{{Max: 3, Window: hour}}, 10,
 			[]mfa.BudgetUse{{Limit: "global", Window: hour, Max: 3}, {Limit: "global_enroll", Window: hour, Max: 1}}},
-		{"each window", []mfa.Limit{{Max: 100, Window: hour}, {Max: 1000, Window: 24 * hour}}, 30,
+		{"each window", []limits.Limit{{Max: 100, Window: hour}, {Max: 1000, Window: 24 * hour}}, 30,
 			[]mfa.BudgetUse{{Limit: "global", Window: hour, Max: 100}, {Limit: "global", Window: 24 * hour, Max: 1000},
 				{Limit: "global_enroll", Window: hour, Max: 30}, {Limit: "global_enroll", Window: 24 * hour, Max: 300}}},
-		{"100 keeps nothing back", []mfa.Limit{{Max: 1000, Window: hour}}, 100,
+		{"100 keeps nothing back", []limits.Limit{{Max: 1000, Window: hour}}, 100,
 			[]mfa.BudgetUse{{Limit: "global", Window: hour, Max: 1000}}},
-		{"0 keeps nothing back", []mfa.Limit{{Max: 1000, Window: hour}}, 0,
+		{"0 keeps nothing back", []limits.Limit{{Max: 1000, Window: hour}}, 0,
 			[]mfa.BudgetUse{{Limit: "global", Window: hour, Max: 1000}}},
-		{"no global budget, no share", []mfa.Limit{{Max: 0, Window: hour}}, 50, nil},
+		{"no global budget, no share", []limits.Limit{{Max: 0, Window: hour}}, 50, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rules := mfa.DefaultRules()
@@ -265,7 +266,7 @@ func TestTheEnrollmentShareOfEachGlobalBudget(t *testing.T) {
 
 func TestBudgetsCountTheCurrentWindow(t *testing.T) {
 	rules := mfa.DefaultRules()
-	rules.GlobalLimits = []mfa.Limit{{Max: 10, Window: time.Hour}}
+	rules.GlobalLimits = []limits.Limit{{Max: 10, Window: time.Hour}}
 	f := newFixture(t, rules)
 	f.clock.Advance(20 * time.Minute)
 	for range 2 {
@@ -293,7 +294,7 @@ func TestBudgetsCountTheCurrentWindow(t *testing.T) {
 
 func TestCountryLimit(t *testing.T) {
 	rules := mfa.DefaultRules()
-	rules.CountryLimits = map[int]mfa.Limit{1: {Max: 1, Window: time.Hour}}
+	rules.CountryLimits = map[int]limits.Limit{1: {Max: 1, Window: time.Hour}}
 	f := newFixture(t, rules)
 	if err := f.send(t, f.svc, "", mustPhone(t, "+1 415 555 2671"), netip.Addr{}); err != nil {
 		t.Fatal(err)

@@ -1,16 +1,10 @@
 package mfa
 
-import "time"
+import (
+	"time"
 
-// Limit allows Max sends per fixed window of Window. Windows are aligned to
-// UTC: a 10-minute window runs 12:00–12:10, a day runs midnight to midnight. A
-// fixed window lets a burst of up to 2×Max straddle a boundary; the longer
-// windows above each short one cap that, and it costs one row per key and
-// window instead of one per send. Max 0 turns the limit off.
-type Limit struct {
-	Max    int
-	Window time.Duration
-}
+	"github.com/gatehouse-id/gatehouse/limits"
+)
 
 // Rules are the SMS factor's numbers. DefaultRules are the values
 // docs/security.md explains and NIST 800-63B calls for; tests move the clock
@@ -28,11 +22,11 @@ type Rules struct {
 	AccountLockAfter int
 
 	// Anti-fraud (SMS pumping) limits on sends, new challenges and resends alike.
-	PhoneLimits   []Limit       // per phone number
-	IPLimits      []Limit       // per client address; IPv6 per /64
-	UserLimits    []Limit       // per user
-	CountryLimits map[int]Limit // per calling code, for the countries listed
-	GlobalLimits  []Limit       // the whole installation's budget
+	PhoneLimits   []limits.Limit       // per phone number
+	IPLimits      []limits.Limit       // per client address; IPv6 per /64
+	UserLimits    []limits.Limit       // per user
+	CountryLimits map[int]limits.Limit // per calling code, for the countries listed
+	GlobalLimits  []limits.Limit       // the whole installation's budget
 
 	// PhoneOff is the admin's Phone Message switch turned off: no text
 	// message is sent on any path (ErrPhoneOff).
@@ -61,10 +55,10 @@ func DefaultRules() Rules {
 		LockAfter:        10,
 		LockFor:          15 * time.Minute,
 		AccountLockAfter: 100,
-		PhoneLimits:      []Limit{{Max: 3, Window: 10 * time.Minute}, {Max: 10, Window: 24 * time.Hour}},
-		IPLimits:         []Limit{{Max: 10, Window: time.Hour}},
-		UserLimits:       []Limit{{Max: 10, Window: time.Hour}},
-		GlobalLimits:     []Limit{{Max: 1000, Window: time.Hour}},
+		PhoneLimits:      []limits.Limit{{Max: 3, Window: 10 * time.Minute}, {Max: 10, Window: 24 * time.Hour}},
+		IPLimits:         []limits.Limit{{Max: 10, Window: time.Hour}},
+		UserLimits:       []limits.Limit{{Max: 10, Window: time.Hour}},
+		GlobalLimits:     []limits.Limit{{Max: 1000, Window: time.Hour}},
 		EnrollShare:      50,
 
 		TrustedBrowserFor: 30 * 24 * time.Hour,

@@ -11,7 +11,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
-	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/limits"
 )
 
 // BeginLogin starts a second-factor sign-in of a known user, offering the
@@ -42,9 +42,7 @@ func (s *Service) BeginLogin(ctx context.Context, userID, binding string) (cerem
 // may begin one, so each address may begin only so many per window
 // (ErrTooManyCeremonies).
 func (s *Service) BeginDiscoverable(ctx context.Context, binding string, from netip.Addr) (ceremonyID string, options []byte, err error) {
-	now := s.now()
-	start := now.Truncate(s.perIP.Window)
-	ok, err := s.st.TakeCeremonyAllowance(ctx, "passkey-ip:"+account.IPKey(from), start, start.Add(s.perIP.Window), s.perIP.Max)
+	_, ok, err := limits.Take(ctx, s.st, limits.Counters("ip", "passkey-ip:"+limits.IPKey(from), s.now(), s.perIP))
 	if err != nil {
 		return "", nil, fmt.Errorf("count passkey sign-ins: %w", err)
 	}

@@ -23,6 +23,8 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/gatehouse-id/gatehouse/limits"
 )
 
 // Errors a caller can act on. Their text is for logs; the server chooses the
@@ -54,13 +56,7 @@ const defaultCeremonyTTL = 5 * time.Minute
 // IPv6 /64) may begin: anyone may ask for one, and each is a row until it
 // expires, so a flood from one place costs at most this many rows per
 // window. A person needs one or two per sign-in.
-var DefaultAnonymousPerIP = Limit{Max: 60, Window: 10 * time.Minute}
-
-// Limit is at most Max in each Window.
-type Limit struct {
-	Max    int
-	Window time.Duration
-}
+var DefaultAnonymousPerIP = limits.Limit{Max: 60, Window: 10 * time.Minute}
 
 // Ceremony kinds, as stored.
 const (
@@ -78,7 +74,7 @@ type Config struct {
 	CeremonyTTL time.Duration
 	// AnonymousPerIP bounds passwordless ceremonies per address; zero
 	// means DefaultAnonymousPerIP.
-	AnonymousPerIP Limit
+	AnonymousPerIP limits.Limit
 }
 
 // ConfigFromIssuer derives the relying party from the issuer URL. Browsers
@@ -106,7 +102,7 @@ type Deps struct {
 type Service struct {
 	wa    *webauthn.WebAuthn
 	ttl   time.Duration
-	perIP Limit
+	perIP limits.Limit
 	st    Store
 	now   func() time.Time
 }
@@ -125,7 +121,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if cfg.CeremonyTTL <= 0 {
 		cfg.CeremonyTTL = defaultCeremonyTTL
 	}
-	if cfg.AnonymousPerIP.Max <= 0 || cfg.AnonymousPerIP.Window <= 0 {
+	if !cfg.AnonymousPerIP.On() {
 		cfg.AnonymousPerIP = DefaultAnonymousPerIP
 	}
 	if d.Now == nil {
@@ -214,10 +210,8 @@ type Use struct {
 // Store keeps credentials and ceremonies.
 type Store interface {
 	PutCeremony(ctx context.Context, c Ceremony) error
-	// TakeCeremonyAllowance counts one ceremony under key in the window
-	// [start, end) unless max are counted there already; it reports whether
-	// it counted. Atomic across replicas.
-	TakeCeremonyAllowance(ctx context.Context, key string, start, end time.Time, max int) (bool, error)
+	// TakeCounters counts ceremonies under keys of their own ("passkey-ip:…").
+	limits.Store
 	// TakeCeremony deletes and returns the ceremony with this id and
 	// binding, expired or not; ErrCeremonyNotFound if there is none.
 	TakeCeremony(ctx context.Context, id, binding string) (Ceremony, error)

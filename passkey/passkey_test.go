@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/limits"
 	"github.com/gatehouse-id/gatehouse/passkey"
 	"github.com/gatehouse-id/gatehouse/passkey/passkeytest"
 	"github.com/gatehouse-id/gatehouse/store"
@@ -684,7 +685,7 @@ func TestNewRefusesRelyingPartiesBrowsersRefuse(t *testing.T) {
 
 func TestAnAddressMayBeginOnlySoManyPasswordlessSignIns(t *testing.T) {
 	f := newFixture(t)
-	svc, err := passkey.New(passkey.Config{RPID: rpID, Origins: []string{origin}, AnonymousPerIP: passkey.Limit{Max: 3, Window: time.Minute}},
+	svc, err := passkey.New(passkey.Config{RPID: rpID, Origins: []string{origin}, AnonymousPerIP: limits.Limit{Max: 3, Window: time.Minute}},
 		passkey.Deps{Store: f.st, Now: func() time.Time { return f.now }})
 	if err != nil {
 		t.Fatal(err)

@@ -3,10 +3,8 @@ package server
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 
-	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/clients"
 )
 
@@ -66,30 +64,26 @@ func (s *Server) handleAdminAPICreate() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := r.PostForm
 		d := adminAPIsData{Name: f.Get("name"), Identifier: strings.TrimSpace(f.Get("identifier")), Lifetime: f.Get("token_lifetime")}
-		a := clients.API{Identifier: d.Identifier, Name: strings.TrimSpace(d.Name)}
 		fields := map[string]string{}
 		lifetime, err := clients.ParseLifetime("token_lifetime", d.Lifetime)
 		if addFieldError(fields, err) {
 			s.renderAdminAPIs(w, r, http.StatusBadRequest, d, fields)
 			return
 		}
-		a.TokenLifetime = lifetime
-		if fields, ok := consoleFields(a.ValidateNew()); ok {
-			s.renderAdminAPIs(w, r, http.StatusBadRequest, d, fields)
-			return
-		}
-		created, err := s.clients.CreateAPI(r.Context(), a)
+		created, err := s.clientAdm.CreateAPI(r.Context(), clients.API{Identifier: d.Identifier, Name: d.Name, TokenLifetime: lifetime},
+			nil, adminActor(r), meta(r))
 		if errors.Is(err, clients.ErrDuplicate) {
 			s.renderAdminAPIs(w, r, http.StatusBadRequest, d, map[string]string{"identifier": "An API with this identifier already exists."})
+			return
+		}
+		if fields, ok := consoleFields(err); ok {
+			s.renderAdminAPIs(w, r, http.StatusBadRequest, d, fields)
 			return
 		}
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.api_created", Details: map[string]any{
-			"by": actor(mustSession(r)), "identifier": created.Identifier, "name": created.Name,
-			"token_lifetime_seconds": int64(created.TokenLifetime.Seconds())}})
 		s.seeOther(w, r, "admin/apis/"+created.ID, "API created. Define its scopes below.")
 	})
 }
@@ -162,12 +156,13 @@ func (s *Server) handleAdminAPISave() http.Handler {
 			return
 		}
 		a := before
-		a.Name = strings.TrimSpace(r.PostForm.Get("name"))
+		a.Name = r.PostForm.Get("name")
 		fields := map[string]string{}
 		lifetime, err := clients.ParseLifetime("token_lifetime", r.PostForm.Get("token_lifetime"))
 		if !addFieldError(fields, err) {
 			a.TokenLifetime = lifetime
-			if f, bad := consoleFields(a.Validate()); bad {
+			a, err = s.clientAdm.UpdateAPI(r.Context(), a, adminActor(r), meta(r))
+			if f, bad := consoleFields(err); bad {
 				fields = f
 			}
 		}
@@ -178,13 +173,10 @@ func (s *Server) handleAdminAPISave() http.Handler {
 			})
 			return
 		}
-		if err := s.clients.UpdateAPI(r.Context(), a); err != nil {
+		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.api_updated", Details: map[string]any{
-			"by": actor(mustSession(r)), "identifier": a.Identifier, "name": a.Name,
-			"token_lifetime_seconds": int64(a.TokenLifetime.Seconds())}})
 		s.seeOther(w, r, "admin/apis/"+a.ID, "Saved. New tokens for this API use it.")
 	})
 }
@@ -212,18 +204,12 @@ func (s *Server) handleAdminAPIScopes() http.Handler {
 			return
 		}
 		if err == nil {
-			err = s.store.SetAPIScopes(r.Context(), a.ID, scopes)
+			err = s.clientAdm.SetScopes(r.Context(), a.ID, scopes, adminActor(r), meta(r))
 		}
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-		values := make([]string, len(scopes))
-		for i, sc := range scopes {
-			values[i] = sc.Value
-		}
-		s.audit(r, account.Event{Type: "admin.api_scopes_updated", Details: map[string]any{
-			"by": actor(mustSession(r)), "identifier": a.Identifier, "scopes": values}})
 		s.seeOther(w, r, "admin/apis/"+a.ID, "Scopes saved.")
 	})
 }
@@ -246,35 +232,26 @@ func (s *Server) handleAdminAPIGrant() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		by := actor(mustSession(r))
 		if r.PostForm.Get("authorized") == "" {
-			if err := s.store.DeleteGrant(ctx, app.ID, a.ID); err != nil && !errors.Is(err, clients.ErrNotFound) {
+			err := s.clientAdm.DeleteGrant(ctx, app.ID, a.Identifier, adminActor(r), meta(r))
+			if err != nil && !errors.Is(err, clients.ErrNotFound) {
 				s.serverError(w, r, err)
 				return
 			}
-			s.audit(r, account.Event{Type: "admin.grant_deleted", Details: map[string]any{
-				"by": by, "client_id": app.ID, "identifier": a.Identifier}})
 			s.seeOther(w, r, "admin/apis/"+a.ID, app.Name+" may no longer call this API.")
 			return
 		}
-		defined, err := s.store.APIScopes(ctx, a.ID)
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		scopes := slices.Compact(slices.Sorted(slices.Values(r.PostForm["scope"])))
-		if fields, bad := consoleFields(clients.ValidateGrant(app, defined, scopes)); bad {
+		_, err = s.clientAdm.SetGrant(ctx, app.ID, a.Identifier, r.PostForm["scope"], adminActor(r), meta(r))
+		if fields, bad := consoleFields(err); bad {
 			s.renderAdminAPI(w, r, http.StatusBadRequest, a, func(_ *adminAPIData, v *adminView) {
 				v.Fields, v.Error = fields, "The grant was not saved."
 			})
 			return
 		}
-		if err := s.store.SetGrant(ctx, clients.Grant{ClientID: app.ID, APIID: a.ID, Scopes: scopes}); err != nil {
+		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.grant_updated", Details: map[string]any{
-			"by": by, "client_id": app.ID, "identifier": a.Identifier, "scopes": scopes}})
 		s.seeOther(w, r, "admin/apis/"+a.ID, "Grant for "+app.Name+" saved.")
 	})
 }
@@ -300,12 +277,10 @@ func (s *Server) handleAdminAPIDelete() http.Handler {
 			})
 			return
 		}
-		if err := s.clients.DeleteAPI(r.Context(), a.Identifier); err != nil && !errors.Is(err, clients.ErrNotFound) {
+		if err := s.clientAdm.DeleteAPI(r.Context(), a.Identifier, adminActor(r), meta(r)); err != nil && !errors.Is(err, clients.ErrNotFound) {
 			s.serverError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.api_deleted", Details: map[string]any{
-			"by": actor(mustSession(r)), "identifier": a.Identifier, "name": a.Name}})
 		s.seeOther(w, r, "admin/apis", "API "+a.Name+" deleted.")
 	})
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -68,20 +67,15 @@ func (s *Server) renderAdminApps(w http.ResponseWriter, r *http.Request, status 
 func (s *Server) handleAdminAppCreate() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, typ := r.PostForm.Get("name"), r.PostForm.Get("type")
-		c, secret, err := clients.New(name, clients.Type(typ))
+		c, secret, err := s.clientAdm.CreateClient(r.Context(), clients.Client{Name: name, Type: clients.Type(typ)}, adminActor(r), meta(r))
 		if fields, ok := consoleFields(err); ok {
 			s.renderAdminApps(w, r, http.StatusBadRequest, adminAppsData{Name: name, Type: typ}, fields)
 			return
-		}
-		if err == nil {
-			err = s.clients.CreateClient(r.Context(), c)
 		}
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.client_created", Details: map[string]any{
-			"by": actor(mustSession(r)), "client_id": c.ID, "name": c.Name, "type": string(c.Type)}})
 		if secret == "" {
 			s.seeOther(w, r, "admin/applications/"+c.ID, "Application created. Add its callback URLs below.")
 			return
@@ -162,10 +156,10 @@ func (s *Server) handleAdminAppSave() http.Handler {
 			return
 		}
 		c, fields := appFromForm(before, r)
+		var err error
 		if len(fields) == 0 {
-			if f, ok := consoleFields(c.Validate()); ok {
-				fields = f
-			}
+			c, err = s.clientAdm.UpdateClient(r.Context(), c, adminActor(r), meta(r))
+			fields, _ = consoleFields(err)
 		}
 		if len(fields) > 0 {
 			f := r.PostForm
@@ -179,12 +173,10 @@ func (s *Server) handleAdminAppSave() http.Handler {
 			})
 			return
 		}
-		if err := s.clients.UpdateClient(r.Context(), c); err != nil {
+		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.client_updated", Details: map[string]any{
-			"by": actor(mustSession(r)), "client_id": c.ID, "changed": changedClientFields(before, c)}})
 		s.seeOther(w, r, "admin/applications/"+c.ID, "Saved. The changes apply to the next login.")
 	})
 }
@@ -246,23 +238,6 @@ func consoleFields(err error) (map[string]string, bool) {
 	return map[string]string{field: ve.Problem}, true
 }
 
-// changedClientFields names the settings a save changed, for the audit log.
-func changedClientFields(a, b clients.Client) []string {
-	var changed []string
-	add := func(name string, differ bool) {
-		if differ {
-			changed = append(changed, name)
-		}
-	}
-	add("name", a.Name != b.Name)
-	add("callbacks", !slices.Equal(a.Callbacks, b.Callbacks))
-	add("logout_urls", !slices.Equal(a.LogoutURLs, b.LogoutURLs))
-	add("web_origins", !slices.Equal(a.WebOrigins, b.WebOrigins))
-	add("mfa_policy", a.MFAPolicy != b.MFAPolicy)
-	add("lifetimes", a.Lifetimes != b.Lifetimes)
-	return changed
-}
-
 // refuseBuiltIn answers a change to a built-in application and reports
 // whether the change may go on.
 func (s *Server) refuseBuiltIn(w http.ResponseWriter, r *http.Request, c clients.Client) bool {
@@ -282,21 +257,16 @@ func (s *Server) handleAdminAppRotate() http.Handler {
 		if !ok || !s.refuseBuiltIn(w, r, c) {
 			return
 		}
-		secret, err := c.RotateSecret()
+		c, secret, err := s.clientAdm.RotateSecret(r.Context(), c.ID, adminActor(r), meta(r))
 		if _, bad := consoleFields(err); bad {
 			s.renderMessage(w, r, http.StatusBadRequest, "No secret to rotate",
 				"A single-page application is public and has no client secret.")
 			return
 		}
-		if err == nil {
-			err = s.clients.UpdateClient(r.Context(), c)
-		}
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.client_secret_rotated", Details: map[string]any{
-			"by": actor(mustSession(r)), "client_id": c.ID}})
 		s.renderAdminApp(w, r, http.StatusOK, c, func(d *adminAppData, v *adminView) {
 			d.Secret = secret
 			v.Notice = "New secret made; the old one no longer works. Copy it now: it is shown only this once."
@@ -319,12 +289,16 @@ func (s *Server) handleAdminAppDelete() http.Handler {
 			})
 			return
 		}
-		if err := s.clients.DeleteClient(r.Context(), c.ID); err != nil && !errors.Is(err, clients.ErrNotFound) {
+		if err := s.clientAdm.DeleteClient(r.Context(), c.ID, adminActor(r), meta(r)); err != nil && !errors.Is(err, clients.ErrNotFound) {
 			s.serverError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.client_deleted", Details: map[string]any{
-			"by": actor(mustSession(r)), "client_id": c.ID, "name": c.Name}})
 		s.seeOther(w, r, "admin/applications", "Application "+c.Name+" deleted, with every token issued to it.")
 	})
+}
+
+// adminActor is the signed-in admin as the domain services name who acted.
+func adminActor(r *http.Request) account.Actor {
+	si := mustSession(r)
+	return account.Actor{UserID: si.user.ID, Name: actor(si)}
 }

@@ -1,12 +1,10 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/clients"
 )
 
@@ -103,27 +101,15 @@ func (s *Server) handleAPICreateAPI() http.Handler {
 		if !decodeBody(w, r, &body) {
 			return
 		}
-		a := clients.API{Identifier: body.Identifier, Name: body.Name, TokenLifetime: 24 * time.Hour}
+		a := clients.API{Identifier: body.Identifier, Name: body.Name}
 		if body.TokenLifetimeSeconds != nil {
 			a.TokenLifetime = time.Duration(*body.TokenLifetimeSeconds) * time.Second
 		}
-		scopes := scopesFromJSON(body.Scopes)
-		err := a.ValidateNew()
-		if err == nil {
-			err = clients.ValidateScopes(scopes)
-		}
+		created, err := s.clientAdm.CreateAPI(r.Context(), a, scopesFromJSON(body.Scopes), apiActor(caller), meta(r))
 		if fields, ok := validationFields(err); ok {
 			apiError(w, http.StatusBadRequest, "invalid_api", "The API was not created.", fields)
 			return
 		}
-		var created clients.API
-		err = s.store.InTx(r.Context(), func(ctx context.Context) error {
-			var err error
-			if created, err = s.clients.CreateAPI(ctx, a); err != nil {
-				return err
-			}
-			return s.store.SetAPIScopes(ctx, created.ID, scopes)
-		})
 		if errors.Is(err, clients.ErrDuplicate) {
 			apiError(w, http.StatusConflict, "duplicate", "An API with this identifier exists.", map[string]string{"identifier": "is taken"})
 			return
@@ -132,7 +118,6 @@ func (s *Server) handleAPICreateAPI() http.Handler {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.api_created", Subject: created.Identifier, Details: map[string]any{"by": caller.actor()}})
 		out, err := s.toAPIJSON(r, created)
 		if err != nil {
 			s.apiServerError(w, r, err)
@@ -168,15 +153,15 @@ func (s *Server) handleAPIUpdateAPI() http.Handler {
 		if body.TokenLifetimeSeconds != nil {
 			a.TokenLifetime = time.Duration(*body.TokenLifetimeSeconds) * time.Second
 		}
-		if fields, ok := validationFields(a.Validate()); ok {
+		a, err := s.clientAdm.UpdateAPI(r.Context(), a, apiActor(caller), meta(r))
+		if fields, ok := validationFields(err); ok {
 			apiError(w, http.StatusBadRequest, "invalid_api", "The API was not changed.", fields)
 			return
 		}
-		if err := s.clients.UpdateAPI(r.Context(), a); err != nil {
+		if err != nil {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.api_updated", Subject: a.Identifier, Details: map[string]any{"by": caller.actor()}})
 		out, err := s.toAPIJSON(r, a)
 		if err != nil {
 			s.apiServerError(w, r, err)
@@ -202,16 +187,15 @@ func (s *Server) handleAPISetScopes() http.Handler {
 		if !decodeBody(w, r, &body) {
 			return
 		}
-		scopes := scopesFromJSON(body)
-		if fields, ok := validationFields(clients.ValidateScopes(scopes)); ok {
+		err := s.clientAdm.SetScopes(r.Context(), a.ID, scopesFromJSON(body), apiActor(caller), meta(r))
+		if fields, ok := validationFields(err); ok {
 			apiError(w, http.StatusBadRequest, "invalid_api", "The scopes were not changed.", fields)
 			return
 		}
-		if err := s.store.SetAPIScopes(r.Context(), a.ID, scopes); err != nil {
+		if err != nil {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.api_scopes_updated", Subject: a.Identifier, Details: map[string]any{"by": caller.actor()}})
 		out, err := s.toAPIJSON(r, a)
 		if err != nil {
 			s.apiServerError(w, r, err)
@@ -232,11 +216,10 @@ func (s *Server) handleAPIDeleteAPI() http.Handler {
 			apiError(w, http.StatusConflict, "built_in", "The admin API cannot be deleted.", nil)
 			return
 		}
-		if err := s.clients.DeleteAPI(r.Context(), a.Identifier); err != nil && !errors.Is(err, clients.ErrNotFound) {
+		if err := s.clientAdm.DeleteAPI(r.Context(), a.Identifier, apiActor(caller), meta(r)); err != nil && !errors.Is(err, clients.ErrNotFound) {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.api_deleted", Subject: a.Identifier, Details: map[string]any{"by": caller.actor(), "name": a.Name}})
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

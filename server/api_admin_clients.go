@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/clients"
 )
 
@@ -122,7 +121,7 @@ func (s *Server) handleAPICreateClient() http.Handler {
 		if !decodeBody(w, r, &body) {
 			return
 		}
-		c := clients.Client{ID: clients.NewClientID()}
+		var c clients.Client
 		if body.ClientID != nil {
 			c.ID = *body.ClientID
 		}
@@ -130,15 +129,11 @@ func (s *Server) handleAPICreateClient() http.Handler {
 			c.Type = clients.Type(*body.Type)
 		}
 		body.applyTo(&c)
-		var secret string
-		if c.Type == clients.Web || c.Type == clients.M2M {
-			secret, c.SecretHash = clients.NewSecret()
-		}
-		if fields, ok := validationFields(c.Validate()); ok {
+		c, secret, err := s.clientAdm.CreateClient(r.Context(), c, apiActor(caller), meta(r))
+		if fields, ok := validationFields(err); ok {
 			apiError(w, http.StatusBadRequest, "invalid_client", "The application was not created.", fields)
 			return
 		}
-		err := s.clients.CreateClient(r.Context(), c)
 		if errors.Is(err, clients.ErrDuplicate) {
 			apiError(w, http.StatusConflict, "duplicate", "An application with this client id exists.", map[string]string{"client_id": "is taken"})
 			return
@@ -147,9 +142,7 @@ func (s *Server) handleAPICreateClient() http.Handler {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.client_created", Subject: c.ID,
-			Details: map[string]any{"by": caller.actor(), "name": c.Name, "type": string(c.Type)}})
-		s.writeStoredClient(w, r, http.StatusCreated, c.ID, secret)
+		writeClient(w, http.StatusCreated, c, secret)
 	})
 }
 
@@ -174,27 +167,22 @@ func (s *Server) handleAPIUpdateClient() http.Handler {
 			return
 		}
 		body.applyTo(&c)
-		if fields, ok := validationFields(c.Validate()); ok {
+		c, err := s.clientAdm.UpdateClient(r.Context(), c, apiActor(caller), meta(r))
+		if fields, ok := validationFields(err); ok {
 			apiError(w, http.StatusBadRequest, "invalid_client", "The application was not changed.", fields)
 			return
 		}
-		if err := s.clients.UpdateClient(r.Context(), c); err != nil {
+		if err != nil {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.client_updated", Subject: c.ID, Details: map[string]any{"by": caller.actor()}})
-		s.writeStoredClient(w, r, http.StatusOK, c.ID, "")
+		writeClient(w, http.StatusOK, c, "")
 	})
 }
 
-// writeStoredClient answers with the application as stored (with the
-// timestamps the store set), and its new secret when there is one.
-func (s *Server) writeStoredClient(w http.ResponseWriter, r *http.Request, status int, id, secret string) {
-	c, err := s.clients.ClientByID(r.Context(), id)
-	if err != nil {
-		s.apiServerError(w, r, err)
-		return
-	}
+// writeClient answers with the application, and its new secret when there
+// is one.
+func writeClient(w http.ResponseWriter, status int, c clients.Client, secret string) {
 	out := toClientJSON(c)
 	out.ClientSecret = secret
 	writeJSON(w, status, out)
@@ -208,19 +196,20 @@ func (s *Server) handleAPIRotateSecret() http.Handler {
 		if !ok {
 			return
 		}
-		secret, err := c.RotateSecret()
-		if err != nil {
+		if c.BuiltIn() {
+			apiError(w, http.StatusConflict, "built_in", "Gatehouse manages this application itself.", nil)
+			return
+		}
+		c, secret, err := s.clientAdm.RotateSecret(r.Context(), c.ID, apiActor(caller), meta(r))
+		if _, ok := validationFields(err); ok {
 			apiError(w, http.StatusBadRequest, "public_client", "A public application (single-page or native) has no secret to rotate.", nil)
 			return
 		}
-		if err := s.clients.UpdateClient(r.Context(), c); err != nil {
+		if err != nil {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.client_secret_rotated", Subject: c.ID, Details: map[string]any{"by": caller.actor()}})
-		out := toClientJSON(c)
-		out.ClientSecret = secret
-		writeJSON(w, http.StatusOK, out)
+		writeClient(w, http.StatusOK, c, secret)
 	})
 }
 
@@ -239,11 +228,10 @@ func (s *Server) handleAPIDeleteClient() http.Handler {
 			apiError(w, http.StatusConflict, "self", "An application cannot delete itself through the admin API.", nil)
 			return
 		}
-		if err := s.clients.DeleteClient(r.Context(), c.ID); err != nil && !errors.Is(err, clients.ErrNotFound) {
+		if err := s.clientAdm.DeleteClient(r.Context(), c.ID, apiActor(caller), meta(r)); err != nil && !errors.Is(err, clients.ErrNotFound) {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.client_deleted", Subject: c.ID, Details: map[string]any{"by": caller.actor(), "name": c.Name}})
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
@@ -285,31 +273,16 @@ func (s *Server) handleAPISetGrant() http.Handler {
 		if !decodeBody(w, r, &body) {
 			return
 		}
-		api, err := s.clients.APIByIdentifier(r.Context(), body.Audience)
-		if errors.Is(err, clients.ErrNotFound) {
-			apiError(w, http.StatusBadRequest, "invalid_grant", "No API has this identifier.", map[string]string{"audience": "is not a registered API"})
-			return
-		}
-		if err != nil {
-			s.apiServerError(w, r, err)
-			return
-		}
-		defined, err := s.store.APIScopes(r.Context(), api.ID)
-		if err != nil {
-			s.apiServerError(w, r, err)
-			return
-		}
-		if fields, ok := validationFields(clients.ValidateGrant(c, defined, body.Scopes)); ok {
+		g, err := s.clientAdm.SetGrant(r.Context(), c.ID, body.Audience, body.Scopes, apiActor(caller), meta(r))
+		if fields, ok := validationFields(err); ok {
 			apiError(w, http.StatusBadRequest, "invalid_grant", "The grant was not changed.", fields)
 			return
 		}
-		if err := s.store.SetGrant(r.Context(), clients.Grant{ClientID: c.ID, APIID: api.ID, Scopes: body.Scopes}); err != nil {
+		if err != nil {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.grant_updated", Subject: c.ID,
-			Details: map[string]any{"by": caller.actor(), "audience": api.Identifier, "scopes": body.Scopes}})
-		writeJSON(w, http.StatusOK, grantJSON{Audience: api.Identifier, Scopes: body.Scopes})
+		writeJSON(w, http.StatusOK, grantJSON{Audience: g.Audience, Scopes: g.Scopes})
 	})
 }
 
@@ -320,12 +293,8 @@ func (s *Server) handleAPIDeleteGrant() http.Handler {
 		if !ok {
 			return
 		}
-		audience := r.URL.Query().Get("audience")
-		api, err := s.clients.APIByIdentifier(r.Context(), audience)
-		if err == nil {
-			err = s.store.DeleteGrant(r.Context(), c.ID, api.ID)
-		}
-		if errors.Is(err, clients.ErrNotFound) {
+		err := s.clientAdm.DeleteGrant(r.Context(), c.ID, r.URL.Query().Get("audience"), apiActor(caller), meta(r))
+		if _, unknown := validationFields(err); unknown || errors.Is(err, clients.ErrNotFound) {
 			apiError(w, http.StatusNotFound, "not_found", "The application has no grant for this audience.", nil)
 			return
 		}
@@ -333,7 +302,6 @@ func (s *Server) handleAPIDeleteGrant() http.Handler {
 			s.apiServerError(w, r, err)
 			return
 		}
-		s.audit(r, account.Event{Type: "admin.grant_deleted", Subject: c.ID, Details: map[string]any{"by": caller.actor(), "audience": audience}})
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

@@ -55,6 +55,9 @@ type Deps struct {
 
 	// Settings are the admin's run-time choices; nil builds them on Store.
 	Settings *settings.Service
+	// ClientAdmin makes administrators' changes to applications, APIs and
+	// grants; nil builds it on Store.
+	ClientAdmin *clients.Service
 
 	MFA        *mfa.Service // nil: no second factor at all
 	WakeOutbox func()       // asks the SMS dispatcher to send at once
@@ -76,6 +79,7 @@ type Server struct {
 	db         Pinger
 	store      *store.Store
 	clients    clients.Store
+	clientAdm  *clients.Service
 	keys       *keys.Manager
 	signer     *rotatingSigner
 	oauth      fosite.OAuth2Provider
@@ -139,6 +143,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		db:         d.Store,
 		store:      d.Store,
 		clients:    d.Clients,
+		clientAdm:  d.ClientAdmin,
 		keys:       d.Keys,
 		signer:     newRotatingSigner(d.Keys),
 		lifetimes:  cfg.Lifetimes.withDefaults(),
@@ -163,6 +168,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 		if s.settings, err = settings.NewService(d.Store, d.Store, cfg.SecretKey, d.Now); err != nil {
 			return nil, err
 		}
+	}
+	if s.clientAdm == nil && d.Store != nil {
+		s.clientAdm = clients.NewService(clients.Deps{Registry: d.Store, Audit: d.Store, Now: d.Now, Log: d.Log})
 	}
 	if d.MFA != nil && d.Store != nil {
 		// Browsers take only a domain name as a passkey's relying party: an

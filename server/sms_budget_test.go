@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/limits"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/settings"
 )
@@ -21,7 +22,7 @@ import (
 // verified phone still gets the sign-in code.
 func TestEnrollmentFloodLeavesTheBudgetForVerifiedPhones(t *testing.T) {
 	rules := mfa.DefaultRules()
-	rules.GlobalLimits = []mfa.Limit{{Max: 4, Window: time.Hour}}
+	rules.GlobalLimits = []limits.Limit{{Max: 4, Window: time.Hour}}
 	h := newHarness(t, func(o *options) { o.plivo, o.mfaRules = true, rules })
 	ann := signedInBrowser(t, h)
 	h.setPolicy(t, mfa.PolicyAlways)
@@ -95,7 +96,7 @@ func TestAdminSetsTheShareOfTheBudgetForNewNumbers(t *testing.T) {
 
 func TestTheDashboardShowsWhichLimitIsBurning(t *testing.T) {
 	rules := mfa.DefaultRules()
-	rules.GlobalLimits = []mfa.Limit{{Max: 4, Window: time.Hour}}
+	rules.GlobalLimits = []limits.Limit{{Max: 4, Window: time.Hour}}
 	h := newAdminHarness(t, func(o *options) { o.mfaRules = rules })
 	admin := h.adminBrowser(t) // one sign-in code
 	if err := h.settings.Set(context.Background(), map[string]string{settings.KeySignupIPHour: "3"}, "test", account.Meta{}); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/account/accounttest"
+	"github.com/gatehouse-id/gatehouse/limits"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/store"
@@ -163,16 +164,16 @@ func TestRulesLayLimitsOverTheDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := svc.Tune(ctx, mfa.DefaultRules())
-	if len(r.GlobalLimits) != 1 || r.GlobalLimits[0] != (mfa.Limit{Max: 50, Window: time.Hour}) {
+	if len(r.GlobalLimits) != 1 || r.GlobalLimits[0] != (limits.Limit{Max: 50, Window: time.Hour}) {
 		t.Errorf("global limits %+v", r.GlobalLimits)
 	}
 	if r.EnrollShare != 20 {
 		t.Errorf("enrollment share %d%%, want 20%%", r.EnrollShare)
 	}
-	if want := []mfa.Limit{{Max: 3, Window: 10 * time.Minute}, {Max: 0, Window: 24 * time.Hour}}; len(r.PhoneLimits) != 2 || r.PhoneLimits[0] != want[0] || r.PhoneLimits[1] != want[1] {
+	if want := []limits.Limit{{Max: 3, Window: 10 * time.Minute}, {Max: 0, Window: 24 * time.Hour}}; len(r.PhoneLimits) != 2 || r.PhoneLimits[0] != want[0] || r.PhoneLimits[1] != want[1] {
 		t.Errorf("phone limits %+v, want %+v", r.PhoneLimits, want)
 	}
-	if r.CountryLimits[44] != (mfa.Limit{Max: 20, Window: time.Hour}) {
+	if r.CountryLimits[44] != (limits.Limit{Max: 20, Window: time.Hour}) {
 		t.Errorf("country limits %+v", r.CountryLimits)
 	}
 	if r.TrustedBrowserFor != 7*24*time.Hour {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/limits"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -105,25 +106,19 @@ func (s Snapshot) BlockedNetworks() []netip.Prefix {
 	return out
 }
 
-// limit is the shape of both mfa.Limit and account.Limit.
-type limit = struct {
-	Max    int
-	Window time.Duration
-}
-
 // overlay replaces the limit of window in limits with the one an admin set
 // under key, if any.
-func overlay[L ~limit](s Snapshot, key string, limits []L, window time.Duration) []L {
+func overlay(s Snapshot, key string, ls []limits.Limit, window time.Duration) []limits.Limit {
 	if !s.IsSet(key) {
-		return limits
+		return ls
 	}
-	out := make([]L, 0, len(limits)+1)
-	for _, l := range limits {
-		if limit(l).Window != window {
+	out := make([]limits.Limit, 0, len(ls)+1)
+	for _, l := range ls {
+		if l.Window != window {
 			out = append(out, l)
 		}
 	}
-	return append(out, L{Max: s.number(key, 0), Window: window})
+	return append(out, limits.Limit{Max: s.number(key, 0), Window: window})
 }
 
 // Rules lays the admin's limits and remember-browser lifetime over base.
@@ -142,12 +137,12 @@ func (s Snapshot) Rules(base mfa.Rules) mfa.Rules {
 		r.EnrollShare = s.number(KeyLimitEnrollPct, r.EnrollShare)
 	}
 	if s.IsSet(KeyCountryLimits) {
-		r.CountryLimits = map[int]mfa.Limit{}
+		r.CountryLimits = map[int]limits.Limit{}
 		for _, pair := range s.list(KeyCountryLimits) {
 			region, max, _ := strings.Cut(pair, "=")
 			n, _ := strconv.Atoi(max)
 			if cc := mfa.CallingCode(region); cc != 0 {
-				r.CountryLimits[cc] = mfa.Limit{Max: n, Window: time.Hour}
+				r.CountryLimits[cc] = limits.Limit{Max: n, Window: time.Hour}
 			}
 		}
 	}

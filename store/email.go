@@ -166,18 +166,6 @@ func (s *Store) RevokeUserTokens(ctx context.Context, userID string) (int64, err
 	return n, nil
 }
 
-// TakeMailSends counts mail sends in the send counters the SMS limits use,
-// under keys of their own ("mail-to:…", "mail-ip:…").
-func (s *Store) TakeMailSends(ctx context.Context, counters []account.SendCounter) ([]account.SendCounter, error) {
-	exhausted, err := takeCounters(ctx, s, counters, func(c account.SendCounter) sendCounter {
-		return sendCounter{c.Key, c.WindowStart, c.WindowEnd, c.Max}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("count mail sends: %w", err)
-	}
-	return exhausted, nil
-}
-
 // DeleteExpiredEmail removes links a week past their expiry: until then an
 // old link is refused as expired rather than unknown.
 func (s *Store) DeleteExpiredEmail(ctx context.Context, now time.Time) (int64, error) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/limits"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/store"
 	"github.com/gatehouse-id/gatehouse/store/storetest"
@@ -15,8 +16,8 @@ import (
 
 var _ mfa.Store = (*store.Store)(nil)
 
-func counter(key string, max int) mfa.SendCounter {
-	return mfa.SendCounter{Key: key, WindowStart: t0, WindowEnd: t0.Add(time.Hour), Max: max}
+func counter(key string, max int) limits.Counter {
+	return limits.Counter{Key: key, WindowStart: t0, WindowEnd: t0.Add(time.Hour), Max: max}
 }
 
 func countOf(t *testing.T, st *store.Store, key string) int {
@@ -35,7 +36,7 @@ func TestSendCountersStopAtTheirMaxUnderConcurrency(t *testing.T) {
 	var taken atomic.Int32
 	for range 20 {
 		wg.Go(func() {
-			exhausted, err := st.TakeMFASends(ctxB, []mfa.SendCounter{counter("global/3600s", 5)})
+			exhausted, err := st.TakeCounters(ctxB, []limits.Counter{counter("global/3600s", 5)})
 			if err != nil {
 				t.Error(err)
 			}
@@ -52,11 +53,11 @@ func TestSendCountersStopAtTheirMaxUnderConcurrency(t *testing.T) {
 
 func TestOneExhaustedCounterRefusesTheSendInAll(t *testing.T) {
 	st := storetest.NewStore(t)
-	both := []mfa.SendCounter{counter("global/3600s", 10), counter("phone:aa/3600s", 1)}
-	if ex, err := st.TakeMFASends(ctxB, both); err != nil || len(ex) != 0 {
+	both := []limits.Counter{counter("global/3600s", 10), counter("phone:aa/3600s", 1)}
+	if ex, err := st.TakeCounters(ctxB, both); err != nil || len(ex) != 0 {
 		t.Fatalf("first send: %v, %v", ex, err)
 	}
-	ex, err := st.TakeMFASends(ctxB, both)
+	ex, err := st.TakeCounters(ctxB, both)
 	if err != nil || len(ex) != 1 || ex[0].Key != "phone:aa/3600s" {
 		t.Fatalf("second send: exhausted %v, %v; want the phone counter", ex, err)
 	}
@@ -66,10 +67,10 @@ func TestOneExhaustedCounterRefusesTheSendInAll(t *testing.T) {
 
 	// Inside a caller's transaction, the refusal undoes only its own writes.
 	err = st.InTx(ctxB, func(ctx context.Context) error {
-		if _, err := st.TakeMFASends(ctx, []mfa.SendCounter{counter("ip:a/3600s", 5)}); err != nil {
+		if _, err := st.TakeCounters(ctx, []limits.Counter{counter("ip:a/3600s", 5)}); err != nil {
 			return err
 		}
-		ex, err := st.TakeMFASends(ctx, both)
+		ex, err := st.TakeCounters(ctx, both)
 		if err != nil || len(ex) != 1 {
 			return errors.New("want the phone counter exhausted")
 		}
@@ -82,7 +83,7 @@ func TestOneExhaustedCounterRefusesTheSendInAll(t *testing.T) {
 
 	next := counter("phone:aa/3600s", 1)
 	next.WindowStart, next.WindowEnd = t0.Add(time.Hour), t0.Add(2*time.Hour)
-	if ex, err := st.TakeMFASends(ctxB, []mfa.SendCounter{next}); err != nil || len(ex) != 0 {
+	if ex, err := st.TakeCounters(ctxB, []limits.Counter{next}); err != nil || len(ex) != 0 {
 		t.Fatalf("next window: %v, %v; want a fresh count", ex, err)
 	}
 }
@@ -117,7 +118,7 @@ func TestMFAFailuresCountLockAndClear(t *testing.T) {
 func TestDeleteExpiredMFA(t *testing.T) {
 	st := storetest.NewStore(t)
 	u := newUser(t, st, "ann@example.com")
-	st.TakeMFASends(ctxB, []mfa.SendCounter{counter("global/3600s", 5)})
+	st.TakeCounters(ctxB, []limits.Counter{counter("global/3600s", 5)})
 	c := mfa.Challenge{
 		ID: "00000000-0000-4000-8000-000000000001", UserID: u.ID, TxID: "tx", Purpose: mfa.PurposeChallenge,
 		PhoneSealed: []byte("sealed"), PhoneLookup: hashOf(1), Masked: "•••• 3456", CountryCode: 44,

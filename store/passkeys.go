@@ -50,16 +50,6 @@ func (s *Store) PutCeremony(ctx context.Context, c passkey.Ceremony) error {
 	return nil
 }
 
-// TakeCeremonyAllowance counts in the send counters the SMS and mail limits
-// use, under keys of their own ("passkey-ip:…").
-func (s *Store) TakeCeremonyAllowance(ctx context.Context, key string, start, end time.Time, max int) (bool, error) {
-	exhausted, err := s.takeSendCounters(ctx, []string{key}, []time.Time{start}, []time.Time{end}, []int32{int32(max)})
-	if err != nil {
-		return false, fmt.Errorf("count passkey ceremonies: %w", err)
-	}
-	return len(exhausted) == 0, nil
-}
-
 // TakeCeremony deletes the ceremony as it reads it, so of two requests
 // finishing one ceremony at most one gets it. A request under another
 // binding neither gets it nor uses it up.

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/clients"
 )
 
@@ -39,18 +40,15 @@ func runAPIsCreate(ctx context.Context, e env, args []string) error {
 			return errUsage
 		}
 	}
-	a := clients.API{Identifier: *identifier, Name: *name, TokenLifetime: *lifetime}
-	if err := a.Validate(); err != nil {
-		return err
-	}
 	st, err := openCLIStore(ctx, e, *databaseURL, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	created, err := st.CreateAPI(ctx, a)
+	created, err := newClientAdmin(st).CreateAPI(ctx, clients.API{Identifier: *identifier, Name: *name, TokenLifetime: *lifetime},
+		nil, cliActor(), account.Meta{})
 	if err != nil {
-		return explainAPIError(err, a.Identifier)
+		return explainAPIError(err, *identifier)
 	}
 	fmt.Fprintln(e.stdout, created.ID)
 	return nil
@@ -103,10 +101,8 @@ func runAPIsUpdate(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	if err := a.Validate(); err != nil {
-		return err
-	}
-	return explainAPIError(st.UpdateAPI(ctx, a), identifier)
+	_, err = newClientAdmin(st).UpdateAPI(ctx, a, cliActor(), account.Meta{})
+	return explainAPIError(err, identifier)
 }
 
 func runAPIsDelete(ctx context.Context, e env, args []string) error {
@@ -119,11 +115,14 @@ func runAPIsDelete(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	return explainAPIError(st.DeleteAPI(ctx, identifier), identifier)
+	return explainAPIError(newClientAdmin(st).DeleteAPI(ctx, identifier, cliActor(), account.Meta{}), identifier)
 }
 
 func explainAPIError(err error, identifier string) error {
+	var ve *clients.ValidationError
 	switch {
+	case errors.As(err, &ve):
+		return ve
 	case errors.Is(err, clients.ErrNotFound):
 		return fmt.Errorf("no API has the identifier %q", identifier)
 	case errors.Is(err, clients.ErrDuplicate):

@@ -54,9 +54,6 @@ func runClientsCreate(ctx context.Context, e env, args []string) error {
 			return errUsage
 		}
 	}
-	if *clientID == "" {
-		*clientID = clients.NewClientID()
-	}
 	c := clients.Client{
 		ID:         *clientID,
 		Name:       *name,
@@ -66,22 +63,16 @@ func runClientsCreate(ctx context.Context, e env, args []string) error {
 		WebOrigins: webOrigins.values,
 		MFAPolicy:  clientPolicy(*mfaPolicy),
 	}
-	var secret string
-	if c.Type == clients.Web || c.Type == clients.M2M {
-		secret, c.SecretHash = clients.NewSecret()
-	}
-	if err := c.Validate(); err != nil {
-		return err
-	}
 	st, err := openCLIStore(ctx, e, *databaseURL, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.CreateClient(ctx, c); err != nil {
+	created, secret, err := newClientAdmin(st).CreateClient(ctx, c, cliActor(), account.Meta{})
+	if err != nil {
 		return explainClientError(err, c.ID)
 	}
-	fmt.Fprintln(e.stdout, c.ID)
+	fmt.Fprintln(e.stdout, created.ID)
 	if secret != "" {
 		fmt.Fprintf(e.stdout, "client_secret: %s\n", secret)
 		fmt.Fprintln(e.stderr, "The client secret is shown once; store it now. Gatehouse keeps only its hash.")
@@ -148,9 +139,6 @@ func runClientsUpdate(ctx context.Context, e env, args []string) error {
 	if *name != "" {
 		c.Name = *name
 	}
-	if c.BuiltIn() {
-		return fmt.Errorf("the client %q is built in: Gatehouse manages it", id)
-	}
 	if *mfaPolicy != "" {
 		c.MFAPolicy = clientPolicy(*mfaPolicy)
 	}
@@ -178,10 +166,8 @@ func runClientsUpdate(ctx context.Context, e env, args []string) error {
 			*l.dst = l.flag.values
 		}
 	}
-	if err := c.Validate(); err != nil {
-		return err
-	}
-	return explainClientError(st.UpdateClient(ctx, c), id)
+	_, err = newClientAdmin(st).UpdateClient(ctx, c, cliActor(), account.Meta{})
+	return explainClientError(err, id)
 }
 
 func runClientsRotateSecret(ctx context.Context, e env, args []string) error {
@@ -195,20 +181,9 @@ func runClientsRotateSecret(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	c, err := st.ClientByID(ctx, id)
+	_, secret, err := newClientAdmin(st).RotateSecret(ctx, id, cliActor(), account.Meta{})
 	if err != nil {
 		return explainClientError(err, id)
-	}
-	secret, err := c.RotateSecret()
-	if err != nil {
-		return err
-	}
-	if err := st.UpdateClient(ctx, c); err != nil {
-		return explainClientError(err, id)
-	}
-	if err := st.Record(ctx, account.Event{At: time.Now(), Type: "admin.client_secret_rotated",
-		Details: map[string]any{"by": "operator", "client_id": c.ID}}); err != nil {
-		return fmt.Errorf("the secret was rotated but not audited: %w", err)
 	}
 	fmt.Fprintf(e.stdout, "client_secret: %s\n", secret)
 	fmt.Fprintln(e.stderr, "The new client secret is shown once; store it now. The old one no longer works.")
@@ -225,18 +200,30 @@ func runClientsDelete(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if (clients.Client{ID: id}).BuiltIn() {
-		return fmt.Errorf("the client %q is built in: Gatehouse manages it", id)
-	}
-	return explainClientError(st.DeleteClient(ctx, id), id)
+	return explainClientError(newClientAdmin(st).DeleteClient(ctx, id, cliActor(), account.Meta{}), id)
 }
 
+// newClientAdmin is the clients service on the command line's database.
+func newClientAdmin(st *store.Store) *clients.Service {
+	return clients.NewService(clients.Deps{Registry: st, Audit: st})
+}
+
+// cliActor is the operator at the command line, as the audit log names them.
+func cliActor() account.Actor { return account.Actor{Name: operatorName()} }
+
+// explainClientError words the clients service's refusals for the command
+// line; a *ValidationError already names its field.
 func explainClientError(err error, id string) error {
+	var ve *clients.ValidationError
 	switch {
+	case errors.As(err, &ve):
+		return ve
 	case errors.Is(err, clients.ErrNotFound):
 		return fmt.Errorf("no client has the id %q", id)
 	case errors.Is(err, clients.ErrDuplicate):
 		return fmt.Errorf("a client with the id %q already exists", id)
+	case errors.Is(err, clients.ErrBuiltIn):
+		return fmt.Errorf("the client %q is built in: Gatehouse manages it", id)
 	}
 	return err
 }

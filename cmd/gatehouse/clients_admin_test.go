@@ -39,7 +39,7 @@ func TestClientsRotateSecretPrintsANewSecretOnce(t *testing.T) {
 		t.Fatal("after rotation the new secret must verify and the old one must not")
 	}
 	events, _ := st.AuditEvents(ctx, store.AuditFilter{Type: "admin.client_secret_rotated"})
-	if len(events) != 1 || !strings.Contains(events[0].Details, `"by": "operator"`) || strings.Contains(events[0].Details, fresh) {
+	if len(events) != 1 || !strings.Contains(events[0].Details, `"by": "cli:`) || strings.Contains(events[0].Details, fresh) {
 		t.Errorf("audit: %+v", events)
 	}
 

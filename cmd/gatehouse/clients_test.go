@@ -125,7 +125,11 @@ func TestAPIsCreateListDelete(t *testing.T) {
 	if r.code != 0 || len(strings.TrimSpace(r.stdout)) != 36 {
 		t.Fatalf("create: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
-	r = gatehouse(ctx, vars, "", "apis", "create", "--identifier", "billing", "--name", "Billing", "--token-lifetime", "90m")
+	r = gatehouse(ctx, vars, "", "apis", "create", "--identifier", "billing", "--name", "Billing")
+	if r.code != 1 || !strings.Contains(r.stderr, `identifier: "billing" must be an absolute URI`) {
+		t.Fatalf("identifier not a URI: exit %d, stderr %q; want the rule the console and the admin API apply", r.code, r.stderr)
+	}
+	r = gatehouse(ctx, vars, "", "apis", "create", "--identifier", "urn:example:billing", "--name", "Billing", "--token-lifetime", "90m")
 	if r.code != 0 {
 		t.Fatalf("create with lifetime: exit %d, stderr %q", r.code, r.stderr)
 	}
@@ -139,20 +143,20 @@ func TestAPIsCreateListDelete(t *testing.T) {
 	}
 
 	r = gatehouse(ctx, vars, "", "apis", "list")
-	if r.code != 0 || !regexp.MustCompile(`(?m)^billing\s+Billing\s+1h30m$`).MatchString(r.stdout) ||
+	if r.code != 0 || !regexp.MustCompile(`(?m)^urn:example:billing\s+Billing\s+1h30m$`).MatchString(r.stdout) ||
 		!regexp.MustCompile(`(?m)^https://api\.example\.com\s+Orders\s+24h$`).MatchString(r.stdout) {
 		t.Fatalf("list: exit %d, stdout:\n%s", r.code, r.stdout)
 	}
 
-	if r = gatehouse(ctx, vars, "", "apis", "delete", "billing"); r.code != 0 {
+	if r = gatehouse(ctx, vars, "", "apis", "delete", "urn:example:billing"); r.code != 0 {
 		t.Fatalf("delete: exit %d, stderr %q", r.code, r.stderr)
 	}
 	r = gatehouse(ctx, vars, "", "apis", "list")
 	if r.code != 0 || strings.Contains(r.stdout, "billing") || !strings.Contains(r.stdout, "https://api.example.com") {
 		t.Fatalf("list after delete: exit %d, stdout:\n%s", r.code, r.stdout)
 	}
-	r = gatehouse(ctx, vars, "", "apis", "delete", "billing")
-	if r.code != 1 || !strings.Contains(r.stderr, `no API has the identifier "billing"`) {
+	r = gatehouse(ctx, vars, "", "apis", "delete", "urn:example:billing")
+	if r.code != 1 || !strings.Contains(r.stderr, `no API has the identifier "urn:example:billing"`) {
 		t.Fatalf("delete again: exit %d, stderr %q", r.code, r.stderr)
 	}
 }

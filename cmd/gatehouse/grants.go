@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/server"
 	"github.com/gatehouse-id/gatehouse/store"
@@ -42,24 +43,26 @@ func runClientsGrant(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	c, api, defined, err := grantParties(ctx, st, id, *audience)
+	api, err := findAPI(ctx, st, *audience)
 	if err != nil {
 		return err
 	}
 	want := scopes.values
 	if slices.Equal(want, []string{"all"}) {
+		defined, err := st.APIScopes(ctx, api.ID)
+		if err != nil {
+			return err
+		}
 		want = nil
 		for _, s := range defined {
 			want = append(want, s.Value)
 		}
 	}
-	if err := clients.ValidateGrant(c, defined, want); err != nil {
-		return err
+	g, err := newClientAdmin(st).SetGrant(ctx, id, api.Identifier, want, cliActor(), account.Meta{})
+	if err != nil {
+		return explainClientError(err, id)
 	}
-	if err := st.SetGrant(ctx, clients.Grant{ClientID: c.ID, APIID: api.ID, Scopes: want}); err != nil {
-		return fmt.Errorf("grant: %w", err)
-	}
-	fmt.Fprintf(e.stdout, "%s may call %s with: %s\n", c.ID, api.Identifier, strings.Join(want, " "))
+	fmt.Fprintf(e.stdout, "%s may call %s with: %s\n", id, api.Identifier, strings.Join(g.Scopes, " "))
 	return nil
 }
 
@@ -75,37 +78,22 @@ func runClientsRevokeGrant(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	c, api, _, err := grantParties(ctx, st, id, *audience)
+	api, err := findAPI(ctx, st, *audience)
 	if err != nil {
 		return err
 	}
-	if err := st.DeleteGrant(ctx, c.ID, api.ID); errors.Is(err, clients.ErrNotFound) {
-		return fmt.Errorf("%s has no grant for %s", c.ID, api.Identifier)
+	err = newClientAdmin(st).DeleteGrant(ctx, id, api.Identifier, cliActor(), account.Meta{})
+	if errors.Is(err, clients.ErrNotFound) {
+		return fmt.Errorf("%s has no grant for %s", id, api.Identifier)
 	} else if err != nil {
-		return err
+		return explainClientError(err, id)
 	}
-	fmt.Fprintf(e.stdout, "%s may no longer call %s\n", c.ID, api.Identifier)
+	fmt.Fprintf(e.stdout, "%s may no longer call %s\n", id, api.Identifier)
 	return nil
 }
 
-// grantParties loads the client, the API (by identifier, or the admin API)
-// and the scopes it defines.
-func grantParties(ctx context.Context, st *store.Store, clientID, audience string) (clients.Client, clients.API, []clients.Scope, error) {
-	c, err := st.ClientByID(ctx, clientID)
-	if errors.Is(err, clients.ErrNotFound) {
-		return c, clients.API{}, nil, fmt.Errorf("no application has the client id %q", clientID)
-	}
-	if err != nil {
-		return c, clients.API{}, nil, err
-	}
-	api, err := findAPI(ctx, st, audience)
-	if err != nil {
-		return c, api, nil, err
-	}
-	defined, err := st.APIScopes(ctx, api.ID)
-	return c, api, defined, err
-}
-
+// findAPI loads the API an operator names by its identifier, or the admin
+// API by the word admin.
 func findAPI(ctx context.Context, st *store.Store, audience string) (clients.API, error) {
 	if audience != adminAPIName {
 		api, err := st.APIByIdentifier(ctx, audience)
