@@ -26,6 +26,12 @@ func (s *Server) handleToken() http.Handler {
 			return
 		}
 		s.allowClientOrigin(w, r, clientIDOf(r))
+		if gt := postedGrantType(r); gt != "" && !slices.Contains(grantTypesSupported, gt) {
+			// fosite answers invalid_request when no handler takes the
+			// grant; RFC 6749 §5.2 names this error.
+			s.oauth.WriteAccessError(ctx, w, fosite.NewAccessRequest(nil), fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported.", gt))
+			return
+		}
 		ar, err := s.oauth.NewAccessRequest(ctx, r, newOIDCSession())
 		if err != nil {
 			s.oauth.WriteAccessError(ctx, w, ar, refreshRefusal(r, err))
@@ -48,6 +54,19 @@ func (s *Server) handleToken() http.Handler {
 		}
 		s.oauth.WriteAccessResponse(ctx, w, ar, resp)
 	})
+}
+
+// grantTypesSupported are the grants the token endpoint takes, as discovery
+// advertises them.
+var grantTypesSupported = []string{"authorization_code", "refresh_token", "client_credentials"}
+
+// postedGrantType is the request's grant_type, read without consuming
+// anything fosite reads after it.
+func postedGrantType(r *http.Request) string {
+	if r.PostForm == nil {
+		r.ParseForm()
+	}
+	return r.PostForm.Get("grant_type")
 }
 
 // refreshRefusal words a refused refresh token as Auth0 does ("Unknown or
@@ -157,13 +176,28 @@ func (e requestError) Error() string { return string(e) }
 
 const errBadJSON = requestError("the request body is not a JSON object")
 
+// basicCredentials reads a client's id and secret from Basic auth, where
+// RFC 6749 §2.3.1 has them form-encoded before they are joined; strict
+// libraries encode even "-" and "_". A part that does not decode is taken
+// as it is, which can only fail to match.
+func basicCredentials(r *http.Request) (id, secret string, ok bool) {
+	id, secret, ok = r.BasicAuth()
+	if !ok {
+		return "", "", false
+	}
+	if dec, err := url.QueryUnescape(id); err == nil {
+		id = dec
+	}
+	if dec, err := url.QueryUnescape(secret); err == nil {
+		secret = dec
+	}
+	return id, secret, true
+}
+
 // clientIDOf finds the client a token or revocation request names, without
 // authenticating it (that is fosite's job): it only chooses CORS headers.
 func clientIDOf(r *http.Request) string {
-	if id, _, ok := r.BasicAuth(); ok {
-		if dec, err := url.QueryUnescape(id); err == nil {
-			return dec
-		}
+	if id, _, ok := basicCredentials(r); ok {
 		return id
 	}
 	if r.PostForm == nil {

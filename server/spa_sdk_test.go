@@ -92,7 +92,7 @@ func TestAuth0SPASDKLogsIn(t *testing.T) {
 	if got.User["email"] != "ann@example.com" || got.User["sub"] == nil || got.User["sub"] == "" {
 		t.Errorf("getUser() = %v, want ann@example.com with a sub", got.User)
 	}
-	if got.Claims["iss"] != h.issuer || !audienceIs(got.Claims["aud"], spaID) || got.Claims["sub"] != got.User["sub"] {
+	if got.Claims["iss"] != h.issuer || got.Claims["aud"] != spaID || got.Claims["sub"] != got.User["sub"] {
 		t.Errorf("getIdTokenClaims() iss %v aud %v sub %v, want %s, %s, %v",
 			got.Claims["iss"], got.Claims["aud"], got.Claims["sub"], h.issuer, spaID, got.User["sub"])
 	}
@@ -108,15 +108,6 @@ func TestAuth0SPASDKLogsIn(t *testing.T) {
 	if got.LogoutLocation != spaOrigin+"/" {
 		t.Errorf("logout redirected to %q, want %s/", got.LogoutLocation, spaOrigin)
 	}
-}
-
-// audienceIs reports whether an aud claim names only clientID, as a string
-// (Auth0's form) or as a one-element array (fosite's); the SDK takes either.
-func audienceIs(aud any, clientID string) bool {
-	if list, ok := aud.([]any); ok && len(list) == 1 {
-		aud = list[0]
-	}
-	return aud == clientID
 }
 
 // TestAuth0SPASDKFailsLoudly checks that the harness above can fail: a wrong
