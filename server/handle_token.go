@@ -83,8 +83,13 @@ func refreshRefusal(r *http.Request, err error) error {
 // (fosite has checked they are registered APIs) and names it as the subject,
 // as Auth0 does ("<client id>@clients"). An API that defines scopes answers
 // only clients it has a grant for, with the granted scopes: all of them when
-// none are asked for, and a refusal for one outside the grant.
+// none are asked for, and a refusal for one outside the grant. It must name
+// an API: a JWT access token without an aud is no token at all (RFC 9068
+// §2.2), and Auth0 refuses the request too.
 func (s *Server) grantClientCredentials(ctx context.Context, ar fosite.AccessRequester) error {
+	if len(ar.GetRequestedAudience()) == 0 {
+		return fosite.ErrInvalidRequest.WithHint("The 'audience' parameter is missing: name the API the token is for.")
+	}
 	requested := []string(ar.GetRequestedScopes())
 	granted := requested
 	clientID := ar.GetClient().GetID()

@@ -346,3 +346,16 @@ func TestIntrospectionTakesFormEncodedBasicCredentials(t *testing.T) {
 		t.Fatalf("introspection with form-encoded Basic credentials: %d %q", r.status, r.body)
 	}
 }
+
+// TestClientCredentialsNeedAnAudience checks that no access token goes out
+// without an aud, which RFC 9068 §2.2 requires: a machine client must name
+// the API it calls, as with Auth0.
+func TestClientCredentialsNeedAnAudience(t *testing.T) {
+	h := newHarness(t)
+	h.newSPA(t)
+	secret := h.newMachineClient(t, "m2m")
+	status, body, _ := h.tokenRequest(t, url.Values{"grant_type": {"client_credentials"}, "client_id": {"m2m"}, "client_secret": {secret}})
+	if status != http.StatusBadRequest || body["error"] != "invalid_request" || body["access_token"] != nil {
+		t.Fatalf("client credentials without an audience: %d %v, want 400 invalid_request", status, body)
+	}
+}
