@@ -18,9 +18,10 @@ import (
 
 // handleAuthorize is the OAuth authorization endpoint and the login flow's
 // dispatcher. It validates the request (client, redirect URI, PKCE, scopes,
-// audience) before any screen, then decides the next step from the browser's session: answer
-// at once, or park the request in a login transaction and send the browser to
-// the login (or signup) screen, which comes back to handleAuthorizeResume.
+// audience) before any screen, then decides the next step from the browser's
+// session: answer at once, or park the request in a login transaction and
+// send the browser to the login (or signup) screen, which comes back to
+// handleAuthorizeResume.
 func (s *Server) handleAuthorize() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.authorize(w, r, "", s.now())

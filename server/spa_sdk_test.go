@@ -28,15 +28,23 @@ type sdkLogin struct {
 }
 
 // skipWithoutSPASDK skips the test when Node or the harness's packages are
-// missing.
+// missing, or fails it under GATEHOUSE_E2E=required (scripts/test.sh, which
+// installs them).
 func skipWithoutSPASDK(t *testing.T) {
 	t.Helper()
+	missing := ""
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not on PATH: the Auth0 SPA SDK test needs Node.js 18 or later")
+		missing = "node is not on PATH: the Auth0 SPA SDK test needs Node.js 18 or later"
+	} else if _, err := os.Stat(filepath.Join(spaJSDir, "node_modules", "@auth0", "auth0-spa-js")); err != nil {
+		missing = "e2e/spa-js has no node_modules: run `npm ci --prefix e2e/spa-js` (scripts/test.sh does)"
 	}
-	if _, err := os.Stat(filepath.Join(spaJSDir, "node_modules", "@auth0", "auth0-spa-js")); err != nil {
-		t.Skip("e2e/spa-js has no node_modules: run `npm ci --prefix e2e/spa-js` (scripts/test.sh does)")
+	if missing == "" {
+		return
 	}
+	if os.Getenv("GATEHOUSE_E2E") == "required" {
+		t.Fatalf("GATEHOUSE_E2E=required, but %s", missing)
+	}
+	t.Skip(missing)
 }
 
 // runSPASDK runs login.mjs against h as ann@example.com on the SPA, with env
