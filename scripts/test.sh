@@ -33,19 +33,21 @@ fi
 go vet ./...
 
 # The Node packages of the harness that logs in with the real Auth0 SPA SDK,
-# of the sample app and API and of the browser journeys (server/spa_sdk_test.go
-# and cmd/gatehouse/examples_test.go skip, saying so, when node or they are
-# missing; plain `go test` skips the journeys too).
+# of the strict relying-party libraries, of the sample app and API and of the
+# browser journeys (cmd/gatehouse/examples_test.go skips, saying so, when node
+# or they are missing; plain `go test` skips the Node harnesses and the
+# journeys too).
 if command -v npm >/dev/null 2>&1; then
   npm_ci() { npm ci --prefix "$1" --no-audit --no-fund --loglevel=error; }
-  for dir in e2e/spa-js examples/react-spa examples/api e2e/browser; do
+  for dir in e2e/spa-js e2e/strict-rp examples/react-spa examples/api e2e/browser; do
     npm_ci "$dir" || npm_ci "$dir" # one retry for a registry hiccup
   done
 fi
 
 # ensure-browser.sh and npm ci above provide everything the browser journeys
-# need, so here a missing piece fails cmd/gatehouse's TestBrowserJourneys
-# instead of skipping it.
+# and the Node harnesses need, so here a missing piece fails cmd/gatehouse's
+# TestBrowserJourneys and server's TestAuth0SPASDK* and
+# TestStrictRelyingPartyLibraries instead of skipping them.
 export GATEHOUSE_E2E=required
 
 # Every test that runs is counted: Go tests and their subtests (the Node

@@ -141,6 +141,8 @@ var accessMatrix = map[string]access{
 	"GET oidc/logout":                      public,
 	"GET avatar/{file}":                    public,
 
+	"GET .well-known/oauth-authorization-server": public, // the discovery document again, as RFC 8414 names it
+
 	"GET mfa/enroll":                   sudo, // the user holds a phone: replacing it
 	"POST mfa/enroll":                  sudo,
 	"POST mfa/recovery":                passwordOnly,

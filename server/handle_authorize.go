@@ -18,9 +18,10 @@ import (
 
 // handleAuthorize is the OAuth authorization endpoint and the login flow's
 // dispatcher. It validates the request (client, redirect URI, PKCE, scopes,
-// audience), then decides the next step from the browser's session: answer
-// at once, or park the request in a login transaction and send the browser to
-// the login (or signup) screen, which comes back to handleAuthorizeResume.
+// audience) before any screen, then decides the next step from the browser's
+// session: answer at once, or park the request in a login transaction and
+// send the browser to the login (or signup) screen, which comes back to
+// handleAuthorizeResume.
 func (s *Server) handleAuthorize() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.authorize(w, r, "", s.now())
@@ -54,6 +55,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, txID string, 
 	ar, err := s.oauth.NewAuthorizeRequest(ctx, r)
 	if err == nil && !trustedRedirect(ar) {
 		err = errRedirectNotRegistered
+	}
+	if err == nil {
+		err = checkPKCE(ar)
 	}
 	if trustedRedirect(ar) && ar.GetResponseMode() == fosite.ResponseModeFormPost {
 		allowFormPost(w, ar.GetRedirectURI())

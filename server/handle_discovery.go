@@ -7,7 +7,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/assurance"
 )
 
-// discoveryDocument is the OpenID Provider metadata; built once, served as is.
+// discoveryDocument is the OpenID Provider metadata (OpenID Connect Discovery
+// 1.0 §3), also served as OAuth 2.0 authorization server metadata (RFC 8414
+// §2); built once, served as is. Every field states what the server does:
+// request_uri_parameter_supported, for one, defaults to true when absent.
 func (s *Server) discoveryDocument() ([]byte, error) {
 	i := s.cfg.Issuer.String()
 	return json.Marshal(map[string]any{
@@ -21,14 +24,19 @@ func (s *Server) discoveryDocument() ([]byte, error) {
 		"end_session_endpoint":                  i + "oidc/logout",
 		"response_types_supported":              []string{"code"},
 		"response_modes_supported":              []string{"query", "fragment", "form_post", "web_message"},
-		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "client_credentials"},
+		"grant_types_supported":                 grantTypesSupported,
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
-		"code_challenge_methods_supported":      []string{"S256"},
-		"scopes_supported":                      scopesSupported,
+		// RFC 7009 lets a public client revoke its own tokens with its id
+		// alone; introspection is for confidential clients only.
+		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
+		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"code_challenge_methods_supported":              []string{"S256"},
+		"scopes_supported":                              scopesSupported,
 		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr", "sid", "azp",
 			"name", "nickname", "picture", "updated_at", "email", "email_verified"},
+		"claim_types_supported":           []string{"normal"},
 		"request_parameter_supported":     false,
 		"request_uri_parameter_supported": false,
 		"frontchannel_logout_supported":   false,

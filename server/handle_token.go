@@ -26,6 +26,12 @@ func (s *Server) handleToken() http.Handler {
 			return
 		}
 		s.allowClientOrigin(w, r, clientIDOf(r))
+		if gt := postedGrantType(r); gt != "" && !slices.Contains(grantTypesSupported, gt) {
+			// fosite answers invalid_request when no handler takes the
+			// grant; RFC 6749 §5.2 names this error.
+			s.oauth.WriteAccessError(ctx, w, fosite.NewAccessRequest(nil), fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported.", gt))
+			return
+		}
 		ar, err := s.oauth.NewAccessRequest(ctx, r, newOIDCSession())
 		if err != nil {
 			s.oauth.WriteAccessError(ctx, w, ar, refreshRefusal(r, err))
@@ -50,6 +56,19 @@ func (s *Server) handleToken() http.Handler {
 	})
 }
 
+// grantTypesSupported are the grants the token endpoint takes, as discovery
+// advertises them.
+var grantTypesSupported = []string{"authorization_code", "refresh_token", "client_credentials"}
+
+// postedGrantType is the request's grant_type, read without consuming
+// anything fosite reads after it.
+func postedGrantType(r *http.Request) string {
+	if r.PostForm == nil {
+		r.ParseForm()
+	}
+	return r.PostForm.Get("grant_type")
+}
+
 // refreshRefusal words a refused refresh token as Auth0 does ("Unknown or
 // invalid refresh token."): the Auth0 SPA SDK looks for "invalid refresh
 // token" to fall back to silent authentication.
@@ -64,8 +83,13 @@ func refreshRefusal(r *http.Request, err error) error {
 // (fosite has checked they are registered APIs) and names it as the subject,
 // as Auth0 does ("<client id>@clients"). An API that defines scopes answers
 // only clients it has a grant for, with the granted scopes: all of them when
-// none are asked for, and a refusal for one outside the grant.
+// none are asked for, and a refusal for one outside the grant. It must name
+// an API: a JWT access token without an aud is no token at all (RFC 9068
+// §2.2), and Auth0 refuses the request too.
 func (s *Server) grantClientCredentials(ctx context.Context, ar fosite.AccessRequester) error {
+	if len(ar.GetRequestedAudience()) == 0 {
+		return fosite.ErrInvalidRequest.WithHint("The 'audience' parameter is missing: name the API the token is for.")
+	}
 	requested := []string(ar.GetRequestedScopes())
 	granted := requested
 	clientID := ar.GetClient().GetID()
@@ -157,13 +181,28 @@ func (e requestError) Error() string { return string(e) }
 
 const errBadJSON = requestError("the request body is not a JSON object")
 
+// basicCredentials reads a client's id and secret from Basic auth, where
+// RFC 6749 §2.3.1 has them form-encoded before they are joined; strict
+// libraries encode even "-" and "_". A part that does not decode is taken
+// as it is, which can only fail to match.
+func basicCredentials(r *http.Request) (id, secret string, ok bool) {
+	id, secret, ok = r.BasicAuth()
+	if !ok {
+		return "", "", false
+	}
+	if dec, err := url.QueryUnescape(id); err == nil {
+		id = dec
+	}
+	if dec, err := url.QueryUnescape(secret); err == nil {
+		secret = dec
+	}
+	return id, secret, true
+}
+
 // clientIDOf finds the client a token or revocation request names, without
 // authenticating it (that is fosite's job): it only chooses CORS headers.
 func clientIDOf(r *http.Request) string {
-	if id, _, ok := r.BasicAuth(); ok {
-		if dec, err := url.QueryUnescape(id); err == nil {
-			return dec
-		}
+	if id, _, ok := basicCredentials(r); ok {
 		return id
 	}
 	if r.PostForm == nil {

@@ -78,7 +78,7 @@ func (s *Server) handleRevoke() http.Handler {
 func (s *Server) handleIntrospect() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		id, secret, ok := r.BasicAuth()
+		id, secret, ok := basicCredentials(r)
 		if !ok {
 			id, secret = r.PostFormValue("client_id"), r.PostFormValue("client_secret")
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/ory/fosite/token/jwt"
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/assurance"
@@ -96,4 +99,23 @@ func initials(name string) string {
 		return "U"
 	}
 	return string(out)
+}
+
+// idTokenSigner signs ID tokens in the shape Auth0 gives them. fosite's ID
+// token claims always carry aud as an array and add rat, the time of the
+// authorization request, which no specification defines; fosite still needs
+// that time in the session to apply prompt and max_age, so it is dropped
+// here, when the token is signed, rather than left out of the session. A
+// single audience is sent as a string, as Auth0 does (OpenID Connect Core
+// §2 allows either), because that is what Auth0 users' code may compare.
+type idTokenSigner struct {
+	*rotatingSigner
+}
+
+func (s idTokenSigner) Generate(ctx context.Context, claims jwt.MapClaims, header jwt.Mapper) (string, string, error) {
+	delete(claims, "rat")
+	if aud, ok := claims["aud"].([]string); ok && len(aud) == 1 {
+		claims["aud"] = aud[0]
+	}
+	return s.rotatingSigner.Generate(ctx, claims, header)
 }

@@ -73,7 +73,7 @@ func newFositeProvider(issuer string, masterKey []byte, lifetimes TokenLifetimes
 	hmacStrategy := compose.NewOAuth2HMACStrategy(cfg)
 	strategy := &compose.CommonStrategy{
 		CoreStrategy:               &oauth2.DefaultJWTStrategy{Signer: signer, HMACSHAStrategy: hmacStrategy, Config: cfg},
-		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: signer, Config: cfg},
+		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: idTokenSigner{signer}, Config: cfg},
 		Signer:                     signer,
 	}
 	provider := compose.Compose(cfg, storage, strategy,

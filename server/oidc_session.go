@@ -34,13 +34,14 @@ func (s *oidcSession) Clone() fosite.Session {
 	return &c
 }
 
-// GetJWTClaims makes the access token's claims: sub, azp and, for OIDC
-// requests, the userinfo audience; fosite adds exp, iat, iss, scope, aud, jti.
+// GetJWTClaims makes the access token's claims: sub, client_id (RFC 9068),
+// azp (what Auth0's libraries read) and, for OIDC requests, the userinfo
+// audience; fosite adds exp, iat, iss, scope, aud and a fresh jti.
 func (s *oidcSession) GetJWTClaims() jwt.JWTClaimsContainer {
 	return &accessTokenClaims{
 		JWTClaims: &jwt.JWTClaims{
 			Subject: s.Subject,
-			Extra:   map[string]any{"azp": s.ClientID},
+			Extra:   map[string]any{"client_id": s.ClientID, "azp": s.ClientID},
 		},
 		userinfo: s.Userinfo,
 	}

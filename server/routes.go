@@ -41,6 +41,7 @@ func (s *Server) routes() (http.Handler, []Route) {
 	handle("POST", "reset", s.handleReset())
 
 	handle("GET", ".well-known/openid-configuration", s.handleDiscovery())
+	handle("GET", ".well-known/oauth-authorization-server", s.handleDiscovery())
 	handle("GET", ".well-known/jwks.json", s.handleJWKS())
 	handle("GET", "authorize", keepOpener(s.handleAuthorize()))
 	handle("GET", "authorize/resume", keepOpener(s.handleAuthorizeResume()))

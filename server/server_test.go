@@ -77,6 +77,7 @@ type options struct {
 	localhost  bool               // the issuer and the test's requests use localhost, a name passkeys accept
 	clock      *accounttest.Clock // shared by replicas; default a clock of its own
 	mail       bool               // verification and reset mails over real SMTP to a local relay (email_test.go)
+	tls        bool               // serve HTTPS with httptest's certificate, under an https issuer
 }
 
 const goodPassword = "violet tractor meadow"
@@ -117,6 +118,9 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	}
 	h := &harness{t: t, st: st, accounts: accounts, clock: c, keys: km, settings: tenant}
 	h.srv = httptest.NewUnstartedServer(nil)
+	if o.tls {
+		o.scheme = "https"
+	}
 	if o.localhost {
 		o.issuerHost = "localhost:" + strconv.Itoa(h.srv.Listener.Addr().(*net.TCPAddr).Port)
 	}
@@ -148,7 +152,11 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	}
 	h.server = s
 	h.srv.Config.Handler = s.Handler()
-	h.srv.Start()
+	if o.tls {
+		h.srv.StartTLS()
+	} else {
+		h.srv.Start()
+	}
 	t.Cleanup(h.srv.Close)
 	if o.localhost {
 		h.srv.URL = "http://" + o.issuerHost
