@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // DefaultBatchSize bounds the rows one cleanup statement touches. Each
@@ -69,9 +71,10 @@ func (r SweepResult) RowsOf(what string) int64 {
 }
 
 // Sweep runs one cleanup pass unless another replica is running one. The
-// lock is a session-level advisory lock on a connection of its own: should
-// the replica die mid-pass, Postgres ends the session and the lock with it,
-// and the next replica to try takes over; the batches already committed stay
+// lock is a session-level advisory lock on a connection of its own, outside
+// the pool, so a long pass takes no connection from requests; should the
+// replica die mid-pass, Postgres ends the session and the lock with it, and
+// the next replica to try takes over. The batches already committed stay
 // done, so a pass cut short loses nothing.
 func (s *Store) Sweep(ctx context.Context, c Cleanup) (SweepResult, error) {
 	unlock, ok, err := s.lockJanitor(ctx)
@@ -90,31 +93,27 @@ func (s *Store) Sweep(ctx context.Context, c Cleanup) (SweepResult, error) {
 	return res, nil
 }
 
-// lockJanitor tries the janitor's advisory lock; unlock releases it.
+// lockJanitor tries the janitor's advisory lock; unlock releases it by
+// closing the session that holds it, which works even when the session has
+// already failed.
 func (s *Store) lockJanitor(ctx context.Context) (unlock func(), ok bool, err error) {
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
-		return nil, false, fmt.Errorf("janitor lock: acquire connection: %w", err)
+		return nil, false, fmt.Errorf("janitor lock: connect: %w", err)
+	}
+	unlock = func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		conn.Close(ctx)
 	}
 	if err := conn.QueryRow(ctx, `select pg_try_advisory_lock($1)`, janitorLock).Scan(&ok); err != nil || !ok {
-		conn.Release()
+		unlock()
 		if err != nil {
 			return nil, false, fmt.Errorf("janitor lock: %w", err)
 		}
 		return nil, false, nil
 	}
-	return func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(ctx, `select pg_advisory_unlock($1)`, janitorLock); err != nil {
-			// Back in the pool, a connection still holding the lock would
-			// stop every later pass on every replica; closing it ends the
-			// session and so the lock.
-			conn.Hijack().Close(ctx)
-			return
-		}
-		conn.Release()
-	}, true, nil
+	return unlock, true, nil
 }
 
 // purgeStep is one cleanup statement. Its where clause reads the cut-off arg

@@ -160,8 +160,8 @@ func TestJanitorLockEndsWithTheSessionOfADeadReplica(t *testing.T) {
 	if res, err := b.Sweep(ctxB, pass); err != nil || !res.Ran {
 		t.Fatalf("pass after the holder died = %+v, %v; want it to run", res, err)
 	}
-	// The dead holder's release must neither fail loudly nor leave a
-	// lock-holding connection in its pool.
+	// The dead holder's release must not fail, and its store runs later
+	// passes as any other.
 	unlock()
 	if res, err := a.Sweep(ctxB, pass); err != nil || !res.Ran {
 		t.Fatalf("first replica's next pass = %+v, %v; want it to run", res, err)
