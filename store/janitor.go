@@ -75,7 +75,8 @@ func (r SweepResult) RowsOf(what string) int64 {
 // the pool, so a long pass takes no connection from requests; should the
 // replica die mid-pass, Postgres ends the session and the lock with it, and
 // the next replica to try takes over. The batches already committed stay
-// done, so a pass cut short loses nothing.
+// done, so a pass cut short loses nothing. Called within InTx, the batches
+// share that one transaction instead of committing each.
 func (s *Store) Sweep(ctx context.Context, c Cleanup) (SweepResult, error) {
 	unlock, ok, err := s.lockJanitor(ctx)
 	if err != nil || !ok {
@@ -97,7 +98,15 @@ func (s *Store) Sweep(ctx context.Context, c Cleanup) (SweepResult, error) {
 // closing the session that holds it, which works even when the session has
 // already failed.
 func (s *Store) lockJanitor(ctx context.Context) (unlock func(), ok bool, err error) {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	cfg := s.pool.Config().ConnConfig.Copy()
+	// A replica cut off by the network, rather than stopped, leaves its
+	// session idle on the server; keepalives let Postgres notice within
+	// about two minutes (instead of the system's default of hours) and
+	// free the lock for another replica.
+	cfg.RuntimeParams["tcp_keepalives_idle"] = "60"
+	cfg.RuntimeParams["tcp_keepalives_interval"] = "10"
+	cfg.RuntimeParams["tcp_keepalives_count"] = "6"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, false, fmt.Errorf("janitor lock: connect: %w", err)
 	}
