@@ -177,6 +177,7 @@ var accessMatrix = map[string]access{
 	"POST admin/users/{id}/delete":               adminOnly,
 	"POST admin/users/{id}/{action}":             adminOnly, // remove-passkey too: TestEveryAdminRouteIsForAdminsPastTheirSecondFactor
 	"GET admin/logs":                             adminOnly,
+	"POST admin/logs":                            adminOnly,
 	"GET admin/applications":                     adminOnly,
 	"POST admin/applications":                    adminOnly,
 	"GET admin/applications/{id}":                adminOnly,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/store"
 )
 
@@ -19,6 +20,7 @@ type adminLogsData struct {
 	User, Event, From, To string
 	Events                []adminEvent
 	Older                 template.URL // the next page, "" on the last
+	Retention             settingField // the form that sets how long entries are kept
 }
 
 const adminLogsPage = 50
@@ -28,39 +30,83 @@ const adminLogsPage = 50
 // range in UTC, paged backwards by entry id.
 func (s *Server) handleAdminLogs() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		d := adminLogsData{User: strings.TrimSpace(q.Get("user")), Event: strings.TrimSpace(q.Get("event")),
-			From: q.Get("from"), To: q.Get("to")}
-		v := s.newAdminView(r, "logs", "Logs")
-		v.Data = &d
-		f, fields, err := s.auditFilter(r, d, q.Get("before"))
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		if len(fields) > 0 {
-			v.Fields = fields
-			v.Error = "Correct the filters marked below."
-			s.renderAdmin(w, r, http.StatusBadRequest, "admin-logs", v)
-			return
-		}
-		entries, err := s.store.AuditEvents(r.Context(), f)
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		d.Events = adminEvents(entries)
-		if len(entries) == f.Limit {
-			older := url.Values{"before": {strconv.FormatInt(entries[len(entries)-1].ID, 10)}}
-			for k, val := range map[string]string{"user": d.User, "event": d.Event, "from": d.From, "to": d.To} {
-				if val != "" {
-					older.Set(k, val)
-				}
-			}
-			d.Older = template.URL(s.base + "admin/logs?" + older.Encode())
-		}
-		s.renderAdmin(w, r, http.StatusOK, "admin-logs", v)
+		s.renderAdminLogs(w, r, nil, "")
 	})
+}
+
+// handleAdminLogsRetention saves how long the log keeps entries; the
+// janitor deletes what is older within its next pass.
+func (s *Server) handleAdminLogsRetention() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		days := r.PostForm.Get(settings.KeyAuditRetention)
+		err := s.settings.Set(r.Context(), map[string]string{settings.KeyAuditRetention: days}, actor(mustSession(r)), meta(r))
+		var fields settings.FieldErrors
+		if errors.As(err, &fields) {
+			s.renderAdminLogs(w, r, fields, days)
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		s.seeOther(w, r, "admin/logs", "Saved. Entries past the retention go within ten minutes.")
+	})
+}
+
+// renderAdminLogs shows the page for the request's filters; refused, when
+// not nil, is the retention form's error, with typed as its value.
+func (s *Server) renderAdminLogs(w http.ResponseWriter, r *http.Request, refused settings.FieldErrors, typed string) {
+	q := r.URL.Query()
+	d := adminLogsData{User: strings.TrimSpace(q.Get("user")), Event: strings.TrimSpace(q.Get("event")),
+		From: q.Get("from"), To: q.Get("to")}
+	v := s.newAdminView(r, "logs", "Logs")
+	v.Data = &d
+	snap, err := s.tenant(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	spec, err := settings.Describe(settings.KeyAuditRetention)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	d.Retention = settingField{Spec: spec, Type: "number", Value: itoaDays(snap.AuditRetention())}
+	if refused != nil {
+		d.Retention.Value, d.Retention.Error = typed, refused[settings.KeyAuditRetention]
+		v.Error = "The retention was not saved: correct the field marked below."
+	}
+	f, fields, err := s.auditFilter(r, d, q.Get("before"))
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if len(fields) > 0 {
+		v.Fields = fields
+		v.Error = "Correct the filters marked below."
+		s.renderAdmin(w, r, http.StatusBadRequest, "admin-logs", v)
+		return
+	}
+	entries, err := s.store.AuditEvents(r.Context(), f)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	d.Events = adminEvents(entries)
+	if len(entries) == f.Limit {
+		older := url.Values{"before": {strconv.FormatInt(entries[len(entries)-1].ID, 10)}}
+		for k, val := range map[string]string{"user": d.User, "event": d.Event, "from": d.From, "to": d.To} {
+			if val != "" {
+				older.Set(k, val)
+			}
+		}
+		d.Older = template.URL(s.base + "admin/logs?" + older.Encode())
+	}
+	status := http.StatusOK
+	if refused != nil {
+		status = http.StatusBadRequest
+	}
+	s.renderAdmin(w, r, status, "admin-logs", v)
 }
 
 // auditFilter reads the Logs page's filters; fields says, per filter, what

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/store"
 )
 
 var (
@@ -103,5 +104,44 @@ func TestAdminFiltersAndPagesTheLogs(t *testing.T) {
 				t.Error("no words for the refused filter")
 			}
 		})
+	}
+}
+
+func TestAdminSetsTheAuditRetentionOnTheLogsPage(t *testing.T) {
+	h := newAdminHarness(t)
+	admin := h.adminBrowser(t)
+	retention := func() time.Duration {
+		t.Helper()
+		snap, err := h.settings.Current(withContext())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap.AuditRetention()
+	}
+	page := h.do(admin, "GET", "/admin/logs", nil)
+	page.expect(t, http.StatusOK, "admin-logs")
+	if !strings.Contains(page.body, `name="audit_retention_days" type="text" value="0"`) {
+		t.Fatalf("the retention field does not show the default, keep everything")
+	}
+
+	refused := h.adminPost(t, admin, "/admin/logs", "/admin/logs", url.Values{"audit_retention_days": {"3"}})
+	refused.expect(t, http.StatusBadRequest, "admin-logs")
+	if !strings.Contains(refused.body, "or a whole number of days from 7") || !strings.Contains(refused.body, `value="3"`) {
+		t.Errorf("a too-short retention is not explained beside the value typed: %s", refused.alert())
+	}
+	if got := retention(); got != 0 {
+		t.Fatalf("a refused retention was saved: %s", got)
+	}
+
+	h.adminPost(t, admin, "/admin/logs", "/admin/logs", url.Values{"audit_retention_days": {"400"}}).expectRedirect(t, "/admin/logs")
+	if got := retention(); got != 400*24*time.Hour {
+		t.Fatalf("retention = %s after saving 400 days", got)
+	}
+	if page := h.do(admin, "GET", "/admin/logs", nil); !strings.Contains(page.body, `value="400"`) {
+		t.Errorf("the page does not show the saved retention")
+	}
+	changed, err := h.st.AuditEvents(withContext(), store.AuditFilter{Type: "settings.changed"})
+	if err != nil || len(changed) != 1 || !strings.Contains(changed[0].Details, `"audit_retention_days": "400"`) {
+		t.Errorf("the change is not in the audit log: %+v, %v", changed, err)
 	}
 }

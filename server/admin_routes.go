@@ -16,6 +16,7 @@ func (s *Server) adminRoutes(handle func(method, path string, h http.Handler)) {
 	admin("POST", "admin/users/{id}/delete", s.handleAdminUserDelete())
 	admin("POST", "admin/users/{id}/{action}", s.handleAdminUserAction())
 	admin("GET", "admin/logs", s.handleAdminLogs())
+	admin("POST", "admin/logs", s.handleAdminLogsRetention())
 
 	admin("GET", "admin/applications", s.handleAdminApps())
 	admin("POST", "admin/applications", s.handleAdminAppCreate())

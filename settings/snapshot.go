@@ -95,6 +95,11 @@ func (s Snapshot) AllowedRegions() []string { return s.list(KeyAllowedRegions) }
 // ChallengeMedium reports whether adaptive also challenges at medium confidence.
 func (s Snapshot) ChallengeMedium(def bool) bool { return s.boolean(KeyChallengeMedium, def) }
 
+// AuditRetention is how long audit entries are kept; 0 keeps them all.
+func (s Snapshot) AuditRetention() time.Duration {
+	return time.Duration(s.number(KeyAuditRetention, 0)) * 24 * time.Hour
+}
+
 // BlockedNetworks is the admin's list of untrusted networks.
 func (s Snapshot) BlockedNetworks() []netip.Prefix {
 	var out []netip.Prefix

@@ -17,7 +17,7 @@ import (
 // Spec describes one setting for the console, the API and the CLI.
 type Spec struct {
 	Key     string
-	Group   string // "mfa", "sms", "limits" or "adaptive"
+	Group   string // "mfa", "sms", "limits", "adaptive" or "audit"
 	Label   string
 	Help    string
 	Secret  bool   // write-only: stored sealed, never shown again
@@ -52,7 +52,12 @@ const (
 	KeySignupIPDay     = "signup_limit_ip_day"
 	KeyChallengeMedium = "risk_challenge_medium"
 	KeyBlockedNetworks = "risk_blocked_cidrs"
+	KeyAuditRetention  = "audit_retention_days"
 )
+
+// MinAuditRetentionDays is the shortest audit retention an admin may set: the
+// dashboard's figures count the last week of the log.
+const MinAuditRetentionDays = 7
 
 // MaxRememberDays caps the "remember this browser" lifetime an admin may choose.
 const MaxRememberDays = 90
@@ -110,6 +115,9 @@ var specs = func() []Spec {
 			Help: "Adaptive asks for the code at low confidence; with this on, at medium confidence too (a new device, or a new country).", Parse: parseBool},
 		{Key: KeyBlockedNetworks, Group: "adaptive", Label: "Untrusted networks", Default: "none",
 			Help: "Comma-separated CIDRs (e.g. 203.0.113.0/24) whose logins adaptive always challenges.", Parse: parseNetworks},
+		{Key: KeyAuditRetention, Group: "audit", Label: "Keep audit log for (days)", Default: "0 (keep every entry)",
+			Help:  "Entries older than this are deleted, in small batches by one replica at a time, within ten minutes of coming due. 0 keeps every entry; otherwise at least 7.",
+			Parse: parseRetentionDays},
 	}
 }()
 
@@ -151,6 +159,14 @@ func intBetween(lo, hi int) func(string) (string, error) {
 		}
 		return strconv.Itoa(n), nil
 	}
+}
+
+func parseRetentionDays(v string) (string, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 36500 || (n > 0 && n < MinAuditRetentionDays) {
+		return "", fmt.Errorf("must be 0 (keep every entry) or a whole number of days from %d to 36500", MinAuditRetentionDays)
+	}
+	return strconv.Itoa(n), nil
 }
 
 func splitList(v string) []string {

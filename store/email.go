@@ -169,16 +169,13 @@ func (s *Store) RevokeUserTokens(ctx context.Context, userID string) (int64, err
 // DeleteExpiredEmail removes links a week past their expiry: until then an
 // old link is refused as expired rather than unknown.
 func (s *Store) DeleteExpiredEmail(ctx context.Context, now time.Time) (int64, error) {
-	var total int64
-	for _, q := range []string{
-		`delete from email_verifications where expires_at <= $1`,
-		`delete from password_resets where expires_at <= $1`,
-	} {
-		tag, err := s.db(ctx).Exec(ctx, q, now.Add(-7*24*time.Hour))
-		if err != nil {
-			return total, fmt.Errorf("delete expired email links: %w", err)
-		}
-		total += tag.RowsAffected()
+	return s.purgeAll(ctx, emailSteps(now))
+}
+
+func emailSteps(now time.Time) []purgeStep {
+	week := now.Add(-7 * 24 * time.Hour)
+	return []purgeStep{
+		{what: "email_verifications", table: "email_verifications", where: `expires_at <= $1`, arg: week},
+		{what: "password_resets", table: "password_resets", where: `expires_at <= $1`, arg: week},
 	}
-	return total, nil
 }

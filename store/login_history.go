@@ -93,11 +93,11 @@ func (s *Store) IPFailures(ctx context.Context, ip netip.Addr, since time.Time) 
 
 // DeleteOldLoginHistory forgets logins from before the retention cut-off.
 func (s *Store) DeleteOldLoginHistory(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := s.db(ctx).Exec(ctx, `delete from login_history where at < $1`, before)
-	if err != nil {
-		return 0, fmt.Errorf("delete old login history: %w", err)
-	}
-	return tag.RowsAffected(), nil
+	return s.purgeAll(ctx, []purgeStep{loginHistoryStep(before)})
+}
+
+func loginHistoryStep(before time.Time) purgeStep {
+	return purgeStep{what: "login_history", table: "login_history", where: `at < $1`, arg: before}
 }
 
 var (

@@ -133,19 +133,12 @@ func (s *Store) PassedMFAEnrollment(ctx context.Context, userID string, phoneLoo
 // a day past their expiry (kept that long as a trail for support and fraud
 // review). Failure counters stay: only a success or an admin reset clears them.
 func (s *Store) DeleteExpiredMFA(ctx context.Context, now time.Time) (int64, error) {
-	var total int64
-	for _, q := range []struct {
-		sql string
-		arg time.Time
-	}{
-		{`delete from sms_send_counters where window_end <= $1`, now},
-		{`delete from mfa_challenges where expires_at <= $1`, now.Add(-24 * time.Hour)},
-	} {
-		tag, err := s.db(ctx).Exec(ctx, q.sql, q.arg)
-		if err != nil {
-			return total, fmt.Errorf("delete expired mfa rows: %w", err)
-		}
-		total += tag.RowsAffected()
+	return s.purgeAll(ctx, mfaSteps(now))
+}
+
+func mfaSteps(now time.Time) []purgeStep {
+	return []purgeStep{
+		{what: "sms_send_counters", table: "sms_send_counters", where: `window_end <= $1`, arg: now},
+		{what: "mfa_challenges", table: "mfa_challenges", where: `expires_at <= $1`, arg: now.Add(-24 * time.Hour)},
 	}
-	return total, nil
 }

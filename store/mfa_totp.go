@@ -114,9 +114,5 @@ func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
 
 // DeleteExpiredPendingTOTP removes setups that were never confirmed in time.
 func (s *Store) DeleteExpiredPendingTOTP(ctx context.Context, now time.Time) (int64, error) {
-	tag, err := s.db(ctx).Exec(ctx, `delete from mfa_totp_pending where expires_at <= $1`, now)
-	if err != nil {
-		return 0, fmt.Errorf("delete expired pending totp: %w", err)
-	}
-	return tag.RowsAffected(), nil
+	return s.purgeAll(ctx, []purgeStep{{what: "mfa_totp_pending", table: "mfa_totp_pending", where: `expires_at <= $1`, arg: now}})
 }

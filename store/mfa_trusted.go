@@ -115,9 +115,5 @@ func (s *Store) DeleteTrustedBrowsers(ctx context.Context, userID string) (int64
 
 // DeleteExpiredTrustedBrowsers removes browsers whose trust has run out.
 func (s *Store) DeleteExpiredTrustedBrowsers(ctx context.Context, now time.Time) (int64, error) {
-	tag, err := s.db(ctx).Exec(ctx, `delete from mfa_trusted_browsers where expires_at <= $1`, now)
-	if err != nil {
-		return 0, fmt.Errorf("delete expired trusted browsers: %w", err)
-	}
-	return tag.RowsAffected(), nil
+	return s.purgeAll(ctx, []purgeStep{{what: "mfa_trusted_browsers", table: "mfa_trusted_browsers", where: `expires_at <= $1`, arg: now}})
 }

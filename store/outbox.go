@@ -248,15 +248,14 @@ func (t *OutboxTable) RecentOutbox(ctx context.Context, limit int) ([]outbox.Row
 // deletes rows created before before (the janitor passes now minus
 // outbox.Retention). It reports how many rows it deleted.
 func (t *OutboxTable) DeleteOldOutbox(ctx context.Context, before time.Time) (int64, error) {
-	_, err := t.s.db(ctx).Exec(ctx, t.q(`
-		update <outbox> set sealed = ''::bytea
-		where status in ('sent', 'delivered', 'undelivered', 'failed', 'expired') and length(sealed) > 0`))
-	if err != nil {
-		return 0, fmt.Errorf("wipe finished sms outbox rows: %w", err)
+	return t.s.purgeAll(ctx, outboxSteps(t.table, before))
+}
+
+// outboxSteps wipe the finished rows' messages, then delete the old rows.
+func outboxSteps(table string, before time.Time) []purgeStep {
+	return []purgeStep{
+		{what: table + " (wipe)", table: table, set: `sealed = ''::bytea`,
+			where: `length(sealed) > 0 and status in ('sent', 'delivered', 'undelivered', 'failed', 'expired')`},
+		{what: table, table: table, where: `created_at < $1`, arg: before},
 	}
-	tag, err := t.s.db(ctx).Exec(ctx, t.q(`delete from <outbox> where created_at < $1`), before)
-	if err != nil {
-		return 0, fmt.Errorf("delete old sms outbox rows: %w", err)
-	}
-	return tag.RowsAffected(), nil
 }

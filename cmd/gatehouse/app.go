@@ -319,7 +319,7 @@ func serveHTTP(ctx context.Context, c config, l net.Listener, st *store.Store, l
 	httpSrv := server.NewHTTPServer(c.addr, srv.Handler(), log)
 	httpSrv.TLSConfig = tlsConfig
 
-	background.Go(func() { sweepExpired(ctx, st, log) })
+	background.Go(func() { runJanitor(ctx, st, tenant, log) })
 	if c.pprofAddr != "" {
 		if err := servePprof(ctx, c.pprofAddr, log); err != nil {
 			return err
@@ -371,52 +371,6 @@ func serverTLS(c config, log *slog.Logger) (*tls.Config, error) {
 		log.Warn("serving HTTPS but GATEHOUSE_ISSUER is an http URL: tokens and links will name http", "issuer", c.issuer.String())
 	}
 	return loader.TLSConfig(), nil
-}
-
-// sweepExpired deletes ended sessions and stale counters now and then. Every
-// replica runs it; the deletes are idempotent, so they need no coordination.
-func sweepExpired(ctx context.Context, st *store.Store, log *slog.Logger) {
-	counterAge := account.DefaultLimits().IPWindow + time.Hour
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		n, err := st.DeleteExpired(ctx, time.Now(), counterAge)
-		if err == nil {
-			var m int64
-			m, err = st.DeleteExpiredMFA(ctx, time.Now())
-			n += m
-		}
-		if err == nil {
-			var m int64
-			m, err = st.DeleteOldOutbox(ctx, time.Now().Add(-outbox.Retention))
-			n += m
-		}
-		if err == nil {
-			var m int64
-			m, err = st.DeleteOldLoginHistory(ctx, time.Now().Add(-365*24*time.Hour))
-			n += m
-		}
-		if err == nil {
-			var m int64
-			m, err = st.MailOutbox().DeleteOldOutbox(ctx, time.Now().Add(-outbox.Retention))
-			n += m
-		}
-		if err == nil {
-			var m int64
-			m, err = st.DeleteExpiredEmail(ctx, time.Now())
-			n += m
-		}
-		if err != nil && ctx.Err() == nil {
-			log.Warn("sweeping expired rows failed", "err", err)
-		} else if n > 0 {
-			log.Info("swept expired rows", "rows", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 func newLogger(e env, json bool) *slog.Logger {
