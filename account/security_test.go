@@ -10,10 +10,18 @@ import (
 	"github.com/gatehouse-id/gatehouse/account/accounttest"
 )
 
-// mailbox stands in for the mail outbox, another package's boundary.
-type mailbox struct{ mails []account.Mail }
+// mailbox stands in for the mail outbox, another package's boundary; it
+// fails mails of the purpose refuse names, as an outbox that cannot take them
+// would.
+type mailbox struct {
+	mails  []account.Mail
+	refuse string
+}
 
 func (b *mailbox) Enqueue(_ context.Context, m account.Mail) error {
+	if m.Purpose == b.refuse {
+		return errors.New("outbox refused the mail")
+	}
 	b.mails = append(b.mails, m)
 	return nil
 }
