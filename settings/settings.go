@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
@@ -240,4 +241,24 @@ func (s *Service) TuneSignups(ctx context.Context, base account.SignupRules) acc
 		return base
 	}
 	return snap.SignupRules(base)
+}
+
+// BlockedNetworks is the admin's list of untrusted networks now, for the
+// adaptive policy.
+func (s *Service) BlockedNetworks(ctx context.Context) ([]netip.Prefix, error) {
+	snap, err := s.Current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return snap.BlockedNetworks(), nil
+}
+
+// ChallengeMedium reports whether the adaptive policy challenges medium
+// confidence now; def when the settings cannot be read.
+func (s *Service) ChallengeMedium(ctx context.Context, def bool) bool {
+	snap, err := s.Current(ctx)
+	if err != nil {
+		return def
+	}
+	return snap.ChallengeMedium(def)
 }
