@@ -22,6 +22,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/account/accounttest"
+	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/keys"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/mfa/sms/plivotest"
@@ -77,6 +78,8 @@ type options struct {
 	localhost  bool               // the issuer and the test's requests use localhost, a name passkeys accept
 	clock      *accounttest.Clock // shared by replicas; default a clock of its own
 	mail       bool               // verification and reset mails over real SMTP to a local relay (email_test.go)
+	// clients, when set, is what the server reads clients through, given the store.
+	clients func(clients.Store) clients.Store
 }
 
 const goodPassword = "violet tractor meadow"
@@ -122,7 +125,11 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	}
 	issuer := &url.URL{Scheme: o.scheme, Host: cmp.Or(o.issuerHost, h.srv.Listener.Addr().String()), Path: o.issuerPath}
 	h.issuer = issuer.String()
-	deps := server.Deps{Accounts: accounts, Store: st, Clients: st, Keys: km, Log: slog.New(slog.DiscardHandler),
+	var cs clients.Store = st
+	if o.clients != nil {
+		cs = o.clients(st)
+	}
+	deps := server.Deps{Accounts: accounts, Store: st, Clients: cs, Keys: km, Log: slog.New(slog.DiscardHandler),
 		Registry: prometheus.NewRegistry(), Now: c.Now, Settings: h.settings}
 	if o.plivo {
 		if o.mfaRules.CodeTTL == 0 {

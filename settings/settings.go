@@ -16,10 +16,10 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/cache"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -66,10 +66,7 @@ type Service struct {
 	audit Audit
 	seal  *sealer
 	now   func() time.Time
-
-	mu      sync.Mutex
-	current Snapshot
-	expires time.Time
+	cache *cache.Cache[Snapshot]
 }
 
 // NewService builds a Service; masterKey (32 bytes) seals secret values. With
@@ -86,16 +83,20 @@ func NewService(st Store, audit Audit, masterKey []byte, now func() time.Time) (
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: st, audit: audit, seal: s, now: now}, nil
+	svc := &Service{store: st, audit: audit, seal: s, now: now}
+	svc.cache = cache.New(CacheTTL, now, svc.read)
+	return svc, nil
 }
 
-// Current returns the settings as of at most CacheTTL ago.
+// Current returns the settings as of at most CacheTTL ago, or, while another
+// request of this replica reads them afresh, the last that were read: a slow
+// database delays one request, not every one.
 func (s *Service) Current(ctx context.Context) (Snapshot, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.now().Before(s.expires) {
-		return s.current, nil
-	}
+	return s.cache.Get(ctx)
+}
+
+// read reads every setting from the store, opening the sealed ones.
+func (s *Service) read(ctx context.Context) (Snapshot, error) {
 	stored, err := s.store.AllSettings(ctx)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("read settings: %w", err)
@@ -120,7 +121,6 @@ func (s *Service) Current(ctx context.Context) (Snapshot, error) {
 		}
 		snap.values[k] = v
 	}
-	s.current, s.expires = snap, s.now().Add(CacheTTL)
 	return snap, nil
 }
 
@@ -195,9 +195,7 @@ func (s *Service) Set(ctx context.Context, changes map[string]string, by string,
 	if err := s.store.SetSettings(ctx, stored, unset, by); err != nil {
 		return fmt.Errorf("change settings: %w", err)
 	}
-	s.mu.Lock()
-	s.expires = time.Time{}
-	s.mu.Unlock()
+	s.cache.Invalidate()
 	if err := s.audit.Record(context.WithoutCancel(ctx), account.Event{At: s.now(), Type: EventChanged,
 		IP: m.IP, UserAgent: m.UserAgent, RequestID: m.RequestID, Details: details}); err != nil {
 		return fmt.Errorf("audit settings change: %w", err)
