@@ -188,6 +188,12 @@ func (s *Server) Handler() http.Handler {
 		s.withCrossOriginProtection(s.withBodyLimit(mux))))))
 }
 
+// tenant returns the admin's settings as every replica sees them: read
+// through a cache of at most settings.CacheTTL.
+func (s *Server) tenant(ctx context.Context) (settings.Snapshot, error) {
+	return s.settings.Current(ctx)
+}
+
 // NewHTTPServer wraps h with timeouts that keep slow or idle clients from
 // holding connections open forever.
 func NewHTTPServer(addr string, h http.Handler, log *slog.Logger) *http.Server {
