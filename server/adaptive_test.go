@@ -32,8 +32,14 @@ func adaptiveHarness(t *testing.T, challengeMedium bool) (*harness, *rp) {
 	})
 	p := h.newSPA(t)
 	h.signUp(h.browser(), "ann@example.com")
-	u, _ := h.st.UserByEmail(context.Background(), "ann@example.com")
-	phone, _ := mfa.ParsePhone(mobile, "", nil)
+	u, err := h.st.UserByEmail(context.Background(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone, err := mfa.ParsePhone(mobile, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := h.mfaSvc.EnrollByOperator(context.Background(), u.ID, phone); err != nil {
 		t.Fatal(err)
 	}
@@ -85,14 +91,18 @@ func TestAdaptiveChallengesImpossibleTravelAndSaysWhy(t *testing.T) {
 		t.Fatal("New York an hour after London: not challenged")
 	}
 	var summary, details string
-	h.st.Pool().QueryRow(context.Background(),
-		`select subject, details::text from audit_log where event = 'mfa.risk_assessed' order by id desc limit 1`).Scan(&summary, &details)
+	if err := h.st.Pool().QueryRow(context.Background(),
+		`select subject, details::text from audit_log where event = 'mfa.risk_assessed' order by id desc limit 1`).Scan(&summary, &details); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(summary, "low confidence") || !strings.Contains(details, "impossible_travel") || !strings.Contains(details, "km/h") {
 		t.Fatalf("assessment not readable: %q %s", summary, details)
 	}
 	var stored int
-	h.st.Pool().QueryRow(context.Background(),
-		`select count(*) from login_transactions where assessment->>'decision' = 'challenge'`).Scan(&stored)
+	if err := h.st.Pool().QueryRow(context.Background(),
+		`select count(*) from login_transactions where assessment->>'decision' = 'challenge'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
 	if stored != 1 {
 		t.Fatalf("%d login transactions keep the assessment, want 1", stored)
 	}

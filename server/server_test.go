@@ -166,7 +166,10 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 // browser is a client with a cookie jar that does not follow redirects, so
 // tests see each step.
 func (h *harness) browser() *http.Client {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
@@ -199,7 +202,10 @@ func (h *harness) do(c *http.Client, method, path string, form url.Values, heade
 		h.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	return response{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
