@@ -233,8 +233,7 @@ func portAnswers(port int) bool {
 	if err != nil {
 		return false
 	}
-	conn.Close()
-	return true
+	return conn.Close() == nil
 }
 
 func testLogger(t *testing.T) *slog.Logger {
