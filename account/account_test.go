@@ -159,13 +159,17 @@ func TestSuccessResetsTheConsecutiveCount(t *testing.T) {
 	f := newFixture(t)
 	f.signUp(t, "ann@example.com")
 	for range 9 {
-		f.svc.Login(ctx, "ann@example.com", "wrong password!", home)
+		if _, err := f.svc.Login(ctx, "ann@example.com", "wrong password!", home); !errors.Is(err, account.ErrInvalidCredentials) {
+			t.Fatalf("a wrong password: %v, want ErrInvalidCredentials", err)
+		}
 	}
 	if _, err := f.svc.Login(ctx, "ann@example.com", goodPassword, home); err != nil {
 		t.Fatal(err)
 	}
 	for range 9 {
-		f.svc.Login(ctx, "ann@example.com", "wrong password!", home)
+		if _, err := f.svc.Login(ctx, "ann@example.com", "wrong password!", home); !errors.Is(err, account.ErrInvalidCredentials) {
+			t.Fatalf("a wrong password: %v, want ErrInvalidCredentials", err)
+		}
 	}
 	if _, err := f.svc.Login(ctx, "ann@example.com", goodPassword, home); err != nil {
 		t.Fatalf("9 failures after a success: %v, want success (not locked)", err)
@@ -177,7 +181,9 @@ func TestHundredFailuresFromOneAddressThrottleIt(t *testing.T) {
 	f.signUp(t, "ann@example.com")
 	// Spread over many account names so no pair locks: this is the address rule.
 	for i := range 100 {
-		f.svc.Login(ctx, "user"+strings.Repeat("x", i%20)+string(rune('a'+i/20))+"@example.com", "wrong password!", home)
+		if _, err := f.svc.Login(ctx, "user"+strings.Repeat("x", i%20)+string(rune('a'+i/20))+"@example.com", "wrong password!", home); !errors.Is(err, account.ErrInvalidCredentials) {
+			t.Fatalf("a wrong password: %v, want ErrInvalidCredentials", err)
+		}
 	}
 	_, err := f.svc.Login(ctx, "ann@example.com", goodPassword, home)
 	var throttled *account.ThrottledError
@@ -217,7 +223,10 @@ func TestBcryptHashFromAnImportIsUpgradedOnLogin(t *testing.T) {
 	for _, prefix := range []string{"$2a$", "$2b$", "$2y$"} {
 		t.Run(prefix, func(t *testing.T) {
 			f := newFixture(t)
-			h, _ := bcrypt.GenerateFromPassword([]byte(goodPassword), bcrypt.MinCost)
+			h, err := bcrypt.GenerateFromPassword([]byte(goodPassword), bcrypt.MinCost)
+			if err != nil {
+				t.Fatal(err)
+			}
 			imported := prefix + string(h[4:])
 			u, err := f.st.CreateUser(ctx, account.NewUser{Email: "ann@example.com", PasswordHash: imported, CreatedAt: f.clock.Now()})
 			if err != nil {
@@ -226,7 +235,10 @@ func TestBcryptHashFromAnImportIsUpgradedOnLogin(t *testing.T) {
 			if _, err := f.svc.Login(ctx, "ann@example.com", goodPassword, home); err != nil {
 				t.Fatalf("login with imported hash: %v", err)
 			}
-			after, _ := f.st.UserByID(ctx, u.ID)
+			after, err := f.st.UserByID(ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if !strings.HasPrefix(after.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$") {
 				t.Fatalf("hash after login = %q, want argon2id", after.PasswordHash)
 			}
@@ -248,10 +260,15 @@ func TestSessionLifecycle(t *testing.T) {
 	if err != nil || got.ID != u.ID || sess.AMR[0] != "pwd" {
 		t.Fatalf("resume = %+v, %v", sess, err)
 	}
-	raw, _ := base64.RawURLEncoding.DecodeString(token)
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sum := sha256.Sum256(raw)
 	var stored []byte
-	f.st.Pool().QueryRow(ctx, `select id_hash from sessions`).Scan(&stored)
+	if err := f.st.Pool().QueryRow(ctx, `select id_hash from sessions`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
 	if len(raw) != 32 || !bytes.Equal(stored, sum[:]) {
 		t.Fatalf("token of %d bytes stored as %x, want 32 random bytes stored as their SHA-256", len(raw), stored)
 	}
@@ -272,23 +289,32 @@ func TestSessionEndsWhenIdleOrTooOldOrUserBlocked(t *testing.T) {
 	limits := account.DefaultLimits()
 	tests := []struct {
 		name string
-		act  func(f fixture, u account.User, token string)
+		act  func(t *testing.T, f fixture, u account.User, token string)
 	}{
-		{"idle past the limit", func(f fixture, _ account.User, _ string) { f.clock.Advance(limits.SessionIdle) }},
-		{"past the absolute limit despite use", func(f fixture, _ account.User, token string) {
+		{"idle past the limit", func(_ *testing.T, f fixture, _ account.User, _ string) { f.clock.Advance(limits.SessionIdle) }},
+		{"past the absolute limit despite use", func(t *testing.T, f fixture, _ account.User, token string) {
 			for elapsed := time.Duration(0); elapsed < limits.SessionMaxAge; elapsed += limits.SessionIdle / 2 {
 				f.clock.Advance(limits.SessionIdle / 2)
-				f.svc.Resume(ctx, token)
+				if _, _, err := f.svc.Resume(ctx, token); err != nil && !errors.Is(err, account.ErrNoSession) {
+					t.Fatal(err)
+				}
 			}
 		}},
-		{"user blocked", func(f fixture, u account.User, _ string) { f.st.SetBlocked(ctx, u.ID, true) }},
+		{"user blocked", func(t *testing.T, f fixture, u account.User, _ string) {
+			if err := f.st.SetBlocked(ctx, u.ID, true); err != nil {
+				t.Fatal(err)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			u := f.signUp(t, "ann@example.com")
-			token, _, _ := f.svc.StartSession(ctx, u, []string{"pwd"}, home)
-			tt.act(f, u, token)
+			token, _, err := f.svc.StartSession(ctx, u, []string{"pwd"}, home)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.act(t, f, u, token)
 			if _, _, err := f.svc.Resume(ctx, token); !errors.Is(err, account.ErrNoSession) {
 				t.Fatalf("err = %v, want ErrNoSession", err)
 			}
@@ -299,7 +325,10 @@ func TestSessionEndsWhenIdleOrTooOldOrUserBlocked(t *testing.T) {
 func TestUseKeepsASessionAlivePastTheIdleLimit(t *testing.T) {
 	f := newFixture(t)
 	u := f.signUp(t, "ann@example.com")
-	token, _, _ := f.svc.StartSession(ctx, u, []string{"pwd"}, home)
+	token, _, err := f.svc.StartSession(ctx, u, []string{"pwd"}, home)
+	if err != nil {
+		t.Fatal(err)
+	}
 	idle := account.DefaultLimits().SessionIdle
 	for range 3 {
 		f.clock.Advance(idle - time.Minute)
@@ -312,8 +341,14 @@ func TestUseKeepsASessionAlivePastTheIdleLimit(t *testing.T) {
 func TestChangePasswordEndsOtherSessions(t *testing.T) {
 	f := newFixture(t)
 	u := f.signUp(t, "ann@example.com")
-	current, sess, _ := f.svc.StartSession(ctx, u, []string{"pwd"}, home)
-	other, _, _ := f.svc.StartSession(ctx, u, []string{"pwd"}, elsewhere)
+	current, sess, err := f.svc.StartSession(ctx, u, []string{"pwd"}, home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := f.svc.StartSession(ctx, u, []string{"pwd"}, elsewhere)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	if err := f.svc.ChangePassword(ctx, sess, "wrong password!", "a brand new phrase", home); !errors.Is(err, account.ErrInvalidCredentials) {
 		t.Fatalf("wrong current password: %v, want ErrInvalidCredentials", err)
@@ -353,7 +388,10 @@ func TestCreateUserAppliesThePasswordRules(t *testing.T) {
 func TestPassingASecondFactorUpgradesAndRenewsTheSession(t *testing.T) {
 	f := newFixture(t)
 	u := f.signUp(t, "ann@example.com")
-	old, sess, _ := f.svc.StartSession(ctx, u, []string{"pwd"}, home)
+	old, sess, err := f.svc.StartSession(ctx, u, []string{"pwd"}, home)
+	if err != nil {
+		t.Fatal(err)
+	}
 	token, _, err := f.svc.PassSecondFactor(ctx, sess, "sms", "mfa", "pwd")
 	if err != nil {
 		t.Fatal(err)

@@ -32,7 +32,7 @@ func TestBlockingEndsSessionsRefusesLoginAndIsAudited(t *testing.T) {
 	if _, _, err := f.svc.Resume(ctx, token); !errors.Is(err, account.ErrNoSession) {
 		t.Fatalf("session after block: %v", err)
 	}
-	if list, _ := f.svc.Sessions(ctx, ann.ID); len(list) != 0 {
+	if list, err := f.svc.Sessions(ctx, ann.ID); err != nil || len(list) != 0 {
 		t.Fatalf("%d sessions left after block", len(list))
 	}
 	if _, err := f.svc.Login(ctx, "ann@example.com", goodPassword, home); !errors.Is(err, account.ErrBlocked) {

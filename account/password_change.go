@@ -4,18 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // Tokens is the storage a new password needs beyond Users and Sessions: one
-// transaction for the change and everything it ends, and the user's OAuth
-// grants. InTx runs fn in one transaction that the other stores' methods
-// called with its ctx join.
+// transaction for the change and everything it ends, the user's OAuth grants
+// and their remembered browsers. InTx runs fn in one transaction that the
+// other stores' methods called with its ctx join.
 type Tokens interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	// RevokeUserTokens deletes every OAuth code, access and refresh token
 	// issued to the user.
 	RevokeUserTokens(ctx context.Context, userID string) (int64, error)
+	// DeleteTrustedBrowsers ends every "remember this browser" of the user.
+	DeleteTrustedBrowsers(ctx context.Context, userID string) (int64, error)
 }
 
 // errNoTokenStore stops a password change that could not revoke the user's
@@ -23,49 +24,78 @@ type Tokens interface {
 // is worse than a refused change.
 var errNoTokenStore = errors.New("no token store configured")
 
-// replaced counts what a new password ended.
-type replaced struct {
-	sessions, tokens int64
+// newPassword is one new password as a path (the account page's change, a
+// reset by link) hands it to setPassword.
+type newPassword struct {
+	user User
+	hash string
+	// keep is the session that made the change, which stays; nil ends all.
+	keep []byte
+	// event and details are the path's audit event and its own details;
+	// setPassword adds what the change ended.
+	event   string
+	details map[string]any
+	// first runs first in the transaction, for the path's own part of the
+	// change; its error undoes everything.
+	first func(ctx context.Context) error
 }
 
-// replacePassword stores the new hash and, in the same transaction, ends what
-// the old password opened: every browser session of the user but keep (nil
-// ends all) and every OAuth code, access and refresh token, so an app holding
-// a refresh token obtained with the old password must log in again. more runs
-// first in that transaction, for the caller's own part of the change; its
-// error undoes everything.
-func (s *Service) replacePassword(ctx context.Context, userID, hash string, keep []byte, now time.Time,
-	more func(ctx context.Context) error) (replaced, error) {
+// setPassword is the one way a password changes. In one transaction it stores
+// the hash and ends what the old password opened: every browser session of
+// the user but p.keep, every OAuth code, access and refresh token (an app
+// holding a refresh token obtained with the old password must log in again)
+// and every remembered browser (whoever knew the old password may have ticked
+// "remember", and must pass the second factor again). The owner's verified
+// address is told in the same transaction, through the outbox, so a change
+// is never silent; a mail limit that refuses the notice does not refuse the
+// change. A failure anywhere leaves the old password and everything it
+// opened as they were. The change is audited as p.event with the counts.
+func (s *Service) setPassword(ctx context.Context, p newPassword, m Meta) (AccessEnded, error) {
 	if s.tokens == nil {
-		return replaced{}, errNoTokenStore
+		return AccessEnded{}, errNoTokenStore
 	}
-	var r replaced
+	var ended AccessEnded
 	err := s.tokens.InTx(ctx, func(ctx context.Context) error {
-		if more != nil {
-			if err := more(ctx); err != nil {
+		if p.first != nil {
+			if err := p.first(ctx); err != nil {
 				return err
 			}
 		}
-		if err := s.users.SetPasswordHash(ctx, userID, hash, now); err != nil {
+		if err := s.users.SetPasswordHash(ctx, p.user.ID, p.hash, s.now()); err != nil {
 			return fmt.Errorf("set password: %w", err)
 		}
 		var err error
-		if r.sessions, err = s.sessions.DeleteUserSessions(ctx, userID, keep); err != nil {
+		if ended.Sessions, err = s.sessions.DeleteUserSessions(ctx, p.user.ID, p.keep); err != nil {
 			return fmt.Errorf("end sessions: %w", err)
 		}
-		if r.tokens, err = s.tokens.RevokeUserTokens(ctx, userID); err != nil {
+		if ended.Tokens, err = s.tokens.RevokeUserTokens(ctx, p.user.ID); err != nil {
 			return fmt.Errorf("revoke tokens: %w", err)
+		}
+		if ended.Browsers, err = s.tokens.DeleteTrustedBrowsers(ctx, p.user.ID); err != nil {
+			return fmt.Errorf("forget browsers: %w", err)
+		}
+		var limit *MailLimitError
+		if err := s.AnnounceSecurityChange(ctx, p.user, ChangePasswordChanged, m); err != nil && !errors.As(err, &limit) {
+			return err
 		}
 		return nil
 	})
-	return r, err
+	if err != nil {
+		return AccessEnded{}, err
+	}
+	details := map[string]any{"sessions_ended": ended.Sessions, "tokens_revoked": ended.Tokens,
+		"browsers_forgotten": ended.Browsers}
+	for k, v := range p.details {
+		details[k] = v
+	}
+	s.record(ctx, Event{Type: p.event, UserID: p.user.ID, Subject: p.user.Email, Details: details}, m)
+	return ended, nil
 }
 
 // ChangePassword replaces the password after checking the current one, under
 // the same brute-force limits as a login (a stolen session must not become a
-// password oracle). Whoever knew the old password is logged out: every other
-// session of the user ends and every OAuth token is revoked, in the same
-// transaction that stores the new password, as a reset does.
+// password oracle). Whoever knew the old password is shut out as after a
+// reset (see setPassword), but the session that made the change stays.
 func (s *Service) ChangePassword(ctx context.Context, sess Session, current, next string, m Meta) error {
 	user, err := s.users.UserByID(ctx, sess.UserID)
 	if err != nil {
@@ -95,11 +125,9 @@ func (s *Service) ChangePassword(ctx context.Context, sess Session, current, nex
 	if err != nil {
 		return fmt.Errorf("change password: hash: %w", err)
 	}
-	ended, err := s.replacePassword(ctx, user.ID, hash, sess.idHash, s.now(), nil)
+	_, err = s.setPassword(ctx, newPassword{user: user, hash: hash, keep: sess.idHash, event: EventPasswordChanged}, m)
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	s.record(ctx, Event{Type: EventPasswordChanged, UserID: user.ID, Subject: user.Email,
-		Details: map[string]any{"sessions_ended": ended.sessions, "tokens_revoked": ended.tokens}}, m)
 	return nil
 }

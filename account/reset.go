@@ -31,7 +31,7 @@ type Reset struct {
 	UsedAt         time.Time // zero until the password was set
 }
 
-// Resets stores password resets and ends what a reset ends.
+// Resets stores password resets.
 type Resets interface {
 	// CreatePasswordReset stores a new reset and returns its id.
 	CreatePasswordReset(ctx context.Context, r Reset) (string, error)
@@ -43,8 +43,6 @@ type Resets interface {
 	// unexpired; it reports whether this call did, so one of concurrent
 	// callers wins.
 	UsePasswordReset(ctx context.Context, id string, now time.Time) (bool, error)
-	// DeleteTrustedBrowsers ends every "remember this browser" of the user.
-	DeleteTrustedBrowsers(ctx context.Context, userID string) (int64, error)
 }
 
 // SecondFactors tells whether a user has a second factor (a verified phone
@@ -176,8 +174,9 @@ func (s *Service) PassResetSecondFactor(ctx context.Context, r Reset, method str
 }
 
 // CompletePasswordReset sets the new password of an open reset, under the
-// signup rules. In the same transaction it ends every session, OAuth token
-// and remembered browser of the user and uses up the link. Following the link
+// signup rules, as setPassword does: every session, OAuth token and
+// remembered browser of the user ends, and in the same transaction the link
+// is used up. Following the link
 // also proves the address, so it becomes verified. The user logs in
 // afterwards like anyone else: the MFA policy applies to that login.
 func (s *Service) CompletePasswordReset(ctx context.Context, token, plain string, m Meta) (User, error) {
@@ -198,32 +197,24 @@ func (s *Service) CompletePasswordReset(ctx context.Context, token, plain string
 		return User{}, fmt.Errorf("reset password: hash: %w", err)
 	}
 	now := s.now()
-	var browsers int64
-	ended, err := s.replacePassword(ctx, user.ID, hash, nil, now, func(ctx context.Context) error {
-		ok, err := s.email.UsePasswordReset(ctx, r.ID, now)
-		if err != nil {
-			return fmt.Errorf("use password reset: %w", err)
-		}
-		if !ok {
-			return ErrLinkUsed
-		}
-		if err := s.email.SetEmailVerified(ctx, user.ID, true); err != nil {
-			return err
-		}
-		if browsers, err = s.email.DeleteTrustedBrowsers(ctx, user.ID); err != nil {
-			return fmt.Errorf("forget browsers: %w", err)
-		}
-		return nil
-	})
+	user.EmailVerified = true // following the link proved the address
+	_, err = s.setPassword(ctx, newPassword{user: user, hash: hash, event: EventPasswordReset,
+		details: map[string]any{"reset_id": r.ID, "second_factor": !r.SecondFactorAt.IsZero()},
+		first: func(ctx context.Context) error {
+			ok, err := s.email.UsePasswordReset(ctx, r.ID, now)
+			if err != nil {
+				return fmt.Errorf("use password reset: %w", err)
+			}
+			if !ok {
+				return ErrLinkUsed
+			}
+			return s.email.SetEmailVerified(ctx, user.ID, true)
+		}}, m)
 	if err != nil {
 		if errors.Is(err, ErrLinkUsed) {
 			return User{}, err
 		}
 		return User{}, fmt.Errorf("reset password: %w", err)
 	}
-	s.record(ctx, Event{Type: EventPasswordReset, UserID: user.ID, Subject: user.Email,
-		Details: map[string]any{"reset_id": r.ID, "sessions_ended": ended.sessions, "tokens_revoked": ended.tokens,
-			"browsers_forgotten": browsers, "second_factor": !r.SecondFactorAt.IsZero()}}, m)
-	user.EmailVerified = true
 	return user, nil
 }

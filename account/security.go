@@ -21,6 +21,7 @@ const (
 	ChangeRecoveryRegenerate SecurityChange = "recovery_codes_regenerated"
 	ChangePasskeyAdded       SecurityChange = "passkey_added"
 	ChangePasskeyRemoved     SecurityChange = "passkey_removed"
+	ChangePasswordChanged    SecurityChange = "password_changed"
 )
 
 const (

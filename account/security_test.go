@@ -10,10 +10,18 @@ import (
 	"github.com/gatehouse-id/gatehouse/account/accounttest"
 )
 
-// mailbox stands in for the mail outbox, another package's boundary.
-type mailbox struct{ mails []account.Mail }
+// mailbox stands in for the mail outbox, another package's boundary; it
+// fails mails of the purpose refuse names, as an outbox that cannot take them
+// would.
+type mailbox struct {
+	mails  []account.Mail
+	refuse string
+}
 
 func (b *mailbox) Enqueue(_ context.Context, m account.Mail) error {
+	if m.Purpose == b.refuse {
+		return errors.New("outbox refused the mail")
+	}
 	b.mails = append(b.mails, m)
 	return nil
 }
@@ -59,7 +67,10 @@ func TestSecurityChangesAreAnnouncedToAVerifiedAddressOnly(t *testing.T) {
 func TestAnnouncementsKeepToThePerAddressMailLimit(t *testing.T) {
 	f, box := newMailFixture(t)
 	ann := f.signUp(t, "ann@example.com")
-	ann, _ = f.svc.MarkEmailVerified(ctx, ann.ID, "operator", home)
+	ann, err := f.svc.MarkEmailVerified(ctx, ann.ID, "operator", home)
+	if err != nil {
+		t.Fatal(err)
+	}
 	box.mails = nil
 	f.clock.Advance(15 * time.Minute) // a window of its own, without the verification link
 	perQuarter := account.DefaultEmailRules().PerAddress[0].Max
@@ -76,11 +87,18 @@ func TestAnnouncementsKeepToThePerAddressMailLimit(t *testing.T) {
 func TestEndingOtherSessionsKeepsThisOne(t *testing.T) {
 	f := newFixture(t)
 	ann, bob := f.signUp(t, "ann@example.com"), f.signUp(t, "bob@example.com")
-	token, here, _ := f.svc.StartSession(ctx, ann, []string{"pwd"}, home)
-	for range 2 {
-		f.svc.StartSession(ctx, ann, []string{"pwd"}, home)
+	token, here, err := f.svc.StartSession(ctx, ann, []string{"pwd"}, home)
+	if err != nil {
+		t.Fatal(err)
 	}
-	f.svc.StartSession(ctx, bob, []string{"pwd"}, home)
+	for range 2 {
+		if _, _, err := f.svc.StartSession(ctx, ann, []string{"pwd"}, home); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := f.svc.StartSession(ctx, bob, []string{"pwd"}, home); err != nil {
+		t.Fatal(err)
+	}
 
 	n, err := f.svc.EndOtherSessions(ctx, here, home)
 	if err != nil || n != 2 {
@@ -90,7 +108,7 @@ func TestEndingOtherSessionsKeepsThisOne(t *testing.T) {
 		t.Fatalf("this session ended too: %v", err)
 	}
 	for user, want := range map[string]int{ann.ID: 1, bob.ID: 1} {
-		if list, _ := f.svc.Sessions(ctx, user); len(list) != want {
+		if list, err := f.svc.Sessions(ctx, user); err != nil || len(list) != want {
 			t.Fatalf("user %s has %d sessions, want %d", user, len(list), want)
 		}
 	}

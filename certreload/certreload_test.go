@@ -82,9 +82,16 @@ func TestARotatedCertificateIsServedFromTheNextHandshake(t *testing.T) {
 	// A half-done rotation (a new certificate, the old key) keeps the last
 	// good pair in service and is reported once.
 	newer := pair(t, "newer.test")
-	data, _ := os.ReadFile(newer.CertPath)
-	os.WriteFile(certPath, data, 0o600)
-	os.Chtimes(certPath, start.Add(2*time.Minute), start.Add(2*time.Minute))
+	data, err := os.ReadFile(newer.CertPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certPath, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(certPath, start.Add(2*time.Minute), start.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
 	for range 3 {
 		if !bytes.Equal(served(t, l), leafOf(t, rotated)) {
 			t.Fatal("a mismatched pair replaced the good certificate")

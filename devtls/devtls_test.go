@@ -123,9 +123,18 @@ func TestASecondRunReusesBoth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, _ := os.ReadFile(first.CAPath)
-	cert, _ := os.ReadFile(first.CertPath)
-	rsaCert, _ := os.ReadFile(first.RSACertPath)
+	ca, err := os.ReadFile(first.CAPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := os.ReadFile(first.CertPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaCert, err := os.ReadFile(first.RSACertPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The same names in another order and spelling are the same set.
 	second, err := devtls.Ensure(dir, []string{"[::1]", "LOCALHOST", "127.0.0.1", "localhost"}, now.Add(24*time.Hour))
 	if err != nil {
@@ -134,9 +143,18 @@ func TestASecondRunReusesBoth(t *testing.T) {
 	if second.CACreated || second.CertCreated || second.RSACertCreated {
 		t.Fatalf("second run created CA %v, certificate %v, RSA certificate %v; want none", second.CACreated, second.CertCreated, second.RSACertCreated)
 	}
-	ca2, _ := os.ReadFile(second.CAPath)
-	cert2, _ := os.ReadFile(second.CertPath)
-	rsaCert2, _ := os.ReadFile(second.RSACertPath)
+	ca2, err := os.ReadFile(second.CAPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert2, err := os.ReadFile(second.CertPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaCert2, err := os.ReadFile(second.RSACertPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(ca, ca2) || !bytes.Equal(cert, cert2) || !bytes.Equal(rsaCert, rsaCert2) {
 		t.Fatal("the files changed although nothing needed renewing")
 	}

@@ -283,7 +283,10 @@ func TestAStaleCacheIsReloadedOnceAndTheJWKSReused(t *testing.T) {
 	st := &countingStore{Store: storetest.NewStore(t)}
 	clk := &clock{t: t0}
 	m := initManager(t, st, clk)
-	first, _ := m.JWKS(ctxB)
+	first, err := m.JWKS(ctxB)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	clk.Advance(refresh)
 	before := st.loads.Load()
@@ -299,11 +302,18 @@ func TestAStaleCacheIsReloadedOnceAndTheJWKSReused(t *testing.T) {
 	if n := st.loads.Load() - before; n != 1 {
 		t.Fatalf("20 concurrent callers on a stale cache caused %d loads, want 1", n)
 	}
-	again, _ := m.JWKS(ctxB)
+	again, err := m.JWKS(ctxB)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if &again[0] != &first[0] {
 		t.Fatal("the JWKS was rebuilt although the key set did not change")
 	}
-	if allocs := testing.AllocsPerRun(100, func() { m.JWKS(ctxB) }); allocs != 0 {
+	if allocs := testing.AllocsPerRun(100, func() {
+		if _, err := m.JWKS(ctxB); err != nil {
+			t.Fatal(err)
+		}
+	}); allocs != 0 {
 		t.Fatalf("serving the JWKS allocates %v times", allocs)
 	}
 }
@@ -328,7 +338,9 @@ func TestNewManagerRefusesWeakSettings(t *testing.T) {
 		t.Fatal("1024-bit keys were accepted")
 	}
 	key := make([]byte, 32)
-	rand.Read(key)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := keys.NewManager(st, key, keys.Options{}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,10 @@ import (
 )
 
 func TestEverySecurityChangeHasItsOwnWords(t *testing.T) {
-	issuer, _ := url.Parse("https://login.example.com/")
+	issuer, err := url.Parse("https://login.example.com/")
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, err := mail.NewComposer(templates.FS, issuer, "Acme")
 	if err != nil {
 		t.Fatal(err)
@@ -24,6 +27,9 @@ func TestEverySecurityChangeHasItsOwnWords(t *testing.T) {
 		"app_added":                  "A new authenticator app was added",
 		"app_removed":                "Your authenticator app was removed",
 		"recovery_codes_regenerated": "Your recovery codes were regenerated",
+		"passkey_added":              "A new passkey was added to your account",
+		"passkey_removed":            "A passkey was removed from your account",
+		"password_changed":           "Your password was changed",
 	} {
 		t.Run(change, func(t *testing.T) {
 			m, err := c.ComposeSecurity("ann@example.com", change, at, "192.0.2.1")
@@ -45,5 +51,27 @@ func TestEverySecurityChangeHasItsOwnWords(t *testing.T) {
 	}
 	if _, err := c.ComposeSecurity("ann@example.com", "something_else", at, ""); err == nil {
 		t.Fatal("a change without words was composed")
+	}
+}
+
+// A changed password is not a sign that someone knows the password, it is
+// the sign that someone got in: the mail says so instead.
+func TestAPasswordChangeMailSaysSomeoneGotIn(t *testing.T) {
+	issuer, err := url.Parse("https://login.example.com/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := mail.NewComposer(templates.FS, issuer, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.ComposeSecurity("ann@example.com", "password_changed", time.Now(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{m.Text, m.HTML} {
+		if !strings.Contains(part, "someone has got into your account") || strings.Contains(part, "may know your password") {
+			t.Errorf("mail:\n%s", part)
+		}
 	}
 }

@@ -69,14 +69,20 @@ type tlsRelay struct {
 }
 
 func newTLSRelay(t *testing.T, offerTLS bool) *tlsRelay {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, _ := x509.ParseCertificate(der)
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -94,7 +100,11 @@ func newTLSRelay(t *testing.T, offerTLS bool) *tlsRelay {
 		srv.AllowInsecureAuth = true
 	}
 	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
 	return r
 }
 
@@ -128,8 +138,14 @@ func (s *authSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 func (s *authSession) Data(r io.Reader) error { _, err := io.Copy(io.Discard, r); return err }
 
 func (r *tlsRelay) sender(t *testing.T, tlsMode string) *mail.SMTP {
-	host, port, _ := net.SplitHostPort(r.addr)
-	p, _ := strconv.Atoi(port)
+	host, port, err := net.SplitHostPort(r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := mail.NewSMTP(mail.SMTPConfig{Host: host, Port: p, Username: "gate", Password: "s3cret", TLS: tlsMode,
 		From: "Gatehouse <login@example.com>", Timeout: 5 * time.Second,
 		TLSConfig: &tls.Config{RootCAs: r.roots, ServerName: host}})

@@ -17,7 +17,10 @@ func TestEachPurposeGetsItsOwnKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _ := masterkey.AEAD(master, "two")
+	other, err := masterkey.AEAD(master, "two")
+	if err != nil {
+		t.Fatal(err)
+	}
 	nonce := make([]byte, sealed.NonceSize())
 	ct := sealed.Seal(nil, nonce, []byte("secret"), nil)
 	if _, err := other.Open(nil, nonce, ct, nil); err == nil {

@@ -25,7 +25,9 @@ func TestRightCodePassesOnce(t *testing.T) {
 		t.Fatalf("challenge = %+v", c)
 	}
 	var stored, sealed []byte
-	f.st.Pool().QueryRow(ctx, `select code_hash, phone_sealed from mfa_challenges where id = $1`, c.ID).Scan(&stored, &sealed)
+	if err := f.st.Pool().QueryRow(ctx, `select code_hash, phone_sealed from mfa_challenges where id = $1`, c.ID).Scan(&stored, &sealed); err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(stored, mfa.NewCodeHasher(master).Hash(c.ID, code)) || bytes.Contains(sealed, []byte("7400123456")) {
 		t.Fatalf("stored code %x and phone %x; want only the HMAC and the sealed number", stored, sealed)
 	}
@@ -96,7 +98,9 @@ func TestExpiredCodeIsRefusedWithoutCounting(t *testing.T) {
 	f := newFixture(t, mfa.DefaultRules())
 	c, code := f.start(t, mfa.StartRequest{})
 	f.clock.Advance(5*time.Minute - time.Second)
-	f.svc.Verify(ctx, c.ID, wrongCode(code))
+	if _, err := f.svc.Verify(ctx, c.ID, wrongCode(code)); err == nil {
+		t.Error("a wrong code passed")
+	}
 	f.clock.Advance(time.Second)
 	for _, try := range []string{code, wrongCode(code)} {
 		if _, err := f.svc.Verify(ctx, c.ID, try); !errors.Is(err, mfa.ErrCodeExpired) {
@@ -111,8 +115,12 @@ func TestExpiredCodeIsRefusedWithoutCounting(t *testing.T) {
 func TestResendAfterCooldownReplacesTheCode(t *testing.T) {
 	f := newFixture(t, mfa.DefaultRules())
 	c, oldCode := f.start(t, mfa.StartRequest{AppName: "Acme"})
-	f.svc.Verify(ctx, c.ID, wrongCode(oldCode))
-	f.svc.Verify(ctx, c.ID, wrongCode(oldCode))
+	if _, err := f.svc.Verify(ctx, c.ID, wrongCode(oldCode)); err == nil {
+		t.Error("a wrong code passed")
+	}
+	if _, err := f.svc.Verify(ctx, c.ID, wrongCode(oldCode)); err == nil {
+		t.Error("a wrong code passed")
+	}
 
 	f.clock.Advance(29 * time.Second)
 	_, err := f.svc.Resend(ctx, c.ID, home)
@@ -180,10 +188,17 @@ func TestConcurrentWrongCodesCountExactly(t *testing.T) {
 	c, code := f.start(t, mfa.StartRequest{})
 	var wg sync.WaitGroup
 	for range 12 {
-		wg.Go(func() { f.svc.Verify(ctx, c.ID, wrongCode(code)) })
+		wg.Go(func() {
+			if _, err := f.svc.Verify(ctx, c.ID, wrongCode(code)); err == nil {
+				t.Error("a wrong code passed")
+			}
+		})
 	}
 	wg.Wait()
-	got, _ := f.svc.Challenge(ctx, c.ID)
+	got, err := f.svc.Challenge(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.Attempts != 5 || got.EndedAt.IsZero() {
 		t.Fatalf("attempts %d, ended %v; want 5 and ended", got.Attempts, got.EndedAt)
 	}
@@ -246,11 +261,15 @@ func TestEnrollmentCountsOnlyAfterAPassedChallenge(t *testing.T) {
 func TestResetMFARemovesTheFactor(t *testing.T) {
 	f := newFixture(t, mfa.DefaultRules())
 	c, code := f.start(t, mfa.StartRequest{})
-	f.svc.Verify(ctx, c.ID, code)
+	if _, err := f.svc.Verify(ctx, c.ID, code); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.svc.EnrollVerified(ctx, f.user.ID, mustPhone(t, ann), false); err != nil {
 		t.Fatal(err)
 	}
-	f.svc.IssueRecoveryCodes(ctx, f.user.ID)
+	if _, err := f.svc.IssueRecoveryCodes(ctx, f.user.ID); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.svc.ResetMFA(ctx, f.user.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +277,9 @@ func TestResetMFARemovesTheFactor(t *testing.T) {
 		t.Fatalf("factor after reset: %v, %v; want none", ok, err)
 	}
 	var codes int
-	f.st.Pool().QueryRow(ctx, `select count(*) from mfa_recovery_codes`).Scan(&codes)
+	if err := f.st.Pool().QueryRow(ctx, `select count(*) from mfa_recovery_codes`).Scan(&codes); err != nil {
+		t.Fatal(err)
+	}
 	if codes != 0 || f.auditCount(t, mfa.EventReset) != 1 {
 		t.Fatalf("%d recovery codes left, reset audited %d times", codes, f.auditCount(t, mfa.EventReset))
 	}
@@ -273,8 +294,12 @@ func TestOutboxFailureUndoesTheChallengeAndItsCount(t *testing.T) {
 		}
 	}
 	var challenges, counted int
-	f.st.Pool().QueryRow(ctx, `select count(*) from mfa_challenges`).Scan(&challenges)
-	f.st.Pool().QueryRow(ctx, `select coalesce(sum(count), 0) from sms_send_counters`).Scan(&counted)
+	if err := f.st.Pool().QueryRow(ctx, `select count(*) from mfa_challenges`).Scan(&challenges); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.Pool().QueryRow(ctx, `select coalesce(sum(count), 0) from sms_send_counters`).Scan(&counted); err != nil {
+		t.Fatal(err)
+	}
 	if challenges != 0 || counted != 0 {
 		t.Fatalf("%d challenges and %d counted sends left behind, want none", challenges, counted)
 	}

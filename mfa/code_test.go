@@ -48,8 +48,14 @@ func TestPhoneVault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed, _ := v.Seal("+447400123456")
-	again, _ := v.Seal("+447400123456")
+	sealed, err := v.Seal("+447400123456")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := v.Seal("+447400123456")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if bytes.Equal(sealed, again) || bytes.Contains(sealed, []byte("7400123456")) {
 		t.Fatal("sealing is not randomized encryption")
 	}
@@ -68,7 +74,10 @@ func TestPhoneVault(t *testing.T) {
 			t.Fatalf("truncated to %d bytes: %v, want ErrSealedPhone", len(short), err)
 		}
 	}
-	other, _ := mfa.NewPhoneVault(bytes.Repeat([]byte{8}, 32))
+	other, err := mfa.NewPhoneVault(bytes.Repeat([]byte{8}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := other.Open(sealed); err != mfa.ErrSealedPhone {
 		t.Fatalf("other key: %v, want ErrSealedPhone", err)
 	}

@@ -1,8 +1,15 @@
-// Package mfa holds the rules of the SMS second factor: which phone numbers are
-// accepted, how they are kept at rest, how codes are made, sent, checked and
-// limited, and how failures lock a user out. It knows nothing of HTTP or SQL:
-// it declares the storage it needs (Store) and the outbox it hands messages to
-// (Outbox); package store implements both against Postgres.
+// Package mfa holds the rules of the second factors themselves: the SMS phone
+// (which numbers are accepted, how they are kept at rest, how codes are made,
+// sent, checked and limited, how failures lock a user out), the authenticator
+// app (TOTP secrets sealed at rest, codes used once), recovery codes (issued
+// with the first factor, single use, stored as HMACs), remembered browsers
+// ("remember this browser": who may skip the next challenge, and what forgets
+// them), the send limits against SMS pumping, and the wiring of the adaptive
+// policy's engine (package risk holds its signals). Whether a session must
+// pass a factor is decided by package assurance; passkeys are package
+// passkey's. It knows nothing of HTTP or SQL: it declares the storage it
+// needs (Store) and the outbox it hands messages to (Outbox); package store
+// implements both against Postgres.
 //
 // A challenge belongs to one login transaction and one user:
 //

@@ -38,13 +38,18 @@ func TestRecoveryCodeWorksOnce(t *testing.T) {
 		t.Fatalf("failures after a good code = %d, want 0", n)
 	}
 	var remaining int
-	f.st.Pool().QueryRow(ctx, `select (details->>'remaining')::int from audit_log where event = $1 order by id desc limit 1`,
-		mfa.EventRecoveryCodeUsed).Scan(&remaining)
+	if err := f.st.Pool().QueryRow(ctx, `select (details->>'remaining')::int from audit_log where event = $1 order by id desc limit 1`,
+		mfa.EventRecoveryCodeUsed).Scan(&remaining); err != nil {
+		t.Fatal(err)
+	}
 	if f.auditCount(t, mfa.EventRecoveryCodeUsed) != 2 || remaining != 8 {
 		t.Fatalf("uses audited %d times, last with %d remaining; want 2 and 8", f.auditCount(t, mfa.EventRecoveryCodeUsed), remaining)
 	}
 
-	again, _ := f.svc.IssueRecoveryCodes(ctx, f.user.ID)
+	again, err := f.svc.IssueRecoveryCodes(ctx, f.user.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := f.svc.UseRecoveryCode(ctx, f.user.ID, codes[5]); !errors.Is(err, mfa.ErrInvalidRecoveryCode) {
 		t.Fatalf("code of the replaced set: %v, want ErrInvalidRecoveryCode", err)
 	}
@@ -55,7 +60,10 @@ func TestRecoveryCodeWorksOnce(t *testing.T) {
 
 func TestConcurrentUsesOfOneRecoveryCodeSucceedOnce(t *testing.T) {
 	f := newFixture(t, mfa.DefaultRules())
-	codes, _ := f.svc.IssueRecoveryCodes(ctx, f.user.ID)
+	codes, err := f.svc.IssueRecoveryCodes(ctx, f.user.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	var ok atomic.Int32
 	for range 8 {
@@ -73,7 +81,10 @@ func TestConcurrentUsesOfOneRecoveryCodeSucceedOnce(t *testing.T) {
 
 func TestHundredConsecutiveFailuresLockTheAccountUntilReset(t *testing.T) {
 	f := newFixture(t, mfa.DefaultRules())
-	codes, _ := f.svc.IssueRecoveryCodes(ctx, f.user.ID)
+	codes, err := f.svc.IssueRecoveryCodes(ctx, f.user.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := 1; i <= 100; i++ {
 		err := f.svc.UseRecoveryCode(ctx, f.user.ID, "AAAA-BBBB-CCCC")
 		switch {

@@ -64,7 +64,10 @@ func TestRemovingThePhone(t *testing.T) {
 			if !errors.Is(err, tc.err) {
 				t.Fatalf("remove: %v, want %v", err, tc.err)
 			}
-			_, has, _ := f.svc.Factor(ctx, f.user.ID)
+			_, has, err := f.svc.Factor(ctx, f.user.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if has != (tc.err != nil) {
 				t.Fatalf("after removal the user has a phone: %v", has)
 			}
@@ -74,14 +77,17 @@ func TestRemovingThePhone(t *testing.T) {
 			if got := f.hasTOTP(t, f.user.ID); got != tc.app {
 				t.Fatalf("app after removing the phone: %v, want %v", got, tc.app)
 			}
-			browsers, _ := f.svc.TrustedBrowsers(ctx, f.user.ID)
+			browsers, err := f.svc.TrustedBrowsers(ctx, f.user.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if (len(browsers) == 0) != (tc.err == nil) {
 				t.Fatalf("%d remembered browsers left", len(browsers))
 			}
 			if n := f.auditCount(t, mfa.EventPhoneRemoved); n != map[bool]int{true: 1, false: 0}[tc.err == nil] {
 				t.Fatalf("removal audited %d times", n)
 			}
-			if _, has, _ := f.svc.Factor(ctx, bystander.ID); !has || f.codesLeft(t, bystander.ID) != 10 {
+			if _, has, err := f.svc.Factor(ctx, bystander.ID); err != nil || !has || f.codesLeft(t, bystander.ID) != 10 {
 				t.Fatal("another user's phone or codes were touched")
 			}
 		})
@@ -96,7 +102,7 @@ func TestAnotherUsersPhoneIsNotRemovedByItsID(t *testing.T) {
 	if err := f.svc.RemovePhone(ctx, f.user.ID, otherID); !errors.Is(err, mfa.ErrNotEnrolled) {
 		t.Fatalf("remove with another user's factor id: %v, want ErrNotEnrolled", err)
 	}
-	if _, has, _ := f.svc.Factor(ctx, other.ID); !has {
+	if _, has, err := f.svc.Factor(ctx, other.ID); err != nil || !has {
 		t.Fatal("the other user's phone was removed")
 	}
 }

@@ -48,7 +48,9 @@ func TestParallelWrongAppCodesStopAtTheLock(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f.svc.VerifyTOTP(ctx, f.user.ID, wrong)
+			if err := f.svc.VerifyTOTP(ctx, f.user.ID, wrong); err == nil {
+				t.Error("a wrong code passed")
+			}
 		}()
 	}
 	wg.Wait()

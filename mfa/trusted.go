@@ -145,8 +145,9 @@ func (s *Service) ForgetBrowser(ctx context.Context, userID, id string) error {
 }
 
 // ForgetAllBrowsers ends the trust in all the user's browsers and counts
-// them. reason says why, for the audit log: "phone_changed",
-// "password_changed", "admin" or "mfa_reset". Forgetting none is not audited.
+// them. reason says why, for the audit log: "user", "phone_changed",
+// "phone_removed", "admin" or "mfa_reset". Forgetting none is not audited. A
+// new password forgets them in its own transaction (account's setPassword).
 func (s *Service) ForgetAllBrowsers(ctx context.Context, userID, reason string) (int64, error) {
 	n, err := s.store.DeleteTrustedBrowsers(ctx, userID)
 	if err != nil {

@@ -182,7 +182,9 @@ func TestForgetBrowserEndsItsTrust(t *testing.T) {
 		}
 	}
 	var subject string
-	f.st.Pool().QueryRow(ctx, `select subject from audit_log where event = $1`, mfa.EventBrowserForgotten).Scan(&subject)
+	if err := f.st.Pool().QueryRow(ctx, `select subject from audit_log where event = $1`, mfa.EventBrowserForgotten).Scan(&subject); err != nil {
+		t.Fatal(err)
+	}
 	if n := f.auditCount(t, mfa.EventBrowserForgotten); n != 1 || subject != b.ID {
 		t.Fatalf("forget audited %d times with subject %q, want once with %s", n, subject, b.ID)
 	}
@@ -207,8 +209,10 @@ func TestForgetAllBrowsersEndsTheUsersTrust(t *testing.T) {
 	}
 	var reason string
 	var count int
-	f.st.Pool().QueryRow(ctx, `select details->>'reason', (details->>'count')::int from audit_log where event = $1`,
-		mfa.EventBrowsersForgotten).Scan(&reason, &count)
+	if err := f.st.Pool().QueryRow(ctx, `select details->>'reason', (details->>'count')::int from audit_log where event = $1`,
+		mfa.EventBrowsersForgotten).Scan(&reason, &count); err != nil {
+		t.Fatal(err)
+	}
 	if f.auditCount(t, mfa.EventBrowsersForgotten) != 1 || reason != "phone_changed" || count != 2 {
 		t.Fatalf("audited %d times with reason %q count %d; want once, phone_changed, 2",
 			f.auditCount(t, mfa.EventBrowsersForgotten), reason, count)

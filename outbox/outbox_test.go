@@ -208,7 +208,10 @@ func TestSealedMessageHoldsNoPlaintextAndOpensOnlyOnItsRow(t *testing.T) {
 	if _, err := f.ob.Open(moved); !errors.Is(err, outbox.ErrUndecryptable) {
 		t.Errorf("ciphertext moved onto another row: err = %v, want ErrUndecryptable", err)
 	}
-	otherKey, _ := outbox.NewSealer(bytes.Repeat([]byte{8}, 32))
+	otherKey, err := outbox.NewSealer(bytes.Repeat([]byte{8}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := outbox.New(f.st, otherKey, nil).Open(r); !errors.Is(err, outbox.ErrUndecryptable) {
 		t.Errorf("another master key: err = %v, want ErrUndecryptable", err)
 	}

@@ -224,7 +224,9 @@ func TestRefused(t *testing.T) {
 		{"ceremony used up by a failed finish", func(t *testing.T, f *fixture) error {
 			id, opts := started(f.svc.BeginLogin(ctxB, f.ann.ID, binding))
 			resp := must(f.auth.Assert(opts))
-			f.svc.FinishLogin(ctxB, f.ann.ID, binding, id, []byte(`{}`))
+			if _, err := f.svc.FinishLogin(ctxB, f.ann.ID, binding, id, []byte(`{}`)); err == nil {
+				t.Fatal("an empty response passed")
+			}
 			_, err := f.svc.FinishLogin(ctxB, f.ann.ID, binding, id, resp)
 			return err
 		}, passkey.ErrCeremonyNotFound},
@@ -428,7 +430,9 @@ func TestExcludeCredentialsListsExisting(t *testing.T) {
 			Exclude []struct{ ID, Type string } `json:"excludeCredentials"`
 		} `json:"publicKey"`
 	}
-	json.Unmarshal(opts, &o)
+	if err := json.Unmarshal(opts, &o); err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	for _, d := range o.PublicKey.Exclude {
 		got = append(got, d.ID)
@@ -449,7 +453,7 @@ func TestDuplicateRegistrationRefused(t *testing.T) {
 	if _, err := f.tryRegister(f.bob, copycat, ""); !errors.Is(err, passkey.ErrAlreadyRegistered) {
 		t.Fatalf("err = %v, want ErrAlreadyRegistered", err)
 	}
-	if list, _ := f.svc.List(ctxB, f.bob.ID); len(list) != 0 {
+	if list, err := f.svc.List(ctxB, f.bob.ID); err != nil || len(list) != 0 {
 		t.Fatalf("Bob got %d passkeys", len(list))
 	}
 }
@@ -487,7 +491,10 @@ func TestRename(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tt.err)
 			}
 			if tt.err == nil {
-				list, _ := f.svc.List(ctxB, f.ann.ID)
+				list, err := f.svc.List(ctxB, f.ann.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
 				if list[0].Name != tt.want {
 					t.Fatalf("name = %q, want %q", list[0].Name, tt.want)
 				}
@@ -538,10 +545,10 @@ func TestRemove(t *testing.T) {
 	if n, err := f.svc.RemoveAll(ctxB, f.ann.ID); n != 1 || err != nil {
 		t.Fatalf("remove all = %d, %v; want 1", n, err)
 	}
-	if has, _ := f.svc.Has(ctxB, f.ann.ID); has {
+	if has, err := f.svc.Has(ctxB, f.ann.ID); err != nil || has {
 		t.Fatal("Ann still has a passkey")
 	}
-	if has, _ := f.svc.Has(ctxB, f.bob.ID); !has {
+	if has, err := f.svc.Has(ctxB, f.bob.ID); err != nil || !has {
 		t.Fatal("Bob lost his passkey")
 	}
 }
@@ -576,7 +583,10 @@ func TestAuthenticatorRecorded(t *testing.T) {
 				c.BackupState != tt.bs || c.Attachment != tt.attachment || c.Method() != tt.method {
 				t.Fatalf("registered %+v", c)
 			}
-			list, _ := f.svc.List(ctxB, f.ann.ID)
+			list, err := f.svc.List(ctxB, f.ann.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if list[0].Authenticator != tt.wantName || list[0].BackupState != tt.bs {
 				t.Fatalf("stored %+v", list[0])
 			}

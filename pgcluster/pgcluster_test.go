@@ -177,8 +177,13 @@ func otherProcess(t *testing.T, dir string) int {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		var killed *exec.ExitError // the end Kill brings
+		if err := cmd.Wait(); !errors.As(err, &killed) {
+			t.Errorf("wait for the killed process: %v", err)
+		}
 	})
 	return cmd.Process.Pid
 }
@@ -208,7 +213,11 @@ func connect(t *testing.T, c *pgcluster.Cluster) *pgx.Conn {
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
+	t.Cleanup(func() {
+		if err := conn.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
 	return conn
 }
 
@@ -224,8 +233,7 @@ func portAnswers(port int) bool {
 	if err != nil {
 		return false
 	}
-	conn.Close()
-	return true
+	return conn.Close() == nil
 }
 
 func testLogger(t *testing.T) *slog.Logger {

@@ -237,7 +237,10 @@ func TestAccessMatrixCoversEveryRouteForEverySession(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		phone, _ := mfa.ParsePhone(mobile, "", nil)
+		phone, err := mfa.ParsePhone(mobile, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := h.mfaSvc.EnrollByOperator(ctx, u.ID, phone); err != nil {
 			t.Fatal(err)
 		}
@@ -264,7 +267,10 @@ func TestAccessMatrixCoversEveryRouteForEverySession(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srvURL, _ := url.Parse(h.srv.URL)
+	srvURL, err := url.Parse(h.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cookie := "gatehouse_session"
 	// browserIn is a browser holding a fresh session in state st, and the
 	// admin form token that session's pages carry.

@@ -9,28 +9,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa"
-	"github.com/gatehouse-id/gatehouse/mfa/risk"
 	"github.com/gatehouse-id/gatehouse/mfa/risk/risktest"
 	"github.com/gatehouse-id/gatehouse/server"
+	"github.com/gatehouse-id/gatehouse/settings"
 )
 
-// withRisk gives the harness the adaptive policy's signals on the real store
-// and a test GeoIP database.
+// withRisk gives the harness the adaptive policy as production wires it, on
+// the real store, the harness's settings and a test GeoIP database.
 func (h *harness) withRisk(t testing.TB, deps *server.Deps, challengeMedium bool) {
 	geo := risktest.GeoIP(t)
 	deps.Locator = geo
-	deps.Risk = risk.NewEngine(challengeMedium,
-		risk.NewDevice{History: h.st},
-		risk.ImpossibleTravel{History: h.st, Locator: geo},
-		risk.UntrustedIP{Blocked: func(ctx context.Context) ([]netip.Prefix, error) {
-			return []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}, nil
-		}, Failures: h.st},
-		risk.NewCountry{History: h.st, Locator: geo},
-	).ChallengeMediumFrom(func(ctx context.Context) bool {
-		snap, err := h.settings.Current(ctx)
-		return err == nil && snap.ChallengeMedium(challengeMedium)
-	})
+	deps.Risk = h.mfaSvc.RiskEngine(mfa.AdaptiveSources{History: h.st, Failures: h.st, Users: h.st,
+		Locator: geo, Tenant: h.settings, ChallengeMedium: challengeMedium})
 }
 
 func adaptiveHarness(t *testing.T, challengeMedium bool) (*harness, *rp) {
@@ -40,12 +32,20 @@ func adaptiveHarness(t *testing.T, challengeMedium bool) (*harness, *rp) {
 	})
 	p := h.newSPA(t)
 	h.signUp(h.browser(), "ann@example.com")
-	u, _ := h.st.UserByEmail(context.Background(), "ann@example.com")
-	phone, _ := mfa.ParsePhone(mobile, "", nil)
+	u, err := h.st.UserByEmail(context.Background(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone, err := mfa.ParsePhone(mobile, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := h.mfaSvc.EnrollByOperator(context.Background(), u.ID, phone); err != nil {
 		t.Fatal(err)
 	}
 	h.setPolicy(t, mfa.PolicyAdaptive)
+	// A week on, the new phone is no longer a recent change.
+	h.clock.Advance(8 * 24 * time.Hour)
 	return h, p
 }
 
@@ -53,12 +53,21 @@ func adaptiveHarness(t *testing.T, challengeMedium bool) (*harness, *rp) {
 // reports whether the dispatcher asked for the SMS challenge.
 func (h *harness) loginFrom(t *testing.T, p *rp, b *http.Client, ip string) bool {
 	t.Helper()
+	return h.loginWith(t, p, b, ip, goodPassword)
+}
+
+// loginWith is loginFrom with another password.
+func (h *harness) loginWith(t *testing.T, p *rp, b *http.Client, ip, password string) bool {
+	t.Helper()
 	h.do(b, "POST", "/logout", url.Values{})
 	f := newFlow()
 	r := h.do(b, "GET", p.authURL(f), nil, "X-Forwarded-For", ip)
-	loc, _ := url.Parse(r.header.Get("Location"))
+	loc, err := url.Parse(r.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	resume := loc.Query().Get("return_to")
-	h.do(b, "POST", "/login", url.Values{"email": {"ann@example.com"}, "password": {goodPassword}, "return_to": {resume}},
+	h.do(b, "POST", "/login", url.Values{"email": {"ann@example.com"}, "password": {password}, "return_to": {resume}},
 		"X-Forwarded-For", ip).expectRedirect(t, resume)
 	next := h.do(b, "GET", resume, nil, "X-Forwarded-For", ip)
 	if strings.HasPrefix(next.header.Get("Location"), "/mfa/challenge?") {
@@ -82,14 +91,18 @@ func TestAdaptiveChallengesImpossibleTravelAndSaysWhy(t *testing.T) {
 		t.Fatal("New York an hour after London: not challenged")
 	}
 	var summary, details string
-	h.st.Pool().QueryRow(context.Background(),
-		`select subject, details::text from audit_log where event = 'mfa.risk_assessed' order by id desc limit 1`).Scan(&summary, &details)
+	if err := h.st.Pool().QueryRow(context.Background(),
+		`select subject, details::text from audit_log where event = 'mfa.risk_assessed' order by id desc limit 1`).Scan(&summary, &details); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(summary, "low confidence") || !strings.Contains(details, "impossible_travel") || !strings.Contains(details, "km/h") {
 		t.Fatalf("assessment not readable: %q %s", summary, details)
 	}
 	var stored int
-	h.st.Pool().QueryRow(context.Background(),
-		`select count(*) from login_transactions where assessment->>'decision' = 'challenge'`).Scan(&stored)
+	if err := h.st.Pool().QueryRow(context.Background(),
+		`select count(*) from login_transactions where assessment->>'decision' = 'challenge'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
 	if stored != 1 {
 		t.Fatalf("%d login transactions keep the assessment, want 1", stored)
 	}
@@ -97,6 +110,10 @@ func TestAdaptiveChallengesImpossibleTravelAndSaysWhy(t *testing.T) {
 
 func TestAdaptiveChallengesBlockedNetworks(t *testing.T) {
 	h, p := adaptiveHarness(t, false)
+	if err := h.settings.Set(context.Background(), map[string]string{settings.KeyBlockedNetworks: "203.0.113.0/24"},
+		"test", account.Meta{}); err != nil {
+		t.Fatal(err)
+	}
 	b := h.browser()
 	h.loginFrom(t, p, b, risktest.LondonIP)
 	if !h.loginFrom(t, p, b, "203.0.113.7") {
@@ -119,5 +136,28 @@ func TestAdaptiveWithMediumChallengesNewBrowsersOnly(t *testing.T) {
 	}
 	if !h.loginFrom(t, p, h.browser(), risktest.LondonIP) {
 		t.Fatal("another new browser: not challenged")
+	}
+}
+
+// The production wiring's recent-change signal: a password changed this week
+// makes even a known browser in a known place medium confidence.
+func TestAdaptiveWithMediumChallengesAKnownBrowserAfterAPasswordChange(t *testing.T) {
+	h, p := adaptiveHarness(t, true)
+	b := h.browser()
+	if !h.loginFrom(t, p, b, risktest.LondonIP) {
+		t.Fatal("a new browser: not challenged")
+	}
+	h.do(b, "GET", "/mfa/challenge", nil, "X-Forwarded-For", risktest.LondonIP).expect(t, 200, "challenge")
+	h.do(b, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {h.sendSMS(t)}}, "X-Forwarded-For", risktest.LondonIP).
+		expectRedirect(t, "/account")
+	h.do(b, "POST", "/account/password", url.Values{"current_password": {goodPassword}, "new_password": {"a brand new phrase"}},
+		"X-Forwarded-For", risktest.LondonIP).expect(t, 200, "account")
+	h.clock.Advance(24 * time.Hour)
+	if !h.loginWith(t, p, b, risktest.LondonIP, "a brand new phrase") {
+		t.Fatal("the browser that passed a challenge, the day after a password change: not challenged")
+	}
+	h.clock.Advance(7 * 24 * time.Hour)
+	if h.loginWith(t, p, b, risktest.LondonIP, "a brand new phrase") {
+		t.Fatal("the browser that passed a challenge, eight days after a password change: challenged")
 	}
 }

@@ -63,7 +63,10 @@ func TestAdminCreatesASPAWhoseUsersLogIn(t *testing.T) {
 
 	page := h.do(admin, "GET", "/admin/applications/"+id, nil)
 	page.expect(t, http.StatusOK, "admin-applications")
-	issuer, _ := url.Parse(h.issuer)
+	issuer, err := url.Parse(h.issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range []string{`id="domain">` + issuer.Host + "<", `id="issuer">` + h.issuer + "<", `id="client_id">` + id + "<", "Created"} {
 		if want == "Created" {
 			want = "Application created."
@@ -80,7 +83,10 @@ func TestAdminCreatesASPAWhoseUsersLogIn(t *testing.T) {
 		"name": {"My React App"}, "callbacks": {spaCallback + ", https://app.example.com/cb"},
 		"logout_urls": {spaOrigin + "/"}, "web_origins": {spaOrigin + "\n"}, "mfa_policy": {""}}).
 		expectRedirect(t, "/admin/applications/"+id)
-	c, _ := h.st.ClientByID(context.Background(), id)
+	c, err := h.st.ClientByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(c.Callbacks) != 2 || c.WebOrigins[0] != spaOrigin {
 		t.Fatalf("stored %+v", c)
 	}
@@ -152,7 +158,10 @@ func TestAdminSettingsRefuseBadFieldsAndSaveNothing(t *testing.T) {
 			}
 		})
 	}
-	c, _ := h.st.ClientByID(context.Background(), id)
+	c, err := h.st.ClientByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if c.Callbacks != nil || c.Lifetimes != (clients.Lifetimes{}) || c.MFAPolicy != "" {
 		t.Errorf("a refused form saved something: %+v", c)
 	}
@@ -174,7 +183,7 @@ func TestAClientSecretIsShownOnceAndRotationEndsTheOldOne(t *testing.T) {
 	if again := h.do(admin, "GET", "/admin/applications/"+id, nil); secretRE.MatchString(again.body) || strings.Contains(again.body, m[1]) {
 		t.Fatal("the secret is shown a second time")
 	}
-	if c, _ := h.st.ClientByID(context.Background(), id); !c.VerifySecret(m[1]) || strings.Contains(string(c.SecretHash), m[1]) {
+	if c, err := h.st.ClientByID(context.Background(), id); err != nil || !c.VerifySecret(m[1]) || strings.Contains(string(c.SecretHash), m[1]) {
 		t.Fatal("the stored hash does not match the shown secret")
 	}
 
@@ -301,7 +310,7 @@ func TestApplicationsAPIsAndTryAreForAdminsPastTheirSecondFactor(t *testing.T) {
 	if _, err := h.st.ClientByID(context.Background(), appID); err != nil {
 		t.Errorf("the application is gone: %v", err)
 	}
-	if list, _ := h.st.ListClients(context.Background()); len(list) != 1 {
+	if list, err := h.st.ListClients(context.Background()); err != nil || len(list) != 1 {
 		t.Errorf("refused requests created applications: %d", len(list))
 	}
 }

@@ -42,7 +42,9 @@ func TestAdminFiltersAndPagesTheLogs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h.st.Record(withContext(), account.Event{At: base, Type: "login.failed", Subject: "nobody@example.com"})
+	if err := h.st.Record(withContext(), account.Event{At: base, Type: "login.failed", Subject: "nobody@example.com"}); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name  string

@@ -26,7 +26,10 @@ func newAdminHarness(t *testing.T, opts ...func(*options)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	phone, _ := mfa.ParsePhone(mobile, "", nil)
+	phone, err := mfa.ParsePhone(mobile, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := h.mfaSvc.EnrollByOperator(context.Background(), u.ID, phone); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +110,10 @@ func TestAdminFormsNeedTheSessionsCSRFToken(t *testing.T) {
 		f := url.Values{"section": {"policy"}, "mfa_policy": {"adaptive"}, "csrf": {csrfRE.FindStringSubmatch(page.body)[1]}}
 		h.do(admin, "POST", "/admin/mfa", f, "Sec-Fetch-Site", "cross-site").expect(t, http.StatusForbidden, "")
 	})
-	snap, _ := h.settings.Current(context.Background())
+	snap, err := h.settings.Current(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if snap.Policy() != mfa.DefaultPolicy {
 		t.Errorf("policy is %s after refused forms", snap.Policy())
 	}
@@ -139,7 +145,10 @@ func TestAdminChoosesThePolicyWithTheConfirmationAlwaysNeeds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, _ := second.Current(context.Background())
+	snap, err := second.Current(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if snap.Policy() != mfa.PolicyAlways || snap.Rules(mfa.DefaultRules()).TrustedBrowserFor != 7*24*time.Hour {
 		t.Errorf("another replica reads policy %s", snap.Policy())
 	}
@@ -182,11 +191,17 @@ func TestAdminSetsThePlivoProviderWithoutEverSeeingTheTokenAgain(t *testing.T) {
 	if strings.Contains(page.body, token) || !strings.Contains(page.body, "Set; leave blank to keep") {
 		t.Error("the page shows the token, or does not say it is set")
 	}
-	raw, _ := h.st.Setting(context.Background(), settings.KeyPlivoAuthToken)
+	raw, err := h.st.Setting(context.Background(), settings.KeyPlivoAuthToken)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if strings.Contains(raw, token) {
 		t.Error("the token is stored in the clear")
 	}
-	events, _ := h.st.AuditEvents(context.Background(), store.AuditFilter{Type: "settings."})
+	events, err := h.st.AuditEvents(context.Background(), store.AuditFilter{Type: "settings."})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, e := range events {
 		if strings.Contains(e.Details, token) {
 			t.Error("the audit log holds the token")
@@ -235,7 +250,10 @@ func TestEveryAdminFormNeedsTheSessionsCSRFToken(t *testing.T) {
 	appID, _ := h.createApp(t, admin, "App", "spa")
 	apiPage := h.createAPI(t, admin, "Orders", "https://orders.example.com", "1h")
 	h.signUp(h.browser(), "ann@example.com")
-	ann, _ := h.st.UserByEmail(withContext(), "ann@example.com")
+	ann, err := h.st.UserByEmail(withContext(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
 	posts := []string{"/admin/mfa", "/admin/mfa/test", "/admin/applications", "/admin/applications/" + appID,
 		"/admin/applications/" + appID + "/rotate-secret", "/admin/applications/" + appID + "/delete",
 		"/admin/apis", apiPage, apiPage + "/scopes", apiPage + "/grants", apiPage + "/delete", "/admin/try"}
@@ -249,7 +267,7 @@ func TestEveryAdminFormNeedsTheSessionsCSRFToken(t *testing.T) {
 			h.do(admin, "POST", path, form).expect(t, http.StatusForbidden, "error")
 		})
 	}
-	if u, _ := h.st.UserByEmail(withContext(), "ann@example.com"); u.Blocked || u.Admin {
+	if u, err := h.st.UserByEmail(withContext(), "ann@example.com"); err != nil || u.Blocked || u.Admin {
 		t.Errorf("a form without its token changed the user: %+v", u)
 	}
 	if _, err := h.st.ClientByID(withContext(), appID); err != nil {

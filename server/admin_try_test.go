@@ -13,7 +13,10 @@ import (
 func (h *harness) tryLogin(t *testing.T, admin *http.Client, form url.Values) *url.URL {
 	t.Helper()
 	r := h.adminPost(t, admin, "/admin/try", "/admin/try", form)
-	loc, _ := url.Parse(r.header.Get("Location"))
+	loc, err := url.Parse(r.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r.status != http.StatusSeeOther || loc.Path != "/authorize" {
 		t.Fatalf("try: %d to %v, want authorize", r.status, loc)
 	}
@@ -26,7 +29,10 @@ func (h *harness) logInThrough(t *testing.T, b *http.Client, authorize *url.URL,
 	t.Helper()
 	h.clock.Advance(2 * time.Second) // the admin's own login is now older than the request
 	r := h.do(b, "GET", authorize.RequestURI(), nil)
-	loc, _ := url.Parse(r.header.Get("Location"))
+	loc, err := url.Parse(r.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r.status != http.StatusFound || loc.Path != "/login" {
 		t.Fatalf("authorize: %d to %v, want the login box (prompt=login)", r.status, loc)
 	}
@@ -47,7 +53,10 @@ func TestTryYourLoginBoxEndsOnItWorksWithTheClaims(t *testing.T) {
 		t.Fatalf("authorize request %v", q)
 	}
 	back := h.logInThrough(t, admin, authorize, "ann@example.com")
-	cb, _ := url.Parse(back.header.Get("Location"))
+	cb, err := url.Parse(back.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if back.status != http.StatusSeeOther || cb.Path != "/admin/try/callback" {
 		t.Fatalf("after login: %d to %v", back.status, cb)
 	}
@@ -76,14 +85,20 @@ func TestTryYourLoginBoxCanRequireMFA(t *testing.T) {
 		t.Fatal("no acr_values with require MFA")
 	}
 	r := h.logInThrough(t, admin, authorize, adminEmail)
-	loc, _ := url.Parse(r.header.Get("Location"))
+	loc, err := url.Parse(r.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if loc.Path != "/mfa/challenge" {
 		t.Fatalf("a step-up login went to %v, want the challenge", loc)
 	}
 	resume := loc.Query().Get("return_to")
 	h.do(admin, "GET", loc.RequestURI(), nil).expect(t, http.StatusOK, "challenge")
 	h.do(admin, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {h.sendSMS(t)}, "return_to": {resume}}).expectRedirect(t, resume)
-	cb, _ := url.Parse(h.do(admin, "GET", resume, nil).header.Get("Location"))
+	cb, err := url.Parse(h.do(admin, "GET", resume, nil).header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	result := h.do(admin, "GET", cb.RequestURI(), nil)
 	result.expect(t, http.StatusOK, "admin-try-result")
 	if !strings.Contains(result.body, `data-claim="acr">http://schemas.openid.net/pape/policies/2007/06/multi-factor<`) ||

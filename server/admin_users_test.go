@@ -38,7 +38,10 @@ func TestEveryAdminRouteIsForAdminsPastTheirSecondFactor(t *testing.T) {
 	h := newAdminHarness(t)
 	user := h.browser()
 	h.signUp(user, "ann@example.com")
-	ann, _ := h.st.UserByEmail(withContext(), "ann@example.com")
+	ann, err := h.st.UserByEmail(withContext(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
 	pwOnly := h.browser()
 	h.logIn(pwOnly, adminEmail, goodPassword)
 	for _, rt := range adminRoutes {
@@ -56,7 +59,7 @@ func TestEveryAdminRouteIsForAdminsPastTheirSecondFactor(t *testing.T) {
 			h.do(pwOnly, rt.method, path, form).expectRedirect(t, want)
 		})
 	}
-	if u, _ := h.st.UserByEmail(withContext(), "ann@example.com"); u.Blocked || u.Admin {
+	if u, err := h.st.UserByEmail(withContext(), "ann@example.com"); err != nil || u.Blocked || u.Admin {
 		t.Fatalf("a refused request changed the user: %+v", u)
 	}
 }
@@ -74,7 +77,10 @@ func newAdminUserFixture(t *testing.T, opts ...func(*options)) adminUserFixture 
 	h := newAdminHarness(t, opts...)
 	f := adminUserFixture{h: h, annB: h.browser()}
 	h.signUp(f.annB, "ann@example.com")
-	f.ann, _ = h.st.UserByEmail(withContext(), "ann@example.com")
+	var err error
+	if f.ann, err = h.st.UserByEmail(withContext(), "ann@example.com"); err != nil {
+		t.Fatal(err)
+	}
 	f.admin = h.adminBrowser(t)
 	return f
 }
@@ -105,7 +111,7 @@ func TestAdminBlocksAUserWhoseSessionEndsAndWhoseLoginIsRefused(t *testing.T) {
 	f.act(t, "block", nil).expectRedirect(t, "/admin/users/"+f.ann.ID)
 	f.h.do(f.annB, "GET", "/account", nil).expectRedirect(t, "/login?return_to=%2Faccount")
 	f.h.logIn(f.h.browser(), "ann@example.com", goodPassword).expect(t, http.StatusForbidden, "login")
-	if list, _ := f.h.accounts.Sessions(withContext(), f.ann.ID); len(list) != 0 {
+	if list, err := f.h.accounts.Sessions(withContext(), f.ann.ID); err != nil || len(list) != 0 {
 		t.Fatalf("%d sessions left", len(list))
 	}
 	e := f.h.lastAudit(t, account.EventUserBlocked)
@@ -135,17 +141,17 @@ func TestEachUserActionIsAuditedWithTheAdmin(t *testing.T) {
 		check         func(t *testing.T)
 	}{
 		{"promote", account.EventUserPromoted, func(t *testing.T) {
-			if u, _ := f.h.accounts.User(withContext(), f.ann.ID); !u.Admin {
+			if u, err := f.h.accounts.User(withContext(), f.ann.ID); err != nil || !u.Admin {
 				t.Error("not an admin")
 			}
 		}},
 		{"demote", account.EventUserDemoted, func(t *testing.T) {
-			if u, _ := f.h.accounts.User(withContext(), f.ann.ID); u.Admin {
+			if u, err := f.h.accounts.User(withContext(), f.ann.ID); err != nil || u.Admin {
 				t.Error("still an admin")
 			}
 		}},
 		{"reset-mfa", mfa.EventReset, func(t *testing.T) {
-			if _, enrolled, _ := f.h.mfaSvc.Factor(withContext(), f.ann.ID); enrolled {
+			if _, enrolled, err := f.h.mfaSvc.Factor(withContext(), f.ann.ID); err != nil || enrolled {
 				t.Error("phone kept")
 			}
 		}},
@@ -171,7 +177,7 @@ func TestAdminMarksAnAddressVerified(t *testing.T) {
 		t.Fatal("no button for an unverified address")
 	}
 	f.act(t, "verify-email", nil).expectRedirect(t, "/admin/users/"+f.ann.ID)
-	if u, _ := f.h.accounts.User(withContext(), f.ann.ID); !u.EmailVerified {
+	if u, err := f.h.accounts.User(withContext(), f.ann.ID); err != nil || !u.EmailVerified {
 		t.Error("address not verified")
 	}
 	if e := f.h.lastAudit(t, account.EventEmailVerified); e.UserID != f.ann.ID || !strings.Contains(e.Details, `"by": "admin:admin@example.com"`) {
@@ -197,7 +203,10 @@ func TestDeletingAUserNeedsTheirEmailTypedAndKeepsTheLogs(t *testing.T) {
 	f.act(t, "delete", url.Values{"confirm_email": {"ANN@example.com"}}).expectRedirect(t, "/admin/users")
 	f.h.do(f.admin, "GET", "/admin/users/"+f.ann.ID, nil).expect(t, http.StatusNotFound, "error")
 	f.h.do(f.annB, "GET", "/account", nil).expectRedirect(t, "/login?return_to=%2Faccount")
-	events, _ := f.h.st.AuditEvents(withContext(), store.AuditFilter{UserID: f.ann.ID})
+	events, err := f.h.st.AuditEvents(withContext(), store.AuditFilter{UserID: f.ann.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(events) < 2 || events[0].Type != account.EventUserDeleted || !strings.Contains(events[0].Details, `"by": "admin:admin@example.com"`) {
 		t.Fatalf("audit after delete: %+v", events)
 	}
@@ -206,7 +215,10 @@ func TestDeletingAUserNeedsTheirEmailTypedAndKeepsTheLogs(t *testing.T) {
 func TestAnAdminCannotDemoteOrDeleteThemself(t *testing.T) {
 	h := newAdminHarness(t)
 	admin := h.adminBrowser(t)
-	me, _ := h.st.UserByEmail(withContext(), adminEmail)
+	me, err := h.st.UserByEmail(withContext(), adminEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
 	page := "/admin/users/" + me.ID
 	for _, tt := range []struct {
 		action string
@@ -222,7 +234,7 @@ func TestAnAdminCannotDemoteOrDeleteThemself(t *testing.T) {
 			}
 		})
 	}
-	if u, _ := h.st.UserByID(withContext(), me.ID); !u.Admin || u.Blocked {
+	if u, err := h.st.UserByID(withContext(), me.ID); err != nil || !u.Admin || u.Blocked {
 		t.Fatalf("admin after refused actions: %+v", u)
 	}
 }
@@ -230,7 +242,10 @@ func TestAnAdminCannotDemoteOrDeleteThemself(t *testing.T) {
 func TestUserPagesRefuseBadIDsInWords(t *testing.T) {
 	h := newAdminHarness(t)
 	admin := h.adminBrowser(t)
-	me, _ := h.st.UserByEmail(withContext(), adminEmail)
+	me, err := h.st.UserByEmail(withContext(), adminEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, path string
 		status     int
@@ -268,7 +283,10 @@ func TestAdminFindsUsersByEmailOrByPhone(t *testing.T) {
 	for _, e := range []string{"ann@example.com", "Bob@Example.com", "carol@other.org"} {
 		h.signUp(h.browser(), e)
 	}
-	carol, _ := h.st.UserByEmail(withContext(), "carol@other.org")
+	carol, err := h.st.UserByEmail(withContext(), "carol@other.org")
+	if err != nil {
+		t.Fatal(err)
+	}
 	phone, err := mfa.ParsePhone("+447911123499", "", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,10 @@ func (h *harness) enrollPhone(t *testing.T, email string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	phone, _ := mfa.ParsePhone(mobile, "", nil)
+	phone, err := mfa.ParsePhone(mobile, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := h.mfaSvc.EnrollByOperator(context.Background(), u.ID, phone); err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +37,10 @@ func (h *harness) enrollPhone(t *testing.T, email string) {
 
 func (h *harness) phoneOf(t *testing.T, email string) string {
 	t.Helper()
-	u, _ := h.st.UserByEmail(context.Background(), email)
+	u, err := h.st.UserByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
 	f, ok, err := h.mfaSvc.Factor(context.Background(), u.ID)
 	if err != nil || !ok {
 		t.Fatalf("no phone for %s: %v", email, err)
@@ -134,8 +140,11 @@ func TestAPasswordAloneCannotAddOrRemoveAnAuthenticatorApp(t *testing.T) {
 			t.Fatalf("%s %s from a password-only session: %d to %q, want the app's challenge", req.method, req.path, r.status, r.header.Get("Location"))
 		}
 	}
-	u, _ := h.st.UserByEmail(context.Background(), "ann@example.com")
-	if has, _ := h.mfaSvc.HasTOTP(context.Background(), u.ID); !has {
+	u, err := h.st.UserByEmail(context.Background(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if has, err := h.mfaSvc.HasTOTP(context.Background(), u.ID); err != nil || !has {
 		t.Fatal("the password-only session removed the app")
 	}
 }
@@ -211,7 +220,10 @@ func TestTheMFALockHoldsWhenNoChallengeIsAsked(t *testing.T) {
 	h := newHarness(t, func(o *options) { o.plivo = true })
 	b := signedInBrowser(t, h)
 	h.enrollPhone(t, "ann@example.com")
-	u, _ := h.st.UserByEmail(context.Background(), "ann@example.com")
+	u, err := h.st.UserByEmail(context.Background(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := h.st.AddMFAFailure(context.Background(), u.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +249,10 @@ func TestTheSessionIsRenewedWhenTheSecondFactorPasses(t *testing.T) {
 	h.setPolicy(t, mfa.PolicyAlways)
 	h.do(b, "POST", "/logout", url.Values{})
 	h.logIn(b, "ann@example.com", goodPassword)
-	srvURL, _ := url.Parse(h.srv.URL)
+	srvURL, err := url.Parse(h.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := b.Jar.Cookies(srvURL)
 
 	h.passChallenge(t, b, "/account")
@@ -268,7 +283,10 @@ func TestTwoSecondFactorsPassedAtOnceNeverFail(t *testing.T) {
 	b := signedInBrowser(t, h)
 	codes := h.enroll(t, b, "")
 	h.setPolicy(t, mfa.PolicyAlways)
-	srvURL, _ := url.Parse(h.srv.URL)
+	srvURL, err := url.Parse(h.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for round := range 3 {
 		h.do(b, "POST", "/logout", url.Values{})
 		h.logIn(b, "ann@example.com", goodPassword)
@@ -330,8 +348,11 @@ func TestTwoSessionsCannotBothEnrollAFirstFactor(t *testing.T) {
 	if r.status == 200 {
 		t.Fatal("a second session completed a first enrollment after the first one had")
 	}
-	u, _ := h.st.UserByEmail(context.Background(), "ann@example.com")
-	if _, has, _ := h.mfaSvc.Factor(context.Background(), u.ID); has {
+	u, err := h.st.UserByEmail(context.Background(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, has, err := h.mfaSvc.Factor(context.Background(), u.ID); err != nil || has {
 		t.Fatal("the password-only session's phone was enrolled beside the app")
 	}
 }
@@ -339,19 +360,22 @@ func TestTwoSessionsCannotBothEnrollAFirstFactor(t *testing.T) {
 func TestResettingMFAInTheConsoleNeedsARecentSecondFactor(t *testing.T) {
 	h := newAdminHarness(t)
 	admin := h.adminBrowser(t)
-	ada, _ := h.st.UserByEmail(context.Background(), adminEmail)
+	ada, err := h.st.UserByEmail(context.Background(), adminEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
 	page := "/admin/users/" + ada.ID
 	h.clock.Advance(20 * time.Minute)
 	r := h.adminPost(t, admin, page, page+"/reset-mfa", url.Values{})
 	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/mfa/challenge?") {
 		t.Fatalf("reset MFA 20 minutes after the admin's challenge: %d to %q, want the challenge", r.status, r.header.Get("Location"))
 	}
-	if _, has, _ := h.mfaSvc.Factor(context.Background(), ada.ID); !has {
+	if _, has, err := h.mfaSvc.Factor(context.Background(), ada.ID); err != nil || !has {
 		t.Fatal("a stale admin session removed the admin's phone")
 	}
 	h.passChallenge(t, admin, page)
 	h.adminPost(t, admin, page, page+"/reset-mfa", url.Values{}).expectRedirect(t, page)
-	if _, has, _ := h.mfaSvc.Factor(context.Background(), ada.ID); has {
+	if _, has, err := h.mfaSvc.Factor(context.Background(), ada.ID); err != nil || has {
 		t.Fatal("after a fresh challenge the reset did nothing")
 	}
 }

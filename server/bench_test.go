@@ -41,7 +41,9 @@ func BenchmarkLogin(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				resp.Body.Close()
+				if err := resp.Body.Close(); err != nil {
+					b.Fatal(err)
+				}
 				if resp.StatusCode != http.StatusSeeOther {
 					b.Fatalf("login answered %d", resp.StatusCode)
 				}
@@ -74,7 +76,10 @@ func BenchmarkPasswordToSMS(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	phone, _ := mfa.ParsePhone(mobile, "", nil)
+	phone, err := mfa.ParsePhone(mobile, "", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	if _, err := h.mfaSvc.EnrollByOperator(ctx, u.ID, phone); err != nil {
 		b.Fatal(err)
 	}

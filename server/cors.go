@@ -1,8 +1,8 @@
 package server
 
 import (
+	"context"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -49,7 +49,7 @@ func (s *Server) allowClientOrigin(w http.ResponseWriter, r *http.Request, clien
 }
 
 func (s *Server) anyClientAllowsOrigin(r *http.Request, origin string) bool {
-	origins, err := s.webOrigins.get(r, s)
+	origins, err := s.webOrigins.Get(r.Context())
 	if err != nil {
 		s.logger(r.Context()).Warn("list clients for CORS", "err", err)
 		return false
@@ -57,22 +57,15 @@ func (s *Server) anyClientAllowsOrigin(r *http.Request, origin string) bool {
 	return origins[origin]
 }
 
-// webOriginCache holds every client's allowed web origins for a second, so
+// webOriginsTTL is how long every client's allowed web origins are kept, so
 // that preflights do not read the client table each time; a change reaches
-// every replica within that second.
-type webOriginCache struct {
-	mu      sync.Mutex
-	origins map[string]bool
-	expires time.Time
-}
+// every replica within it. While one preflight reads them afresh, the others
+// are answered from the last read (package cache).
+const webOriginsTTL = time.Second
 
-func (c *webOriginCache) get(r *http.Request, s *Server) (map[string]bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if now := s.now(); now.Before(c.expires) {
-		return c.origins, nil
-	}
-	all, err := s.clients.ListClients(r.Context())
+// loadWebOrigins reads every client's allowed web origins.
+func (s *Server) loadWebOrigins(ctx context.Context) (map[string]bool, error) {
+	all, err := s.clients.ListClients(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +75,5 @@ func (c *webOriginCache) get(r *http.Request, s *Server) (map[string]bool, error
 			origins[o] = true
 		}
 	}
-	c.origins, c.expires = origins, s.now().Add(time.Second)
 	return origins, nil
 }

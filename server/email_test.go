@@ -55,7 +55,11 @@ func newRelay(t testing.TB) *relay {
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	srv.ErrorLog = smtpQuiet{}
 	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
 	return r
 }
 
@@ -97,7 +101,10 @@ func (s *relaySession) Data(r io.Reader) error {
 		if err != nil {
 			return err
 		}
-		b, _ := io.ReadAll(p)
+		b, err := io.ReadAll(p)
+		if err != nil {
+			return err
+		}
 		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
 			got.html = string(b)
 		} else {
@@ -112,7 +119,10 @@ func (s *relaySession) Data(r io.Reader) error {
 // outbox, composer and go-mail SMTP sender to a local relay.
 func (h *harness) withMail(t testing.TB, deps *server.Deps, issuer *url.URL, params password.Params) {
 	h.relay = newRelay(t)
-	host, port, _ := net.SplitHostPort(h.relay.addr)
+	host, port, err := net.SplitHostPort(h.relay.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := mail.ParseSMTPURL("smtp://" + net.JoinHostPort(host, port) + "?starttls=none")
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +184,10 @@ func (h *harness) sendMail(t testing.TB, to string) string {
 		if m.to != to || link == "" || !strings.Contains(m.html, `href="`+strings.ReplaceAll(link, "&", "&amp;")+`"`) {
 			t.Fatalf("mail to %q with text %q; want one to %s with the link in text and HTML", m.to, m.text, to)
 		}
-		u, _ := url.Parse(link)
+		u, err := url.Parse(link)
+		if err != nil {
+			t.Fatal(err)
+		}
 		return u.RequestURI()
 	case <-time.After(10 * time.Second):
 		t.Fatal("the relay received no mail within 10s")
@@ -312,7 +325,9 @@ func TestPasswordResetByLinkEndsEverything(t *testing.T) {
 		t.Fatalf("old refresh token after the reset: %d %v, want invalid_grant", s, body)
 	}
 	var n int
-	h.st.Pool().QueryRow(context.Background(), `select count(*) from audit_log where event = $1`, account.EventPasswordReset).Scan(&n)
+	if err := h.st.Pool().QueryRow(context.Background(), `select count(*) from audit_log where event = $1`, account.EventPasswordReset).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 1 {
 		t.Fatalf("%d password.reset events, want 1", n)
 	}

@@ -50,10 +50,6 @@ func (s *Server) handleChangePassword() http.Handler {
 		si := mustSession(r)
 		err := s.accounts.ChangePassword(r.Context(), si.session,
 			r.PostForm.Get("current_password"), r.PostForm.Get("new_password"), meta(r))
-		if err == nil && s.mfa != nil {
-			// Whoever knew the old password may have had a remembered browser.
-			_, err = s.mfa.ForgetAllBrowsers(r.Context(), si.user.ID, "password_changed")
-		}
 		// The page is built after the change, so it lists what is left.
 		v, verr := s.accountView(r, si)
 		if verr != nil {

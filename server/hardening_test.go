@@ -51,20 +51,27 @@ func TestOversizedBodiesAreRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		if err := resp.Body.Close(); err != nil {
+			t.Fatal(err)
+		}
 		if resp.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Fatalf("status %d, want 413", resp.StatusCode)
 		}
 	})
 	t.Run("chunked without a length", func(t *testing.T) {
-		req, _ := http.NewRequest("POST", h.srv.URL+"/login", strings.NewReader(big))
+		req, err := http.NewRequest("POST", h.srv.URL+"/login", strings.NewReader(big))
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.ContentLength = -1
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		if err := resp.Body.Close(); err != nil {
+			t.Fatal(err)
+		}
 		if resp.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Fatalf("status %d, want 413", resp.StatusCode)
 		}
@@ -213,7 +220,10 @@ func (h *harness) metrics(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != 200 {
 		t.Fatalf("metrics listener: %d", resp.StatusCode)
 	}

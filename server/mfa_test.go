@@ -138,7 +138,10 @@ func TestAlwaysPolicyEnrollsThenChallengesWithPlivo(t *testing.T) {
 	b2 := h.browser()
 	f := newFlow()
 	toLogin := h.do(b2, "GET", p.authURL(f), nil)
-	loc, _ := url.Parse(toLogin.header.Get("Location"))
+	loc, err := url.Parse(toLogin.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	resume := loc.Query().Get("return_to")
 	h.do(b2, "POST", "/login", url.Values{"email": {"ann@example.com"}, "password": {goodPassword}, "return_to": {resume}}).
 		expectRedirect(t, resume)
@@ -162,7 +165,9 @@ func TestAlwaysPolicyEnrollsThenChallengesWithPlivo(t *testing.T) {
 		AMR []string `json:"amr"`
 		ACR string   `json:"acr"`
 	}
-	p.verifyIDToken(t, tok).Claims(&claims)
+	if err := p.verifyIDToken(t, tok).Claims(&claims); err != nil {
+		t.Fatal(err)
+	}
 	if strings.Join(claims.AMR, ",") != "pwd,sms,mfa" || claims.ACR != "http://schemas.openid.net/pape/policies/2007/06/multi-factor" {
 		t.Fatalf("amr %v acr %q", claims.AMR, claims.ACR)
 	}
@@ -252,7 +257,9 @@ func TestPlivoDeliveryReportsNeedAValidSignature(t *testing.T) {
 		t.Fatalf("signed report refused: %v", err)
 	}
 	var status string
-	h.st.Pool().QueryRow(context.Background(), `select status from sms_outbox where provider_message_id = $1`, uuid).Scan(&status)
+	if err := h.st.Pool().QueryRow(context.Background(), `select status from sms_outbox where provider_message_id = $1`, uuid).Scan(&status); err != nil {
+		t.Fatal(err)
+	}
 	if status != "delivered" {
 		t.Fatalf("outbox row status %q after the report, want delivered", status)
 	}
@@ -298,7 +305,9 @@ func TestPlivoOutageDelaysTheCodeButLosesNothing(t *testing.T) {
 	}
 	h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"code"}, "code": {code}}).expect(t, 200, "recovery")
 	var events int
-	h.st.Pool().QueryRow(context.Background(), `select count(*) from audit_log where event = 'mfa.enrolled'`).Scan(&events)
+	if err := h.st.Pool().QueryRow(context.Background(), `select count(*) from audit_log where event = 'mfa.enrolled'`).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
 	if events != 1 {
 		t.Fatalf("mfa.enrolled audited %d times", events)
 	}
@@ -310,7 +319,7 @@ func (h *harness) authorizeAfterPassword(t *testing.T, p *rp, b *http.Client, op
 	t.Helper()
 	f := newFlow()
 	r := h.do(b, "GET", p.authURL(f, opts...), nil)
-	if loc, _ := url.Parse(r.header.Get("Location")); loc != nil && loc.Path == "/login" {
+	if loc, err := url.Parse(r.header.Get("Location")); err != nil || loc != nil && loc.Path == "/login" {
 		resume := loc.Query().Get("return_to")
 		h.do(b, "POST", "/login", url.Values{"email": {"ann@example.com"}, "password": {goodPassword}, "return_to": {resume}}).
 			expectRedirect(t, resume)
@@ -323,8 +332,14 @@ func TestStepUpChallengesEvenUnderTheNeverPolicy(t *testing.T) {
 	h := newHarness(t, func(o *options) { o.plivo = true })
 	p := h.newSPA(t)
 	b := signedInBrowser(t, h)
-	u, _ := h.st.UserByEmail(context.Background(), "ann@example.com")
-	phone, _ := mfa.ParsePhone(mobile, "", nil)
+	u, err := h.st.UserByEmail(context.Background(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone, err := mfa.ParsePhone(mobile, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := h.mfaSvc.EnrollByOperator(context.Background(), u.ID, phone); err != nil {
 		t.Fatal(err)
 	}
@@ -369,8 +384,14 @@ func TestRememberedBrowserSkipsTheChallenge(t *testing.T) {
 	if !strings.HasPrefix(r.header.Get("Location"), "/mfa/challenge?") {
 		t.Fatalf("another browser: %d to %q, want the challenge", r.status, r.header.Get("Location"))
 	}
-	u, _ := h.st.UserByEmail(context.Background(), "ann@example.com")
-	phone, _ := mfa.ParsePhone("+447911654321", "", nil)
+	u, err := h.st.UserByEmail(context.Background(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone, err := mfa.ParsePhone("+447911123457", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := h.mfaSvc.EnrollByOperator(context.Background(), u.ID, phone); err != nil {
 		t.Fatal(err)
 	}
@@ -400,11 +421,22 @@ func TestAnApplicationsPolicyOverridesTheTenants(t *testing.T) {
 	h := newHarness(t, func(o *options) { o.plivo = true })
 	p := h.newSPA(t)
 	b := signedInBrowser(t, h)
-	u, _ := h.st.UserByEmail(context.Background(), "ann@example.com")
-	phone, _ := mfa.ParsePhone(mobile, "", nil)
-	h.mfaSvc.EnrollByOperator(context.Background(), u.ID, phone)
+	u, err := h.st.UserByEmail(context.Background(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone, err := mfa.ParsePhone(mobile, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.mfaSvc.EnrollByOperator(context.Background(), u.ID, phone); err != nil {
+		t.Fatal(err)
+	}
 	setApp := func(policy string) {
-		c, _ := h.st.ClientByID(context.Background(), spaID)
+		c, err := h.st.ClientByID(context.Background(), spaID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		c.MFAPolicy = policy
 		if err := h.st.UpdateClient(context.Background(), c); err != nil {
 			t.Fatal(err)

@@ -84,7 +84,10 @@ func callback(t *testing.T, r response) url.Values {
 	if (r.status != http.StatusFound && r.status != http.StatusSeeOther) || !strings.HasPrefix(loc, spaCallback) {
 		t.Fatalf("got %d to %q (alert %q), want a redirect to the callback", r.status, loc, r.alert())
 	}
-	u, _ := url.Parse(loc)
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return u.Query()
 }
 
@@ -131,7 +134,9 @@ func TestCodeFlowWithPKCEGivesVerifiableTokens(t *testing.T) {
 
 	idt := p.verifyIDToken(t, tok)
 	var claims map[string]any
-	idt.Claims(&claims)
+	if err := idt.Claims(&claims); err != nil {
+		t.Fatal(err)
+	}
 	if idt.Nonce != f.nonce {
 		t.Errorf("nonce %q, want %q", idt.Nonce, f.nonce)
 	}
@@ -173,7 +178,9 @@ func TestCodeFlowWithPKCEGivesVerifiableTokens(t *testing.T) {
 		t.Errorf("access token lives %v, want the API's %v", life, apiTokenLifetime)
 	}
 	var atClaims map[string]any
-	at.Claims(&atClaims)
+	if err := at.Claims(&atClaims); err != nil {
+		t.Fatal(err)
+	}
 	if atClaims["azp"] != spaID || atClaims["jti"] == nil || !strings.Contains(atClaims["scope"].(string), "openid") {
 		t.Errorf("access token claims %v", atClaims)
 	}
@@ -195,7 +202,10 @@ func TestAuthorizeSendsTheBrowserThroughLoginAndBack(t *testing.T) {
 	f := newFlow()
 
 	toLogin := h.do(b, "GET", p.authURL(f, oauth2.SetAuthURLParam("login_hint", "ann@example.com")), nil)
-	loc, _ := url.Parse(toLogin.header.Get("Location"))
+	loc, err := url.Parse(toLogin.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if toLogin.status != http.StatusFound || loc.Path != "/login" {
 		t.Fatalf("got %d to %v, want the login screen", toLogin.status, loc)
 	}
@@ -239,7 +249,10 @@ func TestPromptLoginAndMaxAgeAskForAFreshLoginWithoutLooping(t *testing.T) {
 		h.clock.Advance(2 * time.Second)
 		f := newFlow()
 		r := h.do(b, "GET", p.authURL(f, opt), nil)
-		loc, _ := url.Parse(r.header.Get("Location"))
+		loc, err := url.Parse(r.header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if r.status != http.StatusFound || loc.Path != "/login" {
 			t.Fatalf("signed-in browser: got %d to %v, want the login screen again", r.status, loc)
 		}
@@ -440,15 +453,20 @@ func TestTokenEndpointAcceptsJSONBodies(t *testing.T) {
 	h := newHarness(t)
 	p := h.newSPA(t)
 	code, f := p.code(t, signedInBrowser(t, h))
-	body, _ := json.Marshal(map[string]string{"grant_type": "authorization_code", "client_id": spaID,
+	body, err := json.Marshal(map[string]string{"grant_type": "authorization_code", "client_id": spaID,
 		"code": code, "code_verifier": f.verifier, "redirect_uri": spaCallback})
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.Post(h.srv.URL+"/oauth/token", "application/json", strings.NewReader(string(body)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != 200 || out["id_token"] == nil {
 		t.Fatalf("JSON body: %d %v", resp.StatusCode, out)
 	}
@@ -504,7 +522,9 @@ func expectOneWinner(t *testing.T, h *harness, form url.Values) {
 			resp, err := http.PostForm(h.srv.URL+"/oauth/token", form)
 			if err == nil {
 				statuses[i] = resp.StatusCode
-				resp.Body.Close()
+				if err := resp.Body.Close(); err != nil {
+					t.Error(err)
+				}
 			}
 		}()
 	}
@@ -570,9 +590,14 @@ func TestKeyRotationKeepsOldTokensVerifiable(t *testing.T) {
 
 func kid(t *testing.T, jwt string) string {
 	t.Helper()
-	header, _ := base64.RawURLEncoding.DecodeString(strings.Split(jwt, ".")[0])
+	header, err := base64.RawURLEncoding.DecodeString(strings.Split(jwt, ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
 	var h struct{ Kid string }
-	json.Unmarshal(header, &h)
+	if err := json.Unmarshal(header, &h); err != nil {
+		t.Fatal(err)
+	}
 	if h.Kid == "" {
 		t.Fatalf("token header %s has no kid", header)
 	}
@@ -623,7 +648,9 @@ func TestDiscoveryAndJWKS(t *testing.T) {
 	}
 	j := h.do(http.DefaultClient, "GET", "/.well-known/jwks.json", nil)
 	var set struct{ Keys []map[string]any }
-	json.Unmarshal([]byte(j.body), &set)
+	if err := json.Unmarshal([]byte(j.body), &set); err != nil {
+		t.Fatal(err)
+	}
 	if len(set.Keys) != 2 || j.header.Get("Access-Control-Allow-Origin") != "*" || j.header.Get("Cache-Control") == "" {
 		t.Fatalf("JWKS: %d keys, headers %v", len(set.Keys), j.header)
 	}
@@ -655,8 +682,14 @@ func TestResponseModesFragmentAndFormPost(t *testing.T) {
 
 	f := newFlow()
 	r := h.do(b, "GET", p.authURL(f, oauth2.SetAuthURLParam("response_mode", "fragment")), nil)
-	loc, _ := url.Parse(r.header.Get("Location"))
-	frag, _ := url.ParseQuery(loc.EscapedFragment())
+	loc, err := url.Parse(r.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	frag, err := url.ParseQuery(loc.EscapedFragment())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.HasPrefix(r.header.Get("Location"), spaCallback+"#") || frag.Get("code") == "" || frag.Get("state") != f.state {
 		t.Fatalf("fragment mode: %d to %q", r.status, r.header.Get("Location"))
 	}
@@ -699,7 +732,9 @@ func TestIntrospectionIsForConfidentialClientsOnly(t *testing.T) {
 	introspect := func(header ...string) (int, map[string]any) {
 		r := h.do(http.DefaultClient, "POST", "/oauth/introspect", url.Values{"token": {tok.AccessToken}}, header...)
 		var body map[string]any
-		json.Unmarshal([]byte(r.body), &body)
+		if err := json.Unmarshal([]byte(r.body), &body); err != nil {
+			t.Fatal(err)
+		}
 		return r.status, body
 	}
 	basic := func(id, secret string) string {
@@ -745,7 +780,10 @@ func TestIntrospectionShowsAClientOnlyItsOwnTokens(t *testing.T) {
 	f := newFlow()
 	r := h.do(signedInBrowser(t, h), "GET", strings.TrimPrefix(web.AuthCodeURL(f.state, oidc.Nonce(f.nonce),
 		oauth2.S256ChallengeOption(f.verifier), oauth2.SetAuthURLParam("audience", apiAudience)), h.srv.URL), nil)
-	loc, _ := url.Parse(r.header.Get("Location"))
+	loc, err := url.Parse(r.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.HasPrefix(r.header.Get("Location"), webCallback) || loc.Query().Get("code") == "" {
 		t.Fatalf("web app's authorization: %d to %q", r.status, r.header.Get("Location"))
 	}
@@ -908,7 +946,10 @@ func TestRedirectURIsMatchExactlyUnlessTheAppIsNative(t *testing.T) {
 			"scope": {"openid offline_access"}, "state": {f.state}, "nonce": {f.nonce},
 			"code_challenge": {s256(f.verifier)}, "code_challenge_method": {"S256"}}
 		r := h.do(b, "GET", "/authorize?"+q.Encode(), nil)
-		loc, _ := url.Parse(r.header.Get("Location"))
+		loc, err := url.Parse(r.header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !strings.HasPrefix(r.header.Get("Location"), other+"?") || loc.Query().Get("code") == "" {
 			t.Fatalf("got %d to %q, want the code on the app's port", r.status, r.header.Get("Location"))
 		}
@@ -931,7 +972,10 @@ func TestRedirectURIsMatchExactlyUnlessTheAppIsNative(t *testing.T) {
 		q := url.Values{"client_id": {"desktop"}, "response_type": {"code"}, "redirect_uri": {registered},
 			"scope": {"openid"}, "state": {"some-state-value"}, "nonce": {"some-nonce-value"}}
 		r := h.do(b, "GET", "/authorize?"+q.Encode(), nil)
-		loc, _ := url.Parse(r.header.Get("Location"))
+		loc, err := url.Parse(r.header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		if loc == nil || loc.Query().Get("error") != "invalid_request" || loc.Query().Get("code") != "" {
 			t.Fatalf("got %d to %q, want invalid_request for a public client without PKCE", r.status, r.header.Get("Location"))
 		}

@@ -121,7 +121,7 @@ func TestAttack2SMSAloneChangesNothingForAPasskeyHolder(t *testing.T) {
 		{"remove the phone", []req{{"POST", "/account/phone/remove", func(p response) url.Values {
 			return url.Values{"id": {a2Match(t, a2PhoneIDRE, p.body)}}
 		}}}, func(t *testing.T, h *harness) {
-			if _, ok, _ := h.mfaSvc.Factor(context.Background(), h.userID(t, "ann@example.com")); !ok {
+			if _, ok, err := h.mfaSvc.Factor(context.Background(), h.userID(t, "ann@example.com")); err != nil || !ok {
 				t.Error("the phone was removed")
 			}
 		}},
@@ -317,7 +317,9 @@ func TestAttack2RefreshAfterThePasskeyIsRemoved(t *testing.T) {
 	if raw, ok := nt.Extra("id_token").(string); ok {
 		idt, err := p.provider.Verifier(&oidc.Config{ClientID: spaID, Now: h.clock.Now}).Verify(context.Background(), raw)
 		if err == nil {
-			idt.Claims(&c)
+			if err := idt.Claims(&c); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	t.Logf("refresh after the passkey was removed: acr %q amr %v", c.ACR, c.AMR)
@@ -343,7 +345,10 @@ func TestAttack2FirstFactorCheckedWhenFinished(t *testing.T) {
 		page := h.do(a, "GET", "/account/passkeys/new", nil)
 		page.expect(t, 200, "passkey-enroll")
 		id, opts := ceremonyOf(t, page)
-		resp, _ := passkeytest.New(h.issuerOrigin()).Register(opts)
+		resp, err := passkeytest.New(h.issuerOrigin()).Register(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
 		h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"phone"}, "country": {"GB"}, "phone": {attackerMobile}}).expect(t, http.StatusSeeOther, "")
 		h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"code"}, "code": {h.sendSMS(t)}}).expect(t, 200, "recovery")
 		r := h.do(a, "POST", "/account/passkeys", url.Values{"ceremony": {id}, "name": {"k"}, "response": {string(resp)}})
@@ -368,7 +373,7 @@ func TestAttack2FirstFactorCheckedWhenFinished(t *testing.T) {
 		code := h.sendSMS(t)
 		h.addPasskey(t, b, passkeytest.New(h.issuerOrigin())).expectRedirect(t, "/account/security?done=passkey-added")
 		r := h.do(a, "POST", "/mfa/enroll", url.Values{"step": {"code"}, "code": {code}})
-		if _, ok, _ := h.mfaSvc.Factor(context.Background(), h.userID(t, "ann@example.com")); ok {
+		if _, ok, err := h.mfaSvc.Factor(context.Background(), h.userID(t, "ann@example.com")); err != nil || ok {
 			t.Errorf("a phone begun with no factor was added after the passkey arrived (%d to %q, screen %q)", r.status, r.header.Get("Location"), r.screen())
 		}
 	})
@@ -388,7 +393,10 @@ func TestAttack2FirstFactorRaces(t *testing.T) {
 				h.logIn(b, "ann@example.com", goodPassword).expectRedirect(t, "/account")
 				page := h.do(a, "GET", "/account/passkeys/new", nil)
 				id, opts := ceremonyOf(t, page)
-				resp, _ := passkeytest.New(h.issuerOrigin()).Register(opts)
+				resp, err := passkeytest.New(h.issuerOrigin()).Register(opts)
+				if err != nil {
+					t.Fatal(err)
+				}
 				passkeyForm := url.Values{"ceremony": {id}, "name": {"k"}, "response": {string(resp)}}
 				var otherPath string
 				var otherForm url.Values
@@ -410,8 +418,14 @@ func TestAttack2FirstFactorRaces(t *testing.T) {
 				ctx := context.Background()
 				uid := h.userID(t, "ann@example.com")
 				n := h.passkeyCount(t, "ann@example.com")
-				_, phone, _ := h.mfaSvc.Factor(ctx, uid)
-				u, _ := h.st.UserByEmail(ctx, "ann@example.com")
+				_, phone, err := h.mfaSvc.Factor(ctx, uid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				u, err := h.st.UserByEmail(ctx, "ann@example.com")
+				if err != nil {
+					t.Fatal(err)
+				}
 				sec := h.do(a, "GET", "/account/security", nil)
 				app := strings.Contains(sec.body, "account/totp/remove")
 				_ = u
@@ -673,7 +687,10 @@ func a2Mutate(t *testing.T, resp []byte, f func(m map[string]any)) string {
 		t.Fatal(err)
 	}
 	f(m)
-	b, _ := json.Marshal(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return string(b)
 }
 
@@ -898,7 +915,10 @@ func TestAttack2AnOldPasskeyAndARecentSMSChangeFactors(t *testing.T) {
 			page := h.do(b, "GET", "/account/passkeys/new", nil)
 			if page.status == 200 {
 				id, opts := ceremonyOf(t, page)
-				resp, _ := passkeytest.New(h.issuerOrigin()).Register(opts)
+				resp, err := passkeytest.New(h.issuerOrigin()).Register(opts)
+				if err != nil {
+					t.Fatal(err)
+				}
 				h.do(b, "POST", "/account/passkeys", url.Values{"ceremony": {id}, "name": {"evil"}, "response": {string(resp)}})
 			}
 			if n := h.passkeyCount(t, "ann@example.com"); n != 1 {
@@ -962,7 +982,7 @@ func TestAttack2PasskeyOnlyUserGetsNoPhoneOrAppFromAPassword(t *testing.T) {
 			t.Errorf("%s %s, password only, passkey-only user: %d to %q (screen %q), want the passkey", c.method, c.path, r.status, r.header.Get("Location"), r.screen())
 		}
 	}
-	if _, ok, _ := h.mfaSvc.Factor(context.Background(), h.userID(t, "ann@example.com")); ok {
+	if _, ok, err := h.mfaSvc.Factor(context.Background(), h.userID(t, "ann@example.com")); err != nil || ok {
 		t.Error("the attacker's phone was added")
 	}
 }
@@ -994,7 +1014,7 @@ func TestAttack2PasskeysOffDoNotMakeAPasskeyHolderFactorless(t *testing.T) {
 	}
 	ctx := context.Background()
 	uid := h.userID(t, "ann@example.com")
-	if _, ok, _ := h.mfaSvc.Factor(ctx, uid); ok {
+	if _, ok, err := h.mfaSvc.Factor(ctx, uid); err != nil || ok {
 		t.Error("with passkeys off, a password alone added the attacker's phone to a passkey holder")
 	}
 	if sec := h.do(b, "GET", "/account/security", nil); strings.Contains(sec.body, "account/totp/remove") {

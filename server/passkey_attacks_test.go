@@ -351,13 +351,18 @@ func TestAttackForgedUserHandleIsRefused(t *testing.T) {
 	page := h.do(bob, "GET", "/account/passkeys/new", nil)
 	id, opts := ceremonyOf(t, page)
 	var o map[string]any
-	json.Unmarshal(opts, &o)
+	if err := json.Unmarshal(opts, &o); err != nil {
+		t.Fatal(err)
+	}
 	pk := o
 	if inner, ok := o["publicKey"].(map[string]any); ok {
 		pk = inner
 	}
 	pk["user"].(map[string]any)["id"] = base64.RawURLEncoding.EncodeToString(annHandle[:])
-	forged, _ := json.Marshal(o)
+	forged, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
 	evil := passkeytest.New(h.issuerOrigin())
 	resp, err := evil.Register(forged)
 	if err != nil {
@@ -410,7 +415,10 @@ func TestAttackSecondFactorCeremonyIsBoundAndSingleUse(t *testing.T) {
 	h.logIn(victim, "ann@example.com", goodPassword)
 	h.logIn(attacker, "ann@example.com", goodPassword)
 	id, opts := ceremonyOf(t, h.do(victim, "GET", "/mfa/passkey?return_to=%2Faccount", nil))
-	resp, _ := a.Assert(opts)
+	resp, err := a.Assert(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	form := url.Values{"ceremony": {id}, "response": {string(resp)}, "return_to": {"/account"}}
 	h.do(attacker, "POST", "/mfa/passkey", form).expect(t, http.StatusBadRequest, "passkey")
 	h.do(victim, "POST", "/mfa/passkey", form).expectRedirect(t, "/account")
@@ -427,7 +435,10 @@ func TestAttackPasswordlessRaceSignsInOnce(t *testing.T) {
 	_, a := passkeyUser(t, h)
 	b := h.browser()
 	id, opts := h.passwordlessOptions(t, b)
-	resp, _ := a.Assert(opts)
+	resp, err := a.Assert(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	form := url.Values{"ceremony": {id}, "response": {string(resp)}}
 	var mu sync.Mutex
 	ok := 0
@@ -542,7 +553,10 @@ func TestAttackResetOfAPasskeyHolder(t *testing.T) {
 
 	rb1, page1 := h.followResetLink(t, "ann@example.com")
 	id1, opts1 := ceremonyOf(t, page1)
-	resp1, _ := a.Assert(opts1)
+	resp1, err := a.Assert(opts1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rb2, _ := h.followResetLink(t, "ann@example.com")
 	// Reset 1's ceremony and answer, posted by reset 2's browser.
 	if r := h.do(rb2, "POST", "/reset", url.Values{"step": {"passkey"}, "ceremony": {id1}, "response": {string(resp1)}}); r.status == http.StatusSeeOther {

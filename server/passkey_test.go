@@ -65,7 +65,10 @@ func (h *harness) passPasskey(t *testing.T, b *http.Client, path string, a *pass
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, _ := url.Parse(path)
+	u, err := url.Parse(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return h.do(b, "POST", "/mfa/passkey", url.Values{"ceremony": {id}, "response": {string(resp)},
 		"return_to": {u.Query().Get("return_to")}})
 }
@@ -234,7 +237,10 @@ func TestAPasswordAloneCannotAddOrRemoveAPasskey(t *testing.T) {
 	page := h.do(owner, "GET", "/account/passkeys/new", nil)
 	id, opts := ceremonyOf(t, page)
 	evil := passkeytest.New(h.issuerOrigin())
-	resp, _ := evil.Register(opts)
+	resp, err := evil.Register(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r = h.do(attacker, "POST", "/account/passkeys", url.Values{"ceremony": {id}, "name": {"evil"}, "response": {string(resp)}})
 	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/mfa/passkey?") {
 		t.Fatalf("finishing the owner's ceremony from a password-only session: %d to %q", r.status, r.header.Get("Location"))
@@ -273,7 +279,10 @@ func TestAnApplicationThatRequiresAPasskeyAcceptsNoSMS(t *testing.T) {
 	if !strings.HasPrefix(loc, "/authorize/resume") && !strings.HasPrefix(loc, "/mfa/challenge?") {
 		t.Fatalf("a phone holder at a passkey-only app: %d to %q", r.status, loc)
 	}
-	u, _ := url.Parse(loc)
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	resume := u.Query().Get("return_to")
 	h.passChallenge(t, b, resume)
 	r = h.do(b, "GET", resume, nil)
@@ -283,7 +292,10 @@ func TestAnApplicationThatRequiresAPasskeyAcceptsNoSMS(t *testing.T) {
 	a := passkeytest.New(h.issuerOrigin())
 	page := h.do(b, "GET", r.header.Get("Location"), nil)
 	id, opts := ceremonyOf(t, page)
-	resp, _ := a.Register(opts)
+	resp, err := a.Register(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.do(b, "POST", "/account/passkeys", url.Values{"ceremony": {id}, "name": {"Phone"}, "response": {string(resp)},
 		"return_to": {resume}}).expectRedirect(t, resume)
 	// Adding a passkey is not passing one: the new key signs in once.
@@ -354,7 +366,10 @@ func TestAPasswordResetOfAPasskeyHolderAsksForThePasskey(t *testing.T) {
 		expect(t, http.StatusBadRequest, "reset-challenge")
 	page = h.do(rb, "GET", "/reset", nil)
 	id, opts = ceremonyOf(t, page)
-	resp, _ = a.Assert(opts)
+	resp, err = a.Assert(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.do(rb, "POST", "/reset", url.Values{"step": {"passkey"}, "ceremony": {id}, "response": {string(resp)}}).expectRedirect(t, "/reset")
 	h.do(rb, "POST", "/reset", url.Values{"step": {"password"}, "password": {"a brand new passphrase"}}).
 		expectRedirect(t, "/login?password_reset=1")

@@ -52,7 +52,10 @@ func newCluster(t *testing.T, n int, opts ...func(*options)) *cluster {
 		})
 		c.replicas = append(c.replicas, r)
 		c.up[i].Store(true)
-		target, _ := url.Parse(r.srv.URL)
+		target, err := url.Parse(r.srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
 		proxies[i] = httputil.NewSingleHostReverseProxy(target)
 	}
 	var next atomic.Int64
@@ -87,8 +90,14 @@ func TestAJourneyContinuesWhenItsReplicaDies(t *testing.T) {
 	h.setPolicy(t, mfa.PolicyAlways)
 	p := h.newSPA(t)
 	h.signUp(h.browser(), "ann@example.com").expectRedirect(t, "/account")
-	u, _ := h.st.UserByEmail(context.Background(), "ann@example.com")
-	phone, _ := mfa.ParsePhone(mobile, "", nil)
+	u, err := h.st.UserByEmail(context.Background(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phone, err := mfa.ParsePhone(mobile, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := h.mfaSvc.EnrollByOperator(context.Background(), u.ID, phone); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +105,10 @@ func TestAJourneyContinuesWhenItsReplicaDies(t *testing.T) {
 	// Each step lands on another replica; the first one dies mid-journey.
 	b := h.browser()
 	f := newFlow()
-	loc, _ := url.Parse(h.do(b, "GET", p.authURL(f), nil).header.Get("Location"))
+	loc, err := url.Parse(h.do(b, "GET", p.authURL(f), nil).header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	resume := loc.Query().Get("return_to")
 	h.do(b, "POST", "/login", url.Values{"email": {"ann@example.com"}, "password": {goodPassword}, "return_to": {resume}}).
 		expectRedirect(t, resume)
@@ -130,7 +142,9 @@ func TestAJourneyContinuesWhenItsReplicaDies(t *testing.T) {
 			resp, err := http.PostForm(c.replicas[1+i%2].srv.URL+"/oauth/token", form)
 			if err == nil {
 				statuses[i] = resp.StatusCode
-				resp.Body.Close()
+				if err := resp.Body.Close(); err != nil {
+					t.Fatal(err)
+				}
 			}
 		})
 	}
@@ -145,7 +159,10 @@ func TestAJourneyContinuesWhenItsReplicaDies(t *testing.T) {
 // returns an error instead of failing the test, so that journeys caught by a
 // replica's death can be told from those that began after it.
 func (c *cluster) loadJourney(ctx context.Context, p *rp, email, phone string) error {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return err
+	}
 	b := &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	base := c.front.srv.URL
@@ -165,8 +182,13 @@ func (c *cluster) loadJourney(ctx context.Context, p *rp, email, phone string) e
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", method, path, err)
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		_, err = io.Copy(io.Discard, resp.Body)
+		if cerr := resp.Body.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: read the body: %w", method, path, err)
+		}
 		if resp.StatusCode >= 400 {
 			return resp, fmt.Errorf("%s %s: %d", method, path, resp.StatusCode)
 		}
@@ -177,7 +199,10 @@ func (c *cluster) loadJourney(ctx context.Context, p *rp, email, phone string) e
 	if err != nil {
 		return err
 	}
-	loc, _ := url.Parse(resp.Header.Get("Location"))
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		return err
+	}
 	resume := loc.Query().Get("return_to")
 	if _, err := step("POST", "/login", url.Values{"email": {email}, "password": {goodPassword}, "return_to": {resume}}); err != nil {
 		return err
@@ -231,7 +256,10 @@ func TestJourneysBegunAfterAReplicaDiesAllSucceed(t *testing.T) {
 		if _, err := h.accounts.CreateUser(ctx, email, "", goodPassword, false, account.Meta{}); err != nil {
 			t.Fatal(err)
 		}
-		u, _ := h.st.UserByEmail(ctx, email)
+		u, err := h.st.UserByEmail(ctx, email)
+		if err != nil {
+			t.Fatal(err)
+		}
 		ph, err := mfa.ParsePhone(phone, "", nil)
 		if err != nil {
 			t.Fatal(err)

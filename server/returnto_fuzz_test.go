@@ -25,7 +25,10 @@ func FuzzSafeReturnTo(f *testing.F) {
 			t.Fatalf("safeReturnTo(%q) = %q leaves this server", raw, got)
 		}
 		// A browser resolves it against the issuer; it must stay on the issuer's host.
-		base, _ := url.Parse("https://id.example.com/auth/")
+		base, err := url.Parse("https://id.example.com/auth/")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if r := base.ResolveReference(u); r.Host != "id.example.com" {
 			t.Fatalf("safeReturnTo(%q) = %q resolves to %s", raw, got, r)
 		}

@@ -168,8 +168,13 @@ func TestSignupDuringALockoutIsThrottledNotAnError(t *testing.T) {
 func TestBlockedUserIsRefused(t *testing.T) {
 	h := newHarness(t)
 	h.signUp(h.browser(), "ann@example.com")
-	u, _ := h.st.UserByEmail(withContext(), "ann@example.com")
-	h.st.SetBlocked(withContext(), u.ID, true)
+	u, err := h.st.UserByEmail(withContext(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.SetBlocked(withContext(), u.ID, true); err != nil {
+		t.Fatal(err)
+	}
 	r := h.logIn(h.browser(), "ann@example.com", goodPassword)
 	r.expect(t, http.StatusForbidden, "login")
 	if r.alert() != "Your account is blocked. Contact your administrator." {
@@ -181,20 +186,31 @@ func TestBlockingAUserEndsTheirSession(t *testing.T) {
 	h := newHarness(t)
 	b := h.browser()
 	h.signUp(b, "ann@example.com")
-	u, _ := h.st.UserByEmail(withContext(), "ann@example.com")
-	h.st.SetBlocked(withContext(), u.ID, true)
+	u, err := h.st.UserByEmail(withContext(), "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.SetBlocked(withContext(), u.ID, true); err != nil {
+		t.Fatal(err)
+	}
 	h.do(b, "GET", "/account", nil).expectRedirect(t, "/login?return_to=%2Faccount")
 }
 
 func TestBcryptHashIsUpgradedOnLogin(t *testing.T) {
 	h := newHarness(t)
-	hash, _ := bcrypt.GenerateFromPassword([]byte(goodPassword), bcrypt.MinCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(goodPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
 	u, err := h.st.CreateUser(withContext(), account.NewUser{Email: "imported@example.com", PasswordHash: string(hash), CreatedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.logIn(h.browser(), "imported@example.com", goodPassword).expectRedirect(t, "/account")
-	after, _ := h.st.UserByID(withContext(), u.ID)
+	after, err := h.st.UserByID(withContext(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.HasPrefix(after.PasswordHash, "$argon2id$") {
 		t.Fatalf("stored hash after login = %.12q…, want argon2id", after.PasswordHash)
 	}

@@ -71,7 +71,10 @@ func TestAPasswordAloneChangesNothingOnTheSecurityPage(t *testing.T) {
 	f := newSecurityFixture(t)
 	h := f.h
 	ctx := context.Background()
-	phone, _, _ := h.mfaSvc.Factor(ctx, f.ann.ID)
+	phone, _, err := h.mfaSvc.Factor(ctx, f.ann.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sid := f.otherSID(t)
 
 	// The page itself opens: the tenant's policy is never.
@@ -98,13 +101,13 @@ func TestAPasswordAloneChangesNothingOnTheSecurityPage(t *testing.T) {
 	if err := h.mfaSvc.UseRecoveryCode(ctx, f.ann.ID, f.codes[0]); err != nil {
 		t.Errorf("the old recovery codes stopped working: %v", err)
 	}
-	if _, has, _ := h.mfaSvc.Factor(ctx, f.ann.ID); !has {
+	if _, has, err := h.mfaSvc.Factor(ctx, f.ann.ID); err != nil || !has {
 		t.Error("the phone was removed")
 	}
 	if n := f.sessions(t); n != 2 {
 		t.Errorf("ann has %d sessions, want both", n)
 	}
-	if bs, _ := h.mfaSvc.TrustedBrowsers(ctx, f.ann.ID); len(bs) != 1 {
+	if bs, err := h.mfaSvc.TrustedBrowsers(ctx, f.ann.ID); err != nil || len(bs) != 1 {
 		t.Errorf("ann has %d remembered browsers, want 1", len(bs))
 	}
 }
@@ -181,19 +184,22 @@ func TestRemovingThePhoneFromTheSecurityPage(t *testing.T) {
 				h.setUpApp(t, f.here)
 				h.announced(t)
 			}
-			phone, _, _ := h.mfaSvc.Factor(ctx, f.ann.ID)
+			phone, _, err := h.mfaSvc.Factor(ctx, f.ann.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
 
 			h.do(f.here, "POST", "/account/phone/remove", url.Values{"id": {"a form from another day"}}).
 				expectRedirect(t, "/account/security?done=stale")
-			if _, has, _ := h.mfaSvc.Factor(ctx, f.ann.ID); !has {
+			if _, has, err := h.mfaSvc.Factor(ctx, f.ann.ID); err != nil || !has {
 				t.Fatal("a stale form removed the phone")
 			}
 			h.do(f.here, "POST", "/account/phone/remove", url.Values{"id": {phone.ID}}).
 				expectRedirect(t, "/account/security?done=phone-removed")
-			if _, has, _ := h.mfaSvc.Factor(ctx, f.ann.ID); has {
+			if _, has, err := h.mfaSvc.Factor(ctx, f.ann.ID); err != nil || has {
 				t.Fatal("the phone is still there")
 			}
-			if n, _ := h.mfaSvc.RecoveryCodesLeft(ctx, f.ann.ID); n != tc.codesLeft {
+			if n, err := h.mfaSvc.RecoveryCodesLeft(ctx, f.ann.ID); err != nil || n != tc.codesLeft {
 				t.Fatalf("%d recovery codes left, want %d", n, tc.codesLeft)
 			}
 			if got := h.announced(t); !strings.Contains(got, "Your phone was removed") {
@@ -249,7 +255,7 @@ func TestLoggingOutAllOtherSessionsAndForgettingAllBrowsers(t *testing.T) {
 	}
 
 	h.do(f.here, "POST", "/account/browsers/forget-all", url.Values{}).expectRedirect(t, "/account/security?done=browsers-forgotten")
-	if bs, _ := h.mfaSvc.TrustedBrowsers(context.Background(), f.ann.ID); len(bs) != 0 {
+	if bs, err := h.mfaSvc.TrustedBrowsers(context.Background(), f.ann.ID); err != nil || len(bs) != 0 {
 		t.Fatalf("%d remembered browsers left", len(bs))
 	}
 	h.do(f.here, "POST", "/account/browsers/forget", url.Values{"id": {f.browserID}}).expectRedirect(t, "/account/security?done=stale")
@@ -259,7 +265,10 @@ func TestTheSecurityPagesFormsRefuseOtherSites(t *testing.T) {
 	f := newSecurityFixture(t)
 	h := f.h
 	h.passChallenge(t, f.here, "/account/security")
-	phone, _, _ := h.mfaSvc.Factor(context.Background(), f.ann.ID)
+	phone, _, err := h.mfaSvc.Factor(context.Background(), f.ann.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, path := range []string{"/account/recovery-codes", "/account/phone/remove", "/account/sessions/end",
 		"/account/sessions/end-others", "/account/browsers/forget", "/account/browsers/forget-all", "/account/totp/remove"} {
 		r := h.do(f.here, "POST", path, url.Values{"id": {phone.ID}, "sid": {f.otherSID(t)}}, "Sec-Fetch-Site", "cross-site")
@@ -267,7 +276,7 @@ func TestTheSecurityPagesFormsRefuseOtherSites(t *testing.T) {
 			t.Errorf("cross-site POST %s: %d, want 403", path, r.status)
 		}
 	}
-	if _, has, _ := h.mfaSvc.Factor(context.Background(), f.ann.ID); !has || f.sessions(t) != 2 {
+	if _, has, err := h.mfaSvc.Factor(context.Background(), f.ann.ID); err != nil || !has || f.sessions(t) != 2 {
 		t.Fatal("a cross-site form changed something")
 	}
 }

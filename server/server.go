@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/assurance"
+	"github.com/gatehouse-id/gatehouse/cache"
 	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/keys"
 	"github.com/gatehouse-id/gatehouse/mail"
@@ -87,7 +88,7 @@ type Server struct {
 	mfa        *mfa.Service
 	passkeys   *passkey.Service // nil: no passkeys (no MFA, or an issuer on an IP address)
 	settings   *settings.Service
-	webOrigins webOriginCache
+	webOrigins *cache.Cache[map[string]bool]
 	countries  []country
 	wake       func()
 	sms        *sms.Switch
@@ -164,6 +165,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		pages:      pages,
 		adminPages: admin,
 	}
+	s.webOrigins = cache.New(webOriginsTTL, s.now, s.loadWebOrigins)
 	if s.settings == nil {
 		if s.settings, err = settings.NewService(d.Store, d.Store, cfg.SecretKey, d.Now); err != nil {
 			return nil, err
@@ -193,6 +195,12 @@ func (s *Server) Handler() http.Handler {
 	mux, _ := s.routes()
 	return s.withRequestID(s.withLogging(s.withRecovery(s.withSecurityHeaders(
 		s.withCrossOriginProtection(s.withBodyLimit(mux))))))
+}
+
+// tenant returns the admin's settings as every replica sees them: read
+// through a cache of at most settings.CacheTTL.
+func (s *Server) tenant(ctx context.Context) (settings.Snapshot, error) {
+	return s.settings.Current(ctx)
 }
 
 // NewHTTPServer wraps h with timeouts that keep slow or idle clients from

@@ -22,6 +22,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/account/accounttest"
+	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/keys"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/mfa/sms/plivotest"
@@ -78,6 +79,8 @@ type options struct {
 	clock      *accounttest.Clock // shared by replicas; default a clock of its own
 	mail       bool               // verification and reset mails over real SMTP to a local relay (email_test.go)
 	tls        bool               // serve HTTPS with httptest's certificate, under an https issuer
+	// clients, when set, is what the server reads clients through, given the store.
+	clients func(clients.Store) clients.Store
 }
 
 const goodPassword = "violet tractor meadow"
@@ -126,7 +129,11 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	}
 	issuer := &url.URL{Scheme: o.scheme, Host: cmp.Or(o.issuerHost, h.srv.Listener.Addr().String()), Path: o.issuerPath}
 	h.issuer = issuer.String()
-	deps := server.Deps{Accounts: accounts, Store: st, Clients: st, Keys: km, Log: slog.New(slog.DiscardHandler),
+	var cs clients.Store = st
+	if o.clients != nil {
+		cs = o.clients(st)
+	}
+	deps := server.Deps{Accounts: accounts, Store: st, Clients: cs, Keys: km, Log: slog.New(slog.DiscardHandler),
 		Registry: prometheus.NewRegistry(), Now: c.Now, Settings: h.settings}
 	if o.plivo {
 		if o.mfaRules.CodeTTL == 0 {
@@ -167,7 +174,10 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 // browser is a client with a cookie jar that does not follow redirects, so
 // tests see each step.
 func (h *harness) browser() *http.Client {
-	jar, _ := cookiejar.New(nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
@@ -200,7 +210,10 @@ func (h *harness) do(c *http.Client, method, path string, form url.Values, heade
 		h.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	return response{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 

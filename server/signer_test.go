@@ -85,7 +85,9 @@ func (s *memKeyStore) PurgeSigningKeys(_ context.Context, before time.Time) (int
 func newTestSigner(t *testing.T) (*rotatingSigner, *keys.Manager) {
 	t.Helper()
 	master := make([]byte, 32)
-	rand.Read(master)
+	if _, err := rand.Read(master); err != nil {
+		t.Fatal(err)
+	}
 	m, err := keys.NewManager(&memKeyStore{}, master, keys.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +105,10 @@ func testClaims() jwt.MapClaims {
 func TestSignerVerifiesTokensSignedBeforeARotation(t *testing.T) {
 	ctx := context.Background()
 	s, m := newTestSigner(t)
-	oldKID, _, _ := m.Signing(ctx)
+	oldKID, _, err := m.Signing(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	old, oldSig, err := s.Generate(ctx, testClaims(), jwt.NewHeaders())
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +116,10 @@ func TestSignerVerifiesTokensSignedBeforeARotation(t *testing.T) {
 	if err := m.Rotate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	newKID, _, _ := m.Signing(ctx)
+	newKID, _, err := m.Signing(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	fresh, _, err := s.Generate(ctx, testClaims(), jwt.NewHeaders())
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +142,10 @@ func TestSignerVerifiesTokensSignedBeforeARotation(t *testing.T) {
 func TestSignerSetsItsOwnAlgAndKID(t *testing.T) {
 	ctx := context.Background()
 	s, m := newTestSigner(t)
-	kid, _, _ := m.Signing(ctx)
+	kid, _, err := m.Signing(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := jwt.NewHeaders()
 	h.Add("kid", "chosen-by-caller")
 	h.Add("alg", "none")
@@ -152,13 +163,19 @@ func TestSignerSetsItsOwnAlgAndKID(t *testing.T) {
 func TestSignerRefusesOtherAlgorithmsAndUnknownKeys(t *testing.T) {
 	ctx := context.Background()
 	s, m := newTestSigner(t)
-	kid, key, _ := m.Signing(ctx)
+	kid, key, err := m.Signing(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	valid, _, err := s.Generate(ctx, testClaims(), jwt.NewHeaders())
 	if err != nil {
 		t.Fatal(err)
 	}
 	payload := strings.Split(valid, ".")[1]
-	pubJSON, _ := json.Marshal(jose.JSONWebKey{Key: &key.PublicKey})
+	pubJSON, err := json.Marshal(jose.JSONWebKey{Key: &key.PublicKey})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	stranger, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -237,14 +254,14 @@ func TestSignerOutputVerifiesAgainstTheJWKS(t *testing.T) {
 	if err := json.Unmarshal(payload, &claims); err != nil || claims["sub"] != "user-1" {
 		t.Fatalf("claims %v, %v", claims, err)
 	}
-	if got, _ := s.GetSignature(ctx, token); got != sig {
+	if got, err := s.GetSignature(ctx, token); err != nil || got != sig {
 		t.Fatalf("GetSignature = %q, Generate said %q", got, sig)
 	}
 	if _, err := s.GetSignature(ctx, "a.b"); err == nil {
 		t.Fatal("GetSignature accepted a token without a signature part")
 	}
 	sum := sha256.Sum256([]byte("x"))
-	if h, _ := s.Hash(ctx, []byte("x")); string(h) != string(sum[:]) || s.GetSigningMethodLength(ctx) != len(h) {
+	if h, err := s.Hash(ctx, []byte("x")); err != nil || string(h) != string(sum[:]) || s.GetSigningMethodLength(ctx) != len(h) {
 		t.Fatalf("Hash = %x, length %d; want SHA-256", h, s.GetSigningMethodLength(ctx))
 	}
 }
@@ -278,7 +295,9 @@ func unsigned(t *testing.T, h map[string]any, payload string) string {
 func hs256(t *testing.T, h map[string]any, payload string, secret []byte) string {
 	input := encodeHeader(t, h) + "." + payload
 	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(input))
+	if _, err := mac.Write([]byte(input)); err != nil {
+		t.Fatal(err)
+	}
 	return input + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 

@@ -49,8 +49,10 @@ func TestSignupsFromOneNetworkAreLimited(t *testing.T) {
 	signUpFrom("dave@example.com", "198.51.100.7").expectRedirect(t, "/account")
 
 	var hits int
-	h.st.Pool().QueryRow(context.Background(), `
-		select count(*) from audit_log where event = 'signup.limit_hit' and ip = '2001:db8:1:2:abcd::1'`).Scan(&hits)
+	if err := h.st.Pool().QueryRow(context.Background(), `
+		select count(*) from audit_log where event = 'signup.limit_hit' and ip = '2001:db8:1:2:abcd::1'`).Scan(&hits); err != nil {
+		t.Fatal(err)
+	}
 	if hits != 2 {
 		t.Fatalf("%d signup limit hits audited, want 2", hits)
 	}

@@ -54,8 +54,10 @@ func TestEnrollmentFloodLeavesTheBudgetForVerifiedPhones(t *testing.T) {
 	h.do(b, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {code}}).expectRedirect(t, "/account")
 
 	var hits int
-	h.st.Pool().QueryRow(context.Background(), `
-		select count(*) from audit_log where event = 'mfa.limit_hit' and details->>'limit' = 'global_enroll'`).Scan(&hits)
+	if err := h.st.Pool().QueryRow(context.Background(), `
+		select count(*) from audit_log where event = 'mfa.limit_hit' and details->>'limit' = 'global_enroll'`).Scan(&hits); err != nil {
+		t.Fatal(err)
+	}
 	if hits != 1 {
 		t.Fatalf("%d refusals audited as the global_enroll limit, want 1", hits)
 	}

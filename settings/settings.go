@@ -13,12 +13,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/cache"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -65,10 +66,7 @@ type Service struct {
 	audit Audit
 	seal  *sealer
 	now   func() time.Time
-
-	mu      sync.Mutex
-	current Snapshot
-	expires time.Time
+	cache *cache.Cache[Snapshot]
 }
 
 // NewService builds a Service; masterKey (32 bytes) seals secret values. With
@@ -85,16 +83,20 @@ func NewService(st Store, audit Audit, masterKey []byte, now func() time.Time) (
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: st, audit: audit, seal: s, now: now}, nil
+	svc := &Service{store: st, audit: audit, seal: s, now: now}
+	svc.cache = cache.New(CacheTTL, now, svc.read)
+	return svc, nil
 }
 
-// Current returns the settings as of at most CacheTTL ago.
+// Current returns the settings as of at most CacheTTL ago, or, while another
+// request of this replica reads them afresh, the last that were read: a slow
+// database delays one request, not every one.
 func (s *Service) Current(ctx context.Context) (Snapshot, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.now().Before(s.expires) {
-		return s.current, nil
-	}
+	return s.cache.Get(ctx)
+}
+
+// read reads every setting from the store, opening the sealed ones.
+func (s *Service) read(ctx context.Context) (Snapshot, error) {
 	stored, err := s.store.AllSettings(ctx)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("read settings: %w", err)
@@ -119,7 +121,6 @@ func (s *Service) Current(ctx context.Context) (Snapshot, error) {
 		}
 		snap.values[k] = v
 	}
-	s.current, s.expires = snap, s.now().Add(CacheTTL)
 	return snap, nil
 }
 
@@ -194,9 +195,7 @@ func (s *Service) Set(ctx context.Context, changes map[string]string, by string,
 	if err := s.store.SetSettings(ctx, stored, unset, by); err != nil {
 		return fmt.Errorf("change settings: %w", err)
 	}
-	s.mu.Lock()
-	s.expires = time.Time{}
-	s.mu.Unlock()
+	s.cache.Invalidate()
 	if err := s.audit.Record(context.WithoutCancel(ctx), account.Event{At: s.now(), Type: EventChanged,
 		IP: m.IP, UserAgent: m.UserAgent, RequestID: m.RequestID, Details: details}); err != nil {
 		return fmt.Errorf("audit settings change: %w", err)
@@ -240,4 +239,24 @@ func (s *Service) TuneSignups(ctx context.Context, base account.SignupRules) acc
 		return base
 	}
 	return snap.SignupRules(base)
+}
+
+// BlockedNetworks is the admin's list of untrusted networks now, for the
+// adaptive policy.
+func (s *Service) BlockedNetworks(ctx context.Context) ([]netip.Prefix, error) {
+	snap, err := s.Current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return snap.BlockedNetworks(), nil
+}
+
+// ChallengeMedium reports whether the adaptive policy challenges medium
+// confidence now; def when the settings cannot be read.
+func (s *Service) ChallengeMedium(ctx context.Context, def bool) bool {
+	snap, err := s.Current(ctx)
+	if err != nil {
+		return def
+	}
+	return snap.ChallengeMedium(def)
 }

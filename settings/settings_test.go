@@ -102,7 +102,10 @@ func TestSecretsAreSealedAndNeverDisplayed(t *testing.T) {
 	if err := svc.Set(ctx, map[string]string{settings.KeyPlivoAuthToken: "", settings.KeyPlivoSrc: "ACME"}, "test", account.Meta{}); err != nil {
 		t.Fatal(err)
 	}
-	snap, _ = svc.Current(ctx)
+	snap, err = svc.Current(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if snap.SMSProvider().PlivoAuthToken != token || snap.SMSProvider().PlivoSrc != "ACME" {
 		t.Errorf("after a blank secret: %+v", snap.SMSProvider())
 	}
@@ -120,7 +123,10 @@ func TestSecretsAreSealedAndNeverDisplayed(t *testing.T) {
 	}
 	// Without the master key the secret reads as unset and cannot be set.
 	keyless := newService(t, st, accounttest.NewClock(time.Now()), nil)
-	snap, _ = keyless.Current(ctx)
+	snap, err = keyless.Current(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if snap.IsSet(settings.KeyPlivoAuthToken) {
 		t.Error("a service without the master key read the secret")
 	}
@@ -134,23 +140,23 @@ func TestAChangeReachesAnotherReplicaWithinTheCache(t *testing.T) {
 	st := storetest.NewStore(t)
 	c := accounttest.NewClock(time.Now())
 	one, two := newService(t, st, c, masterKey), newService(t, st, c, masterKey)
-	if snap, _ := two.Current(ctx); snap.Policy() != mfa.DefaultPolicy {
+	if snap, err := two.Current(ctx); err != nil || snap.Policy() != mfa.DefaultPolicy {
 		t.Fatalf("policy before = %s", snap.Policy())
 	}
 	if err := one.Set(ctx, map[string]string{settings.KeyPolicy: "Always"}, "test", account.Meta{}); err != nil {
 		t.Fatal(err)
 	}
-	if snap, _ := one.Current(ctx); snap.Policy() != mfa.PolicyAlways {
+	if snap, err := one.Current(ctx); err != nil || snap.Policy() != mfa.PolicyAlways {
 		t.Errorf("the replica that changed it reads %s", snap.Policy())
 	}
 	c.Advance(settings.CacheTTL)
-	if snap, _ := two.Current(ctx); snap.Policy() != mfa.PolicyAlways {
+	if snap, err := two.Current(ctx); err != nil || snap.Policy() != mfa.PolicyAlways {
 		t.Errorf("another replica reads %s after the cache TTL", snap.Policy())
 	}
 	if err := one.Set(ctx, map[string]string{settings.KeyPolicy: settings.Unset}, "test", account.Meta{}); err != nil {
 		t.Fatal(err)
 	}
-	if snap, _ := one.Current(ctx); snap.Policy() != mfa.DefaultPolicy || snap.IsSet(settings.KeyPolicy) {
+	if snap, err := one.Current(ctx); err != nil || snap.Policy() != mfa.DefaultPolicy || snap.IsSet(settings.KeyPolicy) {
 		t.Errorf("after unset: %s", snap.Policy())
 	}
 }

@@ -64,7 +64,10 @@ func TestCreateClientStampsMissingTimes(t *testing.T) {
 	if err := st.CreateClient(ctxB, c); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := st.ClientByID(ctxB, c.ID)
+	got, err := st.ClientByID(ctxB, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if d := time.Since(got.CreatedAt); d < -time.Minute || d > time.Minute || !got.UpdatedAt.Equal(got.CreatedAt) {
 		t.Fatalf("created %v updated %v; want now and equal", got.CreatedAt, got.UpdatedAt)
 	}
@@ -241,7 +244,7 @@ func TestClientLifetimesRoundTripAndUnsetMeansNull(t *testing.T) {
 	if err := st.UpdateClient(ctxB, got); err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := st.ClientByID(ctxB, c.ID); again.Lifetimes != got.Lifetimes {
+	if again, err := st.ClientByID(ctxB, c.ID); err != nil || again.Lifetimes != got.Lifetimes {
 		t.Fatalf("after update %+v, want %+v", again.Lifetimes, got.Lifetimes)
 	}
 }

@@ -12,10 +12,16 @@ func TestFailureCountersCountPairsAndAddresses(t *testing.T) {
 	st := storetest.NewStore(t)
 	reset := t0.Add(-15 * time.Minute)
 	for i := range 3 {
-		st.RecordFailure(ctxB, "ann@example.com", ipA, t0.Add(time.Duration(i)*time.Minute), 10, reset)
+		if err := st.RecordFailure(ctxB, "ann@example.com", ipA, t0.Add(time.Duration(i)*time.Minute), 10, reset); err != nil {
+			t.Fatal(err)
+		}
 	}
-	st.RecordFailure(ctxB, "bob@example.com", ipA, t0.Add(90*time.Minute), 10, reset)
-	st.RecordFailure(ctxB, "ann@example.com", ipB, t0, 10, reset)
+	if err := st.RecordFailure(ctxB, "bob@example.com", ipA, t0.Add(90*time.Minute), 10, reset); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RecordFailure(ctxB, "ann@example.com", ipB, t0, 10, reset); err != nil {
+		t.Fatal(err)
+	}
 
 	got, err := st.FailureState(ctxB, "ann@example.com", ipA, t0.Add(-24*time.Hour))
 	if err != nil {
@@ -31,7 +37,10 @@ func TestFailureCountersCountPairsAndAddresses(t *testing.T) {
 	if err := st.ClearPair(ctxB, "ann@example.com", ipA); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = st.FailureState(ctxB, "ann@example.com", ipA, t0.Add(-24*time.Hour))
+	got, err = st.FailureState(ctxB, "ann@example.com", ipA, t0.Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.PairConsecutive != 0 || got.IPFailures != 4 {
 		t.Errorf("after clear: pair %d, address %d; want 0 and 4 (address failures stay)", got.PairConsecutive, got.IPFailures)
 	}
@@ -39,9 +48,16 @@ func TestFailureCountersCountPairsAndAddresses(t *testing.T) {
 
 func TestAddressFailuresOutsideTheWindowDoNotCount(t *testing.T) {
 	st := storetest.NewStore(t)
-	st.RecordFailure(ctxB, "ann@example.com", ipA, t0, 10, t0)
-	st.RecordFailure(ctxB, "ann@example.com", ipA, t0.Add(30*time.Hour), 10, t0)
-	got, _ := st.FailureState(ctxB, "x", ipA, t0.Add(30*time.Hour).Add(-24*time.Hour))
+	if err := st.RecordFailure(ctxB, "ann@example.com", ipA, t0, 10, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RecordFailure(ctxB, "ann@example.com", ipA, t0.Add(30*time.Hour), 10, t0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.FailureState(ctxB, "x", ipA, t0.Add(30*time.Hour).Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.IPFailures != 1 {
 		t.Fatalf("failures in window = %d, want 1", got.IPFailures)
 	}
@@ -50,11 +66,18 @@ func TestAddressFailuresOutsideTheWindowDoNotCount(t *testing.T) {
 func TestPairCountRestartsOnceItsLockoutHasEnded(t *testing.T) {
 	st := storetest.NewStore(t)
 	for i := range 10 {
-		st.RecordFailure(ctxB, "ann@example.com", ipA, t0.Add(time.Duration(i)*time.Second), 10, t0.Add(-15*time.Minute))
+		if err := st.RecordFailure(ctxB, "ann@example.com", ipA, t0.Add(time.Duration(i)*time.Second), 10, t0.Add(-15*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	later := t0.Add(20 * time.Minute)
-	st.RecordFailure(ctxB, "ann@example.com", ipA, later, 10, later.Add(-15*time.Minute))
-	got, _ := st.FailureState(ctxB, "ann@example.com", ipA, later.Add(-24*time.Hour))
+	if err := st.RecordFailure(ctxB, "ann@example.com", ipA, later, 10, later.Add(-15*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.FailureState(ctxB, "ann@example.com", ipA, later.Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.PairConsecutive != 1 {
 		t.Fatalf("consecutive after an ended lockout = %d, want 1", got.PairConsecutive)
 	}
@@ -73,7 +96,10 @@ func TestConcurrentFailuresAreAllCounted(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	got, _ := st.FailureState(ctxB, "ann@example.com", ipA, t0.Add(-time.Hour))
+	got, err := st.FailureState(ctxB, "ann@example.com", ipA, t0.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.PairConsecutive != 20 || got.IPFailures != 20 {
 		t.Fatalf("after 20 concurrent failures: pair %d, address %d; want 20 and 20", got.PairConsecutive, got.IPFailures)
 	}

@@ -77,7 +77,9 @@ func TestLoginHistoryRoundTrips(t *testing.T) {
 func TestLastLoginWithoutAddress(t *testing.T) {
 	st := storetest.NewStore(t)
 	ann := newUser(t, st, "ann@example.com")
-	st.AddLogin(ctxB, risk.Login{UserID: ann.ID, At: t0})
+	if err := st.AddLogin(ctxB, risk.Login{UserID: ann.ID, At: t0}); err != nil {
+		t.Fatal(err)
+	}
 	last, ok, err := st.LastLogin(ctxB, ann.ID)
 	if err != nil || !ok || last.IP.IsValid() || last.Country != "" || last.DeviceHash != nil {
 		t.Fatalf("last login = %+v, %v, %v; want one with no address, country or device", last, ok, err)
@@ -87,12 +89,16 @@ func TestLastLoginWithoutAddress(t *testing.T) {
 func TestLoginHistoryGoesWithItsUser(t *testing.T) {
 	st := storetest.NewStore(t)
 	ann := newUser(t, st, "ann@example.com")
-	st.AddLogin(ctxB, risk.Login{UserID: ann.ID, At: t0, IP: ipA, Country: "GB"})
+	if err := st.AddLogin(ctxB, risk.Login{UserID: ann.ID, At: t0, IP: ipA, Country: "GB"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := st.Pool().Exec(ctxB, `delete from users where id = $1`, ann.ID); err != nil {
 		t.Fatal(err)
 	}
 	var n int
-	st.Pool().QueryRow(ctxB, `select count(*) from login_history`).Scan(&n)
+	if err := st.Pool().QueryRow(ctxB, `select count(*) from login_history`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Fatalf("%d logins left after their user was deleted", n)
 	}
@@ -102,13 +108,18 @@ func TestDeleteOldLoginHistory(t *testing.T) {
 	st := storetest.NewStore(t)
 	ann := newUser(t, st, "ann@example.com")
 	for _, at := range []time.Time{t0.Add(-100 * 24 * time.Hour), t0.Add(-91 * 24 * time.Hour), t0.Add(-time.Hour)} {
-		st.AddLogin(ctxB, risk.Login{UserID: ann.ID, At: at, IP: ipA})
+		if err := st.AddLogin(ctxB, risk.Login{UserID: ann.ID, At: at, IP: ipA}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	n, err := st.DeleteOldLoginHistory(ctxB, t0.Add(-90*24*time.Hour))
 	if err != nil || n != 2 {
 		t.Fatalf("deleted %d, %v; want 2", n, err)
 	}
-	last, ok, _ := st.LastLogin(ctxB, ann.ID)
+	last, ok, err := st.LastLogin(ctxB, ann.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !ok || !last.At.Equal(t0.Add(-time.Hour)) {
 		t.Fatalf("kept %+v, %v; want the recent login", last, ok)
 	}
@@ -118,12 +129,20 @@ func TestIPFailuresCountsAcrossAccountsInTheWindow(t *testing.T) {
 	st := storetest.NewStore(t)
 	other := netip.MustParseAddr("198.51.100.7")
 	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
-	st.RecordFailure(ctxB, "ann@example.com", ipA, at(-30), 10, t0) // outside the day
+	if err := st.RecordFailure(ctxB, "ann@example.com", ipA, at(-30), 10, t0); err != nil {
+		t.Fatal(err)
+	} // outside the day
 	for i := range 3 {
-		st.RecordFailure(ctxB, "ann@example.com", ipA, at(-i), 10, t0)
+		if err := st.RecordFailure(ctxB, "ann@example.com", ipA, at(-i), 10, t0); err != nil {
+			t.Fatal(err)
+		}
 	}
-	st.RecordFailure(ctxB, "bob@example.com", ipA, at(-5), 10, t0)
-	st.RecordFailure(ctxB, "ann@example.com", other, at(0), 10, t0)
+	if err := st.RecordFailure(ctxB, "bob@example.com", ipA, at(-5), 10, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RecordFailure(ctxB, "ann@example.com", other, at(0), 10, t0); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, tc := range []struct {
 		ip   netip.Addr

@@ -106,8 +106,10 @@ func TestMFAFailuresCountLockAndClear(t *testing.T) {
 	if err != nil || got.Consecutive != 0 || !got.LockedUntil.Equal(t0.Add(time.Hour)) || got.AccountLocked {
 		t.Fatalf("state = %+v, %v", got, err)
 	}
-	st.LockMFA(ctxB, u.ID, time.Time{}, true)
-	if got, _ := st.MFAFailures(ctxB, u.ID); !got.AccountLocked || !got.LockedUntil.Equal(t0.Add(time.Hour)) {
+	if err := st.LockMFA(ctxB, u.ID, time.Time{}, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.MFAFailures(ctxB, u.ID); err != nil || !got.AccountLocked || !got.LockedUntil.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("after account lock: %+v", got)
 	}
 	if got, err := st.MFAFailures(ctxB, "not-a-uuid"); err != nil || got.Consecutive != 0 {
@@ -118,7 +120,9 @@ func TestMFAFailuresCountLockAndClear(t *testing.T) {
 func TestDeleteExpiredMFA(t *testing.T) {
 	st := storetest.NewStore(t)
 	u := newUser(t, st, "ann@example.com")
-	st.TakeCounters(ctxB, []limits.Counter{counter("global/3600s", 5)})
+	if _, err := st.TakeCounters(ctxB, []limits.Counter{counter("global/3600s", 5)}); err != nil {
+		t.Fatal(err)
+	}
 	c := mfa.Challenge{
 		ID: "00000000-0000-4000-8000-000000000001", UserID: u.ID, TxID: "tx", Purpose: mfa.PurposeChallenge,
 		PhoneSealed: []byte("sealed"), PhoneLookup: hashOf(1), Masked: "•••• 3456", CountryCode: 44,
@@ -134,7 +138,7 @@ func TestDeleteExpiredMFA(t *testing.T) {
 	if _, err := st.MFAChallenge(ctxB, c.ID); err != nil {
 		t.Fatalf("challenge gone an hour after expiry: %v; want it kept a day", err)
 	}
-	if n, _ := st.DeleteExpiredMFA(ctxB, t0.Add(25*time.Hour)); n != 1 {
+	if n, err := st.DeleteExpiredMFA(ctxB, t0.Add(25*time.Hour)); err != nil || n != 1 {
 		t.Fatalf("a day on: deleted %d, want the challenge", n)
 	}
 	if _, err := st.MFAChallenge(ctxB, c.ID); !errors.Is(err, mfa.ErrChallengeNotFound) {

@@ -44,7 +44,9 @@ func TestDeleteExpiredSweepsPasskeyCeremonies(t *testing.T) {
 func TestTakeCeremonyGivesItToOneCaller(t *testing.T) {
 	st := storetest.NewStore(t)
 	u := newUser(t, st, "ann@example.com")
-	st.PutCeremony(ctxB, passkey.Ceremony{ID: "c", Binding: "b", Kind: "register", UserID: u.ID, SessionData: []byte(`{"challenge":"x"}`), ExpiresAt: t0})
+	if err := st.PutCeremony(ctxB, passkey.Ceremony{ID: "c", Binding: "b", Kind: "register", UserID: u.ID, SessionData: []byte(`{"challenge":"x"}`), ExpiresAt: t0}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := st.TakeCeremony(ctxB, "c", "other"); !errors.Is(err, passkey.ErrCeremonyNotFound) {
 		t.Fatalf("taken under another binding: %v", err)
 	}
@@ -93,7 +95,7 @@ func TestUsePasskeyLetsOneOfTwoEqualCountersPass(t *testing.T) {
 	if _, err := st.UsePasskey(ctxB, u.ID, []byte{1}, passkey.Use{SignCount: 100, At: t0.Add(time.Hour)}); !errors.Is(err, passkey.ErrCloned) {
 		t.Fatalf("flagged credential used again: %v", err)
 	}
-	if c, _ := st.PasskeyByID(ctxB, []byte{1}); c.SignCount != 6 || !c.LastUsedAt.Equal(t0) {
+	if c, err := st.PasskeyByID(ctxB, []byte{1}); err != nil || c.SignCount != 6 || !c.LastUsedAt.Equal(t0) {
 		t.Fatalf("a refused use was recorded: %+v", c)
 	}
 }
@@ -102,7 +104,9 @@ func TestUsePasskeyIsOnlyTheOwners(t *testing.T) {
 	st := storetest.NewStore(t)
 	ann := newUser(t, st, "ann@example.com")
 	bob := newUser(t, st, "bob@example.com")
-	st.AddPasskey(ctxB, newPasskey(ann.ID, 1), 20)
+	if err := st.AddPasskey(ctxB, newPasskey(ann.ID, 1), 20); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := st.UsePasskey(ctxB, bob.ID, []byte{1}, passkey.Use{SignCount: 6, At: t0}); !errors.Is(err, passkey.ErrUnknownCredential) {
 		t.Fatalf("err = %v, want ErrUnknownCredential", err)
 	}

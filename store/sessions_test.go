@@ -52,7 +52,9 @@ func TestSessionIsFoundUntilItExpires(t *testing.T) {
 func TestTouchExtendsIdleButNotAbsoluteExpiry(t *testing.T) {
 	st := storetest.NewStore(t)
 	u := newUser(t, st, "ann@example.com")
-	st.CreateSession(ctxB, newSession(u.ID, hashOf(1)))
+	if err := st.CreateSession(ctxB, newSession(u.ID, hashOf(1))); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.TouchSession(ctxB, hashOf(1), t0.Add(50*time.Minute), t0.Add(110*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,9 @@ func TestDeleteUserSessionsKeepsTheCurrentOne(t *testing.T) {
 	u := newUser(t, st, "ann@example.com")
 	other := newUser(t, st, "bob@example.com")
 	for i, id := range []string{u.ID, u.ID, u.ID, other.ID} {
-		st.CreateSession(ctxB, newSession(id, hashOf(byte(i+1))))
+		if err := st.CreateSession(ctxB, newSession(id, hashOf(byte(i+1)))); err != nil {
+			t.Fatal(err)
+		}
 	}
 	n, err := st.DeleteUserSessions(ctxB, u.ID, hashOf(1))
 	if err != nil || n != 2 {
@@ -86,11 +90,17 @@ func TestDeleteUserSessionsKeepsTheCurrentOne(t *testing.T) {
 func TestDeleteExpiredSweepsEndedSessionsAndOldCounters(t *testing.T) {
 	st := storetest.NewStore(t)
 	u := newUser(t, st, "ann@example.com")
-	st.CreateSession(ctxB, newSession(u.ID, hashOf(1)))
+	if err := st.CreateSession(ctxB, newSession(u.ID, hashOf(1))); err != nil {
+		t.Fatal(err)
+	}
 	live := newSession(u.ID, hashOf(2))
 	live.IdleExpiresAt, live.ExpiresAt = t0.Add(48*time.Hour), t0.Add(72*time.Hour)
-	st.CreateSession(ctxB, live)
-	st.RecordFailure(ctxB, "ann@example.com", ipA, t0, 10, t0.Add(-15*time.Minute))
+	if err := st.CreateSession(ctxB, live); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RecordFailure(ctxB, "ann@example.com", ipA, t0, 10, t0.Add(-15*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
 
 	n, err := st.DeleteExpired(ctxB, t0.Add(26*time.Hour), 25*time.Hour)
 	if err != nil || n != 3 {

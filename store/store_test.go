@@ -121,7 +121,10 @@ func TestSetPasswordHashKeepsChangeTimeForARehash(t *testing.T) {
 	if err := st.SetPasswordHash(ctxB, u.ID, "rehashed", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := st.UserByID(ctxB, u.ID)
+	got, err := st.UserByID(ctxB, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got.PasswordHash != "rehashed" || !got.PasswordChangedAt.Equal(t0) {
 		t.Fatalf("after rehash: hash %q changed %v; want rehashed, %v", got.PasswordHash, got.PasswordChangedAt, t0)
 	}
@@ -129,7 +132,10 @@ func TestSetPasswordHashKeepsChangeTimeForARehash(t *testing.T) {
 	if err := st.SetPasswordHash(ctxB, u.ID, "changed", later); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = st.UserByID(ctxB, u.ID)
+	got, err = st.UserByID(ctxB, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !got.PasswordChangedAt.Equal(later) {
 		t.Fatalf("after change: changed at %v, want %v", got.PasswordChangedAt, later)
 	}

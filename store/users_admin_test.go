@@ -74,7 +74,10 @@ func TestSearchUsersByPhoneLookupFindsOnlyThatPhonesUser(t *testing.T) {
 	if err != nil || !slices.Equal(emails(page.Users), []string{"bob@example.com"}) {
 		t.Fatalf("got %v, %v; want bob", emails(page.Users), err)
 	}
-	page, _ = st.SearchUsers(ctxB, account.UserSearch{PhoneLookup: hashOf(9), Limit: 10})
+	page, err = st.SearchUsers(ctxB, account.UserSearch{PhoneLookup: hashOf(9), Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(page.Users) != 0 {
 		t.Fatalf("an unknown number found %v", emails(page.Users))
 	}
@@ -104,7 +107,7 @@ func TestTheLastActiveAdminCannotBeTakenAway(t *testing.T) {
 	if err := st.SetAdmin(ctxB, bob.ID, false); err != nil {
 		t.Fatalf("demoting a blocked admin: %v", err)
 	}
-	if u, _ := st.UserByID(ctxB, ann.ID); !u.Admin || u.Blocked {
+	if u, err := st.UserByID(ctxB, ann.ID); err != nil || !u.Admin || u.Blocked {
 		t.Fatalf("ann after refused changes: %+v", u)
 	}
 	if err := st.SetAdmin(ctxB, "not-a-uuid", true); !errors.Is(err, account.ErrNotFound) {
@@ -138,13 +141,13 @@ func TestEndUserAccessRevokesSessionsGrantsAndOptionallyBrowsers(t *testing.T) {
 	if _, err := f.o.GetRefreshTokenSession(ctxB, "refresh-bob@example.com", nil); err != nil {
 		t.Fatalf("bob's refresh token went too: %v", err)
 	}
-	if bs, _ := st.ListTrustedBrowsers(ctxB, ann.ID, t0); len(bs) != 1 {
+	if bs, err := st.ListTrustedBrowsers(ctxB, ann.ID, t0); err != nil || len(bs) != 1 {
 		t.Fatalf("browsers kept without browsers=true: %d", len(bs))
 	}
 	if ended, err = st.EndUserAccess(ctxB, ann.ID, true); err != nil || ended.Browsers != 1 {
 		t.Fatalf("ended %+v, %v; want the browser", ended, err)
 	}
-	if list, _ := st.UserSessions(ctxB, bob.ID, t0); len(list) != 1 {
+	if list, err := st.UserSessions(ctxB, bob.ID, t0); err != nil || len(list) != 1 {
 		t.Fatal("bob's session went too")
 	}
 }
@@ -169,7 +172,7 @@ func TestDeleteUserKeepsTheAuditTrail(t *testing.T) {
 	if _, err := st.UserByID(ctxB, ann.ID); !errors.Is(err, account.ErrNotFound) {
 		t.Fatalf("user after delete: %v", err)
 	}
-	if events, _ := st.AuditEvents(ctxB, store.AuditFilter{UserID: ann.ID}); len(events) != 1 {
+	if events, err := st.AuditEvents(ctxB, store.AuditFilter{UserID: ann.ID}); err != nil || len(events) != 1 {
 		t.Fatalf("audit entries after delete: %d, want 1", len(events))
 	}
 	if _, err := st.DeleteUser(ctxB, ann.ID); !errors.Is(err, account.ErrNotFound) {

@@ -69,8 +69,14 @@ func TestReturnToOf(t *testing.T) {
 }
 
 func TestBrowserSpreadsRequestsOverReplicas(t *testing.T) {
-	a, _ := url.Parse("http://127.0.0.1:8001/")
-	b, _ := url.Parse("http://127.0.0.1:8002/")
+	a, err := url.Parse("http://127.0.0.1:8001/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := url.Parse("http://127.0.0.1:8002/")
+	if err != nil {
+		t.Fatal(err)
+	}
 	br := newBrowser(nil, []*url.URL{a, b}, time.Second, 0)
 	var got []string
 	for _, ref := range []string{"/login?return_to=%2Fx", "http://127.0.0.1:8001/authorize/resume?tx=1", "/token"} {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"runtime"
 	"strconv"
@@ -134,52 +133,6 @@ func newMFA(st *store.Store, masterKey []byte, rememberFor time.Duration, tune m
 	return svc, box, nil
 }
 
-// newRiskEngine composes the adaptive policy's signals. The block list and
-// the medium-confidence rule follow the admin's settings.
-func newRiskEngine(st *store.Store, tenant *settings.Service, mfaService *mfa.Service, locator risk.Locator, challengeMedium bool) *risk.Engine {
-	blocked := func(ctx context.Context) ([]netip.Prefix, error) {
-		snap, err := tenant.Current(ctx)
-		return snap.BlockedNetworks(), err
-	}
-	return risk.NewEngine(challengeMedium,
-		risk.NewDevice{History: st},
-		risk.ImpossibleTravel{History: st, Locator: locator},
-		risk.UntrustedIP{Blocked: blocked, Failures: st},
-		risk.NewCountry{History: st, Locator: locator},
-		risk.RecentCredentialChange{Credentials: credentialChanges{st: st, mfa: mfaService}},
-	).ChallengeMediumFrom(func(ctx context.Context) bool {
-		snap, err := tenant.Current(ctx)
-		if err != nil {
-			return challengeMedium
-		}
-		return snap.ChallengeMedium(challengeMedium)
-	})
-}
-
-// credentialChanges tells the recent-change signal when the password and the
-// phone last changed. Setting the first password at signup is not a change.
-type credentialChanges struct {
-	st  *store.Store
-	mfa *mfa.Service
-}
-
-func (c credentialChanges) Credentials(ctx context.Context, userID string) (time.Time, time.Time, error) {
-	u, err := c.st.UserByID(ctx, userID)
-	if err != nil {
-		return time.Time{}, time.Time{}, err
-	}
-	var password, phone time.Time
-	if u.PasswordChangedAt.After(u.CreatedAt.Add(time.Minute)) {
-		password = u.PasswordChangedAt
-	}
-	if f, ok, err := c.mfa.Factor(ctx, userID); err != nil {
-		return time.Time{}, time.Time{}, err
-	} else if ok {
-		phone = f.VerifiedAt
-	}
-	return password, phone, nil
-}
-
 // mfaOutbox hands the SMS factor's messages to the outbox.
 type mfaOutbox struct{ box *outbox.Outbox }
 
@@ -284,7 +237,8 @@ func serveHTTP(ctx context.Context, c config, l net.Listener, st *store.Store, l
 	} else {
 		log.Info("GATEHOUSE_GEOIP_DB is not set: the adaptive policy's location signals are off")
 	}
-	deps.Risk = newRiskEngine(st, tenant, mfaService, deps.Locator, c.adaptiveChallengeMore)
+	deps.Risk = mfaService.RiskEngine(mfa.AdaptiveSources{History: st, Failures: st, Users: st,
+		Locator: deps.Locator, Tenant: tenant, ChallengeMedium: c.adaptiveChallengeMore})
 	if c.dev {
 		deps.DevOutbox = console
 	} else if c.sms.provider == "console" {

@@ -20,8 +20,12 @@ func TestCommandsInACheckoutUseTheDevDatabase(t *testing.T) {
 	// As root the cluster runs as the postgres user, which must reach
 	// ./var/postgres, or dev puts it under /var/tmp, where it would outlive
 	// the test.
-	os.Chmod(filepath.Dir(dir), 0o711)
-	os.Chmod(dir, 0o711)
+	if err := os.Chmod(filepath.Dir(dir), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
 	t.Chdir(dir)
 	clusterDir := filepath.Join(dir, "var", "postgres")
 
@@ -88,7 +92,11 @@ func TestFindDevClusterLooksUnderVarTmpToo(t *testing.T) {
 	if err := os.Mkdir(fallback, 0o700); err != nil {
 		t.Skipf("cannot make %s: %v", fallback, err)
 	}
-	t.Cleanup(func() { os.RemoveAll(fallback) })
+	t.Cleanup(func() {
+		if err := os.RemoveAll(fallback); err != nil {
+			t.Fatal(err)
+		}
+	})
 	if err := os.WriteFile(filepath.Join(fallback, "PG_VERSION"), []byte("17\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

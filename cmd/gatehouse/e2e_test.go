@@ -72,8 +72,12 @@ func TestBrowserJourneys(t *testing.T) {
 	varDir := filepath.Join(t.TempDir(), "var")
 	// The cluster runs as the postgres user when the test runs as root; it
 	// must be able to reach its data directory, which this test opens too.
-	os.Chmod(filepath.Dir(filepath.Dir(varDir)), 0o711)
-	os.Chmod(filepath.Dir(varDir), 0o711)
+	if err := os.Chmod(filepath.Dir(filepath.Dir(varDir)), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(varDir), 0o711); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Mkdir(varDir, 0o711); err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +222,11 @@ func serveApp(t *testing.T, dist, addr string) {
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func tail(s string, n int) string {

@@ -103,7 +103,9 @@ func TestSampleAPIAcceptsGatehouseTokens(t *testing.T) {
 		var body struct {
 			AccessToken string `json:"access_token"`
 		}
-		json.NewDecoder(resp.Body).Decode(&body)
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
 		if resp.StatusCode != http.StatusOK || body.AccessToken == "" {
 			t.Fatalf("client credentials for %s: %d", audience, resp.StatusCode)
 		}
@@ -113,7 +115,10 @@ func TestSampleAPIAcceptsGatehouseTokens(t *testing.T) {
 
 	// The same config file the SPA reads, as gatehouse dev writes it: a bare
 	// host:port means https, as Auth0's domains do.
-	u, _ := url.Parse(base)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfgPath := filepath.Join(t.TempDir(), "auth_config.json")
 	cfg := sampleConfigFor(u)
 	if cfg.Domain != u.Host {
@@ -130,7 +135,10 @@ func TestSampleAPIAcceptsGatehouseTokens(t *testing.T) {
 
 	call := func(apiBase, token string) (int, map[string]any, http.Header) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", apiBase+"/api/external", nil)
+		req, err := http.NewRequest("GET", apiBase+"/api/external", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Header.Set("Origin", sampleOrigin)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -141,7 +149,9 @@ func TestSampleAPIAcceptsGatehouseTokens(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		var body map[string]any
-		json.NewDecoder(resp.Body).Decode(&body)
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
 		return resp.StatusCode, body, resp.Header
 	}
 	for _, apiBase := range []string{apiBase, composeBase} {
@@ -200,7 +210,9 @@ func startSampleAPIOn(t *testing.T, ca, port string, env ...string) string {
 		default:
 		}
 		if resp, err := http.Get(base + "/api/external"); err == nil {
-			resp.Body.Close()
+			if err := resp.Body.Close(); err != nil {
+				t.Fatal(err)
+			}
 			return base
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -217,8 +229,12 @@ func TestSampleSPAServesHTTPSWithTheCertificateItIsGiven(t *testing.T) {
 	skipWithoutPackages(t, sampleSPADir)
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "app.pem"), filepath.Join(dir, "app-key.pem")
-	os.WriteFile(cert, []byte("the certificate"), 0o644)
-	os.WriteFile(key, []byte("the key"), 0o600)
+	if err := os.WriteFile(cert, []byte("the certificate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(key, []byte("the key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	const script = `const { default: c } = await import(new URL('vite.config.js', 'file://' + process.cwd() + '/'));
 const tls = (o) => o.https ? { cert: String(o.https.cert), key: String(o.https.key) } : null;
 console.log(JSON.stringify({ server: tls(c.server), preview: tls(c.preview) }));`

@@ -62,8 +62,10 @@ func TestImportAuth0Export(t *testing.T) {
 	var verified bool
 	var created time.Time
 	var factors int
-	conn.QueryRow(context.Background(), `select email_verified, created_at, (select count(*) from mfa_factors f where f.user_id = u.id)
-		from users u where email = 'ann@example.com'`).Scan(&verified, &created, &factors)
+	if err := conn.QueryRow(context.Background(), `select email_verified, created_at, (select count(*) from mfa_factors f where f.user_id = u.id)
+		from users u where email = 'ann@example.com'`).Scan(&verified, &created, &factors); err != nil {
+		t.Fatal(err)
+	}
 	if !verified || !created.Equal(time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)) || factors != 1 {
 		t.Errorf("ann: verified %v, created %v, factors %d", verified, created, factors)
 	}
@@ -81,12 +83,16 @@ func TestImportAuth0Export(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
 		t.Fatalf("login with the imported password: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	var hashNow string
-	conn.QueryRow(context.Background(), `select password_hash from users where email = 'ann@example.com'`).Scan(&hashNow)
+	if err := conn.QueryRow(context.Background(), `select password_hash from users where email = 'ann@example.com'`).Scan(&hashNow); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.HasPrefix(hashNow, "$argon2id$") {
 		t.Errorf("the bcrypt hash was not replaced at login: %.10s…", hashNow)
 	}

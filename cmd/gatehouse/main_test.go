@@ -207,7 +207,9 @@ func TestUsersCreate(t *testing.T) {
 	defer conn.Close(ctx)
 	var admin bool
 	var hash string
-	conn.QueryRow(ctx, `select admin, password_hash from users where id = $1`, strings.TrimSpace(r.stdout)).Scan(&admin, &hash)
+	if err := conn.QueryRow(ctx, `select admin, password_hash from users where id = $1`, strings.TrimSpace(r.stdout)).Scan(&admin, &hash); err != nil {
+		t.Fatal(err)
+	}
 	if !admin || !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Fatalf("stored admin=%v hash=%.30q", admin, hash)
 	}
@@ -257,7 +259,9 @@ func TestServeMigratesServesAndStopsOnSignal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
 		t.Fatalf("signup: %d to %q, want 303 to /account", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -294,8 +298,12 @@ func TestDevRunsEverythingFromAnEmptyDirectory(t *testing.T) {
 	// As root the cluster runs as the postgres user, which must reach
 	// var/postgres, or dev puts it under /var/tmp, where it would outlive
 	// the test.
-	os.Chmod(filepath.Dir(filepath.Dir(varDir)), 0o711)
-	os.Chmod(filepath.Dir(varDir), 0o711)
+	if err := os.Chmod(filepath.Dir(filepath.Dir(varDir)), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(varDir), 0o711); err != nil {
+		t.Fatal(err)
+	}
 	addr := "127.0.0.1:" + freePort(t)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan result, 1)
@@ -308,7 +316,9 @@ func TestDevRunsEverythingFromAnEmptyDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
 		t.Fatalf("demo user login: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -319,7 +329,9 @@ func TestDevRunsEverythingFromAnEmptyDirectory(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("signup: %v %v", resp.StatusCode, err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	link := waitForLink(t, "http://"+addr+"/dev/outbox", done)
 	if resp, err := http.Get(link); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("verification link from the dev outbox: %v %v", resp.StatusCode, err)
@@ -361,7 +373,9 @@ func TestDevRunsEverythingFromAnEmptyDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "login") {
 		t.Fatalf("authorize for the seeded sample client: %d to %q, want a redirect to the login page", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -404,7 +418,10 @@ func get(t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
 	}
@@ -443,8 +460,12 @@ func waitReadyWith(t *testing.T, client *http.Client, url string, done <-chan re
 		}
 		resp, err := client.Get(url)
 		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+				t.Fatal(err)
+			}
+			if err := resp.Body.Close(); err != nil {
+				t.Fatal(err)
+			}
 			if resp.StatusCode == 200 {
 				return
 			}
@@ -468,8 +489,13 @@ func waitForLink(t *testing.T, page string, done <-chan result) string {
 		default:
 		}
 		if resp, err := http.Get(page); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := resp.Body.Close(); err != nil {
+				t.Fatal(err)
+			}
 			if m := devMailLinkRE.FindStringSubmatch(string(b)); m != nil {
 				return html.UnescapeString(m[1])
 			}
@@ -500,8 +526,10 @@ func TestUsersVerifyEmail(t *testing.T) {
 	defer conn.Close(ctx)
 	var verified bool
 	var by string
-	conn.QueryRow(ctx, `select u.email_verified, a.details->>'by' from users u join audit_log a on a.user_id = u.id
-		where a.event = 'user.email_verified'`).Scan(&verified, &by)
+	if err := conn.QueryRow(ctx, `select u.email_verified, a.details->>'by' from users u join audit_log a on a.user_id = u.id
+		where a.event = 'user.email_verified'`).Scan(&verified, &by); err != nil {
+		t.Fatal(err)
+	}
 	if !verified || by != "operator" {
 		t.Fatalf("verified %v, audited by %q; want true by operator", verified, by)
 	}
@@ -522,7 +550,9 @@ func TestUsersCreateWithAVerifiedPhone(t *testing.T) {
 	defer conn.Close(ctx)
 	var masked string
 	var sealed []byte
-	conn.QueryRow(ctx, `select masked, phone_sealed from mfa_factors where user_id = $1`, strings.TrimSpace(r.stdout)).Scan(&masked, &sealed)
+	if err := conn.QueryRow(ctx, `select masked, phone_sealed from mfa_factors where user_id = $1`, strings.TrimSpace(r.stdout)).Scan(&masked, &sealed); err != nil {
+		t.Fatal(err)
+	}
 	if masked != "•••• 3456" || bytes.Contains(sealed, []byte("7911123456")) {
 		t.Fatalf("factor masked %q, sealed %x", masked, sealed)
 	}
@@ -533,7 +563,9 @@ func TestUsersCreateWithAVerifiedPhone(t *testing.T) {
 		t.Fatalf("reset-mfa: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	var factors int
-	conn.QueryRow(ctx, `select count(*) from mfa_factors`).Scan(&factors)
+	if err := conn.QueryRow(ctx, `select count(*) from mfa_factors`).Scan(&factors); err != nil {
+		t.Fatal(err)
+	}
 	if factors != 0 {
 		t.Fatalf("%d factors after reset-mfa", factors)
 	}

@@ -33,8 +33,12 @@ func TestPolicySetAndShow(t *testing.T) {
 	defer conn.Close(ctx)
 	var appPolicy string
 	var changes int
-	conn.QueryRow(ctx, `select mfa_policy from oauth_clients where id = $1`, strings.TrimSpace(r.stdout)).Scan(&appPolicy)
-	conn.QueryRow(ctx, `select count(*) from settings_history where key = 'mfa_policy' and changed_by like 'cli:%'`).Scan(&changes)
+	if err := conn.QueryRow(ctx, `select mfa_policy from oauth_clients where id = $1`, strings.TrimSpace(r.stdout)).Scan(&appPolicy); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, `select count(*) from settings_history where key = 'mfa_policy' and changed_by like 'cli:%'`).Scan(&changes); err != nil {
+		t.Fatal(err)
+	}
 	if appPolicy != "never" || changes != 1 {
 		t.Fatalf("app policy %q, %d recorded changes; want never and 1", appPolicy, changes)
 	}

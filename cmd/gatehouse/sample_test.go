@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -20,7 +22,10 @@ import (
 // browser that blocks third-party cookies; a config an older dev wrote is
 // brought up to date, and one a developer changed is left alone.
 func TestSampleConfigKeepsUsersSignedInWithRefreshTokens(t *testing.T) {
-	issuer, _ := url.Parse("https://localhost:8443/")
+	issuer, err := url.Parse("https://localhost:8443/")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := sampleConfigFor(issuer)
 	var got map[string]any
 	if err := json.Unmarshal(cfg.JSON(), &got); err != nil {
@@ -57,7 +62,9 @@ func TestSampleConfigKeepsUsersSignedInWithRefreshTokens(t *testing.T) {
 		{mine, "kept", false},
 		{otherServer, "kept", false},
 	} {
-		os.Remove(path)
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
 		if tc.existing != "" {
 			write(tc.existing)
 		}
@@ -65,7 +72,10 @@ func TestSampleConfigKeepsUsersSignedInWithRefreshTokens(t *testing.T) {
 		if r.status != tc.status || r.err != nil {
 			t.Errorf("with %q: status %s (%v), want %s", tc.existing, r.status, r.err, tc.status)
 		}
-		b, _ := os.ReadFile(path)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if rewritten := string(b) == string(cfg.JSON()); rewritten != tc.rewritten {
 			t.Errorf("with %q the file is now %s", tc.existing, b)
 		}

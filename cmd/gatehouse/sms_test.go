@@ -7,7 +7,10 @@ import (
 )
 
 func TestSMSProviderSettings(t *testing.T) {
-	issuer, _ := url.Parse("https://id.example.com/")
+	issuer, err := url.Parse("https://id.example.com/")
+	if err != nil {
+		t.Fatal(err)
+	}
 	plivo := map[string]string{"GATEHOUSE_SMS_PROVIDER": "plivo", "PLIVO_AUTH_ID": "MA123", "PLIVO_AUTH_TOKEN": "tok", "PLIVO_SRC": "+14155550100"}
 	with := func(base map[string]string, k, v string) map[string]string {
 		m := map[string]string{}

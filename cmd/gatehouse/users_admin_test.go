@@ -83,8 +83,10 @@ func TestUsersListBlockPromoteDemoteDelete(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 	var audited int
-	conn.QueryRow(ctx, `select count(*) from audit_log where event in ('user.blocked', 'user.unblocked', 'user.promoted', 'user.demoted', 'user.deleted')
-		and details->>'by' like 'cli%'`).Scan(&audited)
+	if err := conn.QueryRow(ctx, `select count(*) from audit_log where event in ('user.blocked', 'user.unblocked', 'user.promoted', 'user.demoted', 'user.deleted')
+		and details->>'by' like 'cli%'`).Scan(&audited); err != nil {
+		t.Fatal(err)
+	}
 	if audited != 5 {
 		t.Fatalf("%d audited actions by the operator, want 5", audited)
 	}

@@ -39,15 +39,27 @@ func TestOpenGeoIPRefusesWhatIsNotACityDatabase(t *testing.T) {
 		t.Error("opened a missing file")
 	}
 	junk := filepath.Join(t.TempDir(), "junk.mmdb")
-	os.WriteFile(junk, []byte("not a database"), 0o600)
+	if err := os.WriteFile(junk, []byte("not a database"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := risk.OpenGeoIP(junk); err == nil {
 		t.Error("opened a file that is not a database")
 	}
-	w, _ := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoLite2-ASN", RecordSize: 24})
+	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoLite2-ASN", RecordSize: 24})
+	if err != nil {
+		t.Fatal(err)
+	}
 	asn := filepath.Join(t.TempDir(), "asn.mmdb")
-	f, _ := os.Create(asn)
-	w.WriteTo(f)
-	f.Close()
+	f, err := os.Create(asn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := risk.OpenGeoIP(asn); err == nil {
 		t.Error("opened an ASN database as a City database")
 	}

@@ -81,7 +81,9 @@ func TestConsoleConcurrent(t *testing.T) {
 		wg.Go(func() {
 			m := message()
 			m.ID = fmt.Sprint(i)
-			c.Send(t.Context(), m)
+			if _, err := c.Send(t.Context(), m); err != nil {
+				t.Error(err)
+			}
 			c.Recent()
 		})
 	}

@@ -38,7 +38,10 @@ func captureReport(t *testing.T, status, errorCode string) (publicURL string, cb
 	t.Helper()
 	got := make(chan callback, 1)
 	rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Error(err)
+		}
 		got <- callback{method: r.Method, header: r.Header.Clone(), body: body}
 	}))
 	t.Cleanup(rec.Close)

@@ -184,7 +184,9 @@ func TestPlivoSendAnswers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(tt.status)
-				io.WriteString(w, tt.body)
+				if _, err := io.WriteString(w, tt.body); err != nil {
+					t.Error(err)
+				}
 			}))
 			t.Cleanup(srv.Close)
 			_, err := newPlivo(t, srv.URL, nil).Send(t.Context(), message())

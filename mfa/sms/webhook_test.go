@@ -28,7 +28,10 @@ func receiver(t *testing.T, status int, body string) (url string, got <-chan rec
 	t.Helper()
 	ch := make(chan received, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, _ := io.ReadAll(r.Body)
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Error(err)
+		}
 		rc := received{header: r.Header.Clone()}
 		rc.verifyErr = sms.VerifyWebhookSignature(r.Header.Get(sms.SignatureHeader), raw, webhookSecret, time.Now(), 0)
 		if err := json.Unmarshal(raw, &rc.payload); err != nil && rc.verifyErr == nil {
@@ -39,7 +42,9 @@ func receiver(t *testing.T, status int, body string) (url string, got <-chan rec
 			w.Header().Set("Location", "/elsewhere")
 		}
 		w.WriteHeader(status)
-		io.WriteString(w, body)
+		if _, err := io.WriteString(w, body); err != nil {
+			t.Error(err)
+		}
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL + "/sms", ch
@@ -140,7 +145,10 @@ func TestVerifyWebhookSignature(t *testing.T) {
 	var raw []byte
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		header = r.Header.Get(sms.SignatureHeader)
-		raw, _ = io.ReadAll(r.Body)
+		var err error
+		if raw, err = io.ReadAll(r.Body); err != nil {
+			t.Error(err)
+		}
 	}))
 	t.Cleanup(srv.Close)
 	if _, err := newWebhook(t, srv.URL, func(c *sms.WebhookConfig) { c.Now = func() time.Time { return now } }).Send(t.Context(), message()); err != nil {

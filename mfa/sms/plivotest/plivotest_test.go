@@ -20,14 +20,18 @@ func client(t *testing.T, fake *plivotest.Server, token string) *plivo.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.BaseUrl, _ = url.Parse(fake.URL())
+	if c.BaseUrl, err = url.Parse(fake.URL()); err != nil {
+		t.Fatal(err)
+	}
 	return c
 }
 
 func TestStateFollowsReports(t *testing.T) {
 	reports := make(chan url.Values, 1)
 	rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
+		if err := r.ParseForm(); err != nil {
+			t.Error(err)
+		}
 		reports <- r.PostForm
 	}))
 	t.Cleanup(rec.Close)
