@@ -41,8 +41,8 @@ func TestParseLifetimeRoundTripsWithFormatLifetime(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("ParseLifetime(%q) = %v, %v; want %v", text, got, err, want)
 		}
-		if back, _ := clients.ParseLifetime("x", clients.FormatLifetime(got)); back != got {
-			t.Errorf("FormatLifetime(%v) = %q does not read back", got, clients.FormatLifetime(got))
+		if back, err := clients.ParseLifetime("x", clients.FormatLifetime(got)); err != nil || back != got {
+			t.Errorf("FormatLifetime(%v) = %q does not read back: %v, %v", got, clients.FormatLifetime(got), back, err)
 		}
 	}
 	_, err := clients.ParseLifetime("id_token_lifetime", "a day")
@@ -85,8 +85,8 @@ func TestParseScopeListReadsScopeColonDescription(t *testing.T) {
 	if err != nil || !slices.Equal(got, want) {
 		t.Fatalf("got %+v, %v; want %+v", got, err, want)
 	}
-	if back, _ := clients.ParseScopeList(clients.FormatScopeList(got)); !slices.Equal(back, want) {
-		t.Errorf("FormatScopeList does not read back: %+v", back)
+	if back, err := clients.ParseScopeList(clients.FormatScopeList(got)); err != nil || !slices.Equal(back, want) {
+		t.Errorf("FormatScopeList does not read back: %+v, %v", back, err)
 	}
 	_, err = clients.ParseScopeList("read:users\nread:users: again")
 	checkValidation(t, err, "scopes", "listed twice")

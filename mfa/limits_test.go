@@ -121,8 +121,8 @@ func TestUserLimitCoversResends(t *testing.T) {
 	f.clock.Advance(time.Minute)
 	_, err := f.svc.Resend(ctx, first.ID, f.newIP())
 	wantLimit(t, err, "user", t0.Add(time.Hour))
-	if got, _ := f.svc.Challenge(ctx, first.ID); got.Sends != 1 {
-		t.Fatalf("refused resend counted: %d sends", got.Sends)
+	if got, err := f.svc.Challenge(ctx, first.ID); err != nil || got.Sends != 1 {
+		t.Fatalf("refused resend counted: %d sends (%v)", got.Sends, err)
 	}
 	if err := f.send(t, f.svc, "", mfa.Phone{}, netip.Addr{}); err != nil {
 		t.Fatalf("another user: %v", err)
@@ -287,8 +287,8 @@ func TestBudgetsCountTheCurrentWindow(t *testing.T) {
 		t.Fatalf("budgets %+v; want global 3 of 10 and global_enroll 2 of 5, both until %v", got, end)
 	}
 	f.clock.Advance(time.Hour)
-	if got, _ := f.svc.Budgets(ctx); got[0].Sent != 0 || got[1].Sent != 0 {
-		t.Fatalf("next hour: %+v, want nothing sent", got)
+	if got, err := f.svc.Budgets(ctx); err != nil || len(got) != 2 || got[0].Sent != 0 || got[1].Sent != 0 {
+		t.Fatalf("next hour: %+v (%v), want nothing sent", got, err)
 	}
 }
 
@@ -337,22 +337,17 @@ func TestTwoServicesShareLimitsAndChallenges(t *testing.T) {
 func TestFailuresAcrossResendsAndChallengesLockMFA(t *testing.T) {
 	f := newFixture(t, mfa.DefaultRules())
 	first, code := f.start(t, mfa.StartRequest{})
-	for range 3 {
-		f.svc.Verify(ctx, first.ID, wrongCode(code))
-	}
+	f.refuse(t, first.ID, wrongCode(code), mfa.ErrWrongCode, mfa.ErrWrongCode, mfa.ErrWrongCode)
 	f.clock.Advance(30 * time.Second)
 	if _, err := f.svc.Resend(ctx, first.ID, home); err != nil {
 		t.Fatal(err)
 	}
 	code = f.outbox.last(t).Code
-	for range 2 {
-		f.svc.Verify(ctx, first.ID, wrongCode(code))
-	}
+	// A resend keeps the challenge's count of wrong codes: the fifth ends it.
+	f.refuse(t, first.ID, wrongCode(code), mfa.ErrWrongCode, mfa.ErrChallengeEnded)
 	f.clock.Advance(time.Minute)
 	second, code := f.start(t, mfa.StartRequest{TxID: "tx-2"})
-	for range 4 {
-		f.svc.Verify(ctx, second.ID, wrongCode(code))
-	}
+	f.refuse(t, second.ID, wrongCode(code), mfa.ErrWrongCode, mfa.ErrWrongCode, mfa.ErrWrongCode, mfa.ErrWrongCode)
 	if n := f.failures(t, f.user.ID).Consecutive; n != 9 {
 		t.Fatalf("failures = %d, want 9 across two challenges and a resend", n)
 	}
@@ -378,7 +373,9 @@ func TestFailuresAcrossResendsAndChallengesLockMFA(t *testing.T) {
 		t.Fatalf("failures = %d, want 10: refusals while locked count nothing", n)
 	}
 	var started int
-	f.st.Pool().QueryRow(ctx, `select count(*) from audit_log where event = $1 and details ? 'started'`, mfa.EventLocked).Scan(&started)
+	if err := f.st.Pool().QueryRow(ctx, `select count(*) from audit_log where event = $1 and details ? 'started'`, mfa.EventLocked).Scan(&started); err != nil {
+		t.Fatalf("counting the lock's audit events: %v", err)
+	}
 	if started != 1 || f.auditCount(t, mfa.EventLocked) != 3 {
 		t.Fatalf("lock audited %d times as started, %d in all; want 1 and 3 (two refusals)", started, f.auditCount(t, mfa.EventLocked))
 	}
@@ -393,17 +390,24 @@ func TestFailuresAcrossResendsAndChallengesLockMFA(t *testing.T) {
 	}
 }
 
+// refuse types code into challenge id once for each error in want, and
+// checks that each attempt is refused with that error.
+func (f *fixture) refuse(t *testing.T, id, code string, want ...error) {
+	t.Helper()
+	for i, w := range want {
+		if _, err := f.svc.Verify(ctx, id, code); !errors.Is(err, w) {
+			t.Fatalf("attempt %d of %d: %v, want %v", i+1, len(want), err, w)
+		}
+	}
+}
+
 func TestSuccessResetsTheConsecutiveFailures(t *testing.T) {
 	f := newFixture(t, mfa.DefaultRules())
 	for round := range 2 {
 		c, code := f.start(t, mfa.StartRequest{Phone: f.newPhone(t)})
-		for range 5 {
-			f.svc.Verify(ctx, c.ID, wrongCode(code))
-		}
+		f.refuse(t, c.ID, wrongCode(code), mfa.ErrWrongCode, mfa.ErrWrongCode, mfa.ErrWrongCode, mfa.ErrWrongCode, mfa.ErrChallengeEnded)
 		c, code = f.start(t, mfa.StartRequest{Phone: f.newPhone(t)})
-		for range 4 {
-			f.svc.Verify(ctx, c.ID, wrongCode(code))
-		}
+		f.refuse(t, c.ID, wrongCode(code), mfa.ErrWrongCode, mfa.ErrWrongCode, mfa.ErrWrongCode, mfa.ErrWrongCode)
 		if _, err := f.svc.Verify(ctx, c.ID, code); err != nil {
 			t.Fatalf("round %d: %v after 9 failures, want success", round+1, err)
 		}

@@ -43,8 +43,14 @@ func TestAdminCreatesAndEditsAnAPI(t *testing.T) {
 	if !strings.Contains(shown.body, "read:orders: Read orders") || !strings.Contains(shown.body, `value="Orders v2"`) {
 		t.Error("the page does not show the saved name and scopes")
 	}
-	a, _ = h.st.APIByID(context.Background(), a.ID)
-	scopes, _ := h.st.APIScopes(context.Background(), a.ID)
+	a, err = h.st.APIByID(context.Background(), a.ID)
+	if err != nil {
+		t.Fatalf("reading the API back: %v", err)
+	}
+	scopes, err := h.st.APIScopes(context.Background(), a.ID)
+	if err != nil {
+		t.Fatalf("reading the API's scopes: %v", err)
+	}
 	if a.Name != "Orders v2" || a.TokenLifetime != 30*time.Minute || len(scopes) != 2 {
 		t.Fatalf("after edits %+v, scopes %+v", a, scopes)
 	}
@@ -79,8 +85,8 @@ func TestAdminAPIFormsRefuseBadFields(t *testing.T) {
 		})
 	}
 	// Only the admin API, which Gatehouse registers for itself.
-	if list, _ := h.st.ListAPIs(context.Background()); len(list) != 1 {
-		t.Errorf("refused forms stored %+v", list)
+	if list, err := h.st.ListAPIs(context.Background()); err != nil || len(list) != 1 {
+		t.Errorf("refused forms stored %+v (%v)", list, err)
 	}
 	page := h.createAPI(t, admin, "Orders", "https://orders.example.com", "1h")
 	r := h.adminPost(t, admin, page, page+"/scopes", url.Values{"scopes": {"read!orders: x\n"}})

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -140,7 +141,9 @@ func loginTimer(b *testing.B, h *harness) func(n int) latencies {
 			if err != nil {
 				b.Fatal(err)
 			}
-			resp.Body.Close()
+			if err := drainAndClose(resp.Body); err != nil {
+				b.Fatalf("reading the login answer: %v", err)
+			}
 			if resp.StatusCode != http.StatusSeeOther {
 				b.Fatalf("login answered %d", resp.StatusCode)
 			}
@@ -148,6 +151,16 @@ func loginTimer(b *testing.B, h *harness) func(n int) latencies {
 		}
 		return out
 	}
+}
+
+// drainAndClose reads what is left of a response body and closes it, so that
+// its connection can serve the next request.
+func drainAndClose(body io.ReadCloser) error {
+	_, err := io.Copy(io.Discard, body)
+	if cerr := body.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // fillAtScale adds users and a year of audit entries ending at now, spread
@@ -199,7 +212,9 @@ func fillAtScale(b *testing.B, st *store.Store, users, entries int) {
 // and this one runs for many minutes.
 func progress(b *testing.B, format string, args ...any) {
 	b.Logf(format, args...)
-	fmt.Fprintf(os.Stderr, format+"\n", args...)
+	if _, err := fmt.Fprintf(os.Stderr, format+"\n", args...); err != nil {
+		b.Fatalf("writing progress to stderr: %v", err)
+	}
 }
 
 // auditReads times the audit log's readers: the Logs page unfiltered, by

@@ -125,7 +125,10 @@ func TestPKCEIsCheckedBeforeAnyScreen(t *testing.T) {
 			if r.status != http.StatusSeeOther && r.status != http.StatusFound || !strings.HasPrefix(loc, tc.redirectURI+"?") {
 				t.Fatalf("got %d to %q (screen %q), want the error at the redirect URI", r.status, loc, r.screen())
 			}
-			u, _ := url.Parse(loc)
+			u, err := url.Parse(loc)
+			if err != nil {
+				t.Fatalf("redirect %q: %v", loc, err)
+			}
 			if q := u.Query(); q.Get("error") != "invalid_request" || q.Get("state") != f.state || q.Get("code") != "" {
 				t.Fatalf("redirect %v, want error=invalid_request with the state and no code", q)
 			}
@@ -150,9 +153,9 @@ func TestPKCEIsCheckedBeforeAnyScreen(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := h.do(h.browser(), "GET", tc.path, nil)
-			loc, _ := url.Parse(r.header.Get("Location"))
-			if r.status != http.StatusFound || loc.Path != "/login" {
-				t.Fatalf("got %d to %q, want the login screen", r.status, r.header.Get("Location"))
+			loc, err := url.Parse(r.header.Get("Location"))
+			if err != nil || r.status != http.StatusFound || loc.Path != "/login" {
+				t.Fatalf("got %d to %q (%v), want the login screen", r.status, r.header.Get("Location"), err)
 			}
 		})
 	}
@@ -265,8 +268,14 @@ func TestDiscoveryMatchesTheSpecifications(t *testing.T) {
 				t.Fatalf("%d %q: %v", r.status, r.body, err)
 			}
 			for k, v := range want {
-				got, _ := json.Marshal(doc[k])
-				exp, _ := json.Marshal(v)
+				got, err := json.Marshal(doc[k])
+				if err != nil {
+					t.Fatalf("%s: %v", k, err)
+				}
+				exp, err := json.Marshal(v)
+				if err != nil {
+					t.Fatalf("%s: %v", k, err)
+				}
 				if string(got) != string(exp) {
 					t.Errorf("%s = %s, want %s", k, got, exp)
 				}

@@ -91,7 +91,7 @@ func TestStrictRelyingPartyLibraries(t *testing.T) {
 	}
 	m2mSecret := h.newMachineClient(t, "m2m")
 	otherSecret := h.newMachineClient(t, "other-m2m")
-	b := tlsBrowser(h)
+	b := tlsBrowser(t, h)
 	h.do(b, "POST", "/signup", url.Values{"email": {"ann@example.com"}, "password": {goodPassword}}).expectRedirect(t, "/account")
 
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
@@ -147,7 +147,10 @@ func TestStrictRelyingPartyLibraries(t *testing.T) {
 		}
 		if line.Advance == "reuse-interval" {
 			h.clock.Advance(reuse + time.Second)
-			io.WriteString(stdin, "\n")
+			if _, err := io.WriteString(stdin, "\n"); err != nil {
+				t.Errorf("telling check.mjs the clock has advanced: %v", err)
+				break
+			}
 			continue
 		}
 		results[line.Check] = line.Error
@@ -155,7 +158,9 @@ func TestStrictRelyingPartyLibraries(t *testing.T) {
 			results[line.Check] = "failed without saying why"
 		}
 	}
-	stdin.Close()
+	if err := stdin.Close(); err != nil {
+		t.Errorf("closing check.mjs's standard input: %v", err)
+	}
 	waitErr := cmd.Wait()
 	if ctx.Err() != nil {
 		t.Fatalf("check.mjs did not finish within 2 minutes; stderr:\n%s", stderr.String())
@@ -183,8 +188,12 @@ func TestStrictRelyingPartyLibraries(t *testing.T) {
 
 // tlsBrowser is a browser (see harness.browser) that trusts the harness's
 // HTTPS certificate.
-func tlsBrowser(h *harness) *http.Client {
-	jar, _ := cookiejar.New(nil)
+func tlsBrowser(t *testing.T, h *harness) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &http.Client{Transport: h.srv.Client().Transport, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}

@@ -25,37 +25,39 @@ func TestIsUnavailableTellsOutagesFromMistakes(t *testing.T) {
 	}()
 	tests := []struct {
 		name string
-		err  func(conn *pgx.Conn) error
+		err  func(t *testing.T, conn *pgx.Conn) error
 		want bool
 	}{
-		{"no server listens", func(*pgx.Conn) error {
+		{"no server listens", func(*testing.T, *pgx.Conn) error {
 			_, err := pgx.Connect(ctx, fmt.Sprintf("postgres://u:p@127.0.0.1:%d/db?connect_timeout=2", closedPort))
 			return err
 		}, true},
-		{"the server ends the session", func(conn *pgx.Conn) error {
+		{"the server ends the session", func(_ *testing.T, conn *pgx.Conn) error {
 			_, err := conn.Exec(ctx, "select pg_terminate_backend(pg_backend_pid())")
 			return err
 		}, true},
-		{"the session is gone", func(conn *pgx.Conn) error {
-			conn.Close(ctx)
+		{"the session is gone", func(t *testing.T, conn *pgx.Conn) error {
+			if err := conn.Close(ctx); err != nil {
+				t.Fatalf("closing the session: %v", err)
+			}
 			_, err := conn.Exec(ctx, "select 1")
 			return err
 		}, true},
-		{"the server is read-only", func(conn *pgx.Conn) error {
+		{"the server is read-only", func(_ *testing.T, conn *pgx.Conn) error {
 			return pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 				_, err := tx.Exec(ctx, "create table never_made (id int)")
 				return err
 			})
 		}, true},
-		{"a statement fails", func(conn *pgx.Conn) error {
+		{"a statement fails", func(_ *testing.T, conn *pgx.Conn) error {
 			_, err := conn.Exec(ctx, "select 1/0")
 			return err
 		}, false},
-		{"a statement is wrong", func(conn *pgx.Conn) error {
+		{"a statement is wrong", func(_ *testing.T, conn *pgx.Conn) error {
 			_, err := conn.Exec(ctx, "select no_such_column from users")
 			return err
 		}, false},
-		{"no row", func(conn *pgx.Conn) error {
+		{"no row", func(_ *testing.T, conn *pgx.Conn) error {
 			var id string
 			return conn.QueryRow(ctx, "select id::text from users where false").Scan(&id)
 		}, false},
@@ -67,7 +69,7 @@ func TestIsUnavailableTellsOutagesFromMistakes(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close(ctx)
-			err = tt.err(conn)
+			err = tt.err(t, conn)
 			if err == nil {
 				t.Fatal("no error")
 			}

@@ -26,6 +26,9 @@ func TestClientsRotateSecretPrintsANewSecretOnce(t *testing.T) {
 	vars := map[string]string{"DATABASE_URL": dbURL}
 	ctx := context.Background()
 	r := gatehouse(ctx, vars, "", "clients", "create", "--name", "Cron", "--type", "m2m", "--client-id", "cron")
+	if r.code != 0 {
+		t.Fatalf("create cron: exit %d, stderr %q", r.code, r.stderr)
+	}
 	old := strings.TrimPrefix(strings.Split(strings.TrimSpace(r.stdout), "\n")[1], "client_secret: ")
 
 	r = gatehouse(ctx, vars, "", "clients", "rotate-secret", "cron")
@@ -34,16 +37,24 @@ func TestClientsRotateSecretPrintsANewSecretOnce(t *testing.T) {
 		t.Fatalf("rotate: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	st := openTestStore(t, dbURL)
-	c, _ := st.ClientByID(ctx, "cron")
+	c, err := st.ClientByID(ctx, "cron")
+	if err != nil {
+		t.Fatalf("reading cron back: %v", err)
+	}
 	if !c.VerifySecret(fresh) || c.VerifySecret(old) {
 		t.Fatal("after rotation the new secret must verify and the old one must not")
 	}
-	events, _ := st.AuditEvents(ctx, store.AuditFilter{Type: "admin.client_secret_rotated"})
+	events, err := st.AuditEvents(ctx, store.AuditFilter{Type: "admin.client_secret_rotated"})
+	if err != nil {
+		t.Fatalf("reading the audit log: %v", err)
+	}
 	if len(events) != 1 || !strings.Contains(events[0].Details, `"by": "cli:`) || strings.Contains(events[0].Details, fresh) {
 		t.Errorf("audit: %+v", events)
 	}
 
-	gatehouse(ctx, vars, "", "clients", "create", "--name", "SPA", "--type", "spa", "--client-id", "spa")
+	if r := gatehouse(ctx, vars, "", "clients", "create", "--name", "SPA", "--type", "spa", "--client-id", "spa"); r.code != 0 {
+		t.Fatalf("create spa: exit %d, stderr %q", r.code, r.stderr)
+	}
 	for args, want := range map[string]string{
 		"spa":           "public and has no secret",
 		"nobody":        `no client has the id "nobody"`,
@@ -59,21 +70,26 @@ func TestClientsUpdateSetsAndClearsLifetimes(t *testing.T) {
 	dbURL := storetest.NewDatabase(t)
 	vars := map[string]string{"DATABASE_URL": dbURL}
 	ctx := context.Background()
-	gatehouse(ctx, vars, "", "clients", "create", "--name", "SPA", "--type", "spa", "--client-id", "spa", "--callback", "https://a.example.com/cb")
+	if r := gatehouse(ctx, vars, "", "clients", "create", "--name", "SPA", "--type", "spa", "--client-id", "spa", "--callback", "https://a.example.com/cb"); r.code != 0 {
+		t.Fatalf("create spa: exit %d, stderr %q", r.code, r.stderr)
+	}
 	r := gatehouse(ctx, vars, "", "clients", "update", "spa", "--id-token-lifetime", "10m", "--refresh-absolute-lifetime", "7d")
 	if r.code != 0 {
 		t.Fatalf("update: exit %d, stderr %q", r.code, r.stderr)
 	}
 	st := openTestStore(t, dbURL)
-	c, _ := st.ClientByID(ctx, "spa")
+	c, err := st.ClientByID(ctx, "spa")
+	if err != nil {
+		t.Fatalf("reading spa back: %v", err)
+	}
 	if c.Lifetimes != (clients.Lifetimes{IDToken: 10 * time.Minute, RefreshAbsolute: 7 * 24 * time.Hour}) {
 		t.Fatalf("lifetimes %+v", c.Lifetimes)
 	}
 	if r := gatehouse(ctx, vars, "", "clients", "update", "spa", "--id-token-lifetime", "default"); r.code != 0 {
 		t.Fatalf("update to default: exit %d, stderr %q", r.code, r.stderr)
 	}
-	if c, _ = st.ClientByID(ctx, "spa"); c.Lifetimes != (clients.Lifetimes{RefreshAbsolute: 7 * 24 * time.Hour}) {
-		t.Fatalf("after default %+v", c.Lifetimes)
+	if c, err = st.ClientByID(ctx, "spa"); err != nil || c.Lifetimes != (clients.Lifetimes{RefreshAbsolute: 7 * 24 * time.Hour}) {
+		t.Fatalf("after default %+v, %v", c.Lifetimes, err)
 	}
 	for _, tt := range []struct {
 		args []string
@@ -93,7 +109,9 @@ func TestAPIsUpdateChangesNameAndLifetime(t *testing.T) {
 	dbURL := storetest.NewDatabase(t)
 	vars := map[string]string{"DATABASE_URL": dbURL}
 	ctx := context.Background()
-	gatehouse(ctx, vars, "", "apis", "create", "--identifier", "https://api.example.com", "--name", "Orders")
+	if r := gatehouse(ctx, vars, "", "apis", "create", "--identifier", "https://api.example.com", "--name", "Orders"); r.code != 0 {
+		t.Fatalf("create: exit %d, stderr %q", r.code, r.stderr)
+	}
 	if r := gatehouse(ctx, vars, "", "apis", "update", "https://api.example.com", "--name", "Orders v2", "--token-lifetime", "2h"); r.code != 0 {
 		t.Fatalf("update: exit %d, stderr %q", r.code, r.stderr)
 	}

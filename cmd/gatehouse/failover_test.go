@@ -246,7 +246,11 @@ func startReplicatedPair(t *testing.T) (primary, standby *pgcluster.Cluster) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("removing the clusters' directory: %v", err)
+		}
+	})
 	// As root the clusters run as another user, which must pass through.
 	if err := os.Chmod(dir, 0o711); err != nil {
 		t.Fatal(err)
@@ -304,7 +308,9 @@ func readiness(t *testing.T, base string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	if err := drainAndClose(resp.Body); err != nil {
+		t.Fatalf("reading /readyz: %v", err)
+	}
 	return resp.StatusCode
 }
 
@@ -599,13 +605,16 @@ type failoverBrowser struct {
 	client *http.Client
 }
 
-func (r *failoverRun) browser() *failoverBrowser {
-	jar, _ := cookiejar.New(nil) // never fails without options
+func (r *failoverRun) browser() (*failoverBrowser, error) {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return nil, fmt.Errorf("cookie jar: %w", err)
+	}
 	return &failoverBrowser{run: r, client: &http.Client{Jar: jar,
 		// Longer than any answer may take while the database is away: a
 		// request that hangs past it is a defect.
 		Timeout:       15 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}, nil
 }
 
 func (b *failoverBrowser) do(ctx context.Context, method, ref string, form url.Values) (failoverResponse, error) {
@@ -643,12 +652,16 @@ type failoverTokens struct {
 // login runs a whole login with the SMS challenge and the code exchange.
 // Every answer goes through check.
 func (r *failoverRun) login(ctx context.Context, u failoverUser) (failoverTokens, error) {
-	b := r.browser()
-	verifier := randomText() + randomText()
+	b, err := r.browser()
+	if err != nil {
+		r.defect("login: " + err.Error())
+		return failoverTokens{}, err
+	}
+	verifier := rand.Text() + rand.Text()
 	sum := sha256.Sum256([]byte(verifier))
-	state := randomText()
+	state := rand.Text()
 	q := url.Values{"response_type": {"code"}, "client_id": {r.client}, "redirect_uri": {r.redirectURI},
-		"scope": {"openid profile email offline_access"}, "state": {state}, "nonce": {randomText()},
+		"scope": {"openid profile email offline_access"}, "state": {state}, "nonce": {rand.Text()},
 		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
 	redirects := []int{http.StatusFound, http.StatusSeeOther}
 
@@ -733,7 +746,11 @@ func (r *failoverRun) login(ctx context.Context, u failoverUser) (failoverTokens
 }
 
 func (r *failoverRun) refresh(ctx context.Context, token string) (failoverResponse, error) {
-	return r.browser().do(ctx, "POST", "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {r.client}, "refresh_token": {token}})
+	b, err := r.browser()
+	if err != nil {
+		return failoverResponse{}, err
+	}
+	return b.do(ctx, "POST", "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {r.client}, "refresh_token": {token}})
 }
 
 func queryParam(ref, name string) (string, error) {
@@ -746,10 +763,4 @@ func queryParam(ref, name string) (string, error) {
 		return "", fmt.Errorf("redirect to %q has no %s", ref, name)
 	}
 	return v, nil
-}
-
-func randomText() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
