@@ -53,16 +53,32 @@ func (s *Server) handleDiscovery() http.Handler {
 		panic(err) // only static data: cannot fail
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Type", "application/json")
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Cache-Control", "public, max-age=3600")
+		publicJSON(w.Header(), cacheHour)
 		w.Write(doc)
 	})
 }
 
-// handleJWKS serves the published signing keys. The next key is published
-// before it signs anything, so caching for a few minutes is safe.
+// Header values of the public documents, shared by every response: net/http
+// only reads them, and Set or Add elsewhere replaces a slice rather than
+// writing into it.
+var (
+	jsonContentType = []string{"application/json"}
+	anyOrigin       = []string{"*"}
+	cacheHour       = []string{"public, max-age=3600"}
+	cacheFiveMin    = []string{"public, max-age=300"}
+)
+
+// publicJSON sets the headers of a public JSON document that any origin may
+// read and cache for the given time.
+func publicJSON(h http.Header, cacheControl []string) {
+	h["Content-Type"] = jsonContentType
+	h["Access-Control-Allow-Origin"] = anyOrigin
+	h["Cache-Control"] = cacheControl
+}
+
+// handleJWKS serves the published signing keys, as bytes the key manager
+// builds only when the set changes. The next key is published before it
+// signs anything, so caching for a few minutes is safe.
 func (s *Server) handleJWKS() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		set, err := s.keys.JWKS(r.Context())
@@ -70,10 +86,7 @@ func (s *Server) handleJWKS() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		h := w.Header()
-		h.Set("Content-Type", "application/json")
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Cache-Control", "public, max-age=300")
+		publicJSON(w.Header(), cacheFiveMin)
 		w.Write(set)
 	})
 }

@@ -73,8 +73,9 @@ func (s *Server) handleRevoke() http.Handler {
 // learns about its own tokens only. Another application's token is answered
 // {"active":false}, as RFC 7662 §2.2 allows for a token the caller has no
 // business with, so a client that comes across a stranger's token learns
-// neither whose it is nor whether it is live. Resource servers check access
-// tokens, which are JWTs, against the JWKS instead.
+// neither whose it is nor whether it is live. Resource servers check the JWT
+// access tokens issued for them against the JWKS instead; an opaque token
+// (issued when no API was named) is for /userinfo alone.
 func (s *Server) handleIntrospect() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()

@@ -19,7 +19,6 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	clientIPKey
-	loggerKey
 )
 
 func requestID(ctx context.Context) string {
@@ -32,26 +31,28 @@ func clientIP(ctx context.Context) netip.Addr {
 	return ip
 }
 
-// logger is the request's logger, carrying its request id.
+// logger is the request's logger, carrying its request id. It is made when
+// a handler asks, not for every request: slog's With formats the attribute
+// at once, work the many requests that log nothing (discovery, JWKS) would
+// pay for nothing.
 func (s *Server) logger(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey).(*slog.Logger); ok {
-		return l
+	if id := requestID(ctx); id != "" {
+		return s.log.With("request_id", id)
 	}
 	return s.log
 }
 
-// withRequestID names each request, resolves the client address once, and
-// gives handlers a logger that carries both.
+// withRequestID names each request and resolves the client address once;
+// logger gives handlers a logger that carries the name.
 func (s *Server) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b := make([]byte, 8)
-		rand.Read(b)
-		id := hex.EncodeToString(b)
+		var b [8]byte
+		rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
 		ip := s.resolveClientIP(r)
-		w.Header().Set("X-Request-Id", id)
+		w.Header()["X-Request-Id"] = []string{id}
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		ctx = context.WithValue(ctx, clientIPKey, ip)
-		ctx = context.WithValue(ctx, loggerKey, s.log.With("request_id", id))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -117,7 +118,26 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// quietRoutes are the routes whose successful answers are not written to
+// the access log, one line each: the discovery document, the JWKS and the
+// static files are the same public bytes for everyone, fetched by every
+// relying party and browser, and the log line was a sixth of the CPU of
+// answering them. The request metrics still count and time every one of
+// them; a refused or failed one (status 400 or more) is logged as any other.
+var quietRoutes = []string{
+	".well-known/openid-configuration",
+	".well-known/oauth-authorization-server",
+	".well-known/jwks.json",
+	"static/",
+}
+
+// withLogging writes one access log line per request, except for successful
+// answers on quietRoutes, and feeds the request metrics.
 func (s *Server) withLogging(next http.Handler) http.Handler {
+	quiet := map[string]bool{}
+	for _, path := range quietRoutes {
+		quiet["GET "+s.base+path] = true // HEAD requests match GET patterns too
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
@@ -131,11 +151,15 @@ func (s *Server) withLogging(next http.Handler) http.Handler {
 			route = "unmatched"
 		}
 		s.metrics.observeRequest(route, r.Method, rec.status, elapsed)
+		if rec.status < 400 && quiet[r.Pattern] {
+			return
+		}
 		level := slog.LevelInfo
 		if rec.status >= 500 {
 			level = slog.LevelError
 		}
-		s.logger(r.Context()).LogAttrs(r.Context(), level, "request",
+		s.log.LogAttrs(r.Context(), level, "request",
+			slog.String("request_id", requestID(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.String("route", route),
@@ -180,16 +204,28 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'se
 // options from this origin. Still no inline script.
 const contentSecurityPolicyWithScript = contentSecurityPolicy + "; script-src 'self'; connect-src 'self'"
 
+// withSecurityHeaders sets the headers every response carries. The values
+// are slices shared by all responses, made once: net/http only reads them,
+// and a handler's Set or Add replaces a slice rather than writing into it.
 func (s *Server) withSecurityHeaders(next http.Handler) http.Handler {
+	type header struct {
+		name  string
+		value []string
+	}
+	headers := []header{
+		{"Content-Security-Policy", []string{contentSecurityPolicy}},
+		{"X-Content-Type-Options", []string{"nosniff"}},
+		{"X-Frame-Options", []string{"DENY"}},
+		{"Referrer-Policy", []string{"no-referrer"}},
+		{"Cross-Origin-Opener-Policy", []string{"same-origin"}},
+	}
+	if s.secure {
+		headers = append(headers, header{"Strict-Transport-Security", []string{"max-age=31536000"}})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if s.secure {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+		for _, hd := range headers {
+			h[hd.name] = hd.value
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -72,7 +72,10 @@ func newFositeProvider(issuer string, masterKey []byte, lifetimes TokenLifetimes
 	}
 	hmacStrategy := compose.NewOAuth2HMACStrategy(cfg)
 	strategy := &compose.CommonStrategy{
-		CoreStrategy:               &oauth2.DefaultJWTStrategy{Signer: signer, HMACSHAStrategy: hmacStrategy, Config: cfg},
+		CoreStrategy: &accessTokenStrategy{
+			DefaultJWTStrategy: &oauth2.DefaultJWTStrategy{Signer: signer, HMACSHAStrategy: hmacStrategy, Config: cfg},
+			opaque:             hmacStrategy,
+		},
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: idTokenSigner{signer}, Config: cfg},
 		Signer:                     signer,
 	}

@@ -37,6 +37,8 @@ var strictRPChecks = []string{
 	"oauth4webapi validateJwtAccessToken for the API",
 	"openid-client code flow with PKCE, nonce and ID token signature",
 	"openid-client userinfo",
+	"without an audience the access token is opaque, for userinfo only",
+	"a revoked opaque access token stops working at userinfo",
 	"openid-client refresh rotation",
 	"refresh token retried within the reuse interval",
 	"refresh token reused after the reuse interval is refused",

@@ -250,6 +250,47 @@ const checks = [
     assert(info.email === cfg.email, `userinfo email ${info.email}`);
   }],
 
+  ['without an audience the access token is opaque, for userinfo only', async () => {
+    const verifier = client.randomPKCECodeVerifier();
+    const nonce = client.randomNonce();
+    const st = client.randomState();
+    const url = client.buildAuthorizationUrl(state.spaConfig, {
+      redirect_uri: cfg.redirectUri, scope: 'openid profile email offline_access', state: st, nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    const callback = await signIn(browser, url);
+    const tokens = await client.authorizationCodeGrant(state.spaConfig, callback, {
+      pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: st, idTokenExpected: true,
+    });
+    // The refresh retires the first access token, so each is checked while live.
+    const opaqueOnly = async (name, token) => {
+      assert(token.split('.').length !== 3, `the ${name} access token without an audience is a JWT`);
+      const info = await client.fetchUserInfo(state.spaConfig, token, state.first.sub);
+      assert(info.email === cfg.email, `userinfo with the ${name} opaque token: email ${info.email}`);
+      const request = new Request('https://api.invalid/resource', { headers: { Authorization: `Bearer ${token}` } });
+      let accepted = false;
+      try {
+        await oauth.validateJwtAccessToken(state.as, request, cfg.api);
+        accepted = true;
+      } catch {
+        // refused, as an API must refuse it
+      }
+      assert(!accepted, `validateJwtAccessToken accepted the ${name} opaque token`);
+    };
+    await opaqueOnly('issued', tokens.access_token);
+    const rotated = await client.refreshTokenGrant(state.spaConfig, tokens.refresh_token);
+    assert(rotated.refresh_token && rotated.refresh_token !== tokens.refresh_token, 'the refresh gave no new refresh token');
+    await opaqueOnly('refreshed', rotated.access_token);
+    state.opaque = rotated;
+  }],
+
+  ['a revoked opaque access token stops working at userinfo', async () => {
+    await client.tokenRevocation(state.spaConfig, state.opaque.access_token, { token_type_hint: 'access_token' });
+    const res = await oauth.userInfoRequest(state.as, { client_id: cfg.spa }, state.opaque.access_token);
+    await expectError(() => oauth.processUserInfoResponse(state.as, { client_id: cfg.spa }, state.first.sub, res), 'invalid_token',
+      'userinfo with the revoked opaque token');
+  }],
+
   ['openid-client refresh rotation', async () => {
     const rotated = await client.refreshTokenGrant(state.spaConfig, state.second.refresh_token);
     assert(rotated.refresh_token && rotated.refresh_token !== state.second.refresh_token, 'the refresh gave no new refresh token');
