@@ -44,8 +44,9 @@ type newPassword struct {
 // the hash and ends what the old password opened: every browser session of
 // the user but p.keep, every OAuth code, access and refresh token (an app
 // holding a refresh token obtained with the old password must log in again)
-// and every remembered browser (whoever knew the old password may have ticked
-// "remember", and must pass the second factor again). The owner's verified
+// every remembered browser (whoever knew the old password may have ticked
+// "remember", and must pass the second factor again) and every reset link
+// still open. The owner's verified
 // address is told in the same transaction, through the outbox, so a change
 // is never silent; a mail limit that refuses the notice does not refuse the
 // change. A failure anywhere leaves the old password and everything it
@@ -55,6 +56,7 @@ func (s *Service) setPassword(ctx context.Context, p newPassword, m Meta) (Acces
 		return AccessEnded{}, errNoTokenStore
 	}
 	var ended AccessEnded
+	var resetLinks int64
 	err := s.tokens.InTx(ctx, func(ctx context.Context) error {
 		if p.first != nil {
 			if err := p.first(ctx); err != nil {
@@ -65,6 +67,14 @@ func (s *Service) setPassword(ctx context.Context, p newPassword, m Meta) (Acces
 			return fmt.Errorf("set password: %w", err)
 		}
 		var err error
+		// A link mailed before this change must not undo it: whoever reads
+		// that mailbox (a shared or forwarded inbox, one just taken back)
+		// would otherwise set the password again.
+		if s.email != nil {
+			if resetLinks, err = s.email.EndPasswordResets(ctx, p.user.ID, s.now()); err != nil {
+				return fmt.Errorf("end reset links: %w", err)
+			}
+		}
 		if ended.Sessions, err = s.sessions.DeleteUserSessions(ctx, p.user.ID, p.keep); err != nil {
 			return fmt.Errorf("end sessions: %w", err)
 		}
@@ -84,7 +94,7 @@ func (s *Service) setPassword(ctx context.Context, p newPassword, m Meta) (Acces
 		return AccessEnded{}, err
 	}
 	details := map[string]any{"sessions_ended": ended.Sessions, "tokens_revoked": ended.Tokens,
-		"browsers_forgotten": ended.Browsers}
+		"browsers_forgotten": ended.Browsers, "reset_links_ended": resetLinks}
 	for k, v := range p.details {
 		details[k] = v
 	}

@@ -43,6 +43,9 @@ type Resets interface {
 	// unexpired; it reports whether this call did, so one of concurrent
 	// callers wins.
 	UsePasswordReset(ctx context.Context, id string, now time.Time) (bool, error)
+	// EndPasswordResets marks every unused reset of the user used at now and
+	// reports how many it ended.
+	EndPasswordResets(ctx context.Context, userID string, now time.Time) (int64, error)
 }
 
 // SecondFactors tells whether a user has a second factor (a verified phone

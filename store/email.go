@@ -156,6 +156,16 @@ func (s *Store) UsePasswordReset(ctx context.Context, id string, now time.Time) 
 	return tag.RowsAffected() == 1, nil
 }
 
+func (s *Store) EndPasswordResets(ctx context.Context, userID string, now time.Time) (int64, error) {
+	tag, err := s.db(ctx).Exec(ctx, `
+		update password_resets set used_at = $2
+		where user_id = $1 and used_at is null and expires_at > $2`, userID, now)
+	if err != nil {
+		return 0, fmt.Errorf("end password resets: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // RevokeUserTokens deletes every code, access and refresh token whose subject
 // is the user, in every client's grants.
 func (s *Store) RevokeUserTokens(ctx context.Context, userID string) (int64, error) {
