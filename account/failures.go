@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -16,26 +17,77 @@ type FailureState struct {
 	IPLastFailure   time.Time // zero when none
 }
 
+// Attempt is one password attempt already counted as a failure, with what the
+// counters it changed held before, so that an attempt that turns out not to
+// be a failure can be taken back exactly.
+type Attempt struct {
+	EmailKey string
+	IP       netip.Addr
+	At       time.Time
+	// PrevPairConsecutive and PrevPairLast are the pair's count and last
+	// failure before the attempt; PrevPairLast is zero when the pair had none.
+	PrevPairConsecutive int
+	PrevPairLast        time.Time
+	// PrevIPHourLast is the last failure in the attempt's hourly bucket of
+	// the address before it; zero when the bucket was empty.
+	PrevIPHourLast time.Time
+}
+
+// AttemptRule is how TakeAttempt reads and counts one attempt: the address's
+// failures since IPSince are summed, and a pair whose lockout has ended (count
+// at PairLimit, last failure before PairReset) starts counting again from one.
+type AttemptRule struct {
+	IPSince   time.Time
+	PairLimit int
+	PairReset time.Time
+}
+
 // Failures keeps the brute-force counters; they live in Postgres so that every
 // replica sees the same counts.
 type Failures interface {
-	FailureState(ctx context.Context, emailKey string, ip netip.Addr, ipSince time.Time) (FailureState, error)
-	// RecordFailure counts one failed attempt for the pair and the address. A
-	// pair whose lockout has ended (count at pairLimit, last failure before
-	// pairReset) starts counting again from one.
-	RecordFailure(ctx context.Context, emailKey string, ip netip.Addr, at time.Time, pairLimit int, pairReset time.Time) error
+	// TakeAttempt counts one failed attempt for the pair and the address
+	// before the password is checked, unless admit, shown the counters as
+	// they stand, refuses it; then nothing is counted and admit's error is
+	// returned. Takes for one address are serialized on every replica, so a
+	// burst of parallel attempts is admitted one at a time against the
+	// counts of those before it.
+	TakeAttempt(ctx context.Context, emailKey string, ip netip.Addr, at time.Time, rule AttemptRule,
+		admit func(FailureState) error) (Attempt, error)
+	// UndoAttempt takes back an attempt that was not a failure.
+	UndoAttempt(ctx context.Context, a Attempt) error
 	// ClearPair forgets the pair's consecutive failures after a success.
 	ClearPair(ctx context.Context, emailKey string, ip netip.Addr) error
 }
 
-// checkLimits refuses the attempt before any password work when the pair is
-// locked or the address throttled.
-func (s *Service) checkLimits(ctx context.Context, key string, ip netip.Addr) error {
+// takeAttempt counts the attempt as a failure before any password work, or
+// refuses it when the pair is locked or the address throttled. Counting first
+// is what stops a parallel burst: checking the counts, hashing and only then
+// counting would let every attempt of the burst pass the check.
+func (s *Service) takeAttempt(ctx context.Context, key string, ip netip.Addr) (Attempt, error) {
 	now := s.now()
-	st, err := s.failures.FailureState(ctx, key, ip, now.Add(-s.limits.IPWindow))
-	if err != nil {
-		return fmt.Errorf("read login failures: %w", err)
+	rule := AttemptRule{
+		IPSince:   now.Add(-s.limits.IPWindow),
+		PairLimit: s.limits.PairFailures,
+		PairReset: now.Add(-s.limits.PairLockout),
 	}
+	a, err := s.failures.TakeAttempt(ctx, key, ip, now, rule, func(st FailureState) error {
+		return s.refusal(st, now)
+	})
+	var locked *LockedError
+	var throttled *ThrottledError
+	switch {
+	case errors.As(err, &locked):
+		return Attempt{}, locked
+	case errors.As(err, &throttled):
+		return Attempt{}, throttled
+	case err != nil:
+		return Attempt{}, fmt.Errorf("count login attempt: %w", err)
+	}
+	return a, nil
+}
+
+// refusal says whether the counters as they stand refuse another attempt.
+func (s *Service) refusal(st FailureState, now time.Time) error {
 	if st.PairConsecutive >= s.limits.PairFailures {
 		if until := st.PairLastFailure.Add(s.limits.PairLockout); now.Before(until) {
 			return &LockedError{Until: until}
@@ -49,11 +101,25 @@ func (s *Service) checkLimits(ctx context.Context, key string, ip netip.Addr) er
 	return nil
 }
 
-func (s *Service) recordFailure(ctx context.Context, key string, ip netip.Addr) error {
-	now := s.now()
-	err := s.failures.RecordFailure(ctx, key, ip, now, s.limits.PairFailures, now.Add(-s.limits.PairLockout))
-	if err != nil {
-		return fmt.Errorf("record login failure: %w", err)
+// undoAttempt takes back an attempt that was not a failure (a right password,
+// an error before the answer was known). It runs even when the request was
+// cancelled meanwhile, so that a caller hanging up does not leave a failure
+// counted that never happened.
+func (s *Service) undoAttempt(ctx context.Context, a Attempt) error {
+	if err := s.failures.UndoAttempt(context.WithoutCancel(ctx), a); err != nil {
+		return fmt.Errorf("undo login attempt: %w", err)
+	}
+	return nil
+}
+
+// succeeded takes back the attempt and forgets the pair's failures, as a
+// right password does.
+func (s *Service) succeeded(ctx context.Context, a Attempt) error {
+	if err := s.undoAttempt(ctx, a); err != nil {
+		return err
+	}
+	if err := s.failures.ClearPair(context.WithoutCancel(ctx), a.EmailKey, a.IP); err != nil {
+		return fmt.Errorf("clear login failures: %w", err)
 	}
 	return nil
 }

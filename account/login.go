@@ -10,28 +10,27 @@ import (
 // Login checks an email and password. It answers ErrInvalidCredentials for an
 // unknown email and for a wrong password alike, after spending the same hashing
 // time on both; *LockedError and *ThrottledError before any hashing when the
-// brute-force limits apply; ErrBlocked only after the right password, so that a
+// brute-force limits apply (each attempt is counted as a failure before its
+// hashing and taken back when the password is right); ErrBlocked only after the right password, so that a
 // blocked account is not revealed to someone who does not know its password.
 func (s *Service) Login(ctx context.Context, email, plain string, m Meta) (User, error) {
 	key := emailKey(email)
-	if err := s.checkLimits(ctx, key, m.IP); err != nil {
+	attempt, err := s.takeAttempt(ctx, key, m.IP)
+	if err != nil {
 		s.recordRefusal(ctx, err, email, m)
 		return User{}, err
 	}
 	user, err := s.verify(ctx, email, plain, m)
 	if errors.Is(err, ErrInvalidCredentials) {
-		if ferr := s.recordFailure(ctx, key, m.IP); ferr != nil {
-			return User{}, ferr
-		}
 		e := Event{Type: EventLoginFailed, UserID: user.ID, Subject: key}
 		s.record(ctx, e, m)
 		return User{}, err
 	}
 	if err != nil {
-		return User{}, err
+		return User{}, errors.Join(err, s.undoAttempt(ctx, attempt))
 	}
-	if err := s.failures.ClearPair(ctx, key, m.IP); err != nil {
-		return User{}, fmt.Errorf("clear login failures: %w", err)
+	if err := s.succeeded(ctx, attempt); err != nil {
+		return User{}, err
 	}
 	return s.admit(ctx, user, map[string]any{"amr": []string{"pwd"}}, m)
 }

@@ -112,21 +112,25 @@ func (s *Service) ChangePassword(ctx context.Context, sess Session, current, nex
 		return fmt.Errorf("change password: %w", err)
 	}
 	key := emailKey(user.Email)
-	if err := s.checkLimits(ctx, key, m.IP); err != nil {
+	attempt, err := s.takeAttempt(ctx, key, m.IP)
+	if err != nil {
 		s.recordRefusal(ctx, err, user.Email, m)
 		return err
 	}
 	ok := false
 	if user.PasswordHash != "" {
 		if ok, _, err = s.hasher.Verify(ctx, current, user.PasswordHash); err != nil {
-			return fmt.Errorf("change password: verify current: %w", err)
+			err = fmt.Errorf("change password: verify current: %w", err)
+			return errors.Join(err, s.undoAttempt(ctx, attempt))
 		}
 	}
 	if !ok {
-		if err := s.recordFailure(ctx, key, m.IP); err != nil {
-			return err
-		}
 		return ErrInvalidCredentials
+	}
+	// The right current password is no failure; as before, it does not
+	// clear the pair's count either.
+	if err := s.undoAttempt(ctx, attempt); err != nil {
+		return err
 	}
 	if err := s.policy.Check(next, contextWords(user.Email)...); err != nil {
 		return err

@@ -17,10 +17,33 @@ func (s *Service) SignUp(ctx context.Context, email, name, plain string, m Meta)
 		return User{}, err
 	}
 	key := emailKey(email)
-	if err := s.checkLimits(ctx, key, m.IP); err != nil {
+	attempt, err := s.takeAttempt(ctx, key, m.IP)
+	if err != nil {
 		s.recordRefusal(ctx, err, email, m)
 		return User{}, err
 	}
+	user, err := s.signUpCounted(ctx, email, name, plain, m)
+	if errors.Is(err, ErrEmailTaken) {
+		return User{}, err
+	}
+	// Anything but a taken address is no failed attempt.
+	if uerr := s.undoAttempt(ctx, attempt); uerr != nil {
+		return User{}, errors.Join(err, uerr)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	s.record(ctx, Event{Type: EventSignup, UserID: user.ID, Subject: user.Email}, m)
+	// The account exists either way; a mail that could not be queued (a limit,
+	// an outage) can be asked for again from the account page.
+	if err := s.SendVerification(ctx, user, m); err != nil {
+		s.log.WarnContext(ctx, "verification mail not queued at signup", "user_id", user.ID, "err", err)
+	}
+	return user, nil
+}
+
+// signUpCounted creates the account under the signup limits of the address.
+func (s *Service) signUpCounted(ctx context.Context, email, name, plain string, m Meta) (User, error) {
 	u, err := s.newUser(ctx, email, name, plain)
 	if err != nil {
 		return User{}, err
@@ -31,19 +54,10 @@ func (s *Service) SignUp(ctx context.Context, email, name, plain string, m Meta)
 		return User{}, s.signupRefused(ctx, err, email, m)
 	}
 	if errors.Is(err, ErrEmailTaken) {
-		if ferr := s.recordFailure(ctx, key, m.IP); ferr != nil {
-			return User{}, ferr
-		}
 		return User{}, err
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("sign up: %w", err)
-	}
-	s.record(ctx, Event{Type: EventSignup, UserID: user.ID, Subject: user.Email}, m)
-	// The account exists either way; a mail that could not be queued (a limit,
-	// an outage) can be asked for again from the account page.
-	if err := s.SendVerification(ctx, user, m); err != nil {
-		s.log.WarnContext(ctx, "verification mail not queued at signup", "user_id", user.ID, "err", err)
 	}
 	return user, nil
 }
