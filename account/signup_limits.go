@@ -15,7 +15,15 @@ import (
 // turn the SMS limits per user into no limit at all.
 type SignupRules struct {
 	PerIP []limits.Limit // successful signups from one address (IPv6: per /64)
+	// Closed refuses every counted signup (ErrSignupsClosed): the limits in
+	// force are unknown, as when the settings that set them cannot be read,
+	// and counting against looser ones would let through what they refuse.
+	Closed bool
 }
+
+// ErrSignupsClosed refuses a signup while the limits that apply to it are
+// unknown.
+var ErrSignupsClosed = errors.New("signups are closed while their limits cannot be read")
 
 // DefaultSignupRules allow 10 signups an hour and 50 a day from one address:
 // more than a household or an office signs up, far fewer than a script needs.
@@ -73,7 +81,11 @@ func (s *Service) createCounted(ctx context.Context, u NewUser, ip netip.Addr) (
 }
 
 func (s *Service) takeSignup(ctx context.Context, ip netip.Addr, now time.Time) error {
-	cs := limits.Counters("ip", "signup-ip:"+limits.IPKey(ip), now, s.signupRules(ctx).PerIP...)
+	rules := s.signupRules(ctx)
+	if rules.Closed {
+		return ErrSignupsClosed
+	}
+	cs := limits.Counters("ip", "signup-ip:"+limits.IPKey(ip), now, rules.PerIP...)
 	refused, taken, err := limits.Take(ctx, s.signups, cs)
 	if err != nil {
 		return fmt.Errorf("count signups: %w", err)

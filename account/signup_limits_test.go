@@ -113,3 +113,15 @@ func twoSignupsAnHour(t *testing.T) fixture {
 	f.svc = account.NewService(d)
 	return f
 }
+
+// Limits that are unknown (the settings that set them cannot be read) count
+// no signup, so accept none.
+func TestClosedSignupRulesRefuseEverySignup(t *testing.T) {
+	f := newFixture(t)
+	d := accounttest.Deps(f.st, f.clock, accounttest.CheapParams)
+	d.SignupRules = account.SignupRules{PerIP: account.DefaultSignupRules().PerIP, Closed: true}
+	f.svc = account.NewService(d)
+	if err := f.signUpFrom("192.0.2.1", 0); !errors.Is(err, account.ErrSignupsClosed) {
+		t.Fatalf("err = %v, want ErrSignupsClosed", err)
+	}
+}

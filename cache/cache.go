@@ -15,6 +15,17 @@ import (
 	"time"
 )
 
+// LoadTimeout bounds a load that no caller's request can cancel: one rerun
+// after the request that started a load went away.
+const LoadTimeout = 5 * time.Second
+
+// MaxStale is how long past its expiry a snapshot is still served when
+// refreshing it fails: a database that is down for a moment keeps the rules
+// last read (an admin's tightened settings among them) instead of failing
+// every caller, who might then fall back to looser defaults. After that the
+// failure reaches the callers.
+const MaxStale = 5 * time.Minute
+
 // Cache holds the value load returns for TTL. It is safe for concurrent use;
 // the zero value is not: use New.
 type Cache[T any] struct {
@@ -25,8 +36,12 @@ type Cache[T any] struct {
 	snap atomic.Pointer[snapshot[T]]
 	gen  atomic.Uint64 // bumped by Invalidate; a snapshot of an older one is never served
 
-	mu     sync.Mutex // guards flight only; never held while loading
+	mu     sync.Mutex // guards flight and detachNext; never held while loading
 	flight *flight[T]
+	// detachNext is set when a load failed because the request that started
+	// it went away: the next load runs on a context no request can cancel, so
+	// that one who opens and drops requests cannot fail the others' reads.
+	detachNext bool
 }
 
 type snapshot[T any] struct {
@@ -37,10 +52,15 @@ type snapshot[T any] struct {
 
 // flight is one load in progress; done closes when value and err are set.
 type flight[T any] struct {
-	gen   uint64
-	done  chan struct{}
-	value T
-	err   error
+	gen      uint64
+	detached bool
+	done     chan struct{}
+	value    T
+	err      error
+	// abandoned is set (before done closes) when the load failed after the
+	// context of the caller that started it ended: its error is that
+	// caller's, not the others'.
+	abandoned bool
 }
 
 // New caches what load returns for ttl, on the clock now (time.Now when nil).
@@ -52,38 +72,50 @@ func New[T any](ttl time.Duration, now func() time.Time, load func(context.Conte
 }
 
 // Get returns the cached value: the current snapshot while it is fresh; an
-// expired one while another caller is refreshing it; else it loads, joining
-// the load already in flight if there is one. The load runs with the
-// context of the caller that started it, so that its request's deadline
-// bounds it. A failed load is returned to the callers that waited for it and
-// cached for no one.
+// expired one while another caller is refreshing it, or for MaxStale past its
+// expiry when refreshing it failed; else it loads, joining the load already
+// in flight if there is one. Every caller waits on its own context. A load
+// runs with the context of the caller that started it, so that its request's
+// deadline bounds it; if that caller goes away the callers still waiting run
+// it again, on a context no request cancels, bounded by LoadTimeout. A failed
+// load is cached for no one.
 func (c *Cache[T]) Get(ctx context.Context) (T, error) {
-	gen := c.gen.Load()
-	s := c.snap.Load()
-	usable := s != nil && s.gen == gen
-	if usable && c.now().Before(s.expires) {
-		return s.value, nil
-	}
-	f := c.inFlight(gen)
-	if f != nil && usable {
-		return s.value, nil
-	}
-	if f == nil {
-		if err := ctx.Err(); err != nil {
-			var zero T
-			return zero, err
+	var zero T
+	for {
+		gen := c.gen.Load()
+		s := c.snap.Load()
+		usable := s != nil && s.gen == gen
+		if usable && c.now().Before(s.expires) {
+			return s.value, nil
 		}
-		var leader bool
-		if f, leader = c.join(gen); leader {
-			c.run(ctx, f)
+		f := c.inFlight(gen)
+		if f != nil && usable {
+			return s.value, nil
 		}
-	}
-	select {
-	case <-f.done:
-		return f.value, f.err
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
+		if f == nil {
+			if err := ctx.Err(); err != nil {
+				return zero, err
+			}
+			var leader bool
+			if f, leader = c.join(gen); leader {
+				go c.run(ctx, f)
+			}
+		}
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return zero, ctx.Err()
+		}
+		if f.err == nil {
+			return f.value, nil
+		}
+		if f.abandoned && ctx.Err() == nil {
+			continue // the next load is detached: this loop turns at most once more per abandonment
+		}
+		if usable && c.now().Before(s.expires.Add(MaxStale)) {
+			return s.value, nil
+		}
+		return zero, f.err
 	}
 }
 
@@ -111,7 +143,7 @@ func (c *Cache[T]) join(gen uint64) (*flight[T], bool) {
 	if c.flight != nil && c.flight.gen == gen {
 		return c.flight, false
 	}
-	c.flight = &flight[T]{gen: gen, done: make(chan struct{})}
+	c.flight = &flight[T]{gen: gen, detached: c.detachNext, done: make(chan struct{})}
 	return c.flight, true
 }
 
@@ -121,10 +153,22 @@ func (c *Cache[T]) run(ctx context.Context, f *flight[T]) {
 		if c.flight == f {
 			c.flight = nil
 		}
+		if f.abandoned {
+			c.detachNext = true
+		} else if f.detached {
+			c.detachNext = false
+		}
 		c.mu.Unlock()
 		close(f.done)
 	}()
-	f.value, f.err = c.load(ctx)
+	lctx := ctx
+	if f.detached {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), LoadTimeout)
+		defer cancel()
+	}
+	f.value, f.err = c.load(lctx)
+	f.abandoned = f.err != nil && !f.detached && ctx.Err() != nil
 	// A load that began before an Invalidate may have read what the change
 	// replaced: it answers its own callers but is not kept.
 	if f.err == nil && f.gen == c.gen.Load() {

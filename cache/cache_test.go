@@ -125,7 +125,10 @@ func TestAnExpiredValueIsServedWhileOneCallerRefreshesIt(t *testing.T) {
 	}
 }
 
-func TestAFailedLoadIsNotCached(t *testing.T) {
+// A refresh that fails is cached for no one; while the last good value is
+// at most MaxStale past its expiry the callers get it instead of the error,
+// and after that the error.
+func TestAFailedRefreshServesTheLastGoodValueForABoundedTime(t *testing.T) {
 	src := newSource()
 	clock := accounttest.NewClock(t0)
 	c := cache.New(time.Second, clock.Now, src.load)
@@ -134,10 +137,26 @@ func TestAFailedLoadIsNotCached(t *testing.T) {
 	errDown := errors.New("database down")
 	got := get(context.Background(), c)
 	(<-src.started) <- result{err: errDown}
+	expect(t, <-got, "v1")
+
+	clock.Advance(cache.MaxStale)
+	got = get(context.Background(), c)
+	(<-src.started) <- result{err: errDown}
+	if r := <-got; !errors.Is(r.err, errDown) {
+		t.Fatalf("past MaxStale: Get = %q, %v; want the load's error", r.value, r.err)
+	}
+	fill(t, c, src, "v2") // the next caller loads again
+}
+
+func TestAFailedFirstLoadFailsItsCallers(t *testing.T) {
+	src := newSource()
+	c := cache.New(time.Second, accounttest.NewClock(t0).Now, src.load)
+	errDown := errors.New("database down")
+	got := get(context.Background(), c)
+	(<-src.started) <- result{err: errDown}
 	if r := <-got; !errors.Is(r.err, errDown) {
 		t.Fatalf("Get = %q, %v; want the load's error", r.value, r.err)
 	}
-	fill(t, c, src, "v2") // the next caller loads again
 }
 
 // After a change this replica made, no one is served what it replaced, not

@@ -43,7 +43,7 @@ func (s *Service) RiskEngine(src AdaptiveSources) *risk.Engine {
 		risk.RecentCredentialChange{Credentials: credentialChanges{users: src.Users, mfa: s}},
 	).ChallengeMediumFrom(func(ctx context.Context) bool {
 		return src.Tenant.ChallengeMedium(ctx, src.ChallengeMedium)
-	})
+	}).LogTo(s.log)
 }
 
 // credentialChanges tells the recent-change signal when the password and the

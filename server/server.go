@@ -167,7 +167,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	s.webOrigins = cache.New(webOriginsTTL, s.now, s.loadWebOrigins)
 	if s.settings == nil {
-		if s.settings, err = settings.NewService(d.Store, d.Store, cfg.SecretKey, d.Now); err != nil {
+		if s.settings, err = settings.NewService(d.Store, d.Store, cfg.SecretKey, d.Now, settings.WithLog(d.Log)); err != nil {
 			return nil, err
 		}
 	}

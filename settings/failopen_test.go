@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/account/accounttest"
+	"github.com/gatehouse-id/gatehouse/cache"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/store/storetest"
@@ -63,5 +64,51 @@ func TestSettingsThatCannotBeReadDoNotFallBackToLooserDefaults(t *testing.T) {
 	}
 	if !svc.ChallengeMedium(ctx, false) {
 		t.Errorf("a failed settings read stopped challenging medium-confidence logins")
+	}
+}
+
+// With no settings read yet there is no admin's rule to keep: everything
+// they could have tightened is shut until they can be read.
+func TestSettingsNeverReadFailClosed(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.NewStore(t)
+	flaky := &flakyStore{Store: st}
+	flaky.down.Store(true)
+	svc, err := settings.NewService(flaky, st, masterKey, accounttest.NewClock(time.Now()).Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := svc.Tune(ctx, mfa.DefaultRules()); !r.PhoneOff {
+		t.Errorf("unreadable settings let text messages go out")
+	}
+	if r := svc.TuneSignups(ctx, account.DefaultSignupRules()); !r.Closed {
+		t.Errorf("unreadable settings let signups through under the built-in limits")
+	}
+	if !svc.ChallengeMedium(ctx, false) {
+		t.Errorf("unreadable settings stopped challenging medium-confidence logins")
+	}
+	if _, err := svc.BlockedNetworks(ctx); err == nil {
+		t.Errorf("unreadable settings gave an empty block list, no error")
+	}
+}
+
+// A read that fails longer than the last good one may stand in is a read
+// that fails: the rules shut as if none had been read.
+func TestSettingsUnreadablePastTheStaleBoundFailClosed(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.NewStore(t)
+	flaky := &flakyStore{Store: st}
+	clock := accounttest.NewClock(time.Now())
+	svc, err := settings.NewService(flaky, st, masterKey, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := svc.Tune(ctx, mfa.DefaultRules()); r.PhoneOff {
+		t.Fatalf("with the settings readable and unset, Phone Message is off")
+	}
+	flaky.down.Store(true)
+	clock.Advance(settings.CacheTTL + cache.MaxStale + time.Second)
+	if r := svc.Tune(ctx, mfa.DefaultRules()); !r.PhoneOff {
+		t.Errorf("settings unreadable past the stale bound let text messages go out")
 	}
 }

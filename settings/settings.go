@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"sort"
 	"strings"
@@ -67,12 +68,26 @@ type Service struct {
 	seal  *sealer
 	now   func() time.Time
 	cache *cache.Cache[Snapshot]
+	log   *slog.Logger
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithLog logs the settings reads that fail, and what is done instead, to l;
+// without it they are not logged.
+func WithLog(l *slog.Logger) Option {
+	return func(s *Service) {
+		if l != nil {
+			s.log = l
+		}
+	}
 }
 
 // NewService builds a Service; masterKey (32 bytes) seals secret values. With
 // a nil masterKey (a command line without GATEHOUSE_SECRET_KEY) secrets can be
 // neither read nor set.
-func NewService(st Store, audit Audit, masterKey []byte, now func() time.Time) (*Service, error) {
+func NewService(st Store, audit Audit, masterKey []byte, now func() time.Time, opts ...Option) (*Service, error) {
 	var s *sealer
 	if masterKey != nil {
 		var err error
@@ -83,14 +98,19 @@ func NewService(st Store, audit Audit, masterKey []byte, now func() time.Time) (
 	if now == nil {
 		now = time.Now
 	}
-	svc := &Service{store: st, audit: audit, seal: s, now: now}
+	svc := &Service{store: st, audit: audit, seal: s, now: now, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(svc)
+	}
 	svc.cache = cache.New(CacheTTL, now, svc.read)
 	return svc, nil
 }
 
 // Current returns the settings as of at most CacheTTL ago, or, while another
 // request of this replica reads them afresh, the last that were read: a slow
-// database delays one request, not every one.
+// database delays one request, not every one. When reading them fails, the
+// last that were read serve for up to cache.MaxStale; after that (or with
+// none read yet) the error is returned.
 func (s *Service) Current(ctx context.Context) (Snapshot, error) {
 	return s.cache.Get(ctx)
 }
@@ -221,22 +241,32 @@ func Describe(key string) (Spec, error) {
 // All lists every setting's spec in display order.
 func All() []Spec { return append([]Spec(nil), specs...) }
 
-// Tune lays the current settings over base; it is an mfa.RuleSource. When the
-// settings cannot be read, base applies.
+// Tune lays the current settings over base; it is an mfa.RuleSource. When
+// the settings cannot be read (and no recent read stands in), the admin's
+// rules are unknown and may be stricter than base: no text message is sent
+// until they can be read again.
 func (s *Service) Tune(ctx context.Context, base mfa.Rules) mfa.Rules {
 	snap, err := s.Current(ctx)
 	if err != nil {
-		return base
+		s.log.ErrorContext(ctx, "settings unreadable: no text message is sent", "err", err)
+		r := base
+		r.PhoneOff = true
+		return r
 	}
 	return snap.Rules(base)
 }
 
 // TuneSignups lays the current settings over base; it is an
-// account.SignupRuleSource. When the settings cannot be read, base applies.
+// account.SignupRuleSource. When the settings cannot be read (and no recent
+// read stands in), the admin's limits are unknown and may be stricter than
+// base: signups are refused until they can be read again.
 func (s *Service) TuneSignups(ctx context.Context, base account.SignupRules) account.SignupRules {
 	snap, err := s.Current(ctx)
 	if err != nil {
-		return base
+		s.log.ErrorContext(ctx, "settings unreadable: signups are refused", "err", err)
+		r := base
+		r.Closed = true
+		return r
 	}
 	return snap.SignupRules(base)
 }
@@ -252,11 +282,14 @@ func (s *Service) BlockedNetworks(ctx context.Context) ([]netip.Prefix, error) {
 }
 
 // ChallengeMedium reports whether the adaptive policy challenges medium
-// confidence now; def when the settings cannot be read.
+// confidence now, def when the admin has not said. When the settings cannot
+// be read (and no recent read stands in) it challenges: the admin may have
+// asked to.
 func (s *Service) ChallengeMedium(ctx context.Context, def bool) bool {
 	snap, err := s.Current(ctx)
 	if err != nil {
-		return def
+		s.log.ErrorContext(ctx, "settings unreadable: medium confidence is challenged", "err", err)
+		return true
 	}
 	return snap.ChallengeMedium(def)
 }

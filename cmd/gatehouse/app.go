@@ -200,7 +200,7 @@ func serveHTTP(ctx context.Context, c config, l net.Listener, st *store.Store, l
 	if err := km.Init(ctx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
-	tenant, err := settings.NewService(st, st, c.secretKey, nil)
+	tenant, err := settings.NewService(st, st, c.secretKey, nil, settings.WithLog(log))
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package risk
 import (
 	"cmp"
 	"context"
+	"log/slog"
 	"slices"
 	"strings"
 )
@@ -29,12 +30,22 @@ type Engine struct {
 	challengeMedium bool
 	mediumFrom      func(context.Context) bool
 	signals         []Signal
+	log             *slog.Logger
 }
 
 // NewEngine assesses with the signals in this order. Low confidence always
 // asks for the second factor; medium does when challengeMedium is set.
 func NewEngine(challengeMedium bool, signals ...Signal) *Engine {
-	return &Engine{challengeMedium: challengeMedium, signals: signals}
+	return &Engine{challengeMedium: challengeMedium, signals: signals, log: slog.New(slog.DiscardHandler)}
+}
+
+// LogTo logs the signals that fail to l; without it they are reported only in
+// the assessment.
+func (e *Engine) LogTo(l *slog.Logger) *Engine {
+	if l != nil {
+		e.log = l
+	}
+	return e
 }
 
 // ChallengeMediumFrom makes the medium-confidence rule follow f, a setting an
@@ -53,14 +64,16 @@ func (e *Engine) ChallengesMedium(ctx context.Context) bool {
 	return e.challengeMedium
 }
 
-// Assess runs every signal. A signal that fails becomes an unavailable
-// finding: an assessment never fails the login.
+// Assess runs every signal. A signal that fails becomes a failed finding of
+// High risk, logged: an assessment never fails the login, and never lets it
+// through on a check it could not make (a block list it could not read).
 func (e *Engine) Assess(ctx context.Context, a Attempt) Assessment {
 	findings := make([]Finding, 0, len(e.signals))
 	for _, s := range e.signals {
 		f, err := s.Assess(ctx, a)
 		if err != nil {
-			f = unavailable(s.Name(), "could not run: "+err.Error())
+			e.log.ErrorContext(ctx, "risk signal failed; counted as high risk", "signal", s.Name(), "user", a.UserID, "err", err)
+			f = Finding{Risk: High, Failed: true, Reason: "could not run: " + err.Error()}
 		}
 		f.Signal = s.Name()
 		findings = append(findings, f)
@@ -104,6 +117,8 @@ func summary(c Confidence, findings []Finding) string {
 		switch {
 		case f.Unavailable:
 			notRun = append(notRun, readable(f.Signal))
+		case f.Failed:
+			risky = append(risky, Finding{Signal: f.Signal + " (failed)", Risk: f.Risk})
 		case f.Risk > None:
 			risky = append(risky, f)
 		}

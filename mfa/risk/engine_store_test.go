@@ -3,6 +3,7 @@ package risk_test
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,7 +171,7 @@ func TestEngineOnTheStore(t *testing.T) {
 			})
 	})
 
-	t.Run("a failing store makes findings unavailable, not the login", func(t *testing.T) {
+	t.Run("a failing store fails the findings, not the login, and challenges it", func(t *testing.T) {
 		e := newEngineOnStore(t, geo)
 		e.st.Close()
 		a := e.assess(london, deviceA, t0)
@@ -178,9 +179,12 @@ func TestEngineOnTheStore(t *testing.T) {
 			if f.Signal == "recent_credential_change" {
 				continue
 			}
-			if !f.Unavailable || len(f.Reason) < 15 || f.Reason[:15] != "could not run: " {
-				t.Errorf("%s: unavailable=%v %q; want unavailable, could not run: …", f.Signal, f.Unavailable, f.Reason)
+			if !f.Failed || f.Unavailable || f.Risk != risk.High || !strings.HasPrefix(f.Reason, "could not run: ") {
+				t.Errorf("%s: failed=%v unavailable=%v risk=%s %q; want failed, high, could not run: …", f.Signal, f.Failed, f.Unavailable, f.Risk, f.Reason)
 			}
+		}
+		if !a.Challenge || a.Confidence != risk.ConfidenceLow {
+			t.Errorf("with the store failing: %s challenge=%v; want low confidence, challenged", a.Confidence, a.Challenge)
 		}
 	})
 }

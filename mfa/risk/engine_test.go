@@ -59,19 +59,21 @@ func TestEngineCombinesFindings(t *testing.T) {
 	}
 }
 
-func TestEngineReportsAFailedSignalAndGoesOn(t *testing.T) {
+// A signal that failed may have missed what would have challenged the login:
+// it counts as High, the others still run, and the summary says it failed.
+func TestEngineCountsAFailedSignalAsHighAndGoesOn(t *testing.T) {
 	e := risk.NewEngine(false,
 		fixed{name: "untrusted_ip", err: errDown},
 		fixed{"new_device", risk.Finding{Risk: risk.Medium, Reason: "First login from this browser."}, nil})
 	a := e.Assess(ctx, risk.Attempt{UserID: "ann", At: t0})
 	want := []risk.Finding{
-		{Signal: "untrusted_ip", Unavailable: true, Reason: "could not run: database down"},
+		{Signal: "untrusted_ip", Risk: risk.High, Failed: true, Reason: "could not run: database down"},
 		{Signal: "new_device", Risk: risk.Medium, Reason: "First login from this browser."},
 	}
 	if !reflect.DeepEqual(a.Findings, want) {
 		t.Fatalf("findings = %+v\nwant %+v", a.Findings, want)
 	}
-	if a.Confidence != risk.ConfidenceMedium || a.Summary != "medium confidence: new device; could not assess: untrusted ip" {
+	if a.Confidence != risk.ConfidenceLow || !a.Challenge || a.Summary != "low confidence: untrusted ip (failed), new device" {
 		t.Errorf("got %s %q", a.Confidence, a.Summary)
 	}
 }

@@ -8,8 +8,10 @@
 //	                └─ any High, or two Medium ─► low confidence ─► challenge
 //	                   one Medium ─► medium (challenge if configured), else high
 //
-// A signal that cannot run (no GeoIP database, a storage error) says so in its
-// finding and never fails the login. Signals read time from the attempt, not
+// A signal that is not configured to run (no GeoIP database) says so in its
+// finding, which counts for nothing. A signal that fails (a storage error)
+// never fails the login either, but counts as High: what it could not check
+// may be what would have challenged the login. Signals read time from the attempt, not
 // the wall clock. The package knows nothing of HTTP or SQL: it declares the
 // storage it needs (History and each signal's own interface); package store
 // implements them against Postgres.
@@ -55,12 +57,14 @@ func (l Level) String() string {
 type Finding struct {
 	Signal      string // the signal's Name
 	Risk        Level
-	Unavailable bool   // the signal could not run; Reason says why
+	Unavailable bool   // the signal cannot run here (not configured); Reason says why
+	Failed      bool   // the signal failed (Risk High); Reason says why
 	Reason      string // one sentence for an admin
 }
 
-// Signal is one way of judging an attempt. An error means the signal could
-// not run; the Engine reports it as an unavailable finding.
+// Signal is one way of judging an attempt. An error means the signal failed;
+// the Engine reports it as a failed finding of High risk. A signal that is
+// not configured returns an unavailable finding instead, without error.
 type Signal interface {
 	Name() string
 	Assess(ctx context.Context, a Attempt) (Finding, error)
