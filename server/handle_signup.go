@@ -22,7 +22,11 @@ const (
 	msgEmailTaken   = "We couldn't create an account with this email address. If you already have one, log in instead."
 	msgInvalidName  = "Use at most 200 characters for your name, without control characters."
 	msgSignupLimitf = "Too many accounts have been created from your network recently. Try again in %s. If you already have an account, you can log in."
-	msgSignupLocked = "Too many failed attempts with this email address from your network. Wait 15 minutes, then try again."
+	// msgSignupsClosed answers while the signup limits cannot be read: the
+	// refusal is the tenant's safety, not the visitor's fault, so it says to
+	// come back rather than what is wrong.
+	msgSignupsClosed = "Signing up is unavailable for a few minutes. Please try again shortly; if you already have an account, you can log in."
+	msgSignupLocked  = "Too many failed attempts with this email address from your network. Wait 15 minutes, then try again."
 )
 
 func (s *Server) handleSignupForm() http.Handler {
@@ -89,6 +93,11 @@ func (s *Server) signupRefused(w http.ResponseWriter, r *http.Request, v view, e
 		retryAfter(w, limit.RetryAt)
 		v.Error = fmt.Sprintf(msgSignupLimitf, waitText(limit.RetryAt.Sub(s.now())))
 		status = http.StatusTooManyRequests
+	case errors.Is(err, account.ErrSignupsClosed):
+		s.metrics.signup("closed")
+		w.Header().Set("Retry-After", "60")
+		v.Error = msgSignupsClosed
+		status = http.StatusServiceUnavailable
 	default:
 		s.metrics.signup("error")
 		s.serverError(w, r, err)

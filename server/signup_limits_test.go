@@ -8,8 +8,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/cache"
 	"github.com/gatehouse-id/gatehouse/settings"
 )
 
@@ -79,4 +81,32 @@ func TestAdminSetsTheSignupLimits(t *testing.T) {
 		settings.KeySignupIPHour: {"1"}, settings.KeySignupIPDay: {"5"}}).expectRedirect(t, "/admin/mfa")
 	h.signUp(h.browser(), "ann@example.com").expectRedirect(t, "/account")
 	h.signUp(h.browser(), "bob@example.com").expect(t, http.StatusTooManyRequests, "signup")
+}
+
+// While the tenant's settings cannot be read the signup limits are unknown,
+// so signups shut; the visitor reads a plain "come back shortly" with the
+// form kept, not a server error, and no account is made.
+func TestSignupsClosedWhileSettingsAreUnreadableSayTryAgain(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	if _, err := h.st.Pool().Exec(ctx, `alter table settings rename to settings_away`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := h.st.Pool().Exec(context.Background(), `alter table settings_away rename to settings`); err != nil {
+			t.Error(err)
+		}
+	})
+	h.clock.Advance(settings.CacheTTL + cache.MaxStale + time.Minute)
+	r := h.do(h.browser(), "POST", "/signup", url.Values{"email": {"erin@example.com"}, "password": {goodPassword}})
+	r.expect(t, http.StatusServiceUnavailable, "signup")
+	if !strings.HasPrefix(r.alert(), "Signing up is unavailable for a few minutes.") || r.header.Get("Retry-After") == "" {
+		t.Fatalf("alert %q, Retry-After %q", r.alert(), r.header.Get("Retry-After"))
+	}
+	if !strings.Contains(r.body, `value="erin@example.com"`) {
+		t.Error("the form lost the address typed into it")
+	}
+	if _, err := h.st.UserByEmail(ctx, "erin@example.com"); err == nil {
+		t.Fatal("a signup went through while its limits could not be read")
+	}
 }
