@@ -13,6 +13,8 @@
 #   LOGS=/tmp/logs bench/run.sh                   # keep the replicas' logs
 #   REPLICAS=2 REPLICA1_ENV="GOMEMLIMIT=70MiB" bench/run.sh  # A/B: replica 1 differs,
 #   REPLICAS=2 REPLICA1_BIN=/tmp/old/gatehouse bench/run.sh  # in its environment or binary
+#   bench/run.sh oidc -runs 3 -duration 20s      # password-only logins, policy never,
+#                                                # through the provider-neutral `loadgen oidc`
 #
 # The driver exits non-zero, and so does this script, if any journey or
 # request failed. Figures are only meaningful on an otherwise idle machine:
@@ -66,8 +68,16 @@ for i in $(seq 1 "$users"); do
   echo "$password" | "$gatehouse" users create --email "bench$i@example.com" --password-stdin \
     --phone "+44$((phone_base + i))" >/dev/null
 done
-"$gatehouse" policy set always
-"$loadgen" setup
+oidc=false
+if [ "${1:-}" = oidc ]; then
+  oidc=true
+  shift
+  "$gatehouse" policy set never
+  for i in $(seq 1 "$users"); do echo "bench$i@example.com,$password"; done >"$work/users.csv"
+else
+  "$gatehouse" policy set always
+  "$loadgen" setup
+fi
 
 pids=()
 targets=()
@@ -104,6 +114,11 @@ db_pid=$(ps -eo pid=,args= | awk -v want="port=$db_port" '$2 ~ /\/postgres$/ && 
 
 echo "== load ($replicas replica(s), pids ${pids[*]}, postgres ${db_pid:-unknown})"
 status=0
+if $oidc; then
+  "$loadgen" oidc -issuer "$GATEHOUSE_ISSUER" -client-id bench-spa -redirect-uri http://localhost/bench/callback \
+    -users "$work/users.csv" -pids "$(IFS=,; echo "${pids[*]}")" -db-pids "${db_pid:-}" "$@" || status=$?
+  exit "$status"
+fi
 "$loadgen" run -targets "$(IFS=,; echo "${targets[*]}")" -plivo-addr "127.0.0.1:$plivo_port" \
   -plivo-auth-id "$PLIVO_AUTH_ID" -plivo-auth-token "$PLIVO_AUTH_TOKEN" -users "$users" \
   -password "$password" -phone-base "$phone_base" -pids "$(IFS=,; echo "${pids[*]}")" -db-pid "${db_pid:-0}" \

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/password"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Bounds are what this machine's cores can do of the crypto a login and a
@@ -119,4 +120,25 @@ func onAllCores(n int, d time.Duration, op func()) (float64, time.Duration) {
 	cpu1, _ := ProcCPU(0)
 	ops := count.Load()
 	return float64(ops) / wall.Seconds(), (cpu1 - cpu0) / time.Duration(ops)
+}
+
+// MeasureBcrypt is the core time of one bcrypt verification at cost, all
+// cores busy for d: the hash of servers that store bcrypt (Dex's default is
+// cost 10), for their password-only logins' bound.
+func MeasureBcrypt(ctx context.Context, cost int, d time.Duration) (time.Duration, error) {
+	const pw = "correct horse battery staple"
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
+	if err != nil {
+		return 0, fmt.Errorf("bcrypt bound: %w", err)
+	}
+	var verifyErr atomic.Value
+	_, cpu := onAllCores(runtime.GOMAXPROCS(0), d, func() {
+		if err := bcrypt.CompareHashAndPassword(hash, []byte(pw)); err != nil {
+			verifyErr.Store(fmt.Errorf("bcrypt bound: %w", err))
+		}
+	})
+	if err, _ := verifyErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return cpu, ctx.Err()
 }

@@ -141,15 +141,23 @@ func (d *Driver) Run(ctx context.Context, mode string, concurrency int, duration
 	default:
 		return Result{}, fmt.Errorf("loadgen: unknown mode %q", mode)
 	}
+	return measure(ctx, mode, concurrency, duration, d.cfg.ServerPIDs, d.cfg.DBPIDs, work)
+}
+
+// measure runs work on concurrency virtual users until duration has passed
+// and takes the CPU time the server's and the database's processes and the
+// driver spent meanwhile from /proc.
+func measure(ctx context.Context, mode string, concurrency int, duration time.Duration, serverPIDs, dbPIDs []int,
+	work func(ctx context.Context, vu int, st *Stats, until time.Time) int) (Result, error) {
 	res := Result{Mode: mode, Concurrency: concurrency, LoadStart: loadavg()}
 	var c collector
 	var done atomic.Int64
 	var wg sync.WaitGroup
 	perPID := map[int]time.Duration{}
-	for _, p := range d.cfg.ServerPIDs {
+	for _, p := range serverPIDs {
 		perPID[p] = cpuOf([]int{p})
 	}
-	serverCPU, dbCPU, driverCPU := cpuOf(d.cfg.ServerPIDs), cpuOf(d.cfg.DBPIDs), cpuOf([]int{0})
+	serverCPU, dbCPU, driverCPU := cpuOf(serverPIDs), cpuOf(dbPIDs), cpuOf([]int{0})
 	start := time.Now()
 	until := start.Add(duration)
 	for vu := range concurrency {
@@ -158,12 +166,12 @@ func (d *Driver) Run(ctx context.Context, mode string, concurrency int, duration
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(start)
-	res.ServerCPU = cpuOf(d.cfg.ServerPIDs) - serverCPU
+	res.ServerCPU = cpuOf(serverPIDs) - serverCPU
 	res.CPUByPID = map[int]time.Duration{}
-	for _, p := range d.cfg.ServerPIDs {
+	for _, p := range serverPIDs {
 		res.CPUByPID[p] = cpuOf([]int{p}) - perPID[p]
 	}
-	res.DBCPU = cpuOf(d.cfg.DBPIDs) - dbCPU
+	res.DBCPU = cpuOf(dbPIDs) - dbCPU
 	res.DriverCPU = cpuOf([]int{0}) - driverCPU
 	res.LoadEnd = loadavg()
 	res.Done = int(done.Load())

@@ -3,6 +3,7 @@
 // runs it end to end; its subcommands are:
 //
 //	loadgen run       run modes against running replicas, with its own fake Plivo
+//	loadgen oidc      password-only logins against any OpenID provider
 //	loadgen startup   time `gatehouse serve` from process start to the first 200 on /readyz
 //	loadgen freeports print free loopback ports
 //	loadgen setup     raise the tenant's SMS limits so one machine's load is not refused
@@ -27,6 +28,8 @@ func main() {
 	switch os.Args[1] {
 	case "run":
 		err = runLoad(ctx, os.Args[2:])
+	case "oidc":
+		err = runOIDC(ctx, os.Args[2:])
 	case "startup":
 		err = runStartup(ctx, os.Args[2:])
 	case "freeports":
@@ -44,5 +47,5 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loadgen run|startup|freeports|setup [flags]   (loadgen CMD -h for the flags)")
+	fmt.Fprintln(os.Stderr, "usage: loadgen run|oidc|startup|freeports|setup [flags]   (loadgen CMD -h for the flags)")
 }
