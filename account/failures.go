@@ -55,8 +55,10 @@ type Failures interface {
 		admit func(FailureState) error) (Attempt, error)
 	// UndoAttempt takes back an attempt that was not a failure.
 	UndoAttempt(ctx context.Context, a Attempt) error
-	// ClearPair forgets the pair's consecutive failures after a success.
-	ClearPair(ctx context.Context, emailKey string, ip netip.Addr) error
+	// SucceedAttempt takes back an attempt whose password was right, as
+	// UndoAttempt does, and forgets the pair's consecutive failures, in one
+	// step.
+	SucceedAttempt(ctx context.Context, a Attempt) error
 }
 
 // takeAttempt counts the attempt as a failure before any password work, or
@@ -115,11 +117,8 @@ func (s *Service) undoAttempt(ctx context.Context, a Attempt) error {
 // succeeded takes back the attempt and forgets the pair's failures, as a
 // right password does.
 func (s *Service) succeeded(ctx context.Context, a Attempt) error {
-	if err := s.undoAttempt(ctx, a); err != nil {
-		return err
-	}
-	if err := s.failures.ClearPair(context.WithoutCancel(ctx), a.EmailKey, a.IP); err != nil {
-		return fmt.Errorf("clear login failures: %w", err)
+	if err := s.failures.SucceedAttempt(context.WithoutCancel(ctx), a); err != nil {
+		return fmt.Errorf("count a successful login: %w", err)
 	}
 	return nil
 }

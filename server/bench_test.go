@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -55,7 +56,7 @@ func BenchmarkLogin(b *testing.B) {
 func newBenchHarness(b *testing.B, params password.Params) *harness {
 	b.Helper()
 	h := newHarness(b, func(o *options) { o.params = params })
-	if _, err := h.accounts.SignUp(b.Context(), "ann@example.com", "", goodPassword, account.Meta{}); err != nil {
+	if _, err := h.accounts.SignUp(b.Context(), "ann@example.com", "", goodPassword, account.Meta{IP: netip.MustParseAddr("192.0.2.1")}); err != nil {
 		b.Fatal(err)
 	}
 	h.clock.Advance(time.Second)
@@ -72,7 +73,7 @@ func BenchmarkPasswordToSMS(b *testing.B) {
 	rules.PhoneLimits, rules.IPLimits, rules.UserLimits, rules.GlobalLimits = nil, nil, nil, nil
 	h := newHarness(b, func(o *options) { o.plivo, o.params, o.mfaRules = true, password.OWASP(), rules })
 	ctx := b.Context()
-	u, err := h.accounts.SignUp(ctx, "ann@example.com", "", goodPassword, account.Meta{})
+	u, err := h.accounts.SignUp(ctx, "ann@example.com", "", goodPassword, account.Meta{IP: netip.MustParseAddr("192.0.2.1")})
 	if err != nil {
 		b.Fatal(err)
 	}

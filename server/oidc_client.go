@@ -90,21 +90,19 @@ func (r clientRegistry) GetClient(ctx context.Context, id string) (fosite.Client
 	return c, err
 }
 
+// clientAudiencesLoader reads a client and every API's identifier in one
+// round trip (store.Store does).
+type clientAudiencesLoader interface {
+	ClientAndAudiences(ctx context.Context, id string) (clients.Client, []string, error)
+}
+
 func (r clientRegistry) loadClient(ctx context.Context, id string) (fosite.Client, error) {
-	c, err := r.clients.ClientByID(ctx, id)
+	c, audiences, err := r.clientAndAudiences(ctx, id)
 	if errors.Is(err, clients.ErrNotFound) {
 		return nil, fosite.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load client: %w", err)
-	}
-	apis, err := r.clients.ListAPIs(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load apis: %w", err)
-	}
-	audiences := make([]string, len(apis))
-	for i, a := range apis {
-		audiences[i] = a.Identifier
 	}
 	scopes := scopesSupported
 	if c.Type == clients.M2M && r.grants != nil {
@@ -118,6 +116,25 @@ func (r clientRegistry) loadClient(ctx context.Context, id string) (fosite.Clien
 		}
 	}
 	return &fositeClient{c: c, audiences: audiences, scopes: scopes}, nil
+}
+
+func (r clientRegistry) clientAndAudiences(ctx context.Context, id string) (clients.Client, []string, error) {
+	if l, ok := r.clients.(clientAudiencesLoader); ok {
+		return l.ClientAndAudiences(ctx, id)
+	}
+	c, err := r.clients.ClientByID(ctx, id)
+	if err != nil {
+		return c, nil, err
+	}
+	apis, err := r.clients.ListAPIs(ctx)
+	if err != nil {
+		return c, nil, fmt.Errorf("load apis: %w", err)
+	}
+	audiences := make([]string, len(apis))
+	for i, a := range apis {
+		audiences[i] = a.Identifier
+	}
+	return c, audiences, nil
 }
 
 // clientMemo keeps the clients one request has loaded. fosite asks for the

@@ -66,7 +66,8 @@ type options struct {
 	issuerPath string
 	scheme     string
 	maxBody    int64
-	dbURL      string // empty: a fresh database on the shared test server
+	dbURL      string       // empty: a fresh database on the shared test server
+	store      *store.Store // when set, the store the server uses (dbURL is ignored)
 	params     password.Params
 	lifetimes  server.TokenLifetimes
 	refresh    store.OAuth2Config
@@ -91,10 +92,12 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	for _, f := range opts {
 		f(&o)
 	}
-	var st *store.Store
-	if o.dbURL == "" {
+	st := o.store
+	switch {
+	case st != nil:
+	case o.dbURL == "":
 		st = storetest.NewStore(t)
-	} else {
+	default:
 		var err error
 		if st, err = store.Open(context.Background(), o.dbURL, store.PoolOptions{}); err != nil {
 			t.Fatal(err)

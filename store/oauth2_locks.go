@@ -33,19 +33,20 @@ func lockGrant(ctx context.Context, s *Store, requestID string) error {
 }
 
 // lockTokenOwner locks the subject of the token stored under key, if it is
-// still there, and with grant its grant too.
+// still there, and with grant its grant too. Finding the owner and locking
+// the subject are one statement (the lock is taken as the row is read, before
+// the grant's, keeping the order).
 func lockTokenOwner(ctx context.Context, s *Store, kind tokenKind, key string, grant bool) error {
-	var subject, requestID string
-	err := s.db(ctx).QueryRow(ctx, `select subject, request_id from oauth2_tokens where kind = $1 and signature = $2`,
-		string(kind), key).Scan(&subject, &requestID)
+	var requestID string
+	err := s.db(ctx).QueryRow(ctx, `
+		select request_id, pg_advisory_xact_lock(hashtextextended('oauth subject:' || subject, 0))
+		from oauth2_tokens where kind = $1 and signature = $2`,
+		string(kind), key).Scan(&requestID, nil)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // gone: the statement that follows finds nothing to act on
 	}
 	if err != nil {
-		return fmt.Errorf("find token owner: %w", err)
-	}
-	if err := lockSubjectTokens(ctx, s, subject); err != nil {
-		return err
+		return fmt.Errorf("find and lock token owner: %w", err)
 	}
 	if grant {
 		return lockGrant(ctx, s, requestID)

@@ -44,6 +44,7 @@ type OIDCConfig struct {
 	DBPIDs       []int  // the database's processes (optional)
 	Timeout      time.Duration
 	Log          func(format string, args ...any)
+	Transport    http.RoundTripper // nil: a pooled transport of its own
 }
 
 // OIDCDriver logs users in as a browser does: authorize with PKCE (S256),
@@ -73,7 +74,10 @@ func NewOIDCDriver(ctx context.Context, cfg OIDCConfig) (*OIDCDriver, error) {
 	if err != nil || !redirect.IsAbs() {
 		return nil, fmt.Errorf("loadgen: redirect URI %q is not an absolute URL", cfg.RedirectURI)
 	}
-	transport := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute, DisableCompression: true}
+	transport := cfg.Transport
+	if transport == nil {
+		transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute, DisableCompression: true}
+	}
 	client := &http.Client{Transport: transport, Timeout: cfg.Timeout}
 	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, client), cfg.Issuer)
 	if err != nil {

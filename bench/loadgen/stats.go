@@ -132,3 +132,6 @@ func (c *collector) merged() *Stats {
 	}
 	return out
 }
+
+// NewStats returns empty Stats, for calling a journey directly.
+func NewStats() *Stats { return newStats() }
