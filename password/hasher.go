@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/gatehouse-id/gatehouse/password/internal/argon2"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -53,6 +53,11 @@ func (p Params) check() error {
 type Hasher struct {
 	params Params
 	slots  chan struct{}
+	// memory holds the argon2id block arrays between hashes, at most one
+	// per slot: a hash takes one (or starts a new one) and puts it back.
+	// A login flood then reuses slots × the memory parameter instead of
+	// allocating, zeroing and dropping it for every verification.
+	memory chan *argon2.Memory
 
 	dummyOnce sync.Once
 	dummy     string // argon2id PHC string at params that no password matches
@@ -69,7 +74,7 @@ func NewHasher(p Params, concurrency int) *Hasher {
 	if concurrency <= 0 {
 		concurrency = runtime.NumCPU()
 	}
-	return &Hasher{params: p, slots: make(chan struct{}, concurrency)}
+	return &Hasher{params: p, slots: make(chan struct{}, concurrency), memory: make(chan *argon2.Memory, concurrency)}
 }
 
 // Hash returns the argon2id PHC string of the NFKC normalization of plain, with a fresh random
@@ -81,7 +86,7 @@ func (h *Hasher) Hash(ctx context.Context, plain string) (string, error) {
 		return "", err
 	}
 	defer h.release()
-	key := argon2.IDKey(normalize(plain), salt, h.params.Time, h.params.Memory, h.params.Threads, keyLen)
+	key := h.idKey(normalize(plain), salt, h.params, keyLen)
 	return phc{params: h.params, salt: salt, key: key}.String(), nil
 }
 
@@ -109,8 +114,7 @@ func (h *Hasher) verifyArgon2id(ctx context.Context, plain, encoded string) (ok,
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
-	key := argon2.IDKey(normalize(plain), stored.salt, stored.params.Time, stored.params.Memory,
-		stored.params.Threads, uint32(len(stored.key)))
+	key := h.idKey(normalize(plain), stored.salt, stored.params, uint32(len(stored.key)))
 	h.release()
 	if subtle.ConstantTimeCompare(key, stored.key) != 1 {
 		return false, false, nil
@@ -133,6 +137,26 @@ func (h *Hasher) Equalize(ctx context.Context, plain string) {
 		h.dummy = dummy.String()
 	})
 	_, _, _ = h.Verify(ctx, plain, h.dummy)
+}
+
+// idKey derives in a kept block array. An array grown for a stored hash with
+// a larger memory parameter than h's (an import, say) is not kept, so that the
+// arrays kept stay at slots × h's memory.
+func (h *Hasher) idKey(plain, salt []byte, p Params, keyLen uint32) []byte {
+	var mem *argon2.Memory
+	select {
+	case mem = <-h.memory:
+	default:
+		mem = new(argon2.Memory)
+	}
+	key := argon2.IDKeyMemory(mem, plain, salt, p.Time, p.Memory, p.Threads, keyLen)
+	if mem.Size() <= int(h.params.Memory)*1024 {
+		select {
+		case h.memory <- mem:
+		default:
+		}
+	}
+	return key
 }
 
 // acquire takes a hashing slot, waiting until one is free or ctx ends.

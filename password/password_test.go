@@ -466,3 +466,41 @@ func TestNewPolicyKeepsOnlyCommonPasswordsThatPassTheLengthRule(t *testing.T) {
 		}
 	}
 }
+
+// TestHasherKeepsOneArrayPerSlotAndNoneLargerThanItsOwn checks the reuse of
+// argon2id memory: hashes made by x/crypto's argon2 still verify (and wrong
+// passwords still fail) when each verification runs in an array a previous
+// one left dirty; at most one array per slot is kept; an array grown for a
+// stored hash with a larger memory parameter than the hasher's is dropped.
+func TestHasherKeepsOneArrayPerSlotAndNoneLargerThanItsOwn(t *testing.T) {
+	ctx := context.Background()
+	h := NewHasher(testParams, 2)
+	big := NewHasher(Params{Memory: 256, Time: 1, Threads: 1}, 1)
+	mine, theirs := mustHash(t, h, "correct horse"), mustHash(t, big, "battery staple")
+	reference := phc{params: testParams, salt: []byte("0123456789abcdef"),
+		key: argon2.IDKey([]byte("staple"), []byte("0123456789abcdef"), testParams.Time, testParams.Memory, testParams.Threads, keyLen)}
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			cases := []struct {
+				plain, encoded string
+				want           bool
+			}{{"correct horse", mine, true}, {"correct horsf", mine, false}, {"battery staple", theirs, true},
+				{"staple", reference.String(), true}, {"stapler", reference.String(), false}}
+			c := cases[i%len(cases)]
+			ok, _, err := h.Verify(ctx, c.plain, c.encoded)
+			if err != nil || ok != c.want {
+				t.Errorf("Verify(%q) = %v, %v, want %v", c.plain, ok, err, c.want)
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(h.memory); n > 2 {
+		t.Errorf("%d arrays kept for 2 slots", n)
+	}
+	for range len(h.memory) {
+		if m := <-h.memory; m.Size() > int(testParams.Memory)*1024 {
+			t.Errorf("kept an array of %d bytes, more than the hasher's %d KiB", m.Size(), testParams.Memory)
+		}
+	}
+}
