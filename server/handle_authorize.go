@@ -194,7 +194,13 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 		ar.GrantAudience(aud)
 	}
 	sess := s.newUserSession(si, ar.GetClient().GetID(), ar.GetGrantedScopes(), requestedAt)
+	// The code's rows go to Postgres in one round trip, before the browser
+	// is sent on with the code.
+	ctx = store.WithDeferredWrites(ctx)
 	resp, err := s.oauth.NewAuthorizeResponse(ctx, ar, sess)
+	if err == nil {
+		err = s.store.FlushWrites(ctx)
+	}
 	if err != nil {
 		s.oauth.WriteAuthorizeError(ctx, w, ar, err)
 		return

@@ -205,7 +205,7 @@ func TestPostgresRoundTripsPerLoginAndRefresh(t *testing.T) {
 
 // The counts docs/benchmarks.md reports.
 const (
-	maxLoginRoundTrips   = 32
+	maxLoginRoundTrips   = 30
 	maxLoginStatements   = 40
 	maxRefreshRoundTrips = 9
 	maxRefreshStatements = 10

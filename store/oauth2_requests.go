@@ -133,6 +133,9 @@ func (o *OAuth2) insertToken(ctx context.Context, k tokenKind, signature string,
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
 			coalesce((select family_expires_at from oauth2_tokens where kind = 'refresh' and request_id = $3 limit 1), $15))`
 	}
+	if deferWrite(ctx, sql, args...) {
+		return nil
+	}
 	if _, err := o.st.db(ctx).Exec(ctx, sql, args...); err != nil {
 		return oauth2DBError("store "+string(k), err)
 	}
