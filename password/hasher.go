@@ -150,11 +150,14 @@ func (h *Hasher) idKey(plain, salt []byte, p Params, keyLen uint32) []byte {
 		mem = new(argon2.Memory)
 	}
 	key := argon2.IDKeyMemory(mem, plain, salt, p.Time, p.Memory, p.Threads, keyLen)
-	if mem.Size() <= int(h.params.Memory)*1024 {
-		select {
-		case h.memory <- mem:
-		default:
-		}
+	if mem.Size() > int(h.params.Memory)*1024 {
+		mem.Release()
+		return key
+	}
+	select {
+	case h.memory <- mem:
+	default: // more arrays than slots cannot happen; were it to, drop it
+		mem.Release()
 	}
 	return key
 }

@@ -499,8 +499,10 @@ func TestHasherKeepsOneArrayPerSlotAndNoneLargerThanItsOwn(t *testing.T) {
 		t.Errorf("%d arrays kept for 2 slots", n)
 	}
 	for range len(h.memory) {
-		if m := <-h.memory; m.Size() > int(testParams.Memory)*1024 {
+		m := <-h.memory
+		if m.Size() > int(testParams.Memory)*1024 {
 			t.Errorf("kept an array of %d bytes, more than the hasher's %d KiB", m.Size(), testParams.Memory)
 		}
+		m.Release()
 	}
 }

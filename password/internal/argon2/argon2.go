@@ -111,22 +111,35 @@ func IDKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uin
 	return deriveKey(nil, argon2id, password, salt, nil, nil, time, memory, threads, keyLen)
 }
 
-// Memory is the block array of a derivation, kept for the next one. It is not
-// safe for concurrent use: one derivation at a time.
+// Memory is the block array of a derivation, kept for the next one, mapped
+// outside the Go heap where the system allows. It is not safe for concurrent
+// use: one derivation at a time. Release returns the array.
 type Memory struct {
-	b []block
+	b      []block
+	mapped bool
 }
 
 // Size is the array's size in bytes, as large as the largest memory
 // parameter it has served.
 func (m *Memory) Size() int { return cap(m.b) * blockLength * 8 }
 
+// Release returns the array; the Memory can be used again.
+func (m *Memory) Release() {
+	if m.mapped {
+		unmapBlocks(m.b)
+	}
+	m.b, m.mapped = nil, false
+}
+
 func (m *Memory) blocks(n uint32) []block {
 	if m == nil {
 		return make([]block, n)
 	}
 	if uint32(cap(m.b)) < n {
-		m.b = make([]block, n)
+		m.Release()
+		if m.b, m.mapped = mapBlocks(n); !m.mapped {
+			m.b = make([]block, n)
+		}
 	}
 	return m.b[:n]
 }

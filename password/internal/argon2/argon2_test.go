@@ -132,6 +132,15 @@ func TestVectorsInReusedMemory(t *testing.T) {
 	if mem.Size() < 256*1024 {
 		t.Errorf("Memory holds %d bytes after a 256 KiB derivation", mem.Size())
 	}
+	mem.Release()
+	if mem.Size() != 0 {
+		t.Errorf("Memory holds %d bytes after Release", mem.Size())
+	}
+	want := IDKey(password, salt, 1, 64, 1, 32)
+	if got := IDKeyMemory(&mem, password, salt, 1, 64, 1, 32); !bytes.Equal(got, want) {
+		t.Errorf("IDKeyMemory after Release = %x, IDKey %x", got, want)
+	}
+	mem.Release()
 }
 
 func benchmarkArgon2(mode int, time, memory uint32, threads uint8, keyLen uint32, b *testing.B) {
