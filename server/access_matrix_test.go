@@ -175,6 +175,7 @@ var accessMatrix = map[string]access{
 	"GET admin/users":                            adminOnly,
 	"GET admin/users/{id}":                       adminOnly,
 	"POST admin/users/{id}/delete":               adminOnly,
+	"POST admin/users/{id}/metadata":             adminOnly,
 	"POST admin/users/{id}/{action}":             adminOnly, // remove-passkey too: TestEveryAdminRouteIsForAdminsPastTheirSecondFactor
 	"GET admin/logs":                             adminOnly,
 	"POST admin/logs":                            adminOnly,
