@@ -96,6 +96,9 @@ type Service struct {
 	signups     SignupCounters
 	signupBase  SignupRules
 	tuneSignups SignupRuleSource
+
+	subjectStyle SubjectStyleSource
+	metadata     MetadataStore
 }
 
 // Deps are the Service's collaborators. Now defaults to time.Now.
@@ -128,6 +131,12 @@ type Deps struct {
 	// Tokens ends a user's OAuth tokens when the password changes; nil uses
 	// Users when it implements Tokens too, as the Postgres store does.
 	Tokens Tokens
+	// SubjectStyle chooses the subjects of new users; nil makes them the
+	// user's id.
+	SubjectStyle SubjectStyleSource
+	// Metadata keeps users' metadata; nil uses Users when it implements
+	// MetadataStore too, as the Postgres store does.
+	Metadata MetadataStore
 }
 
 func NewService(d Deps) *Service {
@@ -143,11 +152,15 @@ func NewService(d Deps) *Service {
 	if d.Tokens == nil {
 		d.Tokens, _ = d.Users.(Tokens)
 	}
+	if d.Metadata == nil {
+		d.Metadata, _ = d.Users.(MetadataStore)
+	}
 	return &Service{
 		users: d.Users, sessions: d.Sessions, failures: d.Failures, audit: d.Audit,
 		hasher: d.Hasher, policy: d.Policy, limits: d.Limits, now: d.Now, log: d.Log,
 		email: d.Email, mailer: d.Mailer, factors: d.SecondFactors, emailRules: d.EmailRules,
 		dir: d.Directory, signups: d.Signups, signupBase: d.SignupRules, tuneSignups: d.TuneSignups, tokens: d.Tokens,
+		subjectStyle: d.SubjectStyle, metadata: d.Metadata,
 	}
 }
 

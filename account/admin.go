@@ -37,12 +37,14 @@ type Actor struct {
 }
 
 // UserSearch selects users for the admin's list. Text matches anywhere in
-// the email address, ignoring case. PhoneLookup, when set, is the phone
-// vault's keyed hash of a number: only the user whose verified phone it is
-// matches, so no number is ever decrypted to search. After is the cursor
-// of the previous page (UserPage.Next).
+// the email address, ignoring case, or the whole of a user's subject
+// ("auth0|60d5…"). PhoneLookup, when set, is the phone vault's keyed hash of
+// a number: only the user whose verified phone it is matches, so no number
+// is ever decrypted to search. After is the cursor of the previous page
+// (UserPage.Next).
 type UserSearch struct {
 	Text        string
+	Subject     string // set by SearchUsers: Text as typed, to match a subject exactly
 	PhoneLookup []byte
 	After       string
 	Limit       int // default 50, at most 500
@@ -79,7 +81,8 @@ type Directory interface {
 
 // SearchUsers lists users matching q in email order.
 func (s *Service) SearchUsers(ctx context.Context, q UserSearch) (UserPage, error) {
-	q.Text = strings.ToLower(strings.TrimSpace(q.Text))
+	q.Subject = strings.TrimSpace(q.Text)
+	q.Text = strings.ToLower(q.Subject)
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}

@@ -22,7 +22,12 @@ type Imported struct {
 	PasswordHash string
 	CreatedAt    time.Time // zero: now
 	Source       string    // e.g. "auth0"
-	ExternalID   string    // the user's id at the source, e.g. "auth0|64f…"
+	// ExternalID is the user's id at the source, e.g. "auth0|64f…". It
+	// becomes the user's subject, so their tokens' sub stays what the apps
+	// know them by; empty gives them a new subject, as a new user gets.
+	ExternalID string
+	// UserMetadata and AppMetadata are JSON objects, or empty.
+	UserMetadata, AppMetadata []byte
 }
 
 // ImportUser stores an imported user with the hash it came with: the password
@@ -43,12 +48,28 @@ func (s *Service) ImportUser(ctx context.Context, in Imported, m Meta) (User, er
 			return User{}, err
 		}
 	}
+	subject := in.ExternalID
+	if subject != "" {
+		if err := CheckSubject(subject); err != nil {
+			return User{}, err
+		}
+	} else if subject, err = s.subjectForNewUser(ctx); err != nil {
+		return User{}, err
+	}
+	userMeta, err := ParseMetadata(UserMetadata, in.UserMetadata)
+	if err != nil {
+		return User{}, err
+	}
+	appMeta, err := ParseMetadata(AppMetadata, in.AppMetadata)
+	if err != nil {
+		return User{}, err
+	}
 	created := in.CreatedAt
 	if created.IsZero() || created.After(s.now()) {
 		created = s.now()
 	}
 	user, err := s.users.CreateUser(ctx, NewUser{Email: email, EmailVerified: in.EmailVerified, Name: name,
-		PasswordHash: in.PasswordHash, CreatedAt: created})
+		PasswordHash: in.PasswordHash, CreatedAt: created, Subject: subject, UserMetadata: userMeta, AppMetadata: appMeta})
 	if err != nil {
 		return User{}, fmt.Errorf("import user: %w", err)
 	}

@@ -65,11 +65,17 @@ func (s *Service) signupRules(ctx context.Context) SignupRules {
 // refused signup creates none. The limit is taken before the insert: past it,
 // every address typed gets the same refusal, registered or not.
 func (s *Service) createCounted(ctx context.Context, u NewUser, ip netip.Addr) (User, error) {
+	var err error
+	if u.Subject, err = s.subjectForNewUser(ctx); err != nil {
+		// The subjects' style is a setting too: unreadable, it closes
+		// signups as unreadable limits do.
+		return User{}, fmt.Errorf("%w: %v", ErrSignupsClosed, err)
+	}
 	if s.signups == nil {
 		return s.users.CreateUser(ctx, u)
 	}
 	var user User
-	err := s.signups.InTx(ctx, func(ctx context.Context) error {
+	err = s.signups.InTx(ctx, func(ctx context.Context) error {
 		if err := s.takeSignup(ctx, ip, s.now()); err != nil {
 			return err
 		}

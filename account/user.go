@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -23,6 +24,12 @@ type User struct {
 	UpdatedAt         time.Time
 	PasswordChangedAt time.Time // zero when never set
 	LastLoginAt       time.Time // zero when never logged in
+	// Subject is the sub of the user's tokens (see subject.go); the id
+	// when nothing else was given.
+	Subject string
+	// UserMetadata and AppMetadata are JSON objects (see metadata.go).
+	UserMetadata json.RawMessage
+	AppMetadata  json.RawMessage
 }
 
 // NewUser is what creating a user needs; the store assigns ID and timestamps.
@@ -33,13 +40,18 @@ type NewUser struct {
 	PasswordHash  string
 	Admin         bool
 	CreatedAt     time.Time
+	Subject       string // "": the user's id
+	UserMetadata  json.RawMessage
+	AppMetadata   json.RawMessage
 }
 
 // Users is the user storage the service needs. Lookups by email ignore case.
 type Users interface {
-	CreateUser(ctx context.Context, u NewUser) (User, error) // ErrEmailTaken on a duplicate
+	// CreateUser answers ErrEmailTaken or ErrSubjectTaken on a duplicate.
+	CreateUser(ctx context.Context, u NewUser) (User, error)
 	UserByEmail(ctx context.Context, email string) (User, error)
 	UserByID(ctx context.Context, id string) (User, error)
+	UserBySubject(ctx context.Context, subject string) (User, error)
 	// SetPasswordHash replaces the hash; changedAt is zero for a rehash of the
 	// same password, which must not count as a password change.
 	SetPasswordHash(ctx context.Context, id, hash string, changedAt time.Time) error
@@ -94,6 +106,9 @@ func (s *Service) CreateUser(ctx context.Context, email, name, plain string, adm
 		return User{}, err
 	}
 	u.Admin = admin
+	if u.Subject, err = s.subjectForNewUser(ctx); err != nil {
+		return User{}, err
+	}
 	user, err := s.users.CreateUser(ctx, u)
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)

@@ -4,7 +4,7 @@
 //
 //   - a users-export job (POST /api/v2/jobs/users-exports, format "json"):
 //     user_id, email, email_verified, name, given_name, family_name,
-//     nickname, created_at;
+//     nickname, created_at, user_metadata, app_metadata;
 //   - the password hash export Auth0 support provides: _id.$oid, email,
 //     email_verified, passwordHash (bcrypt);
 //   - Auth0's bulk-import schema, which many teams keep their users in:
@@ -39,6 +39,9 @@ type Record struct {
 	PasswordHash  string    // bcrypt, or "" when the line has none
 	Phones        []string  // verified phone numbers from MFA enrollments, as exported (E.164)
 	CreatedAt     time.Time // zero when absent
+	// UserMetadata and AppMetadata are the JSON objects as exported; nil
+	// when absent or null.
+	UserMetadata, AppMetadata json.RawMessage
 }
 
 // maxLine bounds one line: a user with large metadata is a few KiB.
@@ -57,6 +60,8 @@ type line struct {
 	FamilyName    string          `json:"family_name"`
 	Nickname      string          `json:"nickname"`
 	CreatedAt     json.RawMessage `json:"created_at"`
+	UserMetadata  json.RawMessage `json:"user_metadata"`
+	AppMetadata   json.RawMessage `json:"app_metadata"`
 
 	PasswordHash       string `json:"passwordHash"`
 	CustomPasswordHash *struct {
@@ -133,6 +138,12 @@ func parse(text string) (Record, error) {
 	if rec.CreatedAt, err = flexibleTime(l.CreatedAt); err != nil {
 		return rec, fmt.Errorf("created_at: %w", err)
 	}
+	if rec.UserMetadata, err = object(l.UserMetadata); err != nil {
+		return rec, fmt.Errorf("user_metadata: %w", err)
+	}
+	if rec.AppMetadata, err = object(l.AppMetadata); err != nil {
+		return rec, fmt.Errorf("app_metadata: %w", err)
+	}
 	switch {
 	case l.PasswordHash != "":
 		rec.PasswordHash = l.PasswordHash
@@ -197,6 +208,18 @@ func flexibleTime(raw json.RawMessage) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", shorten(s))
 	}
 	return t, nil
+}
+
+// object passes a JSON object on, and reads null or absence as none.
+func object(raw json.RawMessage) (json.RawMessage, error) {
+	trimmed := strings.TrimSpace(string(raw))
+	if trimmed == "" || trimmed == "null" {
+		return nil, nil
+	}
+	if !strings.HasPrefix(trimmed, "{") {
+		return nil, fmt.Errorf("%s is not a JSON object", shorten(trimmed))
+	}
+	return raw, nil
 }
 
 func appendNew(list []string, v string) []string {

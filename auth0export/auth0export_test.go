@@ -66,6 +66,7 @@ func TestReadReportsEachBadLineAndGoesOn(t *testing.T) {
 		`{"email":"when@example.com","created_at":"yesterday"}`,
 		`{"email":"bob@example.com","email_verified":"maybe"}`,
 		`{"email":"cy@example.com"}`,
+		`{"email":"meta@example.com","app_metadata":["admin"]}`,
 	}, "\n")
 	var good []string
 	problems := map[int]string{}
@@ -84,7 +85,7 @@ func TestReadReportsEachBadLineAndGoesOn(t *testing.T) {
 		t.Errorf("good lines: %v", good)
 	}
 	want := map[int]string{2: "line 2: not a JSON object", 4: "line 4: no email", 5: `algorithm "md5" cannot be verified`,
-		6: "line 6: created_at", 7: "line 7: email_verified"}
+		6: "line 6: created_at", 7: "line 7: email_verified", 9: "line 9: app_metadata: [\"admin\"] is not a JSON object"}
 	for n, w := range want {
 		if !strings.Contains(problems[n], w) {
 			t.Errorf("line %d: %q, want it to say %q", n, problems[n], w)
@@ -92,6 +93,23 @@ func TestReadReportsEachBadLineAndGoesOn(t *testing.T) {
 	}
 	if len(problems) != len(want) {
 		t.Errorf("problems: %v", problems)
+	}
+}
+
+// Metadata comes through as exported, for the import to check; null is none.
+func TestReadKeepsMetadata(t *testing.T) {
+	line := `{"user_id":"auth0|1","email":"ann@example.com","user_metadata":{"theme":"dark"},"app_metadata":null}`
+	err := auth0export.Read(strings.NewReader(line), func(r auth0export.Record, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(r.UserMetadata) != `{"theme":"dark"}` || r.AppMetadata != nil {
+			t.Errorf("user_metadata %s, app_metadata %s", r.UserMetadata, r.AppMetadata)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -39,15 +39,16 @@ go vet ./...
 # journeys too).
 if command -v npm >/dev/null 2>&1; then
   npm_ci() { npm ci --prefix "$1" --no-audit --no-fund --loglevel=error; }
-  for dir in e2e/spa-js e2e/strict-rp examples/react-spa examples/api e2e/browser; do
+  for dir in e2e/spa-js e2e/strict-rp e2e/management-api examples/react-spa examples/api e2e/browser; do
     npm_ci "$dir" || npm_ci "$dir" # one retry for a registry hiccup
   done
 fi
 
 # ensure-browser.sh and npm ci above provide everything the browser journeys
 # and the Node harnesses need, so here a missing piece fails cmd/gatehouse's
-# TestBrowserJourneys and server's TestAuth0SPASDK* and
-# TestStrictRelyingPartyLibraries instead of skipping them.
+# TestBrowserJourneys and server's TestAuth0SPASDK*,
+# TestStrictRelyingPartyLibraries and TestAuth0ManagementClient instead of
+# skipping them.
 export GATEHOUSE_E2E=required
 
 # Every test that runs is counted: Go tests and their subtests (the Node

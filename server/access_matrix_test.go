@@ -175,6 +175,7 @@ var accessMatrix = map[string]access{
 	"GET admin/users":                            adminOnly,
 	"GET admin/users/{id}":                       adminOnly,
 	"POST admin/users/{id}/delete":               adminOnly,
+	"POST admin/users/{id}/metadata":             adminOnly,
 	"POST admin/users/{id}/{action}":             adminOnly, // remove-passkey too: TestEveryAdminRouteIsForAdminsPastTheirSecondFactor
 	"GET admin/logs":                             adminOnly,
 	"POST admin/logs":                            adminOnly,
@@ -222,6 +223,11 @@ var accessMatrix = map[string]access{
 	"POST api/admin/users/{id}/revoke-sessions":         apiToken,
 	"GET api/admin/stats":                               apiToken,
 	" api/admin/":                                       public, // any other admin API path: 404 for everyone
+	"GET api/v2/users":                                  apiToken,
+	"GET api/v2/users/{id}":                             apiToken,
+	"PATCH api/v2/users/{id}":                           apiToken,
+	"GET api/v2/users-by-email":                         apiToken,
+	" api/v2/":                                          public, // any other Management API path: 404 for everyone
 
 	"GET static/": public,
 	"GET healthz": public,

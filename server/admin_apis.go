@@ -122,7 +122,7 @@ func (s *Server) renderAdminAPI(w http.ResponseWriter, r *http.Request, status i
 		s.serverError(w, r, err)
 		return
 	}
-	d := adminAPIData{API: a, System: a.Identifier == s.AdminAudience(), Name: a.Name,
+	d := adminAPIData{API: a, System: s.builtInAPI(a.Identifier), Name: a.Name,
 		Lifetime: clients.FormatLifetime(a.TokenLifetime), Scopes: scopes, ScopeText: clients.FormatScopeList(scopes)}
 	for _, app := range apps {
 		if app.Type != clients.M2M {
@@ -189,9 +189,9 @@ func (s *Server) handleAdminAPIScopes() http.Handler {
 		if !ok {
 			return
 		}
-		if a.Identifier == s.AdminAudience() {
+		if s.builtInAPI(a.Identifier) {
 			s.renderMessage(w, r, http.StatusBadRequest, "Gatehouse's own scopes",
-				"The admin API's scopes are defined by Gatehouse and cannot be changed here.")
+				"The scopes of Gatehouse's built-in APIs are defined by Gatehouse and cannot be changed here.")
 			return
 		}
 		text := r.PostForm.Get("scopes")
@@ -265,9 +265,9 @@ func (s *Server) handleAdminAPIDelete() http.Handler {
 		if !ok {
 			return
 		}
-		if a.Identifier == s.AdminAudience() {
+		if s.builtInAPI(a.Identifier) {
 			s.renderMessage(w, r, http.StatusBadRequest, "Gatehouse's own API",
-				"The admin API belongs to Gatehouse and cannot be deleted.")
+				"This API is built into Gatehouse and cannot be deleted.")
 			return
 		}
 		if r.PostForm.Get("confirm") != a.Name {

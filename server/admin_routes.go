@@ -14,6 +14,7 @@ func (s *Server) adminRoutes(handle func(method, path string, h http.Handler)) {
 	admin("GET", "admin/users", s.handleAdminUsers())
 	admin("GET", "admin/users/{id}", s.handleAdminUser())
 	admin("POST", "admin/users/{id}/delete", s.handleAdminUserDelete())
+	admin("POST", "admin/users/{id}/metadata", s.handleAdminUserMetadata())
 	admin("POST", "admin/users/{id}/{action}", s.handleAdminUserAction())
 	admin("GET", "admin/logs", s.handleAdminLogs())
 	admin("POST", "admin/logs", s.handleAdminLogsRetention())

@@ -64,6 +64,9 @@ type adminUserData struct {
 	Events      []adminEvent
 	// ConfirmEmail is what was typed into the delete confirmation.
 	ConfirmEmail string
+	// UserMetadataText and AppMetadataText fill the metadata form: the
+	// stored objects, or what was typed when it was refused.
+	UserMetadataText, AppMetadataText string
 }
 
 // adminAssessment is an adaptive MFA assessment as the audit log keeps it.
@@ -161,7 +164,8 @@ func isUUID(id string) bool {
 func (s *Server) adminUserView(r *http.Request, u account.User) (adminView, error) {
 	ctx := r.Context()
 	si := mustSession(r)
-	d := adminUserData{User: u, Self: u.ID == si.user.ID, MFAEnabled: s.mfa != nil}
+	d := adminUserData{User: u, Self: u.ID == si.user.ID, MFAEnabled: s.mfa != nil,
+		UserMetadataText: indentedJSON(u.UserMetadata), AppMetadataText: indentedJSON(u.AppMetadata)}
 	now := s.now()
 	sessions, err := s.accounts.Sessions(ctx, u.ID)
 	if err != nil {

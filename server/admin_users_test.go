@@ -31,6 +31,7 @@ var adminRoutes = []struct{ method, path string }{
 	{"POST", "/admin/users/%s/demote"},
 	{"POST", "/admin/users/%s/verify-email"},
 	{"POST", "/admin/users/%s/delete"},
+	{"POST", "/admin/users/%s/metadata"},
 	{"GET", "/admin/logs"},
 }
 

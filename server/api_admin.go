@@ -51,28 +51,42 @@ const AdminAPIPath = "api/admin/"
 // AdminAudience is the admin API's identifier: the audience its tokens carry.
 func (s *Server) AdminAudience() string { return s.cfg.Issuer.String() + AdminAPIPath }
 
-// EnsureAdminAPI registers the admin API and its scopes, so that an admin
-// can grant them to machine-to-machine applications. Every start runs it;
-// it changes nothing once done, and keeps a lifetime an admin chose.
+// EnsureAdminAPI registers the built-in APIs and their scopes, the admin
+// API and the Management API subset, so that an admin can grant them to
+// machine-to-machine applications. Every start runs it; it changes nothing
+// once done, and keeps a lifetime an admin chose.
 func (s *Server) EnsureAdminAPI(ctx context.Context) error {
-	api, err := s.clients.APIByIdentifier(ctx, s.AdminAudience())
+	if err := s.ensureAPI(ctx, clients.API{Identifier: s.AdminAudience(), Name: "Gatehouse Admin API",
+		TokenLifetime: adminTokenLifetime}, AdminScopes); err != nil {
+		return fmt.Errorf("register the admin API: %w", err)
+	}
+	if err := s.ensureAPI(ctx, clients.API{Identifier: s.ManagementAudience(), Name: "Auth0 Management API (users)",
+		TokenLifetime: adminTokenLifetime}, ManagementScopes); err != nil {
+		return fmt.Errorf("register the Management API: %w", err)
+	}
+	return nil
+}
+
+// ensureAPI creates api unless an API has its identifier, and gives it
+// scopes.
+func (s *Server) ensureAPI(ctx context.Context, want clients.API, scopes []clients.Scope) error {
+	api, err := s.clients.APIByIdentifier(ctx, want.Identifier)
 	if errors.Is(err, clients.ErrNotFound) {
-		api, err = s.clients.CreateAPI(ctx, clients.API{Identifier: s.AdminAudience(), Name: "Gatehouse Admin API",
-			TokenLifetime: adminTokenLifetime})
+		api, err = s.clients.CreateAPI(ctx, want)
 		if errors.Is(err, clients.ErrDuplicate) { // another replica created it first
-			api, err = s.clients.APIByIdentifier(ctx, s.AdminAudience())
+			api, err = s.clients.APIByIdentifier(ctx, want.Identifier)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("register the admin API: %w", err)
+		return err
 	}
 	have, err := s.store.APIScopes(ctx, api.ID)
 	if err != nil {
-		return fmt.Errorf("register the admin API: %w", err)
+		return err
 	}
-	if !slices.Equal(have, sortedScopes(AdminScopes)) {
-		if err := s.store.SetAPIScopes(ctx, api.ID, AdminScopes); err != nil {
-			return fmt.Errorf("register the admin API's scopes: %w", err)
+	if !slices.Equal(have, sortedScopes(scopes)) {
+		if err := s.store.SetAPIScopes(ctx, api.ID, scopes); err != nil {
+			return fmt.Errorf("set its scopes: %w", err)
 		}
 	}
 	return nil
@@ -97,13 +111,20 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, caller apiCaller)
 // requireAdminScope admits a machine-to-machine token for the admin API that
 // carries scope and whose grant still does.
 func (s *Server) requireAdminScope(scope string, next apiHandler) http.Handler {
+	return s.requireScope(s.AdminAudience(), "admin API", scope, next)
+}
+
+// requireScope admits a machine-to-machine token for the API audience that
+// carries scope and whose grant still does: a user's token, one for another
+// API, or one whose grant lost the scope is refused.
+func (s *Server) requireScope(audience, realm, scope string, next apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		w.Header().Set("Cache-Control", "no-store")
 		token := fosite.AccessTokenFromRequest(r)
 		if token == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="admin API"`)
-			apiError(w, http.StatusUnauthorized, "missing_token", "Send an access token for the admin API: Authorization: Bearer <token>.", nil)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
+			apiError(w, http.StatusUnauthorized, "missing_token", "Send an access token for the "+realm+": Authorization: Bearer <token>.", nil)
 			return
 		}
 		_, ar, err := s.oauth.IntrospectToken(ctx, token, fosite.AccessToken, newOIDCSession())
@@ -112,23 +133,23 @@ func (s *Server) requireAdminScope(scope string, next apiHandler) http.Handler {
 			apiError(w, http.StatusUnauthorized, "invalid_token", "The access token is invalid, expired or revoked.", nil)
 			return
 		}
-		if !slices.Contains(ar.GetGrantedAudience(), s.AdminAudience()) {
-			apiError(w, http.StatusUnauthorized, "invalid_audience", "The access token is not for the admin API ("+s.AdminAudience()+").", nil)
+		if !slices.Contains(ar.GetGrantedAudience(), audience) {
+			apiError(w, http.StatusUnauthorized, "invalid_audience", "The access token is not for the "+realm+" ("+audience+").", nil)
 			return
 		}
 		clientID := ar.GetClient().GetID()
 		if ar.GetSession().GetSubject() != clientID+"@clients" {
-			apiError(w, http.StatusForbidden, "machine_only", "The admin API takes tokens of machine-to-machine applications (client credentials) only.", nil)
+			apiError(w, http.StatusForbidden, "machine_only", "The "+realm+" takes tokens of machine-to-machine applications (client credentials) only.", nil)
 			return
 		}
-		g, err := s.store.GrantFor(ctx, clientID, s.AdminAudience())
+		g, err := s.store.GrantFor(ctx, clientID, audience)
 		if err != nil && !errors.Is(err, clients.ErrNotFound) {
 			s.apiServerError(w, r, err)
 			return
 		}
 		if !ar.GetGrantedScopes().Has(scope) || !slices.Contains(g.Scopes, scope) {
 			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="`+scope+`"`)
-			apiError(w, http.StatusForbidden, "insufficient_scope", "Insufficient scope: this call needs "+scope+".", nil)
+			apiError(w, http.StatusForbidden, "insufficient_scope", "Insufficient scope, expected any of: "+scope+".", nil)
 			return
 		}
 		next(w, r, apiCaller{ClientID: clientID})

@@ -38,7 +38,7 @@ func (s *Server) toAPIJSON(r *http.Request, a clients.API) (apiJSON, error) {
 		scopes = []clients.Scope{}
 	}
 	return apiJSON{ID: a.ID, Identifier: a.Identifier, Name: a.Name, TokenLifetimeSeconds: int64(a.TokenLifetime / time.Second),
-		Scopes: scopes, BuiltIn: a.Identifier == s.AdminAudience(), CreatedAt: a.CreatedAt}, err
+		Scopes: scopes, BuiltIn: s.builtInAPI(a.Identifier), CreatedAt: a.CreatedAt}, err
 }
 
 // apiByID finds an API by its id (the path's {id}).
@@ -179,8 +179,8 @@ func (s *Server) handleAPISetScopes() http.Handler {
 		if !ok {
 			return
 		}
-		if a.Identifier == s.AdminAudience() {
-			apiError(w, http.StatusConflict, "built_in", "The admin API's scopes are built in.", nil)
+		if s.builtInAPI(a.Identifier) {
+			apiError(w, http.StatusConflict, "built_in", "This API's scopes are built in.", nil)
 			return
 		}
 		var body []scopeJSON
@@ -205,15 +205,15 @@ func (s *Server) handleAPISetScopes() http.Handler {
 	})
 }
 
-// handleAPIDeleteAPI: DELETE api/admin/apis/{id}. The admin API stays.
+// handleAPIDeleteAPI: DELETE api/admin/apis/{id}. The built-in APIs stay.
 func (s *Server) handleAPIDeleteAPI() http.Handler {
 	return s.requireAdminScope("delete:apis", func(w http.ResponseWriter, r *http.Request, caller apiCaller) {
 		a, ok := s.apiByID(w, r)
 		if !ok {
 			return
 		}
-		if a.Identifier == s.AdminAudience() {
-			apiError(w, http.StatusConflict, "built_in", "The admin API cannot be deleted.", nil)
+		if s.builtInAPI(a.Identifier) {
+			apiError(w, http.StatusConflict, "built_in", "Gatehouse's built-in APIs cannot be deleted.", nil)
 			return
 		}
 		if err := s.clientAdm.DeleteAPI(r.Context(), a.Identifier, apiActor(caller), meta(r)); err != nil && !errors.Is(err, clients.ErrNotFound) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -13,21 +14,25 @@ import (
 	"github.com/gatehouse-id/gatehouse/store"
 )
 
-// userJSON is a user as the admin API shows it.
+// userJSON is a user as the admin API shows it. user_id is Gatehouse's id;
+// subject is the sub of the user's tokens (an imported user's Auth0 id).
 type userJSON struct {
-	ID            string     `json:"user_id"`
-	Email         string     `json:"email"`
-	EmailVerified bool       `json:"email_verified"`
-	Name          string     `json:"name"`
-	Admin         bool       `json:"admin"`
-	Blocked       bool       `json:"blocked"`
-	CreatedAt     time.Time  `json:"created_at"`
-	LastLoginAt   *time.Time `json:"last_login_at"`
+	ID            string          `json:"user_id"`
+	Subject       string          `json:"subject"`
+	Email         string          `json:"email"`
+	EmailVerified bool            `json:"email_verified"`
+	Name          string          `json:"name"`
+	Admin         bool            `json:"admin"`
+	Blocked       bool            `json:"blocked"`
+	CreatedAt     time.Time       `json:"created_at"`
+	LastLoginAt   *time.Time      `json:"last_login_at"`
+	UserMetadata  json.RawMessage `json:"user_metadata"`
+	AppMetadata   json.RawMessage `json:"app_metadata"`
 }
 
 func toUserJSON(u account.User) userJSON {
-	j := userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, Admin: u.Admin,
-		Blocked: u.Blocked, CreatedAt: u.CreatedAt}
+	j := userJSON{ID: u.ID, Subject: subjectOf(u), Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, Admin: u.Admin,
+		Blocked: u.Blocked, CreatedAt: u.CreatedAt, UserMetadata: metadataOf(u.UserMetadata), AppMetadata: metadataOf(u.AppMetadata)}
 	if !u.LastLoginAt.IsZero() {
 		j.LastLoginAt = &u.LastLoginAt
 	}
@@ -37,14 +42,16 @@ func toUserJSON(u account.User) userJSON {
 // apiActor is the audit's "by" for a change made through the API.
 func apiActor(c apiCaller) account.Actor { return account.Actor{Name: c.actor()} }
 
-// apiUser loads the user the path's {id} names.
-func (s *Server) apiUser(w http.ResponseWriter, r *http.Request) (account.User, bool) {
-	id := r.PathValue("id")
-	if !isUUID(id) {
-		apiError(w, http.StatusNotFound, "not_found", "No user has this id (user ids are UUIDs).", nil)
-		return account.User{}, false
+func metadataOf(m json.RawMessage) json.RawMessage {
+	if len(m) == 0 {
+		return account.EmptyMetadata
 	}
-	u, err := s.accounts.User(r.Context(), id)
+	return m
+}
+
+// apiUser loads the user the path's {id} names: their id or their subject.
+func (s *Server) apiUser(w http.ResponseWriter, r *http.Request) (account.User, bool) {
+	u, err := s.accounts.UserByReference(r.Context(), r.PathValue("id"))
 	if errors.Is(err, account.ErrNotFound) {
 		apiError(w, http.StatusNotFound, "not_found", "No user has this id.", nil)
 		return u, false
@@ -59,7 +66,11 @@ func (s *Server) apiUser(w http.ResponseWriter, r *http.Request) (account.User, 
 // apiUserRefusal answers the refusals of the user actions; false means err
 // was none of them.
 func apiUserRefusal(w http.ResponseWriter, err error) bool {
+	var metadata *account.MetadataError
 	switch {
+	case errors.As(err, &metadata):
+		field, _, _ := strings.Cut(metadata.Field, ".")
+		apiError(w, http.StatusBadRequest, "invalid_user", "Invalid change.", map[string]string{field: metadata.Error()})
 	case errors.Is(err, account.ErrLastAdmin):
 		apiError(w, http.StatusConflict, "last_admin", "This is the last active admin: promote another user first.", nil)
 	case errors.Is(err, account.ErrNotFound):
@@ -208,7 +219,8 @@ func (s *Server) handleAPIRemovePasskey() http.Handler {
 }
 
 // handleAPIUpdateUser: PATCH api/admin/users/{id} with any of "blocked",
-// "admin" and "email_verified" (true only: an address is not un-verified).
+// "admin", "email_verified" (true only: an address is not un-verified),
+// "user_metadata" and "app_metadata" (each replaced by the object given).
 func (s *Server) handleAPIUpdateUser() http.Handler {
 	return s.requireAdminScope("update:users", func(w http.ResponseWriter, r *http.Request, caller apiCaller) {
 		u, ok := s.apiUser(w, r)
@@ -216,9 +228,11 @@ func (s *Server) handleAPIUpdateUser() http.Handler {
 			return
 		}
 		var body struct {
-			Blocked       *bool `json:"blocked"`
-			Admin         *bool `json:"admin"`
-			EmailVerified *bool `json:"email_verified"`
+			Blocked       *bool           `json:"blocked"`
+			Admin         *bool           `json:"admin"`
+			EmailVerified *bool           `json:"email_verified"`
+			UserMetadata  json.RawMessage `json:"user_metadata"`
+			AppMetadata   json.RawMessage `json:"app_metadata"`
 		}
 		if !decodeBody(w, r, &body) {
 			return
@@ -228,6 +242,16 @@ func (s *Server) handleAPIUpdateUser() http.Handler {
 			return
 		}
 		ctx, by := r.Context(), apiActor(caller)
+		if body.UserMetadata != nil || body.AppMetadata != nil {
+			_, err := s.accounts.ChangeMetadata(ctx, u.ID, account.MetadataChange{ReplaceUser: body.UserMetadata,
+				ReplaceApp: body.AppMetadata}, by, meta(r))
+			if err != nil {
+				if !apiUserRefusal(w, err) {
+					s.apiServerError(w, r, err)
+				}
+				return
+			}
+		}
 		var err error
 		if body.Blocked != nil && *body.Blocked != u.Blocked {
 			err = s.accounts.SetBlocked(ctx, u.ID, *body.Blocked, by, meta(r))

@@ -42,7 +42,7 @@ func (s *Server) handleUserinfo() http.Handler {
 			return
 		}
 		claims := s.userClaims(user, ar.GetGrantedScopes())
-		claims["sub"] = user.ID
+		claims["sub"] = subjectOf(user)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		json.NewEncoder(w).Encode(claims)
@@ -105,6 +105,13 @@ func (s *Server) handleIntrospect() http.Handler {
 		if owner := ir.GetAccessRequester().GetClient(); owner == nil || owner.GetID() != c.ID {
 			s.oauth.WriteIntrospectionResponse(ctx, w, &fosite.IntrospectionResponse{Active: false})
 			return
+		}
+		if sess, ok := ir.GetAccessRequester().GetSession().(*oidcSession); ok && sess.PublicSubject != "" {
+			// fosite answers the session's Subject, the user's id; the
+			// token says the public subject, and so must introspection.
+			public := sess.Clone().(*oidcSession)
+			public.Subject = sess.PublicSubject
+			ir.GetAccessRequester().SetSession(public)
 		}
 		s.oauth.WriteIntrospectionResponse(ctx, w, ir)
 	})

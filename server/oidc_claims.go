@@ -26,11 +26,12 @@ const acrMultiFactor = "http://schemas.openid.net/pape/policies/2007/06/multi-fa
 func (s *Server) newUserSession(si signedIn, clientID string, scopes []string, requestedAt time.Time) *oidcSession {
 	sess := newOIDCSession()
 	sess.Subject = si.user.ID
+	sess.PublicSubject = subjectOf(si.user)
 	sess.Username = si.user.Email
 	sess.ClientID = clientID
 	sess.Userinfo = s.cfg.Issuer.String() + "userinfo"
 	c := sess.Claims
-	c.Subject = si.user.ID
+	c.Subject = sess.PublicSubject
 	c.AuthTime = si.session.AuthTime.UTC().Truncate(time.Second)
 	c.RequestedAt = requestedAt.UTC().Truncate(time.Second)
 	c.AuthenticationMethodsReferences = si.session.AMR
@@ -44,6 +45,15 @@ func (s *Server) newUserSession(si signedIn, clientID string, scopes []string, r
 	c.Extra["sid"] = sessionID(si.session)
 	c.Extra["azp"] = clientID
 	return sess
+}
+
+// subjectOf is the sub of the user's tokens: their subject, which is their
+// id unless they brought another one with them.
+func subjectOf(u account.User) string {
+	if u.Subject != "" {
+		return u.Subject
+	}
+	return u.ID
 }
 
 // userClaims are the user's claims for the granted scopes, shared by the ID

@@ -18,6 +18,19 @@ type oidcSession struct {
 	// Userinfo is the issuer's userinfo URL; access tokens for OIDC requests
 	// carry it as a second audience, as Auth0's do.
 	Userinfo string `json:"userinfo,omitempty"`
+	// PublicSubject is the user's subject, the sub of every token issued
+	// under this session; Subject stays the user's id, which the stored
+	// tokens are keyed by. Empty in sessions stored before subjects
+	// existed (their subject was the id) and for machine clients.
+	PublicSubject string `json:"sub,omitempty"`
+}
+
+// publicSubject is the sub the session's tokens carry.
+func (s *oidcSession) publicSubject() string {
+	if s.PublicSubject != "" {
+		return s.PublicSubject
+	}
+	return s.Subject
 }
 
 func newOIDCSession() *oidcSession {
@@ -40,7 +53,7 @@ func (s *oidcSession) Clone() fosite.Session {
 func (s *oidcSession) GetJWTClaims() jwt.JWTClaimsContainer {
 	return &accessTokenClaims{
 		JWTClaims: &jwt.JWTClaims{
-			Subject: s.Subject,
+			Subject: s.publicSubject(),
 			Extra:   map[string]any{"client_id": s.ClientID, "azp": s.ClientID},
 		},
 		userinfo: s.Userinfo,

@@ -95,6 +95,7 @@ func (s *Server) routes() (http.Handler, []Route) {
 
 	s.adminRoutes(handle)
 	s.apiRoutes(handle)
+	s.managementRoutes(handle)
 
 	handle("GET", "static/", s.handleStatic())
 	handle("GET", "healthz", s.handleHealthz())

@@ -114,6 +114,7 @@ func newHarness(t testing.TB, opts ...func(*options)) *harness {
 	}
 	ad := accounttest.Deps(st, c, o.params)
 	ad.TuneSignups = tenant.TuneSignups
+	ad.SubjectStyle = tenant.SubjectStyle
 	accounts := account.NewService(ad)
 	km, err := keys.NewManager(st, testMasterKey, keys.Options{Now: c.Now})
 	if err != nil {

@@ -281,6 +281,17 @@ func (s *Service) BlockedNetworks(ctx context.Context) ([]netip.Prefix, error) {
 	return snap.BlockedNetworks(), nil
 }
 
+// SubjectStyle is how new users' subjects are made now; it is an
+// account.SubjectStyleSource. Unreadable settings are an error: a subject is
+// forever, so none is made in a style that may not be the admin's.
+func (s *Service) SubjectStyle(ctx context.Context) (account.SubjectStyle, error) {
+	snap, err := s.Current(ctx)
+	if err != nil {
+		return "", err
+	}
+	return snap.SubjectStyle(), nil
+}
+
 // ChallengeMedium reports whether the adaptive policy challenges medium
 // confidence now, def when the admin has not said. When the settings cannot
 // be read (and no recent read stands in) it challenges: the admin may have

@@ -100,6 +100,14 @@ func (s Snapshot) AuditRetention() time.Duration {
 	return time.Duration(s.number(KeyAuditRetention, 0)) * 24 * time.Hour
 }
 
+// SubjectStyle is how new users' subjects are made.
+func (s Snapshot) SubjectStyle() account.SubjectStyle {
+	if v, ok := s.values[KeySubjectStyle]; ok {
+		return account.SubjectStyle(v)
+	}
+	return account.SubjectUUID
+}
+
 // BlockedNetworks is the admin's list of untrusted networks.
 func (s Snapshot) BlockedNetworks() []netip.Prefix {
 	var out []netip.Prefix

@@ -17,7 +17,7 @@ import (
 // Spec describes one setting for the console, the API and the CLI.
 type Spec struct {
 	Key     string
-	Group   string // "mfa", "sms", "limits", "adaptive" or "audit"
+	Group   string // "mfa", "sms", "limits", "adaptive", "audit" or "users"
 	Label   string
 	Help    string
 	Secret  bool   // write-only: stored sealed, never shown again
@@ -53,6 +53,7 @@ const (
 	KeyChallengeMedium = "risk_challenge_medium"
 	KeyBlockedNetworks = "risk_blocked_cidrs"
 	KeyAuditRetention  = "audit_retention_days"
+	KeySubjectStyle    = "user_subject_style"
 )
 
 // MinAuditRetentionDays is the shortest audit retention an admin may set: the
@@ -118,6 +119,9 @@ var specs = func() []Spec {
 		{Key: KeyAuditRetention, Group: "audit", Label: "Keep audit log for (days)", Default: "0 (keep every entry)",
 			Help:  "Entries older than this are deleted, in small batches by one replica at a time, within ten minutes of coming due. 0 keeps every entry; otherwise at least 7.",
 			Parse: parseRetentionDays},
+		{Key: KeySubjectStyle, Group: "users", Label: "Subjects of new users", Default: string(account.SubjectUUID),
+			Help:  "The sub of new users' tokens: uuid (the user's id), or auth0 (auth0| and 24 hex digits, like the users imported from Auth0). A user's subject never changes; imported users keep their Auth0 user_id.",
+			Parse: oneOf(string(account.SubjectUUID), string(account.SubjectAuth0))},
 	}
 }()
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,13 +14,13 @@ import (
 )
 
 const userColumns = `id::text, email, email_verified, name, coalesce(password_hash, ''), admin, blocked,
-	created_at, updated_at, password_changed_at, last_login_at`
+	created_at, updated_at, password_changed_at, last_login_at, subject, user_metadata, app_metadata`
 
 func scanUser(row pgx.Row) (account.User, error) {
 	var u account.User
 	var changed, lastLogin *time.Time
 	err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.Name, &u.PasswordHash, &u.Admin, &u.Blocked,
-		&u.CreatedAt, &u.UpdatedAt, &changed, &lastLogin)
+		&u.CreatedAt, &u.UpdatedAt, &changed, &lastLogin, &u.Subject, &u.UserMetadata, &u.AppMetadata)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return account.User{}, account.ErrNotFound
 	}
@@ -40,13 +41,26 @@ func (s *Store) CreateUser(ctx context.Context, n account.NewUser) (account.User
 	if n.PasswordHash != "" {
 		hash = n.PasswordHash
 	}
+	var subject any
+	if n.Subject != "" {
+		subject = n.Subject
+	}
 	row := s.db(ctx).QueryRow(ctx, `
-		insert into users (email, email_verified, name, password_hash, admin, created_at, updated_at, password_changed_at)
-		values ($1, $2, $3, $4, $5, $6, $6, case when $4::text is null then null else $6::timestamptz end)
+		insert into users (email, email_verified, name, password_hash, admin, created_at, updated_at, password_changed_at,
+			subject, user_metadata, app_metadata)
+		values ($1, $2, $3, $4, $5, $6, $6, case when $4::text is null then null else $6::timestamptz end,
+			$7, $8, $9)
 		returning `+userColumns,
-		n.Email, n.EmailVerified, n.Name, hash, n.Admin, n.CreatedAt)
+		n.Email, n.EmailVerified, n.Name, hash, n.Admin, n.CreatedAt, subject, metadataOrEmpty(n.UserMetadata), metadataOrEmpty(n.AppMetadata))
 	u, err := scanUser(row)
 	if isUniqueViolation(err) {
+		// A repeated import collides on both; the email is what tells the
+		// importer that this user came over already.
+		if constraintOf(err) == "users_subject_key" {
+			if _, err := s.UserByEmail(ctx, n.Email); err != nil {
+				return account.User{}, account.ErrSubjectTaken
+			}
+		}
 		return account.User{}, account.ErrEmailTaken
 	}
 	if err != nil {
@@ -72,6 +86,53 @@ func (s *Store) UserByID(ctx context.Context, id string) (account.User, error) {
 		return u, fmt.Errorf("user by id: %w", err)
 	}
 	return u, err
+}
+
+// UserBySubject finds the user whose tokens carry subject as sub.
+func (s *Store) UserBySubject(ctx context.Context, subject string) (account.User, error) {
+	if account.CheckSubject(subject) != nil {
+		return account.User{}, account.ErrNotFound // a NUL or invalid UTF-8 would be a database error
+	}
+	u, err := scanUser(s.db(ctx).QueryRow(ctx, `select `+userColumns+` from users where subject = $1`, subject))
+	if err != nil && !errors.Is(err, account.ErrNotFound) {
+		return u, fmt.Errorf("user by subject: %w", err)
+	}
+	return u, err
+}
+
+// UpdateMetadata changes a user's metadata under a lock of their row, so
+// that two changes made at once both apply.
+func (s *Store) UpdateMetadata(ctx context.Context, id string, change func(user, app json.RawMessage) (json.RawMessage, json.RawMessage, error)) (account.User, error) {
+	if !validUUID(id) {
+		return account.User{}, account.ErrNotFound
+	}
+	var u account.User
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		var user, app json.RawMessage
+		err := s.db(ctx).QueryRow(ctx, `select user_metadata, app_metadata from users where id = $1 for update`, id).Scan(&user, &app)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return account.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock user: %w", err)
+		}
+		newUser, newApp, err := change(user, app)
+		if err != nil {
+			return err
+		}
+		u, err = scanUser(s.db(ctx).QueryRow(ctx, `
+			update users set user_metadata = $2, app_metadata = $3, updated_at = now() where id = $1
+			returning `+userColumns, id, metadataOrEmpty(newUser), metadataOrEmpty(newApp)))
+		return err
+	})
+	return u, err
+}
+
+func metadataOrEmpty(m json.RawMessage) json.RawMessage {
+	if len(m) == 0 {
+		return account.EmptyMetadata
+	}
+	return m
 }
 
 func (s *Store) SetPasswordHash(ctx context.Context, id, hash string, changedAt time.Time) error {

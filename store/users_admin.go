@@ -19,7 +19,7 @@ func (s *Store) SearchUsers(ctx context.Context, q account.UserSearch) (account.
 	if b, err := base64.RawURLEncoding.DecodeString(q.After); err == nil {
 		after = cleanText(string(b)) // a forged cursor is only text to compare
 	}
-	q.Text = cleanText(q.Text)
+	q.Text, q.Subject = cleanText(q.Text), cleanText(q.Subject)
 	var lookup any
 	if q.PhoneLookup != nil {
 		lookup = q.PhoneLookup
@@ -27,11 +27,11 @@ func (s *Store) SearchUsers(ctx context.Context, q account.UserSearch) (account.
 	rows, err := s.db(ctx).Query(ctx, `
 		select `+userColumns+`
 		from users
-		where ($1 = '' or strpos(lower(email), $1) > 0)
+		where ($1 = '' or strpos(lower(email), $1) > 0 or subject = $5)
 		  and ($2::bytea is null or id in (select user_id from mfa_factors where phone_lookup = $2))
 		  and ($3 = '' or lower(email) > lower($3))
 		order by lower(email)
-		limit $4`, q.Text, lookup, after, q.Limit+1)
+		limit $4`, q.Text, lookup, after, q.Limit+1, q.Subject)
 	if err != nil {
 		return account.UserPage{}, fmt.Errorf("search users: %w", err)
 	}

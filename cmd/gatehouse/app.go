@@ -75,6 +75,9 @@ func openCLIStore(ctx context.Context, e env, flagValue string, migrate bool) (*
 // a password reset must pass, is nil only along with it. tune lays the
 // admin's signup limits over the defaults; nil where no one signs up.
 func newAccounts(st *store.Store, log *slog.Logger, mailer account.Mailer, factors account.SecondFactors, tune account.SignupRuleSource) *account.Service {
+	// The subject style is not a secret: reading it needs no master key,
+	// which the command line may not have. With no key NewService cannot fail.
+	tenant, _ := settings.NewService(st, st, nil, nil, settings.WithLog(log))
 	return account.NewService(account.Deps{
 		Users:         st,
 		Sessions:      st,
@@ -91,6 +94,7 @@ func newAccounts(st *store.Store, log *slog.Logger, mailer account.Mailer, facto
 		Signups:       st,
 		SignupRules:   account.DefaultSignupRules(),
 		TuneSignups:   tune,
+		SubjectStyle:  tenant.SubjectStyle,
 	})
 }
 

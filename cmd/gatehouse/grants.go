@@ -13,19 +13,20 @@ import (
 	"github.com/gatehouse-id/gatehouse/store"
 )
 
-// adminAPIName is how the grant commands let an operator name the admin API
-// without typing its issuer-based identifier.
-const adminAPIName = "admin"
+// builtInAPIs are the words the grant commands take for Gatehouse's own
+// APIs, so that an operator need not type their issuer-based identifiers.
+var builtInAPIs = map[string]string{"admin": server.AdminAPIPath, "management": server.ManagementAPIPath}
 
 // runClientsGrant lets a machine-to-machine application ask for an API's
 // tokens with some of its scopes (replacing an earlier grant for that API).
 func runClientsGrant(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "clients grant ID --api AUDIENCE --scope SCOPE... [flags]",
 		"Grants a machine-to-machine application an API's scopes: its client-credentials\n"+
-			"tokens for that API may then carry them. --api admin names Gatehouse's own admin API;\n"+
+			"tokens for that API may then carry them. --api admin names Gatehouse's own admin API,\n"+
+			"--api management the Auth0 Management API subset (/api/v2/);\n"+
 			"--scope all grants every scope the API defines. Replaces an earlier grant.",
 		"DATABASE_URL")
-	audience := fs.String("api", "", "the API's identifier (audience), or admin (required)")
+	audience := fs.String("api", "", "the API's identifier (audience), admin or management (required)")
 	var scopes stringList
 	fs.Var(&scopes, "scope", "`SCOPE` to grant (repeatable, comma-separated, or all)")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
@@ -70,8 +71,9 @@ func runClientsGrant(ctx context.Context, e env, args []string) error {
 // admin API checks the grant on every call.
 func runClientsRevokeGrant(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "clients revoke-grant ID --api AUDIENCE [flags]",
-		"Removes an application's grant for an API (--api admin: the admin API).", "DATABASE_URL")
-	audience := fs.String("api", "", "the API's identifier (audience), or admin (required)")
+		"Removes an application's grant for an API (--api admin: the admin API; --api\n"+
+			"management: the Management API).", "DATABASE_URL")
+	audience := fs.String("api", "", "the API's identifier (audience), admin or management (required)")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
 	id, st, err := argAndStore(ctx, e, fs, args, "client id", *databaseURL)
 	if err != nil {
@@ -92,10 +94,11 @@ func runClientsRevokeGrant(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-// findAPI loads the API an operator names by its identifier, or the admin
-// API by the word admin.
+// findAPI loads the API an operator names by its identifier, or a built-in
+// API by its word (admin, management).
 func findAPI(ctx context.Context, st *store.Store, audience string) (clients.API, error) {
-	if audience != adminAPIName {
+	path, builtIn := builtInAPIs[audience]
+	if !builtIn {
 		api, err := st.APIByIdentifier(ctx, audience)
 		if errors.Is(err, clients.ErrNotFound) {
 			return api, fmt.Errorf("no API has the identifier %q (gatehouse apis list shows them)", audience)
@@ -107,9 +110,9 @@ func findAPI(ctx context.Context, st *store.Store, audience string) (clients.API
 		return clients.API{}, err
 	}
 	for _, a := range apis {
-		if strings.HasSuffix(a.Identifier, server.AdminAPIPath) {
+		if strings.HasSuffix(a.Identifier, path) {
 			return a, nil
 		}
 	}
-	return clients.API{}, errors.New("the admin API is not registered yet: run gatehouse serve (or dev) once")
+	return clients.API{}, fmt.Errorf("the %s API is not registered yet: run gatehouse serve (or dev) once", audience)
 }

@@ -66,6 +66,11 @@ func TestGrantAdminAPIScopesFromTheCommandLine(t *testing.T) {
 	if r := gatehouse(context.Background(), vars, "", "clients", "grant", "deploy", "--api", "admin", "--scope", "read:settings,read:logs"); r.code != 0 {
 		t.Fatalf("clients grant: %d %s", r.code, r.stderr)
 	}
+	// The Management API has a word of its own too.
+	if r := gatehouse(context.Background(), vars, "", "clients", "grant", "deploy", "--api", "management", "--scope", "all"); r.code != 0 ||
+		!strings.Contains(r.stdout, issuer+"api/v2/ with: read:users update:users") {
+		t.Fatalf("clients grant --api management: %d %s%s", r.code, r.stdout, r.stderr)
+	}
 	cc := clientcredentials.Config{ClientID: "deploy", ClientSecret: secret, TokenURL: issuer + "oauth/token",
 		EndpointParams: map[string][]string{"audience": {issuer + "api/admin/"}}}
 	// call answers the admin API's status, or the token endpoint's refusal.

@@ -83,7 +83,8 @@ func runImportAuth0(ctx context.Context, e env, args []string) error {
 			return nil
 		}
 		u, err := accounts.ImportUser(ctx, account.Imported{Email: rec.Email, Name: rec.Name, EmailVerified: rec.EmailVerified,
-			PasswordHash: rec.PasswordHash, CreatedAt: rec.CreatedAt, Source: "auth0", ExternalID: rec.UserID}, account.Meta{})
+			PasswordHash: rec.PasswordHash, CreatedAt: rec.CreatedAt, Source: "auth0", ExternalID: rec.UserID,
+			UserMetadata: rec.UserMetadata, AppMetadata: rec.AppMetadata}, account.Meta{})
 		switch {
 		case errors.Is(err, account.ErrEmailTaken):
 			tally.skipped++
@@ -129,6 +130,8 @@ func runImportAuth0(ctx context.Context, e env, args []string) error {
 // isRefusal tells a problem with one line's data from a failure of the
 // import itself (the database gone), which must stop it.
 func isRefusal(err error) bool {
+	var metadata *account.MetadataError
 	return errors.Is(err, account.ErrInvalidEmail) || errors.Is(err, account.ErrInvalidName) ||
-		errors.Is(err, password.ErrMalformedHash)
+		errors.Is(err, password.ErrMalformedHash) || errors.Is(err, account.ErrInvalidSubject) ||
+		errors.Is(err, account.ErrSubjectTaken) || errors.As(err, &metadata)
 }

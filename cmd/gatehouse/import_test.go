@@ -24,7 +24,7 @@ func TestImportAuth0Export(t *testing.T) {
 		t.Fatal(err)
 	}
 	export := strings.Join([]string{
-		`{"user_id":"auth0|1","email":"ann@example.com","email_verified":true,"name":"Ann Lee","created_at":"2024-03-01T10:00:00Z","custom_password_hash":{"algorithm":"bcrypt","hash":{"value":"` + string(hash) + `"}},"mfa_factors":[{"phone":{"value":"+447911123456"}}]}`,
+		`{"user_id":"auth0|1","email":"ann@example.com","email_verified":true,"name":"Ann Lee","created_at":"2024-03-01T10:00:00Z","custom_password_hash":{"algorithm":"bcrypt","hash":{"value":"` + string(hash) + `"}},"mfa_factors":[{"phone":{"value":"+447911123456"}}],"user_metadata":{"theme":"dark"},"app_metadata":{"plan":"pro"}}`,
 		`{"user_id":"auth0|2","email":"bob@example.com","given_name":"Bob","passwordHash":"$2b$10$short"}`,
 		`{"user_id":"auth0|3","email":"not an address"}`,
 		`{broken`,
@@ -62,12 +62,24 @@ func TestImportAuth0Export(t *testing.T) {
 	var verified bool
 	var created time.Time
 	var factors int
-	if err := conn.QueryRow(context.Background(), `select email_verified, created_at, (select count(*) from mfa_factors f where f.user_id = u.id)
-		from users u where email = 'ann@example.com'`).Scan(&verified, &created, &factors); err != nil {
+	var subject, plan, theme string
+	if err := conn.QueryRow(context.Background(), `select email_verified, created_at, (select count(*) from mfa_factors f where f.user_id = u.id),
+			subject, app_metadata->>'plan', user_metadata->>'theme'
+		from users u where email = 'ann@example.com'`).Scan(&verified, &created, &factors, &subject, &plan, &theme); err != nil {
 		t.Fatal(err)
 	}
 	if !verified || !created.Equal(time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)) || factors != 1 {
 		t.Errorf("ann: verified %v, created %v, factors %d", verified, created, factors)
+	}
+	if subject != "auth0|1" || plan != "pro" || theme != "dark" {
+		t.Errorf("ann: subject %q, app_metadata.plan %q, user_metadata.theme %q; want her Auth0 id and metadata", subject, plan, theme)
+	}
+
+	// The operator finds her by her Auth0 id.
+	r = gatehouse(context.Background(), vars, "", "users", "list", "--query", "auth0|1")
+	if r.code != 0 || !strings.Contains(r.stdout, "ann@example.com") || strings.Contains(r.stdout, "cy@example.com") ||
+		!strings.Contains(r.stdout, "auth0|1") {
+		t.Errorf("users list --query auth0|1: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
 	// Ann logs in with her Auth0 password.

@@ -21,9 +21,10 @@ import (
 func runUsersList(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "users list [--query Q] [--limit N] [flags]",
 		"Lists users in email order. --query matches part of the email address, ignoring\n"+
-			"case; a phone number in international form (+447911123456) finds the user whose\n"+
-			"verified phone it is, which needs GATEHOUSE_SECRET_KEY.", "DATABASE_URL", "GATEHOUSE_SECRET_KEY (phone search)")
-	query := fs.String("query", "", "part of an email address, or a phone number in E.164")
+			"case, or a whole subject (the sub of the user's tokens, e.g. an imported user's\n"+
+			"auth0|60d5…); a phone number in international form (+447911123456) finds the\n"+
+			"user whose verified phone it is, which needs GATEHOUSE_SECRET_KEY.", "DATABASE_URL", "GATEHOUSE_SECRET_KEY (phone search)")
+	query := fs.String("query", "", "part of an email address, a subject, or a phone number in E.164")
 	limit := fs.Int("limit", 50, "at most this many users (up to 500)")
 	databaseURL := fs.String("database-url", "", "Postgres connection URL (overrides DATABASE_URL)")
 	if err := parseFlags(fs, args); err != nil {
@@ -57,10 +58,10 @@ func runUsersList(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tEMAIL\tVERIFIED\tADMIN\tBLOCKED\tCREATED\tLAST LOGIN")
+	fmt.Fprintln(w, "ID\tEMAIL\tVERIFIED\tADMIN\tBLOCKED\tCREATED\tLAST LOGIN\tSUBJECT")
 	for _, u := range page.Users {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, yesNo(u.EmailVerified), yesNo(u.Admin), yesNo(u.Blocked),
-			cliTime(u.CreatedAt), cliTime(u.LastLoginAt))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, yesNo(u.EmailVerified), yesNo(u.Admin), yesNo(u.Blocked),
+			cliTime(u.CreatedAt), cliTime(u.LastLoginAt), u.Subject)
 	}
 	if err := w.Flush(); err != nil {
 		return err
