@@ -193,7 +193,12 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 	for _, aud := range ar.GetRequestedAudience() {
 		ar.GrantAudience(aud)
 	}
+	if err := s.grantRoleScopes(ctx, ar, si.user.ID); err != nil {
+		s.oauth.WriteAuthorizeError(ctx, w, ar, err)
+		return
+	}
 	sess := s.newUserSession(si, ar.GetClient().GetID(), ar.GetGrantedScopes(), requestedAt)
+	sess.Audiences = ar.GetGrantedAudience()
 	resp, err := s.oauth.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
 		s.oauth.WriteAuthorizeError(ctx, w, ar, err)

@@ -26,6 +26,7 @@ const acrMultiFactor = "http://schemas.openid.net/pape/policies/2007/06/multi-fa
 func (s *Server) newUserSession(si signedIn, clientID string, scopes []string, requestedAt time.Time) *oidcSession {
 	sess := newOIDCSession()
 	sess.Subject = si.user.ID
+	sess.UserID = si.user.ID
 	sess.Username = si.user.Email
 	sess.ClientID = clientID
 	sess.Userinfo = s.cfg.Issuer.String() + "userinfo"

@@ -18,6 +18,26 @@ type oidcSession struct {
 	// Userinfo is the issuer's userinfo URL; access tokens for OIDC requests
 	// carry it as a second audience, as Auth0's do.
 	Userinfo string `json:"userinfo,omitempty"`
+	// UserID is the logged-in user's id, which roles are looked up by
+	// whatever the subject claim says; empty in sessions older than it, whose
+	// Subject is the user's id.
+	UserID string `json:"user_id,omitempty"`
+	// Audiences are the APIs the authorization request was granted.
+	Audiences []string `json:"audiences,omitempty"`
+	// Permissions is the access token's "permissions" claim, worked out
+	// afresh at every token request (package roles); nil leaves it out. It
+	// is never stored: fosite reads a code's stored session back into this
+	// one between our work and the signing, and a stored value would
+	// overwrite the fresh one.
+	Permissions []string `json:"-"`
+}
+
+// userID is the id of the user the session is for.
+func (s *oidcSession) userID() string {
+	if s.UserID != "" {
+		return s.UserID
+	}
+	return s.Subject
 }
 
 func newOIDCSession() *oidcSession {
@@ -35,13 +55,17 @@ func (s *oidcSession) Clone() fosite.Session {
 }
 
 // GetJWTClaims makes the access token's claims: sub, client_id (RFC 9068),
-// azp (what Auth0's libraries read) and, for OIDC requests, the userinfo
-// audience; fosite adds exp, iat, iss, scope, aud and a fresh jti.
+// azp (what Auth0's libraries read), permissions when the API asks for them
+// and, for OIDC requests, the userinfo audience; fosite adds exp, iat, iss, scope, aud and a fresh jti.
 func (s *oidcSession) GetJWTClaims() jwt.JWTClaimsContainer {
+	extra := map[string]any{"client_id": s.ClientID, "azp": s.ClientID}
+	if s.Permissions != nil {
+		extra["permissions"] = s.Permissions
+	}
 	return &accessTokenClaims{
 		JWTClaims: &jwt.JWTClaims{
 			Subject: s.Subject,
-			Extra:   map[string]any{"client_id": s.ClientID, "azp": s.ClientID},
+			Extra:   extra,
 		},
 		userinfo: s.Userinfo,
 	}

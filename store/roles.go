@@ -254,3 +254,13 @@ func (s *Store) SetAPISettings(ctx context.Context, st roles.Settings) error {
 	}
 	return nil
 }
+
+// AllAPIScopeValues lists every scope any API defines, each once: what a
+// user-facing application may ask for.
+func (s *Store) AllAPIScopeValues(ctx context.Context) ([]string, error) {
+	var out []string
+	if err := s.db(ctx).QueryRow(ctx, `select coalesce(array_agg(distinct value), '{}') from api_scopes`).Scan(&out); err != nil {
+		return nil, fmt.Errorf("all api scopes: %w", err)
+	}
+	return out, nil
+}
