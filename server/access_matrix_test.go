@@ -221,6 +221,17 @@ var accessMatrix = map[string]access{
 	"POST api/admin/users/{id}/reset-mfa":               apiToken,
 	"POST api/admin/users/{id}/revoke-sessions":         apiToken,
 	"GET api/admin/stats":                               apiToken,
+	"GET api/admin/roles":                               apiToken,
+	"POST api/admin/roles":                              apiToken,
+	"GET api/admin/roles/{id}":                          apiToken,
+	"PATCH api/admin/roles/{id}":                        apiToken,
+	"DELETE api/admin/roles/{id}":                       apiToken,
+	"PUT api/admin/roles/{id}/permissions":              apiToken,
+	"GET api/admin/users/{id}/roles":                    apiToken,
+	"POST api/admin/users/{id}/roles":                   apiToken,
+	"DELETE api/admin/users/{id}/roles":                 apiToken,
+	"GET api/admin/apis/{id}/rbac":                      apiToken,
+	"PUT api/admin/apis/{id}/rbac":                      apiToken,
 	" api/admin/":                                       public, // any other admin API path: 404 for everyone
 
 	"GET static/": public,
