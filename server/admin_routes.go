@@ -33,6 +33,16 @@ func (s *Server) adminRoutes(handle func(method, path string, h http.Handler)) {
 	admin("POST", "admin/apis/{id}/grants", s.handleAdminAPIGrant())
 	admin("POST", "admin/apis/{id}/delete", s.handleAdminAPIDelete())
 
+	admin("POST", "admin/apis/{id}/rbac", s.handleAdminAPIRBAC())
+	admin("GET", "admin/roles", s.handleAdminRoles())
+	admin("POST", "admin/roles", s.handleAdminRoleCreate())
+	admin("GET", "admin/roles/{id}", s.handleAdminRole())
+	admin("POST", "admin/roles/{id}", s.handleAdminRoleSave())
+	admin("POST", "admin/roles/{id}/permissions", s.handleAdminRolePermissions())
+	admin("POST", "admin/roles/{id}/delete", s.handleAdminRoleDelete())
+	admin("GET", "admin/users/{id}/roles", s.handleAdminUserRoles())
+	admin("POST", "admin/users/{id}/roles", s.handleAdminUserRolesChange())
+
 	admin("GET", "admin/try", s.handleAdminTry())
 	admin("POST", "admin/try", s.handleAdminTryStart())
 	// The test login replaces the browser's session with whoever logged in,
