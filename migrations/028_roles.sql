@@ -41,8 +41,20 @@ create table api_rbac (
     updated_at        timestamptz not null default now()
 );
 
+-- Custom claims without code: per application, a claim name (a URL) gets
+-- a source (a user attribute) in the ID token, the access token or both.
+create table client_claims (
+    client_id text not null references oauth_clients (id) on delete cascade,
+    claim     text not null check (length(claim) between 1 and 200),
+    source    text not null check (length(source) between 1 and 200),
+    target    text not null check (target in ('id_token', 'access_token', 'both')),
+    position  integer not null,
+    primary key (client_id, claim)
+);
+
 ---- create above / drop below ----
 
+drop table client_claims;
 drop table api_rbac;
 drop table user_roles;
 drop table role_permissions;

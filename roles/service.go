@@ -370,3 +370,19 @@ func (s *Service) record(ctx context.Context, e account.Event, m account.Meta) {
 		s.log.ErrorContext(ctx, "audit log write failed", "event", e.Type, "err", err)
 	}
 }
+
+// HeldOn lists the permissions the user holds on the API named by the one
+// audience; nil when there is not exactly one, or it is no API.
+func (s *Service) HeldOn(ctx context.Context, userID string, audiences []string) ([]string, error) {
+	if len(audiences) != 1 {
+		return nil, nil
+	}
+	a, err := s.apis.APIByIdentifier(ctx, audiences[0])
+	if errors.Is(err, clients.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, wrap("load api", err)
+	}
+	return s.store.UserPermissions(ctx, userID, a.ID)
+}

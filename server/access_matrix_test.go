@@ -230,6 +230,8 @@ var accessMatrix = map[string]access{
 	"POST api/admin/users/{id}/reset-mfa":               apiToken,
 	"POST api/admin/users/{id}/revoke-sessions":         apiToken,
 	"GET api/admin/stats":                               apiToken,
+	"GET api/admin/clients/{id}/claims":                 apiToken,
+	"PUT api/admin/clients/{id}/claims":                 apiToken,
 	"GET api/admin/roles":                               apiToken,
 	"POST api/admin/roles":                              apiToken,
 	"GET api/admin/roles/{id}":                          apiToken,

@@ -78,6 +78,8 @@ func (s *Server) apiRoutes(handle func(method, path string, h http.Handler)) {
 	handle("POST", "api/admin/users/{id}/reset-mfa", s.handleAPIUserAction("reset-mfa"))
 	handle("POST", "api/admin/users/{id}/revoke-sessions", s.handleAPIUserAction("revoke-sessions"))
 	handle("GET", "api/admin/stats", s.handleAPIStats())
+	handle("GET", "api/admin/clients/{id}/claims", s.handleAPIGetClaims())
+	handle("PUT", "api/admin/clients/{id}/claims", s.handleAPISetClaims())
 	handle("GET", "api/admin/roles", s.handleAPIListRoles())
 	handle("POST", "api/admin/roles", s.handleAPICreateRole())
 	handle("GET", "api/admin/roles/{id}", s.handleAPIGetRole())

@@ -12,6 +12,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/gatehouse-id/gatehouse/assurance"
+	"github.com/gatehouse-id/gatehouse/claims"
 	"github.com/gatehouse-id/gatehouse/mfa/risk"
 	"github.com/gatehouse-id/gatehouse/store"
 )
@@ -199,6 +200,14 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 	}
 	sess := s.newUserSession(si, ar.GetClient().GetID(), ar.GetGrantedScopes(), requestedAt)
 	sess.Audiences = ar.GetGrantedAudience()
+	custom, err := s.customClaims(ctx, ar.GetClient().GetID(), si.user, sess.Audiences, claims.IDToken)
+	if err != nil {
+		s.oauth.WriteAuthorizeError(ctx, w, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	for k, v := range custom {
+		sess.Claims.Extra[k] = v
+	}
 	resp, err := s.oauth.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
 		s.oauth.WriteAuthorizeError(ctx, w, ar, err)

@@ -30,6 +30,9 @@ type oidcSession struct {
 	// one between our work and the signing, and a stored value would
 	// overwrite the fresh one.
 	Permissions []string `json:"-"`
+	// Custom are the application's custom claims for the access token,
+	// worked out afresh at every token request like Permissions.
+	Custom map[string]any `json:"-"`
 }
 
 // userID is the id of the user the session is for.
@@ -59,6 +62,9 @@ func (s *oidcSession) Clone() fosite.Session {
 // and, for OIDC requests, the userinfo audience; fosite adds exp, iat, iss, scope, aud and a fresh jti.
 func (s *oidcSession) GetJWTClaims() jwt.JWTClaimsContainer {
 	extra := map[string]any{"client_id": s.ClientID, "azp": s.ClientID}
+	for k, v := range s.Custom {
+		extra[k] = v // URL names, which no claim set here can be
+	}
 	if s.Permissions != nil {
 		extra["permissions"] = s.Permissions
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/claims"
 	"github.com/gatehouse-id/gatehouse/roles"
 )
 
@@ -75,6 +77,24 @@ func (s *Server) applyRoles(ctx context.Context, ar fosite.AccessRequester) erro
 		return !slices.Contains(scopesSupported, sc) && !slices.Contains(d.Scopes, sc)
 	})
 	sess.Permissions = d.Permissions
+	return s.applyCustomClaims(ctx, ar, sess, audiences)
+}
+
+// applyCustomClaims sets the access token's custom claims for the user the
+// session is for.
+func (s *Server) applyCustomClaims(ctx context.Context, ar fosite.AccessRequester, sess *oidcSession, audiences []string) error {
+	u, err := s.accounts.User(ctx, sess.userID())
+	if errors.Is(err, account.ErrNotFound) {
+		return fosite.ErrInvalidGrant.WithHint("The user no longer exists.")
+	}
+	if err != nil {
+		return fosite.ErrServerError.WithWrap(err)
+	}
+	custom, err := s.customClaims(ctx, ar.GetClient().GetID(), u, audiences, claims.AccessToken)
+	if err != nil {
+		return fosite.ErrServerError.WithWrap(err)
+	}
+	sess.Custom = custom
 	return nil
 }
 

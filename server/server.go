@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/cache"
+	"github.com/gatehouse-id/gatehouse/claims"
 	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/keys"
 	"github.com/gatehouse-id/gatehouse/mail"
@@ -83,6 +84,7 @@ type Server struct {
 	clients    clients.Store
 	clientAdm  *clients.Service
 	roles      *roles.Service
+	claims     *claims.Service
 	keys       *keys.Manager
 	signer     *rotatingSigner
 	oauth      fosite.OAuth2Provider
@@ -178,6 +180,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	if d.Store != nil {
 		s.roles = roles.NewService(roles.Deps{Store: d.Store, APIs: d.Store, Audit: d.Store, Now: d.Now, Log: d.Log})
+		s.claims = claims.NewService(d.Store, d.Store, d.Now, d.Log)
 	}
 	if d.MFA != nil && d.Store != nil {
 		// Browsers take only a domain name as a passkey's relying party: an

@@ -53,3 +53,33 @@ func TestRolesCommands(t *testing.T) {
 		t.Errorf("after delete the list shows %q", got)
 	}
 }
+
+func TestClientsClaims(t *testing.T) {
+	vars := map[string]string{"DATABASE_URL": storetest.NewDatabase(t)}
+	ctx := context.Background()
+	r := gatehouse(ctx, vars, "", "clients", "create", "--name", "App", "--type", "spa", "--callback", "http://localhost:3000/")
+	if r.code != 0 {
+		t.Fatalf("clients create: %d %s", r.code, r.stderr)
+	}
+	id := strings.Fields(r.stdout)[0]
+	r = gatehouse(ctx, vars, "", "clients", "claims", id, "--claim", "https://example.com/roles=roles@both", "--claim", "https://example.com/e=email@id_token")
+	if want := "https://example.com/roles=roles@both\nhttps://example.com/e=email@id_token\n"; r.code != 0 || r.stdout != want {
+		t.Fatalf("set: exit %d, stdout %q, stderr %q; want %q", r.code, r.stdout, r.stderr, want)
+	}
+	for _, c := range []struct{ spec, want string }{
+		{"roles=roles@both", "not a namespaced claim name"},
+		{"https://example.com/m=app_metadata.roles@both", "not available yet"},
+		{"https://example.com/x", "write CLAIM=SOURCE@TOKEN"},
+	} {
+		r := gatehouse(ctx, vars, "", "clients", "claims", id, "--claim", c.spec)
+		if r.code != 1 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("--claim %s: exit %d, stderr %q; want %q", c.spec, r.code, r.stderr, c.want)
+		}
+	}
+	if r := gatehouse(ctx, vars, "", "clients", "claims", id); r.stdout != "https://example.com/roles=roles@both\nhttps://example.com/e=email@id_token\n" {
+		t.Errorf("a refused change changed them: %q", r.stdout)
+	}
+	if r := gatehouse(ctx, vars, "", "clients", "claims", id, "--clear"); r.code != 0 || r.stdout != "" {
+		t.Errorf("--clear: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+}
