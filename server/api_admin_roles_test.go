@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -109,4 +110,22 @@ func toStrings(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+func TestAdminAPIRefusesOversizedAndMalformedRoles(t *testing.T) {
+	h := newHarness(t)
+	c := h.newAPIClient(t, "deploy", "create:roles", "update:roles", "update:users")
+	c.call(t, "POST", "/api/admin/roles", `{"name":"`+strings.Repeat("r", 101)+`"}`).expect(t, 400, "invalid_role")
+	c.call(t, "POST", "/api/admin/roles", `{"name":"a\u0000b"}`).expect(t, 400, "invalid_role")
+	c.call(t, "POST", "/api/admin/roles", `{"name":["x"]}`).expect(t, 400, "invalid_body")
+	r := c.call(t, "POST", "/api/admin/roles", `{"name":"x"}`)
+	r.expect(t, 201, "")
+	id := r.body["id"].(string)
+	var perms []string
+	for i := range 201 {
+		perms = append(perms, `{"resource_server_identifier":"https://api.example.com","permission_name":"p`+strconv.Itoa(i)+`"}`)
+	}
+	c.call(t, "PUT", "/api/admin/roles/"+id+"/permissions", `{"permissions":[`+strings.Join(perms, ",")+`]}`).expect(t, 400, "invalid_role")
+	c.call(t, "POST", "/api/admin/users/not-a-uuid/roles", `{"roles":["`+id+`"]}`).expect(t, 404, "not_found")
+	c.call(t, "PUT", "/api/admin/roles/"+id+"/permissions", `{"permissions":[{"resource_server_identifier":"https://api.example.com"}`).expect(t, 400, "invalid_body")
 }

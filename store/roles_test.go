@@ -150,3 +150,26 @@ func TestRoleNamesAreUniqueAndSettingsDefaultOff(t *testing.T) {
 		t.Fatalf("settings %+v, want %+v", got, want)
 	}
 }
+
+func TestTwoSavesOfARolesPermissionsAtOnceLeaveOneOfThemWhole(t *testing.T) {
+	st, messages, _, role, _ := rbacFixture(t)
+	a := []roles.Permission{{APIID: messages.ID, Value: "read:messages"}}
+	b := []roles.Permission{{APIID: messages.ID, Value: "write:messages"}}
+	for range 10 {
+		errs := make(chan error, 2)
+		go func() { errs <- st.SetRolePermissions(ctxB, role.ID, a) }()
+		go func() { errs <- st.SetRolePermissions(ctxB, role.ID, b) }()
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := st.RolePermissions(ctxB, role.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 {
+			t.Fatalf("after two saves at once the role holds %+v, want one list or the other", got)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -81,5 +83,43 @@ func TestClientsClaims(t *testing.T) {
 	}
 	if r := gatehouse(ctx, vars, "", "clients", "claims", id, "--clear"); r.code != 0 || r.stdout != "" {
 		t.Errorf("--clear: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestImportAuth0Roles(t *testing.T) {
+	vars := map[string]string{"DATABASE_URL": storetest.NewDatabase(t)}
+	ctx := context.Background()
+	for _, args := range [][]string{
+		{"apis", "create", "--identifier", "https://api.example.com", "--name", "API"},
+		{"apis", "scopes", "https://api.example.com", "--scope", "read:messages,write:messages"},
+	} {
+		if r := gatehouse(ctx, vars, "", args...); r.code != 0 {
+			t.Fatalf("%v: %s", args, r.stderr)
+		}
+	}
+	if r := gatehouse(ctx, vars, "violet tractor meadow\n", "users", "create", "--email", "ann@example.com", "--password-stdin"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	file := filepath.Join(t.TempDir(), "roles.ndjson")
+	content := `{"id":"rol_1","name":"reader","description":"Reads","permissions":[{"resource_server_identifier":"https://api.example.com","permission_name":"read:messages"}],"users":[{"user_id":"auth0|1","email":"ann@example.com"},{"email":"zed@example.com"}]}
+{"name":"bad","permissions":[{"resource_server_identifier":"https://api.example.com","permission_name":"delete:all"}]}
+not json
+`
+	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for run := 1; run <= 2; run++ {
+		r := gatehouse(ctx, vars, "", "import", "auth0-roles", file)
+		if r.code != 1 || r.stdout != "3 roles read, 1 assignments made, 3 problems\n" {
+			t.Fatalf("run %d: exit %d, stdout %q, stderr %q", run, r.code, r.stdout, r.stderr)
+		}
+		for _, want := range []string{`line 1: reader: no user has the email "zed@example.com"`, `line 2: bad: permissions: "delete:all" is not a scope`, "line 3: not a role"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("run %d: stderr %q lacks %q", run, r.stderr, want)
+			}
+		}
+	}
+	if r := gatehouse(ctx, vars, "", "roles", "show", "reader"); r.stdout != "https://api.example.com read:messages\n" {
+		t.Errorf("roles show reader: %q", r.stdout)
 	}
 }
