@@ -191,6 +191,8 @@ var accessMatrix = map[string]access{
 	"POST admin/apis/{id}/scopes":                adminOnly,
 	"POST admin/apis/{id}/grants":                adminOnly,
 	"POST admin/apis/{id}/delete":                adminOnly,
+	"GET admin/applications/{id}/claims":         adminOnly,
+	"POST admin/applications/{id}/claims":        adminOnly,
 	"POST admin/apis/{id}/rbac":                  adminOnly,
 	"GET admin/roles":                            adminOnly,
 	"POST admin/roles":                           adminOnly,

@@ -93,3 +93,37 @@ func TestEveryRolesFormNeedsTheSessionsCSRFTokenAndASecondFactor(t *testing.T) {
 		t.Errorf("a refused form changed the role: %+v %v", role, err)
 	}
 }
+
+func TestAdminSetsAnApplicationsCustomClaims(t *testing.T) {
+	h := newAdminHarness(t)
+	admin := h.adminBrowser(t)
+	id, _ := h.createApp(t, admin, "Shop", "spa")
+	page := "/admin/applications/" + id + "/claims"
+	if app := h.do(admin, "GET", "/admin/applications/"+id, nil); !strings.Contains(app.body, `href="/admin/applications/`+id+`/claims"`) {
+		t.Error("the application's page does not link to its custom claims")
+	}
+	for text, want := range map[string]string{
+		"roles = roles @ both":                                "not a namespaced claim name",
+		"https://example.com/m = app_metadata.plan @ both":    "not available yet",
+		"https://example.com/roles roles":                     "line 1: write claim = source @ token",
+		"https://example.com/p = permissions @ refresh_token": "id_token, access_token or both",
+	} {
+		r := h.adminPost(t, admin, page, page, url.Values{"claims": {text}})
+		r.expect(t, http.StatusBadRequest, "admin-applications")
+		if !strings.Contains(r.body, want) {
+			t.Errorf("%q: the page does not say %q", text, want)
+		}
+	}
+	h.adminPost(t, admin, page, page, url.Values{"claims": {"https://example.com/roles = roles @ both\n\nhttps://example.com/email = email @ id_token"}}).
+		expectRedirect(t, page)
+	got, err := h.st.ClientClaims(context.Background(), id)
+	if err != nil || len(got) != 2 || got[0].Claim != "https://example.com/roles" || got[1].Target != "id_token" {
+		t.Fatalf("stored claims %+v %v", got, err)
+	}
+	if r := h.do(admin, "GET", page, nil); !strings.Contains(r.body, "https://example.com/email = email @ id_token") {
+		t.Error("the page does not show the saved claims")
+	}
+	if d := auditDetails(t, h, "admin.client_claims_updated"); len(d) != 1 || !strings.Contains(d[0], "admin:"+adminEmail) {
+		t.Errorf("audit: %v", d)
+	}
+}

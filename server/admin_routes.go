@@ -33,6 +33,8 @@ func (s *Server) adminRoutes(handle func(method, path string, h http.Handler)) {
 	admin("POST", "admin/apis/{id}/grants", s.handleAdminAPIGrant())
 	admin("POST", "admin/apis/{id}/delete", s.handleAdminAPIDelete())
 
+	admin("GET", "admin/applications/{id}/claims", s.handleAdminClaims())
+	admin("POST", "admin/applications/{id}/claims", s.handleAdminClaimsSave())
 	admin("POST", "admin/apis/{id}/rbac", s.handleAdminAPIRBAC())
 	admin("GET", "admin/roles", s.handleAdminRoles())
 	admin("POST", "admin/roles", s.handleAdminRoleCreate())
