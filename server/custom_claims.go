@@ -13,8 +13,9 @@ import (
 // token at every token request, like its permissions.
 
 // customClaims builds the custom claims of the client's token of kind t
-// for the user; nil when the application maps none.
-func (s *Server) customClaims(ctx context.Context, clientID string, u account.User, audiences []string, t claims.Target) (map[string]any, error) {
+// for the user user loads, called only when the application maps some; nil
+// when it maps none.
+func (s *Server) customClaims(ctx context.Context, clientID string, user func() (account.User, error), audiences []string, t claims.Target) (map[string]any, error) {
 	if s.claims == nil || s.roles == nil {
 		return nil, nil
 	}
@@ -30,6 +31,10 @@ func (s *Server) customClaims(ctx context.Context, clientID string, u account.Us
 	}
 	if len(wanted) == 0 {
 		return nil, nil
+	}
+	u, err := user()
+	if err != nil {
+		return nil, err
 	}
 	subj := claims.Subject{UserID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name}
 	held, err := s.roles.UserRoles(ctx, u.ID)

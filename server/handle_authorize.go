@@ -11,6 +11,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/claims"
 	"github.com/gatehouse-id/gatehouse/mfa/risk"
@@ -200,7 +201,7 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 	}
 	sess := s.newUserSession(si, ar.GetClient().GetID(), ar.GetGrantedScopes(), requestedAt)
 	sess.Audiences = ar.GetGrantedAudience()
-	custom, err := s.customClaims(ctx, ar.GetClient().GetID(), si.user, sess.Audiences, claims.IDToken)
+	custom, err := s.customClaims(ctx, ar.GetClient().GetID(), func() (account.User, error) { return si.user, nil }, sess.Audiences, claims.IDToken)
 	if err != nil {
 		s.oauth.WriteAuthorizeError(ctx, w, ar, fosite.ErrServerError.WithWrap(err))
 		return

@@ -83,14 +83,11 @@ func (s *Server) applyRoles(ctx context.Context, ar fosite.AccessRequester) erro
 // applyCustomClaims sets the access token's custom claims for the user the
 // session is for.
 func (s *Server) applyCustomClaims(ctx context.Context, ar fosite.AccessRequester, sess *oidcSession, audiences []string) error {
-	u, err := s.accounts.User(ctx, sess.userID())
+	user := func() (account.User, error) { return s.accounts.User(ctx, sess.userID()) }
+	custom, err := s.customClaims(ctx, ar.GetClient().GetID(), user, audiences, claims.AccessToken)
 	if errors.Is(err, account.ErrNotFound) {
 		return fosite.ErrInvalidGrant.WithHint("The user no longer exists.")
 	}
-	if err != nil {
-		return fosite.ErrServerError.WithWrap(err)
-	}
-	custom, err := s.customClaims(ctx, ar.GetClient().GetID(), u, audiences, claims.AccessToken)
 	if err != nil {
 		return fosite.ErrServerError.WithWrap(err)
 	}
