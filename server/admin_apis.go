@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/roles"
 )
 
 // The APIs pages: the list with its create form, and one API's settings,
@@ -28,6 +29,7 @@ type adminAPIData struct {
 	// ScopeText is the scopes textarea, what the admin typed when refused.
 	ScopeText string
 	Grants    []adminGrantRow
+	RBAC      roles.Settings
 }
 
 // adminGrantRow is one machine-to-machine application and what it may ask
@@ -124,6 +126,10 @@ func (s *Server) renderAdminAPI(w http.ResponseWriter, r *http.Request, status i
 	}
 	d := adminAPIData{API: a, System: s.builtInAPI(a.Identifier), Name: a.Name,
 		Lifetime: clients.FormatLifetime(a.TokenLifetime), Scopes: scopes, ScopeText: clients.FormatScopeList(scopes)}
+	if d.RBAC, err = s.roles.APISettings(ctx, a.ID); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	for _, app := range apps {
 		if app.Type != clients.M2M {
 			continue

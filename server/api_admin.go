@@ -42,6 +42,10 @@ var AdminScopes = []clients.Scope{
 	{Value: "update:settings", Description: "Change settings, including provider secrets"},
 	{Value: "read:logs", Description: "Read the audit log"},
 	{Value: "read:stats", Description: "Read the dashboard figures"},
+	{Value: "read:roles", Description: "Read roles and their permissions"},
+	{Value: "create:roles", Description: "Create roles"},
+	{Value: "update:roles", Description: "Change roles and their permissions"},
+	{Value: "delete:roles", Description: "Delete roles"},
 }
 
 // AdminAPIPath is where the admin API lives under the issuer; with the issuer

@@ -11,7 +11,9 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/assurance"
+	"github.com/gatehouse-id/gatehouse/claims"
 	"github.com/gatehouse-id/gatehouse/mfa/risk"
 	"github.com/gatehouse-id/gatehouse/store"
 )
@@ -193,7 +195,20 @@ func (s *Server) issueCode(w http.ResponseWriter, r *http.Request, ar fosite.Aut
 	for _, aud := range ar.GetRequestedAudience() {
 		ar.GrantAudience(aud)
 	}
+	if err := s.grantRoleScopes(ctx, ar, si.user.ID); err != nil {
+		s.oauth.WriteAuthorizeError(ctx, w, ar, err)
+		return
+	}
 	sess := s.newUserSession(si, ar.GetClient().GetID(), ar.GetGrantedScopes(), requestedAt)
+	sess.Audiences = ar.GetGrantedAudience()
+	custom, err := s.customClaims(ctx, ar.GetClient().GetID(), func() (account.User, error) { return si.user, nil }, sess.Audiences, claims.IDToken)
+	if err != nil {
+		s.oauth.WriteAuthorizeError(ctx, w, ar, fosite.ErrServerError.WithWrap(err))
+		return
+	}
+	for k, v := range custom {
+		sess.Claims.Extra[k] = v
+	}
 	// The code's rows go to Postgres in one round trip, before the browser
 	// is sent on with the code.
 	ctx = store.WithDeferredWrites(ctx)

@@ -43,6 +43,10 @@ func (s *Server) handleToken() http.Handler {
 				return
 			}
 		}
+		if err := s.applyRoles(ctx, ar); err != nil {
+			s.oauth.WriteAccessError(ctx, w, ar, err)
+			return
+		}
 		if err := s.applyAPILifetime(ctx, ar); err != nil {
 			s.oauth.WriteAccessError(ctx, w, ar, err)
 			return

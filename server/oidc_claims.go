@@ -27,6 +27,7 @@ func (s *Server) newUserSession(si signedIn, clientID string, scopes []string, r
 	sess := newOIDCSession()
 	sess.Subject = si.user.ID
 	sess.PublicSubject = subjectOf(si.user)
+	sess.UserID = si.user.ID
 	sess.Username = si.user.Email
 	sess.ClientID = clientID
 	sess.Userinfo = s.cfg.Issuer.String() + "userinfo"

@@ -76,6 +76,11 @@ var (
 type clientRegistry struct {
 	clients clients.Store
 	grants  clients.GrantStore
+	// apiScopes lets a user-facing client ask for any API's scopes, as in
+	// Auth0: which of them a user's token gets is package roles' decision.
+	apiScopes interface {
+		AllAPIScopeValues(ctx context.Context) ([]string, error)
+	}
 }
 
 func (r clientRegistry) GetClient(ctx context.Context, id string) (fosite.Client, error) {
@@ -114,6 +119,13 @@ func (r clientRegistry) loadClient(ctx context.Context, id string) (fosite.Clien
 		for _, g := range grants {
 			scopes = append(scopes, g.Scopes...)
 		}
+	}
+	if c.Type != clients.M2M && r.apiScopes != nil {
+		values, err := r.apiScopes.AllAPIScopeValues(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load api scopes: %w", err)
+		}
+		scopes = append(slices.Clone(scopesSupported), values...)
 	}
 	return &fositeClient{c: c, audiences: audiences, scopes: scopes}, nil
 }

@@ -23,12 +23,35 @@ type oidcSession struct {
 	// tokens are keyed by. Empty in sessions stored before subjects
 	// existed (their subject was the id) and for machine clients.
 	PublicSubject string `json:"sub,omitempty"`
+	// UserID is the logged-in user's id, which roles are looked up by
+	// whatever the subject claim says; empty in sessions older than it, whose
+	// Subject is the user's id.
+	UserID string `json:"user_id,omitempty"`
+	// Audiences are the APIs the authorization request was granted.
+	Audiences []string `json:"audiences,omitempty"`
+	// Permissions is the access token's "permissions" claim, worked out
+	// afresh at every token request (package roles); nil leaves it out. It
+	// is never stored: fosite reads a code's stored session back into this
+	// one between our work and the signing, and a stored value would
+	// overwrite the fresh one.
+	Permissions []string `json:"-"`
+	// Custom are the application's custom claims for the access token,
+	// worked out afresh at every token request like Permissions.
+	Custom map[string]any `json:"-"`
 }
 
 // publicSubject is the sub the session's tokens carry.
 func (s *oidcSession) publicSubject() string {
 	if s.PublicSubject != "" {
 		return s.PublicSubject
+	}
+	return s.Subject
+}
+
+// userID is the id of the user the session is for.
+func (s *oidcSession) userID() string {
+	if s.UserID != "" {
+		return s.UserID
 	}
 	return s.Subject
 }
@@ -48,13 +71,20 @@ func (s *oidcSession) Clone() fosite.Session {
 }
 
 // GetJWTClaims makes the access token's claims: sub, client_id (RFC 9068),
-// azp (what Auth0's libraries read) and, for OIDC requests, the userinfo
-// audience; fosite adds exp, iat, iss, scope, aud and a fresh jti.
+// azp (what Auth0's libraries read), permissions when the API asks for them
+// and, for OIDC requests, the userinfo audience; fosite adds exp, iat, iss, scope, aud and a fresh jti.
 func (s *oidcSession) GetJWTClaims() jwt.JWTClaimsContainer {
+	extra := map[string]any{"client_id": s.ClientID, "azp": s.ClientID}
+	for k, v := range s.Custom {
+		extra[k] = v // URL names, which no claim set here can be
+	}
+	if s.Permissions != nil {
+		extra["permissions"] = s.Permissions
+	}
 	return &accessTokenClaims{
 		JWTClaims: &jwt.JWTClaims{
 			Subject: s.publicSubject(),
-			Extra:   map[string]any{"client_id": s.ClientID, "azp": s.ClientID},
+			Extra:   extra,
 		},
 		userinfo: s.Userinfo,
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/cache"
+	"github.com/gatehouse-id/gatehouse/claims"
 	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/keys"
 	"github.com/gatehouse-id/gatehouse/mail"
@@ -24,6 +25,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/mfa/risk"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
 	"github.com/gatehouse-id/gatehouse/passkey"
+	"github.com/gatehouse-id/gatehouse/roles"
 	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/store"
 )
@@ -81,6 +83,8 @@ type Server struct {
 	store      *store.Store
 	clients    clients.Store
 	clientAdm  *clients.Service
+	roles      *roles.Service
+	claims     *claims.Service
 	keys       *keys.Manager
 	signer     *rotatingSigner
 	oauth      fosite.OAuth2Provider
@@ -174,6 +178,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if s.clientAdm == nil && d.Store != nil {
 		s.clientAdm = clients.NewService(clients.Deps{Registry: d.Store, Audit: d.Store, Now: d.Now, Log: d.Log})
 	}
+	if d.Store != nil {
+		s.roles = roles.NewService(roles.Deps{Store: d.Store, APIs: d.Store, Audit: d.Store, Now: d.Now, Log: d.Log})
+		s.claims = claims.NewService(d.Store, d.Store, d.Now, d.Log)
+	}
 	if d.MFA != nil && d.Store != nil {
 		// Browsers take only a domain name as a passkey's relying party: an
 		// issuer on an IP address offers no passkeys.
@@ -184,7 +192,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 		}
 	}
 	s.authority = s.newAuthority(d.Risk)
-	storage := store.NewOAuth2(d.Store, clientRegistry{clients: d.Clients, grants: d.Store}, cfg.Refresh)
+	registry := clientRegistry{clients: d.Clients, grants: d.Store}
+	if d.Store != nil {
+		registry.apiScopes = d.Store
+	}
+	storage := store.NewOAuth2(d.Store, registry, cfg.Refresh)
 	provider, _ := newFositeProvider(cfg.Issuer.String(), cfg.SecretKey, s.lifetimes, storage, s.signer)
 	s.oauth = outageAwareProvider{OAuth2Provider: provider, s: s}
 	return s, nil

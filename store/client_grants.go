@@ -45,11 +45,14 @@ func (s *Store) SetAPIScopes(ctx context.Context, apiID string, scopes []clients
 		for i, sc := range scopes {
 			values[i], descriptions[i] = sc.Value, sc.Description
 		}
-		_, err := s.db(ctx).Exec(ctx, `delete from api_scopes where api_id = $1`, apiID)
+		// Only the scopes that are gone are deleted: roles hold the others
+		// as permissions, and would lose them with a delete of all.
+		_, err := s.db(ctx).Exec(ctx, `delete from api_scopes where api_id = $1 and value <> all($2::text[])`, apiID, values)
 		if err == nil {
 			_, err = s.db(ctx).Exec(ctx, `
 				insert into api_scopes (api_id, value, description)
-				select $1, v, d from unnest($2::text[], $3::text[]) as t(v, d)`, apiID, values, descriptions)
+				select $1, v, d from unnest($2::text[], $3::text[]) as t(v, d)
+				on conflict (api_id, value) do update set description = excluded.description`, apiID, values, descriptions)
 		}
 		if err == nil {
 			_, err = s.db(ctx).Exec(ctx, `

@@ -18,6 +18,8 @@ var apisVerbs = []groupVerb{
 	{"list", "", runAPIsList},
 	{"update", "IDENTIFIER [--name N] [--token-lifetime D]", runAPIsUpdate},
 	{"delete", "IDENTIFIER", runAPIsDelete},
+	{"scopes", "IDENTIFIER --scope S...", runAPIsScopes},
+	{"rbac", "IDENTIFIER [--enforce=B] [--token-permissions=B]", runAPIsRBAC},
 }
 
 func runAPIsCreate(ctx context.Context, e env, args []string) error {

@@ -23,6 +23,7 @@ var clientsVerbs = []groupVerb{
 	{"delete", "ID", runClientsDelete},
 	{"grant", "ID --api AUDIENCE|admin --scope SCOPE...|all", runClientsGrant},
 	{"revoke-grant", "ID --api AUDIENCE|admin", runClientsRevokeGrant},
+	{"claims", "ID [--claim CLAIM=SOURCE@TOKEN...] [--clear]", runClientsClaims},
 }
 
 const urlListHelp = "\n\nURL flags repeat, and one value may hold several separated by commas.\n" +

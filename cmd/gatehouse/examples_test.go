@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -13,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // The sample app and API in examples/; scripts/test.sh installs their
@@ -256,4 +260,161 @@ console.log(JSON.stringify({ server: tls(c.server), preview: tls(c.preview) }));
 	if got, want := load("SAMPLE_TLS_CERT=", "SAMPLE_TLS_KEY="), `{"server":null,"preview":null}`; got != want {
 		t.Errorf("without one: %s, want %s", got, want)
 	}
+}
+
+// TestSampleAPIAuthorisesByAPermissionFromARole is the RBAC journey of an
+// Auth0 app, set up with the command line only: an API with RBAC and
+// permissions in its tokens, a role holding one of its scopes, a user
+// holding the role. The sample API's endpoint guarded by
+// express-oauth2-jwt-bearer's claimIncludes('permissions', …) answers that
+// user's token and refuses the token of a user without the role; the one
+// guarded by requiredScopes(…) does the same through the scope claim.
+func TestSampleAPIAuthorisesByAPermissionFromARole(t *testing.T) {
+	skipWithoutPackages(t, sampleAPIDir)
+	base, ca, vars := serveTLS(t)
+	ctx := context.Background()
+	const callback = "http://localhost:3000/callback"
+	for _, args := range [][]string{
+		{"apis", "create", "--identifier", sampleAudience, "--name", "Sample API"},
+		{"apis", "scopes", sampleAudience, "--scope", "read:messages,write:messages"},
+		{"apis", "rbac", sampleAudience, "--enforce=true", "--token-permissions=true"},
+		{"roles", "create", "--name", "reader", "--description", "Reads messages"},
+		{"roles", "permissions", "reader", "--api", sampleAudience, "--scope", "read:messages"},
+	} {
+		if r := gatehouse(ctx, vars, "", args...); r.code != 0 {
+			t.Fatalf("%v: %d %s", args, r.code, r.stderr)
+		}
+	}
+	for _, email := range []string{"ann@example.com", "bob@example.com"} {
+		if r := gatehouse(ctx, vars, "violet tractor meadow\n", "users", "create", "--email", email, "--password-stdin"); r.code != 0 {
+			t.Fatalf("users create %s: %d %s", email, r.code, r.stderr)
+		}
+	}
+	if r := gatehouse(ctx, vars, "", "roles", "assign", "reader", "--user", "ann@example.com"); r.code != 0 {
+		t.Fatalf("roles assign: %d %s", r.code, r.stderr)
+	}
+	r := gatehouse(ctx, vars, "", "clients", "create", "--name", "App", "--type", "spa", "--callback", callback)
+	if r.code != 0 {
+		t.Fatalf("clients create: %d %s", r.code, r.stderr)
+	}
+	clientID := strings.Fields(r.stdout)[0]
+
+	tokenOf := func(email string) string {
+		t.Helper()
+		return userAccessToken(t, trusting(t, ca), base, clientID, callback, email, "violet tractor meadow",
+			url.Values{"audience": {sampleAudience}, "scope": {"openid profile read:messages write:messages"}})
+	}
+	ann, bob := tokenOf("ann@example.com"), tokenOf("bob@example.com")
+
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(t.TempDir(), "auth_config.json")
+	if err := os.WriteFile(cfgPath, sampleConfigFor(u).JSON(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	apiBase := startSampleAPI(t, ca, "AUTH_CONFIG="+cfgPath)
+	call := func(path, token string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest("GET", apiBase+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(b)
+	}
+	// The library answers a failed claim check 401 invalid_token and a
+	// missing scope 403 insufficient_scope.
+	for path, refusal := range map[string]int{"/api/messages": http.StatusUnauthorized, "/api/messages/by-scope": http.StatusForbidden} {
+		if status, body := call(path, ann); status != http.StatusOK {
+			t.Errorf("%s with the token of a user holding the role: %d %s", path, status, body)
+		}
+		if status, body := call(path, bob); status != refusal {
+			t.Errorf("%s with the token of a user without it: %d %s, want %d", path, status, body, refusal)
+		}
+	}
+}
+
+// userAccessToken logs a user in through the authorization code flow with
+// PKCE, as a browser and a public client would, and returns the access
+// token.
+func userAccessToken(t *testing.T, c *http.Client, base, clientID, callback, email, password string, extra url.Values) string {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := *c
+	b.Jar = jar
+	b.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	verifier := oauth2.GenerateVerifier()
+	q := url.Values{"client_id": {clientID}, "redirect_uri": {callback}, "response_type": {"code"},
+		"state": {"state-" + verifier[:12]}, "nonce": {verifier[:16]}, "code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)},
+		"code_challenge_method": {"S256"}}
+	for k, v := range extra {
+		q[k] = v
+	}
+	next := base + "authorize?" + q.Encode()
+	var code string
+	for step := 0; step < 10 && code == ""; step++ {
+		resp, err := b.Get(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther:
+			loc, err := resp.Location()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(loc.String(), callback) {
+				if code = loc.Query().Get("code"); code == "" {
+					t.Fatalf("the callback carries no code: %s", loc)
+				}
+				break
+			}
+			next = loc.String()
+		case resp.StatusCode == http.StatusOK && resp.Request.URL.Path == "/login":
+			form := url.Values{"email": {email}, "password": {password}, "return_to": {resp.Request.URL.Query().Get("return_to")}}
+			post, err := b.PostForm(base+"login", form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			post.Body.Close()
+			loc, err := post.Location()
+			if err != nil {
+				t.Fatalf("login as %s: %d, no redirect", email, post.StatusCode)
+			}
+			next = loc.String()
+		default:
+			t.Fatalf("GET %s: %d", next, resp.StatusCode)
+		}
+	}
+	if code == "" {
+		t.Fatal("the login did not come back to the callback")
+	}
+	resp, err := c.PostForm(base+"oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {clientID},
+		"code": {code}, "redirect_uri": {callback}, "code_verifier": {verifier}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("code exchange: %d %v", resp.StatusCode, err)
+	}
+	return body.AccessToken
 }

@@ -17,6 +17,7 @@ import (
 // importVerbs are the subcommands of gatehouse import.
 var importVerbs = []groupVerb{
 	{"auth0", "EXPORT.ndjson", runImportAuth0},
+	{"auth0-roles", "ROLES.ndjson", runImportAuth0Roles},
 }
 
 // importTally counts what an import did, for progress lines and the summary.

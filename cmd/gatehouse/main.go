@@ -56,6 +56,7 @@ func commands() []command {
 		{name: "settings", summary: "the tenant's run-time settings", verbs: settingsVerbs},
 		{name: "clients", summary: "manage OAuth applications and their grants", verbs: clientsVerbs},
 		{name: "apis", summary: "manage APIs (token audiences)", verbs: apisVerbs},
+		{name: "roles", summary: "manage roles, their permissions and who holds them", verbs: rolesVerbs},
 		{name: "keys", summary: "manage token signing keys", verbs: keysVerbs},
 		{name: "policy", summary: "the MFA policy and the adaptive policy's block list", verbs: policyVerbs},
 		{name: "import", summary: "import users from another provider", verbs: importVerbs},

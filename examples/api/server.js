@@ -15,6 +15,7 @@
 //   API_PORT       listen port, default 3001
 //   API_HOST       listen address, default all of the machine's
 //   APP_ORIGIN     the SPA's origin, allowed by CORS; default http://localhost:3000
+//   PERMISSION     the permission GET /api/messages needs; default read:messages
 //
 // A private CA (gatehouse dev's ./var/tls/ca.pem) is trusted through
 // NODE_EXTRA_CA_CERTS, which Node reads at start.
@@ -25,7 +26,7 @@ import path from 'node:path';
 import express from 'express';
 import cors from 'cors';
 import helmet from 'helmet';
-import { auth } from 'express-oauth2-jwt-bearer';
+import { auth, claimIncludes, requiredScopes } from 'express-oauth2-jwt-bearer';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -72,6 +73,20 @@ app.use(cors({ origin: appOrigin }));
 
 app.get('/api/external', checkJwt, (req, res) => {
   res.json({ msg: 'Your access token was successfully validated!' });
+});
+
+// Authorised by a permission, as Auth0's RBAC samples do: the token's
+// "permissions" claim (the API's "Add Permissions in the Access Token"
+// setting) must list it. The user holds it through a role.
+const permission = process.env.PERMISSION || 'read:messages';
+app.get('/api/messages', checkJwt, claimIncludes('permissions', permission), (req, res) => {
+  res.json({ msg: `Your token holds the permission ${permission}.` });
+});
+
+// The same permission checked in the scope claim: with the API's RBAC on, a
+// requested scope is granted only when the user holds it as a permission.
+app.get('/api/messages/by-scope', checkJwt, requiredScopes(permission), (req, res) => {
+  res.json({ msg: `Your token was granted the scope ${permission}.` });
 });
 
 // Errors as JSON, so the SPA can show why a call was refused (Auth0's sample
