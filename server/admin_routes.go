@@ -24,6 +24,8 @@ func (s *Server) adminRoutes(handle func(method, path string, h http.Handler)) {
 	admin("POST", "admin/applications/{id}", s.handleAdminAppSave())
 	admin("POST", "admin/applications/{id}/rotate-secret", s.handleAdminAppRotate())
 	admin("POST", "admin/applications/{id}/delete", s.handleAdminAppDelete())
+	admin("GET", "admin/applications/{id}/branding", s.handleAdminBranding())
+	admin("POST", "admin/applications/{id}/branding", s.handleAdminBrandingSave())
 
 	admin("GET", "admin/apis", s.handleAdminAPIs())
 	admin("POST", "admin/apis", s.handleAdminAPICreate())
@@ -68,6 +70,10 @@ func (s *Server) apiRoutes(handle func(method, path string, h http.Handler)) {
 	handle("POST", "api/admin/users/{id}/reset-mfa", s.handleAPIUserAction("reset-mfa"))
 	handle("POST", "api/admin/users/{id}/revoke-sessions", s.handleAPIUserAction("revoke-sessions"))
 	handle("GET", "api/admin/stats", s.handleAPIStats())
+	handle("GET", "api/admin/clients/{id}/branding", s.handleAPIGetBranding())
+	handle("PATCH", "api/admin/clients/{id}/branding", s.handleAPIUpdateBranding())
+	handle("PUT", "api/admin/clients/{id}/branding/logo", s.handleAPIPutLogo())
+	handle("DELETE", "api/admin/clients/{id}/branding/logo", s.handleAPIDeleteLogo())
 	handle("", "api/admin/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "not_found", "There is no such admin API call: "+r.Method+" "+r.URL.Path+".", nil)
 	}))

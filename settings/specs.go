@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/branding"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -53,6 +54,11 @@ const (
 	KeyChallengeMedium = "risk_challenge_medium"
 	KeyBlockedNetworks = "risk_blocked_cidrs"
 	KeyAuditRetention  = "audit_retention_days"
+
+	KeyBrandName       = "branding_name"
+	KeyBrandLogoURL    = "branding_logo_url"
+	KeyBrandPrimary    = "branding_primary_color"
+	KeyBrandBackground = "branding_background_color"
 )
 
 // MinAuditRetentionDays is the shortest audit retention an admin may set: the
@@ -118,6 +124,14 @@ var specs = func() []Spec {
 		{Key: KeyAuditRetention, Group: "audit", Label: "Keep audit log for (days)", Default: "0 (keep every entry)",
 			Help:  "Entries older than this are deleted, in small batches by one replica at a time, within ten minutes of coming due. 0 keeps every entry; otherwise at least 7.",
 			Parse: parseRetentionDays},
+		{Key: KeyBrandName, Group: "branding", Label: "Name on the login pages", Default: "Gatehouse",
+			Help: "What the hosted pages call this service where no application names itself; at most 64 characters.", Parse: branding.ParseName},
+		{Key: KeyBrandLogoURL, Group: "branding", Label: "Logo URL", Default: "none",
+			Help: "An https image shown on the hosted pages of applications without a logo of their own.", Parse: branding.ParseLogoURL},
+		{Key: KeyBrandPrimary, Group: "branding", Label: "Primary colour", Default: "#4338ca",
+			Help: "Buttons and links, e.g. #1d4ed8; it must reach 4.5:1 contrast with white text.", Parse: branding.ParsePrimary},
+		{Key: KeyBrandBackground, Group: "branding", Label: "Page background", Default: "#f3f4f6",
+			Help: "Behind the card, e.g. #f8fafc; it must reach 4.5:1 contrast with dark or white text.", Parse: branding.ParseBackground},
 	}
 }()
 
