@@ -23,8 +23,8 @@ type Store interface {
 	// Branding returns an application's brand without its logo's bytes, or
 	// ErrNotFound.
 	Branding(ctx context.Context, clientID string) (Brand, error)
-	// SaveBranding writes b's name, logo URL and colours, keeping any
-	// uploaded logo.
+	// SaveBranding writes b's name, logo URL and colours; a logo URL
+	// replaces an uploaded logo, no URL keeps it.
 	SaveBranding(ctx context.Context, b Brand) error
 	// SetLogo stores an uploaded logo and clears the logo URL.
 	SetLogo(ctx context.Context, clientID string, img Image, sum string, at time.Time) error
@@ -118,12 +118,6 @@ func (s *Service) Update(ctx context.Context, clientID string, ch Change, by acc
 	}
 	if len(changed) == 0 {
 		return b, nil
-	}
-	if b.LogoURL != "" && b.LogoType != "" {
-		if err := s.store.DeleteLogo(ctx, clientID, s.now()); err != nil && !errors.Is(err, ErrNotFound) {
-			return Brand{}, fmt.Errorf("replace the logo of %s: %w", clientID, err)
-		}
-		b.LogoType, b.LogoSum = "", ""
 	}
 	b.UpdatedAt = s.now()
 	if err := s.store.SaveBranding(ctx, b); err != nil {

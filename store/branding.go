@@ -30,14 +30,18 @@ func (s *Store) Branding(ctx context.Context, clientID string) (branding.Brand, 
 	return b, nil
 }
 
-// SaveBranding writes a brand's text fields and keeps its uploaded logo.
+// SaveBranding writes a brand's text fields. A logo URL replaces an
+// uploaded logo in the same statement; without one the upload is kept.
 func (s *Store) SaveBranding(ctx context.Context, b branding.Brand) error {
 	_, err := s.db(ctx).Exec(ctx, `
 		insert into client_branding (client_id, name, logo_url, primary_color, background_color, updated_at)
 		values ($1, $2, $3, $4, $5, $6)
 		on conflict (client_id) do update set name = excluded.name, logo_url = excluded.logo_url,
 			primary_color = excluded.primary_color, background_color = excluded.background_color,
-			updated_at = excluded.updated_at`,
+			updated_at = excluded.updated_at,
+			logo_type = case when excluded.logo_url = '' then client_branding.logo_type else '' end,
+			logo_sum = case when excluded.logo_url = '' then client_branding.logo_sum else '' end,
+			logo = case when excluded.logo_url = '' then client_branding.logo end`,
 		b.ClientID, b.Name, b.LogoURL, b.Primary, b.Background, b.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("save branding of %s: %w", b.ClientID, err)

@@ -74,6 +74,20 @@ func TestBrandingRoundTripKeepsTextAndLogoApart(t *testing.T) {
 	if _, _, err := st.Logo(ctxB, "web-app"); err != nil {
 		t.Fatalf("the logo after a text save: %v", err)
 	}
+	// A link replaces the upload.
+	got.LogoURL = "https://cdn.example.com/new.png"
+	if err := st.SaveBranding(ctxB, got); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := st.Branding(ctxB, "web-app"); err != nil || b.LogoType != "" || b.LogoSum != "" {
+		t.Fatalf("after a link was saved: %+v, %v; want the upload gone", b, err)
+	}
+	if err := st.DeleteLogo(ctxB, "web-app", later); !errors.Is(err, branding.ErrNotFound) {
+		t.Fatalf("deleting a logo a link replaced: err %v, want ErrNotFound", err)
+	}
+	if err := st.SetLogo(ctxB, "web-app", branding.Image{Type: "image/png", Data: data}, "0123abcd", later); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.DeleteLogo(ctxB, "web-app", later); err != nil {
 		t.Fatal(err)
 	}
