@@ -13,9 +13,12 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/oauth2"
+
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/branding"
 	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/settings"
 )
 
@@ -393,4 +396,43 @@ func (h *harness) uploadInConsole(t *testing.T, b *http.Client, page, filename, 
 		t.Fatal(err)
 	}
 	return response{status: resp.StatusCode, header: resp.Header, body: out.String()}
+}
+
+func TestEveryScreenOfTheFlowShowsTheApplication(t *testing.T) {
+	h := newHarness(t, func(o *options) { o.plivo = true })
+	p := h.newSPA(t)
+	if _, err := h.brands().Update(context.Background(), spaID, branding.Change{Name: ptr("Acme")}, account.Actor{Name: "test"}, account.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.accounts.CreateUser(context.Background(), "ann@example.com", "", goodPassword, false, account.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	h.setPolicy(t, mfa.PolicyAlways)
+	acme := "· Acme</title>"
+
+	signup := h.do(h.browser(), "GET", p.authURL(newFlow(), oauth2.SetAuthURLParam("screen_hint", "signup")), nil)
+	if page := h.do(h.browser(), "GET", signup.header.Get("Location"), nil); page.screen() != "signup" || !strings.Contains(page.body, acme) {
+		t.Errorf("the signup screen (%q) does not name the application", page.screen())
+	}
+
+	page, b := loginPageFor(t, p)
+	resume := returnToRE.FindStringSubmatch(page.body)[1]
+	resume = strings.ReplaceAll(resume, "&amp;", "&")
+	h.do(b, "POST", "/login", url.Values{"email": {"ann@example.com"}, "password": {goodPassword}, "return_to": {resume}}).expectRedirect(t, resume)
+	toEnroll := h.do(b, "GET", resume, nil).header.Get("Location")
+	enroll := h.do(b, "GET", toEnroll, nil)
+	if enroll.screen() != "enroll" || !strings.Contains(enroll.body, acme) {
+		t.Errorf("the enrollment screen (%q) does not name the application", enroll.screen())
+	}
+	h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"phone"}, "country": {"GB"}, "phone": {mobile}, "return_to": {resume}}).
+		expect(t, http.StatusSeeOther, "")
+	code := h.sendSMS(t)
+	wrong := h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"code"}, "code": {"000000"}, "return_to": {resume}})
+	if code != "000000" && !strings.Contains(wrong.body, acme) {
+		t.Errorf("the enrollment's wrong-code answer (%d) does not name the application", wrong.status)
+	}
+	rec := h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"code"}, "code": {code}, "return_to": {resume}})
+	if rec.screen() != "recovery" || !strings.Contains(rec.body, acme) {
+		t.Errorf("the recovery codes screen (%q) does not name the application", rec.screen())
+	}
 }

@@ -18,7 +18,7 @@ import (
 // Spec describes one setting for the console, the API and the CLI.
 type Spec struct {
 	Key     string
-	Group   string // "mfa", "sms", "limits", "adaptive" or "audit"
+	Group   string // "mfa", "sms", "limits", "adaptive", "audit" or "branding"
 	Label   string
 	Help    string
 	Secret  bool   // write-only: stored sealed, never shown again
