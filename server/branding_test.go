@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"image"
 	"image/png"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/clients"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/settings"
+	"github.com/gatehouse-id/gatehouse/store"
 )
 
 func logoPNG(t *testing.T) []byte {
@@ -434,5 +437,45 @@ func TestEveryScreenOfTheFlowShowsTheApplication(t *testing.T) {
 	rec := h.do(b, "POST", "/mfa/enroll", url.Values{"step": {"code"}, "code": {code}, "return_to": {resume}})
 	if rec.screen() != "recovery" || !strings.Contains(rec.body, acme) {
 		t.Errorf("the recovery codes screen (%q) does not name the application", rec.screen())
+	}
+}
+
+// BenchmarkLoginPageOfAFlow measures the login page of an authorization
+// request, for an application without a brand and for one with a name, a
+// linked logo and colours: the look costs the transaction, application and
+// brand reads.
+func BenchmarkLoginPageOfAFlow(b *testing.B) {
+	for _, branded := range []bool{false, true} {
+		b.Run(map[bool]string{false: "tenant-look", true: "branded"}[branded], func(b *testing.B) {
+			h := newHarness(b)
+			ctx := context.Background()
+			if err := h.st.CreateClient(ctx, clients.Client{ID: "bench", Name: "Bench", Type: clients.SPA,
+				Callbacks: []string{spaCallback}}); err != nil {
+				b.Fatal(err)
+			}
+			if branded {
+				if _, err := h.brands().Update(ctx, "bench", branding.Change{Name: ptr("Acme"), LogoURL: ptr("https://cdn.acme.test/l.png"),
+					Primary: ptr("#1d4ed8"), Background: ptr("#f8fafc")}, account.Actor{Name: "bench"}, account.Meta{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			txID, err := h.st.CreateLoginTransaction(ctx, store.LoginTransaction{ClientID: "bench", RequestForm: "client_id=bench",
+				CreatedAt: h.clock.Now(), ExpiresAt: h.clock.Now().Add(time.Hour)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			page := h.srv.URL + "/login?return_to=" + url.QueryEscape("/authorize/resume?tx="+txID)
+			for b.Loop() {
+				resp, err := http.Get(page)
+				if err != nil {
+					b.Fatal(err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK || strings.Contains(string(body), "Acme") != branded {
+					b.Fatalf("login page: %d, %v", resp.StatusCode, err)
+				}
+			}
+		})
 	}
 }
