@@ -479,3 +479,81 @@ func BenchmarkLoginPageOfAFlow(b *testing.B) {
 		})
 	}
 }
+
+// A link and an upload saved at the same moment leave one logo, never both
+// or a link with an upload's stale type.
+func TestAttackALinkAndAnUploadRaceToOneLogo(t *testing.T) {
+	h := newHarness(t)
+	h.newSPA(t)
+	api := h.newAPIClient(t, "deploy", "read:clients", "update:clients")
+	path := "/api/admin/clients/" + spaID + "/branding"
+	data := logoPNG(t)
+	for range 5 {
+		statuses := make(chan int, 2)
+		go func() { statuses <- h.putLogoStatus(api.token, spaID, data) }()
+		go func() { statuses <- h.patchStatus(api.token, path, `{"logo_url":"https://cdn.acme.test/l.png"}`) }()
+		for range 2 {
+			if s := <-statuses; s != http.StatusOK {
+				t.Fatalf("a racing save answered %d", s)
+			}
+		}
+		got := api.call(t, "GET", path, "")
+		uploaded, link := got.body["logo_uploaded"] == true, got.body["logo_url"] != ""
+		logo := h.do(h.browser(), "GET", "/branding/logo/"+spaID, nil)
+		if uploaded == link || uploaded != (logo.status == http.StatusOK) {
+			t.Fatalf("after the race: %s, logo route %d; want exactly one logo", got.raw, logo.status)
+		}
+		api.call(t, "PATCH", path, `{"logo_url":""}`).expect(t, http.StatusOK, "")
+		api.call(t, "DELETE", path+"/logo", "").expect(t, http.StatusOK, "")
+	}
+}
+
+func (h *harness) putLogoStatus(token, clientID string, data []byte) int {
+	req, err := http.NewRequest("PUT", h.srv.URL+"/api/admin/clients/"+clientID+"/branding/logo", bytes.NewReader(data))
+	if err != nil {
+		return 0
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "image/png")
+	return statusOf(req)
+}
+
+func (h *harness) patchStatus(token, path, body string) int {
+	req, err := http.NewRequest("PATCH", h.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		return 0
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	return statusOf(req)
+}
+
+func statusOf(req *http.Request) int {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestAnOversizedUploadInTheConsoleIsRefusedWithAMessage(t *testing.T) {
+	h := newAdminHarness(t)
+	admin := h.adminBrowser(t)
+	id, _ := h.createApp(t, admin, "Acme Portal", "spa")
+	page := "/admin/applications/" + id + "/branding"
+	// Just over the logo limit, within the route's body limit: the form's
+	// own message.
+	r := h.uploadInConsole(t, admin, page, "big.png", "image/png", append(logoPNG(t), make([]byte, branding.MaxLogoBytes)...))
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "at most 100 KiB") {
+		t.Fatalf("a 100 KiB+ logo: %d, alert %q", r.status, r.alert())
+	}
+	// Far over it: the request is refused before it is read.
+	r = h.uploadInConsole(t, admin, page, "huge.png", "image/png", make([]byte, 1<<20))
+	if r.status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 1 MiB body: %d, want 413", r.status)
+	}
+	if b, err := h.brands().Get(context.Background(), id); err != nil || b.LogoType != "" {
+		t.Fatalf("an oversized upload was stored: %+v (%v)", b, err)
+	}
+}
