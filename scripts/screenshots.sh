@@ -30,4 +30,6 @@ journey4-04-passkey-challenge passkey-challenge
 journey4-01-add-passkey passkey-add
 journey4-02-security-page passkey-security
 journey2-policy-never admin-mfa
+journey7-branding-login branding-login
+journey7-branding-console branding-console
 LIST

@@ -140,6 +140,8 @@ var accessMatrix = map[string]access{
 	"GET v2/logout":                        public,
 	"GET oidc/logout":                      public,
 	"GET avatar/{file}":                    public,
+	"GET branding/style.css":               public, // colours from its own query, nothing stored
+	"GET branding/logo/{client}":           public, // the login card shows it before anyone logs in
 
 	"GET .well-known/oauth-authorization-server": public, // the discovery document again, as RFC 8414 names it
 
@@ -185,6 +187,8 @@ var accessMatrix = map[string]access{
 	"POST admin/applications/{id}":               adminOnly,
 	"POST admin/applications/{id}/rotate-secret": adminOnly,
 	"POST admin/applications/{id}/delete":        adminOnly,
+	"GET admin/applications/{id}/branding":       adminOnly,
+	"POST admin/applications/{id}/branding":      adminOnly,
 	"GET admin/apis":                             adminOnly,
 	"POST admin/apis":                            adminOnly,
 	"GET admin/apis/{id}":                        adminOnly,
@@ -246,6 +250,10 @@ var accessMatrix = map[string]access{
 	"DELETE api/admin/users/{id}/roles":                 apiToken,
 	"GET api/admin/apis/{id}/rbac":                      apiToken,
 	"PUT api/admin/apis/{id}/rbac":                      apiToken,
+	"GET api/admin/clients/{id}/branding":               apiToken,
+	"PATCH api/admin/clients/{id}/branding":             apiToken,
+	"PUT api/admin/clients/{id}/branding/logo":          apiToken,
+	"DELETE api/admin/clients/{id}/branding/logo":       apiToken,
 	" api/admin/":                                       public, // any other admin API path: 404 for everyone
 	"GET api/v2/users":                                  apiToken,
 	"GET api/v2/users/{id}":                             apiToken,

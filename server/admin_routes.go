@@ -25,6 +25,8 @@ func (s *Server) adminRoutes(handle func(method, path string, h http.Handler)) {
 	admin("POST", "admin/applications/{id}", s.handleAdminAppSave())
 	admin("POST", "admin/applications/{id}/rotate-secret", s.handleAdminAppRotate())
 	admin("POST", "admin/applications/{id}/delete", s.handleAdminAppDelete())
+	admin("GET", "admin/applications/{id}/branding", s.handleAdminBranding())
+	admin("POST", "admin/applications/{id}/branding", s.handleAdminBrandingSave())
 
 	admin("GET", "admin/apis", s.handleAdminAPIs())
 	admin("POST", "admin/apis", s.handleAdminAPICreate())
@@ -94,6 +96,10 @@ func (s *Server) apiRoutes(handle func(method, path string, h http.Handler)) {
 	handle("DELETE", "api/admin/users/{id}/roles", s.handleAPIChangeUserRoles(false))
 	handle("GET", "api/admin/apis/{id}/rbac", s.handleAPIGetRBAC())
 	handle("PUT", "api/admin/apis/{id}/rbac", s.handleAPISetRBAC())
+	handle("GET", "api/admin/clients/{id}/branding", s.handleAPIGetBranding())
+	handle("PATCH", "api/admin/clients/{id}/branding", s.handleAPIUpdateBranding())
+	handle("PUT", "api/admin/clients/{id}/branding/logo", s.handleAPIPutLogo())
+	handle("DELETE", "api/admin/clients/{id}/branding/logo", s.handleAPIDeleteLogo())
 	handle("", "api/admin/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "not_found", "There is no such admin API call: "+r.Method+" "+r.URL.Path+".", nil)
 	}))

@@ -271,7 +271,8 @@ func (s *Server) withCrossOriginProtection(next http.Handler) http.Handler {
 // ones; handlers see *http.MaxBytesError when a body runs over.
 func (s *Server) withBodyLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.cfg.MaxBodyBytes {
+		limit := s.bodyLimit(r)
+		if r.ContentLength > limit {
 			w.Header().Set("Connection", "close")
 			if strings.HasPrefix(r.URL.Path, s.base+"api/") {
 				apiError(w, http.StatusRequestEntityTooLarge, "body_too_large", "The request body is too large.", nil)
@@ -280,7 +281,7 @@ func (s *Server) withBodyLimit(next http.Handler) http.Handler {
 			s.renderError(w, r, http.StatusRequestEntityTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -288,7 +289,13 @@ func (s *Server) withBodyLimit(next http.Handler) http.Handler {
 // parseForm reads a form body, answering the error page itself when the body
 // is too large or malformed. It reports whether the handler may go on.
 func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	err := r.ParseForm()
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		// The body is capped already (withBodyLimit): keep it all in memory.
+		err = r.ParseMultipartForm(logoUploadBodyBytes)
+	} else {
+		err = r.ParseForm()
+	}
 	if err == nil {
 		return true
 	}

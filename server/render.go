@@ -40,6 +40,7 @@ type view struct {
 	Notice    string
 	RequestID string
 	User      *viewUser
+	Brand     *brandView // the application's or the tenant's look; nil: Gatehouse's
 
 	// Admin console pages: a wide page with the console's navigation.
 	Wide    bool
@@ -122,6 +123,7 @@ func userView(u account.User) *viewUser {
 
 // render writes a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
+	s.applyLook(r, &v, status)
 	s.execute(w, r, status, page, s.pages[page], v)
 }
 
@@ -137,8 +139,8 @@ func (s *Server) execute(w http.ResponseWriter, r *http.Request, status int, pag
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	if runsScript(data) {
-		h.Set("Content-Security-Policy", contentSecurityPolicyWithScript)
+	if csp := pagePolicy(data); csp != contentSecurityPolicy {
+		h.Set("Content-Security-Policy", csp)
 	}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())

@@ -56,6 +56,8 @@ func (s *Server) routes() (http.Handler, []Route) {
 	handle("GET", "v2/logout", s.handleAuth0Logout())
 	handle("GET", "oidc/logout", s.handleOIDCLogout())
 	handle("GET", "avatar/{file}", s.handleAvatar())
+	handle("GET", "branding/style.css", s.handleBrandStyle())
+	handle("GET", "branding/logo/{client}", s.handleBrandLogo())
 
 	if s.mfa != nil {
 		phone, app, recovery := assurance.KindPhone, assurance.KindApp, assurance.KindRecovery

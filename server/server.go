@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/assurance"
+	"github.com/gatehouse-id/gatehouse/branding"
 	"github.com/gatehouse-id/gatehouse/cache"
 	"github.com/gatehouse-id/gatehouse/claims"
 	"github.com/gatehouse-id/gatehouse/clients"
@@ -61,6 +62,8 @@ type Deps struct {
 	// ClientAdmin makes administrators' changes to applications, APIs and
 	// grants; nil builds it on Store.
 	ClientAdmin *clients.Service
+	// Branding changes applications' looks; nil builds it on Store.
+	Branding *branding.Service
 
 	MFA        *mfa.Service // nil: no second factor at all
 	WakeOutbox func()       // asks the SMS dispatcher to send at once
@@ -85,6 +88,7 @@ type Server struct {
 	clientAdm  *clients.Service
 	roles      *roles.Service
 	claims     *claims.Service
+	brands     *branding.Service
 	keys       *keys.Manager
 	signer     *rotatingSigner
 	oauth      fosite.OAuth2Provider
@@ -149,6 +153,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		store:      d.Store,
 		clients:    d.Clients,
 		clientAdm:  d.ClientAdmin,
+		brands:     d.Branding,
 		keys:       d.Keys,
 		signer:     newRotatingSigner(d.Keys),
 		lifetimes:  cfg.Lifetimes.withDefaults(),
@@ -181,6 +186,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Store != nil {
 		s.roles = roles.NewService(roles.Deps{Store: d.Store, APIs: d.Store, Audit: d.Store, Now: d.Now, Log: d.Log})
 		s.claims = claims.NewService(d.Store, d.Store, d.Now, d.Log)
+	}
+	if s.brands == nil && d.Store != nil {
+		s.brands = branding.NewService(d.Store, d.Clients, d.Store, d.Now, d.Log)
 	}
 	if d.MFA != nil && d.Store != nil {
 		// Browsers take only a domain name as a passkey's relying party: an

@@ -11,13 +11,14 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/branding"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
 // Spec describes one setting for the console, the API and the CLI.
 type Spec struct {
 	Key     string
-	Group   string // "mfa", "sms", "limits", "adaptive", "audit" or "users"
+	Group   string // "mfa", "sms", "limits", "adaptive", "audit", "users" or "branding"
 	Label   string
 	Help    string
 	Secret  bool   // write-only: stored sealed, never shown again
@@ -54,6 +55,11 @@ const (
 	KeyBlockedNetworks = "risk_blocked_cidrs"
 	KeyAuditRetention  = "audit_retention_days"
 	KeySubjectStyle    = "user_subject_style"
+
+	KeyBrandName       = "branding_name"
+	KeyBrandLogoURL    = "branding_logo_url"
+	KeyBrandPrimary    = "branding_primary_color"
+	KeyBrandBackground = "branding_background_color"
 )
 
 // MinAuditRetentionDays is the shortest audit retention an admin may set: the
@@ -122,6 +128,14 @@ var specs = func() []Spec {
 		{Key: KeySubjectStyle, Group: "users", Label: "Subjects of new users", Default: string(account.SubjectUUID),
 			Help:  "The sub of new users' tokens: uuid (the user's id), or auth0 (auth0| and 24 hex digits, like the users imported from Auth0). A user's subject never changes; imported users keep their Auth0 user_id.",
 			Parse: oneOf(string(account.SubjectUUID), string(account.SubjectAuth0))},
+		{Key: KeyBrandName, Group: "branding", Label: "Name on the login pages", Default: "Gatehouse",
+			Help: "What the hosted pages call this service where no application names itself; at most 64 characters.", Parse: branding.ParseName},
+		{Key: KeyBrandLogoURL, Group: "branding", Label: "Logo URL", Default: "none",
+			Help: "An https image shown on the hosted pages of applications without a logo of their own.", Parse: branding.ParseLogoURL},
+		{Key: KeyBrandPrimary, Group: "branding", Label: "Primary colour", Default: "#4338ca",
+			Help: "Buttons and links, e.g. #1d4ed8; it must reach 4.5:1 contrast with white text.", Parse: branding.ParsePrimary},
+		{Key: KeyBrandBackground, Group: "branding", Label: "Page background", Default: "#f3f4f6",
+			Help: "Behind the card, e.g. #f8fafc; it must reach 4.5:1 contrast with dark or white text.", Parse: branding.ParseBackground},
 	}
 }()
 

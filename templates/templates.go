@@ -39,6 +39,11 @@
 //     reset): the text file defines "subject" and "text", the HTML file
 //     "html"; they read AppName, To, Link and ValidFor (package mail).
 //
+// Every page may receive Brand (nil for Gatehouse's own look): StyleURL, a
+// stylesheet of the application's colours linked after style.css, and
+// LogoURL, an image drawn in a fixed 160×48 box in place of the shield, with
+// AppName (then the application's display name) as its alt text.
+//
 // The markup carries no inline scripts, style attributes or <style> elements,
 // so it works under a strict Content-Security-Policy (style-src 'self').
 package templates

@@ -17,6 +17,10 @@ type testUser struct {
 	Name          string
 }
 
+type testBrand struct {
+	StyleURL, LogoURL, ImgOrigin string
+}
+
 type testCountry struct {
 	Code, Name, Dial string
 	Selected         bool
@@ -34,6 +38,7 @@ type pageData struct {
 	RequestID string
 	User      *testUser
 	Wide      bool
+	Brand     *testBrand
 
 	ReturnTo    string
 	Email       string

@@ -24,6 +24,7 @@ var clientsVerbs = []groupVerb{
 	{"grant", "ID --api AUDIENCE|admin --scope SCOPE...|all", runClientsGrant},
 	{"revoke-grant", "ID --api AUDIENCE|admin", runClientsRevokeGrant},
 	{"claims", "ID [--claim CLAIM=SOURCE@TOKEN...] [--clear]", runClientsClaims},
+	{"branding", "ID [--name N] [--logo-url URL | --logo FILE | --remove-logo] [--primary-color C] [--background-color C]", runClientsBranding},
 }
 
 const urlListHelp = "\n\nURL flags repeat, and one value may hold several separated by commas.\n" +

@@ -495,6 +495,89 @@ async function phoneSizedScreens(browser) {
   await page.context().close();
 }
 
+// 7. The admin brands the sample app in the console: its preview shows the
+// login card in the new look, and the app's login page then names it and
+// wears its colours; a logo that cannot load keeps the card's layout, an
+// uploaded one shows. The look is cleared at the end, so the journey leaves
+// the tenant as it was.
+async function branding(browser) {
+  const admin = await newPage(browser);
+  const pages = [admin];
+  const adminUser = { email: 'admin@example.com', password: 'gatehouse-admin-demo', phone: ukMobile() };
+  await step('the admin logs in to the console', pages, async () => {
+    await admin.goto(env.gatehouse + 'admin/');
+    await signIn(admin, adminUser);
+    assert((await screen(admin)).startsWith('admin'), 'not in the console');
+  });
+  const brandingPage = async () => {
+    await admin.goto(env.gatehouse + 'admin/applications/gatehouse-sample-spa');
+    await Promise.all([admin.waitForNavigation(), admin.getByRole('link', { name: 'Branding', exact: true }).click()]);
+  };
+  const save = async (button = 'Save branding') => {
+    await submit(admin, admin.getByRole('button', { name: button }));
+    await admin.locator('[role=status]').waitFor({ timeout: 5_000 });
+  };
+  const setLook = (name, primary, background, logoURL = '') => step(`the admin sets the sample app's look to "${name || 'default'}"`, pages, async () => {
+    await brandingPage();
+    await admin.fill('#name', name);
+    await admin.fill('#primary_color', primary);
+    await admin.fill('#background_color', background);
+    await admin.fill('#logo_url', logoURL);
+    await save();
+    const shown = await admin.locator('[data-preview=login] .subtitle').innerText();
+    assert(shown === `to continue to ${name || 'Sample SPA'}`, 'the preview says ' + shown);
+  });
+  // loginCard opens the app's login page in a new browser.
+  const loginCard = async () => {
+    const page = await newPage(browser);
+    pages.push(page);
+    await page.goto(env.app + '/');
+    await appSettled(page);
+    await Promise.all([page.waitForURL((u) => u.origin === new URL(env.gatehouse).origin), page.click('#qsLoginBtn')]);
+    await page.locator('main[data-screen=login]').waitFor();
+    await page.waitForLoadState('load');
+    return page;
+  };
+
+  await setLook('Acme Demo', '#0f766e', '#ecfdf5', 'https://logo.invalid/acme.png');
+  await step('the preview shows the card in the new colours', pages, async () => {
+    const bg = await admin.locator('[data-preview=login] .button-primary').evaluate((el) => getComputedStyle(el).backgroundColor);
+    assert(bg === 'rgb(15, 118, 110)', 'the preview button is ' + bg);
+  });
+  await step("the app's login card names the app and wears its colours; its unloadable logo keeps the layout", pages, async () => {
+    const page = await loginCard();
+    const subtitle = await page.locator('main .subtitle').innerText();
+    assert(subtitle === 'to continue to Acme Demo', 'the login card says ' + subtitle);
+    const bg = await page.locator('main button[type=submit]').first().evaluate((el) => getComputedStyle(el).backgroundColor);
+    assert(bg === 'rgb(15, 118, 110)', 'the Continue button is ' + bg);
+    const logo = page.locator('.brand-logo img');
+    assert((await logo.getAttribute('alt')) === 'Acme Demo', 'the logo has no alt text');
+    assert((await logo.evaluate((img) => img.complete && img.naturalWidth)) === 0, 'the logo on logo.invalid loaded');
+    const box = await page.locator('.brand-logo').boundingBox();
+    assert(box && box.width === 160 && box.height === 48, 'the logo box is ' + JSON.stringify(box));
+    await page.context().close();
+  });
+  await step('the admin uploads a logo file in place of the link', pages, async () => {
+    await brandingPage();
+    await admin.fill('#logo_url', '');
+    await admin.setInputFiles('#logo', new URL('./fixtures/acme-logo.png', import.meta.url).pathname);
+    await save();
+    const loaded = await admin.locator('[data-preview=login] .brand-logo img').evaluate((img) => img.complete && img.naturalWidth);
+    assert(loaded > 0, 'the preview shows no uploaded logo');
+    await shot(admin, 'journey7-branding-console');
+  });
+  await step('the login card shows the uploaded logo', pages, async () => {
+    const page = await loginCard();
+    const loaded = await page.locator('.brand-logo img').evaluate((img) => img.complete && img.naturalWidth);
+    assert(loaded > 0, 'the uploaded logo did not load');
+    await shot(page, 'journey7-branding-login');
+    await page.context().close();
+  });
+  await step('the admin removes the logo', pages, () => save('Remove uploaded logo'));
+  await setLook('', '', '');
+  await admin.context().close();
+}
+
 const journeys = {
   'signup-mfa-api-logout': signupThroughMFA,
   errors,
@@ -502,6 +585,7 @@ const journeys = {
   passkeys,
   'phone-sized-screens': phoneSizedScreens,
   'reload-without-third-party-cookies': reloadWithoutThirdPartyCookies,
+  branding,
 };
 
 const names = process.argv.slice(2);
