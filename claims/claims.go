@@ -15,7 +15,11 @@
 //	email, email_verified, name, nickname, user_id   the user's profile
 //	roles                                            the names of the user's roles
 //	permissions                                      the user's permissions on the token's API
-//	app_metadata.<path>, user_metadata.<path>        refused: not available yet
+//	app_metadata.<path>, user_metadata.<path>        a value in the user's metadata
+//
+// A metadata path is keys joined by dots (app_metadata.billing.plan); a
+// path the user's metadata does not have leaves the claim out, as an Auth0
+// Action setting an undefined value does.
 //
 // Custom claims together stay under MaxBytes of JSON per token: a claim
 // that would pass it is left out, and the caller logs which.
@@ -65,13 +69,12 @@ const (
 // offered them.
 var Sources = []string{"email", "email_verified", "name", "nickname", "user_id", "roles", "permissions"}
 
-// metadataPrefixes are the sources a later version reads from the user's
-// metadata; their names are kept for it.
+// metadataPrefixes are the sources read from the user's metadata.
 var metadataPrefixes = []string{"app_metadata.", "user_metadata."}
 
-// ErrMetadataUnavailable refuses a metadata source until users have
-// metadata.
-var ErrMetadataUnavailable = errors.New("metadata sources are not available yet")
+// maxPathDepth is the depth metadata may have (account's rule), so a longer
+// path can never find a value.
+const maxPathDepth = 10
 
 // ValidationError is a refused mapping.
 type ValidationError struct {
@@ -116,8 +119,12 @@ func validName(name string) error {
 
 func validSource(source string) error {
 	for _, p := range metadataPrefixes {
-		if strings.HasPrefix(source, p) {
-			return &ValidationError{"claims", fmt.Sprintf("%q: %v", source, ErrMetadataUnavailable)}
+		if path, ok := strings.CutPrefix(source, p); ok {
+			keys := strings.Split(path, ".")
+			if len(source) > 200 || len(keys) > maxPathDepth || slices.Contains(keys, "") {
+				return &ValidationError{"claims", fmt.Sprintf("%q is not a metadata path: use keys joined by dots, such as %sroles (at most %d keys)", source, p, maxPathDepth)}
+			}
+			return nil
 		}
 	}
 	if !slices.Contains(Sources, source) {
@@ -134,6 +141,10 @@ type Subject struct {
 	Name          string
 	Roles         []string // role names
 	Permissions   []string // on the token's API; nil without one
+	// UserMetadata and AppMetadata are the user's metadata, JSON objects
+	// (or empty).
+	UserMetadata json.RawMessage
+	AppMetadata  json.RawMessage
 }
 
 func (s Subject) value(source string) any {
@@ -156,7 +167,36 @@ func (s Subject) value(source string) any {
 	case "permissions":
 		return nonNil(s.Permissions)
 	}
+	if path, ok := strings.CutPrefix(source, "app_metadata."); ok {
+		return lookup(s.AppMetadata, path)
+	}
+	if path, ok := strings.CutPrefix(source, "user_metadata."); ok {
+		return lookup(s.UserMetadata, path)
+	}
 	return nil
+}
+
+// lookup finds the value at a dotted path in a JSON object; nil when the
+// path is not there (or the metadata cannot be read, which account's
+// validation prevents).
+func lookup(doc json.RawMessage, path string) any {
+	if len(doc) == 0 {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return nil
+	}
+	for _, key := range strings.Split(path, ".") {
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		if v, ok = obj[key]; !ok {
+			return nil
+		}
+	}
+	return v
 }
 
 func nonNil(v []string) []string {

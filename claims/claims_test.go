@@ -38,11 +38,19 @@ func TestValidate(t *testing.T) {
 			t.Fatal("accepted")
 		}
 	})
-	t.Run("metadata sources are refused as not available yet", func(t *testing.T) {
-		for _, src := range []string{"app_metadata.roles", "user_metadata.locale"} {
+	t.Run("metadata paths are keys joined by dots", func(t *testing.T) {
+		for src, ok := range map[string]bool{
+			"app_metadata.roles":                             true,
+			"user_metadata.preferences.theme":                true,
+			"app_metadata.":                                  false,
+			"app_metadata.a..b":                              false,
+			"user_metadata.a.":                               false,
+			"app_metadata." + strings.Repeat("k.", 10) + "k": false,
+			"metadata.roles":                                 false,
+		} {
 			err := claims.Validate([]claims.Mapping{{Claim: "https://example.com/x", Source: src, Target: claims.Both}})
-			if err == nil || !strings.Contains(err.Error(), claims.ErrMetadataUnavailable.Error()) {
-				t.Errorf("%s: %v, want %q", src, err, claims.ErrMetadataUnavailable)
+			if (err == nil) != ok {
+				t.Errorf("%s: %v, want ok=%v", src, err, ok)
 			}
 		}
 	})
@@ -89,5 +97,40 @@ func TestBuildKeepsEachTokensClaimsAndItsSizeLimit(t *testing.T) {
 	}
 	if len(b) > claims.MaxBytes {
 		t.Fatalf("custom claims are %d bytes, over %d", len(b), claims.MaxBytes)
+	}
+}
+
+// An Action that copied app_metadata.roles into a namespaced claim becomes a
+// mapping: the value is copied as it is (array, object, string), and a path
+// the user lacks leaves the claim out rather than sending null.
+func TestMetadataSourcesCopyTheValueAtTheirPath(t *testing.T) {
+	s := claims.Subject{
+		AppMetadata:  []byte(`{"roles":["admin","billing"],"plan":{"tier":"gold","seats":5},"gone":null}`),
+		UserMetadata: []byte(`{"theme":"dark"}`),
+	}
+	ms := []claims.Mapping{
+		{Claim: "https://example.com/roles", Source: "app_metadata.roles", Target: claims.Both},
+		{Claim: "https://example.com/tier", Source: "app_metadata.plan.tier", Target: claims.Both},
+		{Claim: "https://example.com/plan", Source: "app_metadata.plan", Target: claims.Both},
+		{Claim: "https://example.com/theme", Source: "user_metadata.theme", Target: claims.IDToken},
+		{Claim: "https://example.com/missing", Source: "app_metadata.plan.tier.name", Target: claims.Both},
+		{Claim: "https://example.com/absent", Source: "user_metadata.locale", Target: claims.Both},
+		{Claim: "https://example.com/null", Source: "app_metadata.gone", Target: claims.Both},
+	}
+	if err := claims.Validate(ms); err != nil {
+		t.Fatal(err)
+	}
+	got, dropped := claims.Build(ms, claims.AccessToken, s)
+	b, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"https://example.com/plan":{"seats":5,"tier":"gold"},"https://example.com/roles":["admin","billing"],"https://example.com/tier":"gold"}`
+	if string(b) != want || len(dropped) != 0 {
+		t.Fatalf("access token claims %s (dropped %v), want %s", b, dropped, want)
+	}
+	got, _ = claims.Build(ms, claims.IDToken, claims.Subject{})
+	if len(got) != 0 {
+		t.Fatalf("a user without metadata got %v", got)
 	}
 }

@@ -104,7 +104,7 @@ func TestAdminSetsAnApplicationsCustomClaims(t *testing.T) {
 	}
 	for text, want := range map[string]string{
 		"roles = roles @ both":                                "not a namespaced claim name",
-		"https://example.com/m = app_metadata.plan @ both":    "not available yet",
+		"https://example.com/m = app_metadata..plan @ both":   "not a metadata path",
 		"https://example.com/roles roles":                     "line 1: write claim = source @ token",
 		"https://example.com/p = permissions @ refresh_token": "id_token, access_token or both",
 	} {

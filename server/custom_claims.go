@@ -36,7 +36,8 @@ func (s *Server) customClaims(ctx context.Context, clientID string, user func() 
 	if err != nil {
 		return nil, err
 	}
-	subj := claims.Subject{UserID: subjectOf(u), Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name}
+	subj := claims.Subject{UserID: subjectOf(u), Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name,
+		UserMetadata: u.UserMetadata, AppMetadata: u.AppMetadata}
 	held, err := s.roles.UserRoles(ctx, u.ID)
 	if err != nil {
 		return nil, fmt.Errorf("roles for custom claims: %w", err)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,20 +18,20 @@ func TestCustomClaimsReachTheTokensTheyAreMappedTo(t *testing.T) {
 	path := "/api/admin/clients/" + spaID + "/claims"
 
 	for name, body := range map[string]string{
-		"a registered claim":        `{"claims":[{"claim":"permissions","source":"roles","token":"access_token"}]}`,
-		"a plain name":              `{"claims":[{"claim":"roles","source":"roles","token":"both"}]}`,
-		"a metadata source":         `{"claims":[{"claim":"https://example.com/roles","source":"app_metadata.roles","token":"both"}]}`,
-		"an unknown source":         `{"claims":[{"claim":"https://example.com/pw","source":"password_hash","token":"both"}]}`,
-		"a token that is not there": `{"claims":[{"claim":"https://example.com/roles","source":"roles","token":"refresh_token"}]}`,
+		"a registered claim":          `{"claims":[{"claim":"permissions","source":"roles","token":"access_token"}]}`,
+		"a plain name":                `{"claims":[{"claim":"roles","source":"roles","token":"both"}]}`,
+		"a metadata path with no key": `{"claims":[{"claim":"https://example.com/roles","source":"app_metadata..roles","token":"both"}]}`,
+		"an unknown source":           `{"claims":[{"claim":"https://example.com/pw","source":"password_hash","token":"both"}]}`,
+		"a token that is not there":   `{"claims":[{"claim":"https://example.com/roles","source":"roles","token":"refresh_token"}]}`,
 	} {
 		r := c.call(t, "PUT", path, body)
 		if r.status != 400 || r.body["errorCode"] != "invalid_claims" {
 			t.Errorf("%s: %d %s, want 400 invalid_claims", name, r.status, r.raw)
 		}
 	}
-	r := c.call(t, "PUT", path, `{"claims":[{"claim":"https://example.com/metadata","source":"app_metadata.roles","token":"both"}]}`)
-	if !strings.Contains(r.raw, "not available yet") {
-		t.Errorf("a metadata source is refused with %s; want it to say not available yet", r.raw)
+	r := c.call(t, "PUT", path, `{"claims":[{"claim":"https://example.com/metadata","source":"app_metadata.","token":"both"}]}`)
+	if !strings.Contains(r.raw, "not a metadata path") {
+		t.Errorf("an empty metadata path is refused with %s; want it to say it is not a metadata path", r.raw)
 	}
 	c.call(t, "PUT", "/api/admin/clients/nobody/claims", `{"claims":[]}`).expect(t, 404, "not_found")
 	c.call(t, "PUT", path, `{"claims":[
@@ -93,5 +94,44 @@ func TestAnOversizedCustomClaimIsLeftOutAndTheTokenStillIssued(t *testing.T) {
 	}
 	if n := len(tok.Extra("id_token").(string)); n > 8192 {
 		t.Errorf("the ID token is %d bytes", n)
+	}
+}
+
+// The claim an Auth0 Action made from app_metadata.roles is a mapping: an
+// imported user's metadata reaches their tokens as it is, and a change to it
+// reaches the next token.
+func TestCustomClaimsCarryTheUsersMetadata(t *testing.T) {
+	w := newRBACWorld(t)
+	ctx := context.Background()
+	c := w.h.newAPIClient(t, "deploy", "update:clients")
+	c.call(t, "PUT", "/api/admin/clients/"+spaID+"/claims", `{"claims":[
+		{"claim":"https://example.com/roles","source":"app_metadata.roles","token":"both"},
+		{"claim":"https://example.com/theme","source":"user_metadata.prefs.theme","token":"id_token"}]}`).expect(t, 200, "")
+	setMetadata := func(user, app string) {
+		t.Helper()
+		if _, err := w.h.st.UpdateMetadata(ctx, w.ann.ID, func(json.RawMessage, json.RawMessage) (json.RawMessage, json.RawMessage, error) {
+			return json.RawMessage(user), json.RawMessage(app), nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setMetadata(`{"prefs":{"theme":"dark"}}`, `{"roles":["editor","billing"]}`)
+	tok, access := w.tokenFor(t, "openid profile email")
+	idt := jwtPayload(t, tok.Extra("id_token").(string))
+	if got := toStrings(idt["https://example.com/roles"]); !slices.Equal(got, []string{"editor", "billing"}) || idt["https://example.com/theme"] != "dark" {
+		t.Errorf("ID token custom claims: roles %v, theme %v", idt["https://example.com/roles"], idt["https://example.com/theme"])
+	}
+	if got := toStrings(access["https://example.com/roles"]); !slices.Equal(got, []string{"editor", "billing"}) || access["https://example.com/theme"] != nil {
+		t.Errorf("access token custom claims: %v", access)
+	}
+
+	setMetadata(`{}`, `{"roles":["viewer"]}`)
+	tok, access = w.tokenFor(t, "openid profile email")
+	idt = jwtPayload(t, tok.Extra("id_token").(string))
+	if got := toStrings(access["https://example.com/roles"]); !slices.Equal(got, []string{"viewer"}) {
+		t.Errorf("after the metadata changed the access token says %v", access["https://example.com/roles"])
+	}
+	if _, ok := idt["https://example.com/theme"]; ok {
+		t.Errorf("a path the metadata no longer has is still in the ID token: %v", idt["https://example.com/theme"])
 	}
 }

@@ -70,7 +70,7 @@ func TestClientsClaims(t *testing.T) {
 	}
 	for _, c := range []struct{ spec, want string }{
 		{"roles=roles@both", "not a namespaced claim name"},
-		{"https://example.com/m=app_metadata.roles@both", "not available yet"},
+		{"https://example.com/m=user_metadata.@both", "not a metadata path"},
 		{"https://example.com/x", "write CLAIM=SOURCE@TOKEN"},
 	} {
 		r := gatehouse(ctx, vars, "", "clients", "claims", id, "--claim", c.spec)
