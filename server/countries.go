@@ -37,9 +37,13 @@ func countryList() []country {
 	return out
 }
 
-// countriesFor marks the selected region, chosen by the person, or guessed from
-// the browser's language (en-GB → GB), else US.
-func countriesFor(all []country, chosen, acceptLanguage string) []country {
+// countriesFor marks the selected region: chosen by the person, else the
+// country the request comes from as far as GeoIP knows (located), else
+// guessed from the browser's language (en-GB → GB), else US.
+func countriesFor(all []country, chosen, located, acceptLanguage string) []country {
+	if chosen == "" && located != "" && phonenumbers.GetCountryCodeForRegion(located) != 0 {
+		chosen = located
+	}
 	if chosen == "" {
 		chosen = regionFromAcceptLanguage(acceptLanguage)
 	}
@@ -48,6 +52,21 @@ func countriesFor(all []country, chosen, acceptLanguage string) []country {
 		out[i].Selected = out[i].Code == chosen
 	}
 	return out
+}
+
+// phoneExample is a mobile number of region as people there would write it
+// with its country code, for the enrollment's hint; "" when libphonenumber
+// has none.
+func phoneExample(countries []country) string {
+	for _, c := range countries {
+		if !c.Selected {
+			continue
+		}
+		if n := phonenumbers.GetExampleNumberForType(c.Code, phonenumbers.MOBILE); n != nil {
+			return phonenumbers.Format(n, phonenumbers.INTERNATIONAL)
+		}
+	}
+	return ""
 }
 
 func regionFromAcceptLanguage(h string) string {

@@ -17,7 +17,7 @@ import (
 // Spec describes one setting for the console, the API and the CLI.
 type Spec struct {
 	Key     string
-	Group   string // "mfa", "sms", "limits", "adaptive" or "audit"
+	Group   string // "mfa", "sms", "limits", "adaptive", "audit" or "languages"
 	Label   string
 	Help    string
 	Secret  bool   // write-only: stored sealed, never shown again
@@ -53,6 +53,8 @@ const (
 	KeyChallengeMedium = "risk_challenge_medium"
 	KeyBlockedNetworks = "risk_blocked_cidrs"
 	KeyAuditRetention  = "audit_retention_days"
+	KeyLanguageDefault = "language_default"
+	KeyLanguages       = "languages_enabled"
 )
 
 // MinAuditRetentionDays is the shortest audit retention an admin may set: the
@@ -118,8 +120,45 @@ var specs = func() []Spec {
 		{Key: KeyAuditRetention, Group: "audit", Label: "Keep audit log for (days)", Default: "0 (keep every entry)",
 			Help:  "Entries older than this are deleted, in small batches by one replica at a time, within ten minutes of coming due. 0 keeps every entry; otherwise at least 7.",
 			Parse: parseRetentionDays},
+		{Key: KeyLanguageDefault, Group: "languages", Label: "Default language", Default: "en",
+			Help:  "The language of the hosted pages, texts and mails when neither the application (ui_locales), the user's own choice nor the browser names an enabled one. One of " + strings.Join(Languages, ", ") + ".",
+			Parse: parseLanguage},
+		{Key: KeyLanguages, Group: "languages", Label: "Enabled languages", Default: "all",
+			Help:  "Comma-separated language tags the hosted pages may speak (" + strings.Join(Languages, ", ") + "); empty enables all. The default language is always enabled.",
+			Parse: parseLanguages},
 	}
 }()
+
+// Languages are the tags Gatehouse ships catalogues for; package i18n's
+// tests keep this list and its catalogues the same.
+var Languages = []string{"en", "ar", "de", "es", "fr", "hi", "pt-BR"}
+
+func parseLanguage(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil // English, as while unset
+	}
+	for _, l := range Languages {
+		if strings.EqualFold(v, l) {
+			return l, nil
+		}
+	}
+	return "", fmt.Errorf("choose one of %s", strings.Join(Languages, ", "))
+}
+
+func parseLanguages(v string) (string, error) {
+	var out []string
+	for _, item := range splitList(v) {
+		l, err := parseLanguage(item)
+		if err != nil {
+			return "", fmt.Errorf("%q is not a language Gatehouse speaks: %w", item, err)
+		}
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, ","), nil
+}
 
 var specByKey = func() map[string]Spec {
 	m := make(map[string]Spec, len(specs))
