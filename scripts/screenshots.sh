@@ -30,4 +30,6 @@ journey4-04-passkey-challenge passkey-challenge
 journey4-01-add-passkey passkey-add
 journey4-02-security-page passkey-security
 journey2-policy-never admin-mfa
+journey7-01-recovery-fr recovery-fr
+journey7-02-login-ar login-ar
 LIST
