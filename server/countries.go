@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
 )
@@ -17,10 +18,19 @@ type country struct {
 	Selected         bool
 }
 
-// countryList is every region libphonenumber knows, named in English and
-// sorted by name, built once.
-func countryList() []country {
-	names := display.English.Regions()
+// countryLists are countryList in each language the catalogues ship, by tag.
+func countryLists(tags []language.Tag) map[string][]country {
+	out := make(map[string][]country, len(tags))
+	for _, tag := range tags {
+		out[tag.String()] = countryList(tag)
+	}
+	return out
+}
+
+// countryList is every region libphonenumber knows, named in the language of
+// tag and sorted as that language sorts, built once.
+func countryList(tag language.Tag) []country {
+	names := display.Regions(tag)
 	var out []country
 	for region := range phonenumbers.GetSupportedRegions() {
 		r, err := language.ParseRegion(region)
@@ -33,7 +43,10 @@ func countryList() []country {
 		}
 		out = append(out, country{Code: region, Name: name, Dial: "+" + strconv.Itoa(phonenumbers.GetCountryCodeForRegion(region))})
 	}
-	slices.SortFunc(out, func(a, b country) int { return cmp.Compare(a.Name, b.Name) })
+	order := collate.New(tag)
+	slices.SortFunc(out, func(a, b country) int {
+		return cmp.Or(order.CompareString(a.Name, b.Name), cmp.Compare(a.Code, b.Code))
+	})
 	return out
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/assurance"
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -39,7 +40,11 @@ func (s *Server) handleEnrollForm() http.Handler {
 
 func (s *Server) renderEnrollPhone(w http.ResponseWriter, r *http.Request, v view, region string, status int) {
 	v.Step = "phone"
-	v.Countries = countriesFor(s.countries, region, s.requestCountry(r), r.Header.Get("Accept-Language"))
+	all, ok := s.countries[v.loc.Lang()]
+	if !ok {
+		all = s.countries[i18n.English.String()]
+	}
+	v.Countries = countriesFor(all, region, s.requestCountry(r), r.Header.Get("Accept-Language"))
 	v.PhoneExample = phoneExample(v.Countries)
 	if !r.URL.Query().Has("change") {
 		// Other ways to set up a first factor, beside the phone.

@@ -234,7 +234,8 @@ func TestAdminsChooseTheLanguagesInTheConsole(t *testing.T) {
 }
 
 // The enrollment's country and its example number follow the country the
-// request comes from where GeoIP knows it, before the browser's language.
+// request comes from where GeoIP knows it, before the browser's language;
+// the countries are named in the page's language.
 func TestEnrollmentSuggestsTheRequestsCountry(t *testing.T) {
 	challengeMedium := true
 	h := newHarness(t, func(o *options) {
@@ -243,18 +244,18 @@ func TestEnrollmentSuggestsTheRequestsCountry(t *testing.T) {
 	})
 	b := signedInBrowser(t, h)
 	tests := []struct {
-		name, from, accept, country, example string
+		name, from, accept, country, example, named string
 	}{
-		{"located in Britain, French browser", "81.2.69.10", "fr-FR", "GB", "+44 7400 123456"},
-		{"located in the US", "216.160.83.10", "de-DE", "US", "+1 201-555-0123"},
-		{"unknown address: the browser's region", "192.0.2.1", "de-DE", "DE", "+49 1512 3456789"},
+		{"located in Britain, French browser", "81.2.69.10", "fr-FR", "GB", "+44 7400 123456", "Royaume-Uni (&#43;44)"},
+		{"located in the US", "216.160.83.10", "de-DE", "US", "+1 201-555-0123", "Vereinigte Staaten (&#43;1)"},
+		{"unknown address: the browser's region", "192.0.2.1", "de-DE", "DE", "+49 1512 3456789", "Deutschland (&#43;49)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := h.do(b, "GET", "/mfa/enroll", nil, "X-Forwarded-For", tt.from, "Accept-Language", tt.accept)
 			r.expect(t, http.StatusOK, "enroll")
-			if !strings.Contains(r.body, `<option value="`+tt.country+`" selected>`) {
-				t.Errorf("%s is not the selected country", tt.country)
+			if !strings.Contains(r.body, `<option value="`+tt.country+`" selected>`+tt.named+`</option>`) {
+				t.Errorf("%s is not the selected country, named %q in the page's language", tt.country, tt.named)
 			}
 			if !strings.Contains(r.body, tt.example) {
 				t.Errorf("the hint lacks the example %q", tt.example)

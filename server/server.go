@@ -93,7 +93,7 @@ type Server struct {
 	passkeys   *passkey.Service // nil: no passkeys (no MFA, or an issuer on an IP address)
 	settings   *settings.Service
 	webOrigins *cache.Cache[map[string]bool]
-	countries  []country
+	countries  map[string][]country // by language tag
 	wake       func()
 	sms        *sms.Switch
 	devOutbox  *sms.Console
@@ -162,7 +162,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		lifetimes:  cfg.Lifetimes.withDefaults(),
 		mfa:        d.MFA,
 		settings:   d.Settings,
-		countries:  countryList(),
+		countries:  countryLists(catalog.Languages()),
 		wake:       d.WakeOutbox,
 		sms:        d.SMS,
 		devOutbox:  d.DevOutbox,
