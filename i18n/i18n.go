@@ -172,12 +172,6 @@ func (l *Localizer) T(key string, args ...any) string {
 	return text
 }
 
-// Has reports whether the localizer's own catalogue holds key.
-func (l *Localizer) Has(key string) bool {
-	_, tag, err := l.l.LocalizeWithTag(&goi18n.LocalizeConfig{MessageID: key})
-	return err == nil && tag == l.tag
-}
-
 // IsKey reports whether s is a message key (English has it), as opposed to
 // text already written out.
 func (c *Catalog) IsKey(s string) bool {
