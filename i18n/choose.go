@@ -27,7 +27,7 @@ type Tenant struct {
 // default, else English.
 func (c *Catalog) Choose(p Preferences, t Tenant) language.Tag {
 	enabled := c.enabled(t)
-	m := language.NewMatcher(enabled)
+	m := c.matcher(enabled)
 	if tag, ok := match(m, enabled, strings.Fields(p.UILocales)...); ok {
 		return tag
 	}
@@ -47,6 +47,22 @@ func (c *Catalog) Choose(p Preferences, t Tenant) language.Tag {
 		return tag
 	}
 	return enabled[0]
+}
+
+// matcher is a language.Matcher over enabled, built once per set of enabled
+// languages: building one costs more than choosing with it.
+func (c *Catalog) matcher(enabled []language.Tag) language.Matcher {
+	var key strings.Builder
+	for _, t := range enabled {
+		key.WriteString(t.String())
+		key.WriteByte(' ')
+	}
+	if m, ok := c.matchers.Load(key.String()); ok {
+		return m.(language.Matcher)
+	}
+	m := language.NewMatcher(enabled)
+	c.matchers.Store(key.String(), m)
+	return m
 }
 
 // Enabled are the tenant's enabled languages that ship, the default first.

@@ -23,6 +23,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
@@ -41,6 +42,9 @@ type Catalog struct {
 	tags   []language.Tag      // shipped languages, English first
 	keys   map[string][]string // each language's message keys
 	strict bool
+	// matchers caches a language.Matcher per set of enabled languages; the
+	// sets are the few an admin has chosen.
+	matchers sync.Map
 }
 
 // Option changes how a Catalog behaves.
