@@ -223,7 +223,7 @@ func resendable(c Challenge, now time.Time, cooldown time.Duration) error {
 
 func (s *Service) enqueue(ctx context.Context, c Challenge, to, code string) error {
 	err := s.outbox.Enqueue(ctx, OutboxMessage{
-		ChallengeID: c.ID, UserID: c.UserID, To: to, Text: smsText(c.AppName, code, c.IssuerHost),
+		ChallengeID: c.ID, UserID: c.UserID, To: to, Text: s.smsText(ctx, c.AppName, code, c.IssuerHost),
 		Code: code, Purpose: c.Purpose, ExpiresAt: c.ExpiresAt, CountryCode: c.CountryCode,
 	})
 	if err != nil {

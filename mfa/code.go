@@ -1,6 +1,7 @@
 package mfa
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"encoding/binary"
@@ -66,15 +67,21 @@ func normalizeCode(code string) string {
 	}, code)
 }
 
-// smsText is the message carrying a code. Its last line is the WebOTP form
-// ("@host #code") that lets browsers offer the code for the page on host.
-func smsText(app, code, host string) string {
+// smsText is the message carrying a code, worded in the language of ctx's
+// request. Its last line is the WebOTP form ("@host #code") that lets
+// browsers offer the code for the page on host, the same in every language.
+func (s *Service) smsText(ctx context.Context, app, code, host string) string {
 	app = strings.Join(strings.Fields(app), " ")
 	if r := []rune(app); len(r) > 30 {
 		app = string(r[:30])
 	}
-	text := "Your verification code is " + code
-	if app != "" {
+	var text string
+	switch {
+	case s.words != nil:
+		text = s.words(ctx, app, code)
+	case app == "":
+		text = "Your verification code is " + code
+	default:
 		text = "Your " + app + " verification code is " + code
 	}
 	if host != "" {

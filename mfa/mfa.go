@@ -98,7 +98,12 @@ type Service struct {
 	tune   RuleSource
 	now    func() time.Time
 	log    *slog.Logger
+	words  Wording
 }
+
+// Wording writes the first line of a code's text message for the language
+// of ctx's request; the Service adds the WebOTP line itself.
+type Wording func(ctx context.Context, app, code string) string
 
 // RuleSource lays the settings an admin changes at run time (limits, the
 // remember-browser lifetime) over the Service's rules.
@@ -116,6 +121,8 @@ type Deps struct {
 	Tune   RuleSource // nil: Rules as they are
 	Now    func() time.Time
 	Log    *slog.Logger
+	// Wording is the message's first line; nil: English.
+	Wording Wording
 }
 
 func NewService(d Deps) *Service {
@@ -127,7 +134,7 @@ func NewService(d Deps) *Service {
 	}
 	return &Service{
 		store: d.Store, outbox: d.Outbox, audit: d.Audit, codes: d.Codes, vault: d.Vault, totp: d.TOTP,
-		rules: d.Rules, tune: d.Tune, now: d.Now, log: d.Log,
+		rules: d.Rules, tune: d.Tune, now: d.Now, log: d.Log, words: d.Wording,
 	}
 }
 

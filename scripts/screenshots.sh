@@ -30,6 +30,8 @@ journey4-04-passkey-challenge passkey-challenge
 journey4-01-add-passkey passkey-add
 journey4-02-security-page passkey-security
 journey2-policy-never admin-mfa
-journey7-branding-login branding-login
-journey7-branding-console branding-console
+journey7-01-recovery-fr recovery-fr
+journey7-02-login-ar login-ar
+journey8-branding-login branding-login
+journey8-branding-console branding-console
 LIST

@@ -120,6 +120,7 @@ var accessMatrix = map[string]access{
 	"POST account/sessions/end":            sudo,
 	"POST account/sessions/end-others":     sudo,
 	"POST account/email/verify":            accountPage,
+	"POST account/language":                accountPage,
 	"GET email/verify":                     public,
 	"GET forgot":                           public,
 	"POST forgot":                          public,

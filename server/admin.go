@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/templates"
 )
@@ -63,14 +64,14 @@ func errorSummary(fields map[string]string, order []string, label func(string) s
 
 // adminPages parses each templates/pages/admin-*.html with the layout and
 // the admin partials into its own set, named without the extension.
-func adminPages() (map[string]*template.Template, error) {
+func adminPages(english *i18n.Localizer) (map[string]*template.Template, error) {
 	names, err := fs.Glob(templates.FS, "pages/admin-*.html")
 	if err != nil {
 		return nil, err
 	}
 	pages := make(map[string]*template.Template, len(names))
 	for _, name := range names {
-		t, err := template.New("").Funcs(adminFuncs).ParseFS(templates.FS, "layout.html", "admin.html", name)
+		t, err := template.New("").Funcs(adminFuncs).Funcs(english.TemplateFuncs()).ParseFS(templates.FS, "layout.html", "admin.html", name)
 		if err != nil {
 			return nil, fmt.Errorf("parse admin page %s: %w", name, err)
 		}

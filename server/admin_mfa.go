@@ -41,7 +41,8 @@ var adminMFASections = map[string]struct{ keys, checkboxes []string }{
 	"limits": {keys: []string{settings.KeyAllowedRegions, settings.KeyLimitPhone10m, settings.KeyLimitPhoneDay,
 		settings.KeyLimitIPHour, settings.KeyLimitUserHour, settings.KeyLimitGlobalHour, settings.KeyLimitEnrollPct, settings.KeyCountryLimits,
 		settings.KeySignupIPHour, settings.KeySignupIPDay}},
-	"adaptive": {keys: []string{settings.KeyBlockedNetworks}, checkboxes: []string{settings.KeyChallengeMedium}},
+	"adaptive":  {keys: []string{settings.KeyBlockedNetworks}, checkboxes: []string{settings.KeyChallengeMedium}},
+	"languages": {keys: []string{settings.KeyLanguageDefault, settings.KeyLanguages}},
 }
 
 // adminMFAFields are the page's fields top to bottom, by the id the error
@@ -55,6 +56,7 @@ var adminMFAFields = []string{
 	settings.KeyLimitIPHour, settings.KeyLimitUserHour, settings.KeyLimitGlobalHour, settings.KeyLimitEnrollPct,
 	settings.KeySignupIPHour, settings.KeySignupIPDay,
 	settings.KeyChallengeMedium, settings.KeyBlockedNetworks,
+	settings.KeyLanguageDefault, settings.KeyLanguages,
 }
 
 // refuseAdminMFA shows the page again with fields' messages, the summary

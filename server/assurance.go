@@ -147,8 +147,8 @@ func (s *Server) renderDecision(w http.ResponseWriter, r *http.Request, d assura
 			return
 		}
 	case assurance.Locked:
-		msg, status := s.mfaMessage(d.Lock)
-		s.renderMessage(w, r, status, "Verification is locked", msg)
+		msg, status := s.mfaMessage(s.localizer(r), d.Lock)
+		s.renderMessage(w, r, status, "assurance.locked.title", msg)
 		return
 	}
 	title, msg := refusalText(d.Refusal)
@@ -158,18 +158,15 @@ func (s *Server) renderDecision(w http.ResponseWriter, r *http.Request, d assura
 func refusalText(r assurance.Refusal) (string, string) {
 	switch r {
 	case assurance.RefusedNotAdmin:
-		return "Admins only", "This page is for administrators. Ask an administrator if you need access."
+		return "assurance.admins_only.title", "assurance.admins_only.message"
 	case assurance.RefusedFactorDisabled:
-		return "This verification method is turned off",
-			"Your administrator has turned off this way of verifying. Use another one, or contact your administrator."
+		return "assurance.factor_disabled.title", "assurance.factor_disabled.message"
 	case assurance.RefusedNoUsableFactor:
-		return "No way to verify is available",
-			"Your administrator has turned off the verification method you set up, and you have no other. Contact your administrator."
+		return "assurance.no_usable_factor.title", "assurance.no_usable_factor.message"
 	case assurance.RefusedNoFactorOffered:
-		return "A second factor is needed",
-			"This needs multi-factor authentication, and none is available on this server. Contact your administrator."
+		return "assurance.no_factor_offered.title", "assurance.no_factor_offered.message"
 	}
-	return "Not allowed", "Your account cannot do this. Contact your administrator."
+	return "assurance.not_allowed.title", "assurance.not_allowed.message"
 }
 
 type decisionKey struct{}

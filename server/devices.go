@@ -1,10 +1,13 @@
 package server
 
 import (
+	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/i18n"
 )
 
 // deviceView is one session or remembered browser on the security page.
@@ -61,11 +64,40 @@ func ago(now, t time.Time) string {
 	return itoaUnit(int(d.Hours()/24), "day") + " ago"
 }
 
+// agoIn is ago in the words of the page's language.
+func agoIn(loc *i18n.Localizer, now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < 2*time.Minute:
+		return loc.T("ago.just_now")
+	case d < time.Hour:
+		return loc.T("ago.minutes", "Count", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return loc.T("ago.hours", "Count", int(d.Hours()))
+	}
+	return loc.T("ago.days", "Count", int(d.Hours()/24))
+}
+
+// longDate writes a day as people of the page's language do.
+func longDate(loc *i18n.Localizer, t time.Time) string { return loc.LongDate(t) }
+
 func itoaUnit(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit
 	}
 	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// requestCountry is the ISO 3166 country the request comes from, as far as
+// the GeoIP database knows; "" without one.
+func (s *Server) requestCountry(r *http.Request) string {
+	if s.locator == nil {
+		return ""
+	}
+	if p, ok := s.locator.Locate(clientIP(r.Context())); ok {
+		return strings.ToUpper(p.Country)
+	}
+	return ""
 }
 
 // place says where an address is, as far as the GeoIP database knows, else

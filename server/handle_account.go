@@ -9,8 +9,8 @@ import (
 )
 
 const (
-	msgPasswordChanged = "Your password has been changed. Your other sessions were logged out."
-	msgWrongCurrent    = "Your current password is not correct."
+	msgPasswordChanged = "account.password_changed"
+	msgWrongCurrent    = "account.wrong_current"
 )
 
 func (s *Server) handleHome() http.Handler {
@@ -22,12 +22,17 @@ func (s *Server) handleHome() http.Handler {
 // accountView is the account page for the signed-in user: profile and
 // password; how they sign in is on the security page.
 func (s *Server) accountView(r *http.Request, si signedIn) (view, error) {
-	v := s.newView(r, "account", "Your account")
+	v := s.newView(r, "account", "title.account")
 	v.User = userView(si.user)
-	v.MemberSince = si.user.CreatedAt.Format("January 2, 2006")
+	v.MemberSince = longDate(v.loc, si.user.CreatedAt)
 	v.SendsVerification = s.accounts.SendsVerification()
 	sent, err := s.accounts.VerificationSent(r.Context(), si.user)
 	v.VerificationSent = sent
+	if err != nil {
+		return v, err
+	}
+	chosen, err := s.store.UserLanguage(r.Context(), si.user.ID)
+	v.Languages = s.languageOptions(r, chosen)
 	return v, err
 }
 

@@ -37,8 +37,7 @@ func (s *Server) handleAuthorizeResume() http.Handler {
 		txID := r.URL.Query().Get("tx")
 		tx, err := s.store.LoginTransaction(r.Context(), txID, s.now())
 		if errors.Is(err, store.ErrTransactionNotFound) {
-			s.renderMessage(w, r, http.StatusBadRequest, "Login link expired",
-				"This login has expired or was already used. Go back to the application and log in again.")
+			s.renderMessage(w, r, http.StatusBadRequest, "authorize.expired.title", "authorize.expired.message")
 			return
 		}
 		if err != nil {
@@ -110,8 +109,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, txID string, 
 	if txID != "" {
 		if err := s.store.CompleteLoginTransaction(ctx, txID, s.now()); err != nil {
 			if errors.Is(err, store.ErrTransactionNotFound) {
-				s.renderMessage(w, r, http.StatusBadRequest, "Login link expired",
-					"This login has expired or was already used. Go back to the application and log in again.")
+				s.renderMessage(w, r, http.StatusBadRequest, "authorize.expired.title", "authorize.expired.message")
 				return
 			}
 			s.serverError(w, r, err)
@@ -180,6 +178,7 @@ func (s *Server) sendToStep(w http.ResponseWriter, r *http.Request, ar fosite.Au
 			return
 		}
 	}
+	s.carryUILocales(w, ar.GetRequestForm().Get("ui_locales"))
 	q.Set("return_to", s.base+"authorize/resume?tx="+txID)
 	http.Redirect(w, r, s.base+step+"?"+q.Encode(), http.StatusFound)
 }
@@ -237,7 +236,6 @@ func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar fosit
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
 	s.logger(r.Context()).Info("authorization request refused", "error", rfc.ErrorField, "hint", rfc.HintField)
-	s.renderMessage(w, r, http.StatusBadRequest, "This login link is not valid",
-		"The application sent an invalid login request ("+rfc.ErrorField+": "+rfc.GetDescription()+
-			"). If you are its developer, check the client id and that the redirect URI is registered.")
+	s.renderMessage(w, r, http.StatusBadRequest, "authorize.invalid.title",
+		s.localizer(r).T("authorize.invalid.message", "Error", rfc.ErrorField+": "+rfc.GetDescription()))
 }

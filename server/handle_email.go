@@ -8,19 +8,19 @@ import (
 )
 
 const (
-	msgEmailVerified      = "Your email address is verified. Thank you."
-	msgVerificationSent   = "We sent a confirmation link to your email address."
-	msgNoMail             = "This server does not send email, so no confirmation link can be sent. Ask your administrator to confirm your address."
-	msgTooManyMails       = "Too many emails have been sent. Try again later."
-	msgVerifyLinkInvalid  = "This confirmation link is not valid. Check that you opened all of it, or ask for a new one from your account page."
-	msgVerifyLinkExpired  = "This confirmation link has expired. Log in and ask for a new one from your account page."
-	msgVerifyLinkUsed     = "This confirmation link was already used."
-	msgResetLinkInvalid   = "This password reset link is not valid. Check that you opened all of it, or ask for a new one below."
-	msgResetLinkExpired   = "This password reset link has expired. Ask for a new one below."
-	msgResetLinkUsed      = "This password reset link was already used. Ask for a new one below if you need to."
-	msgPasswordResetDone  = "Your password has been changed and every session was logged out. Log in with your new password."
-	msgNeedsSecondFactor  = "Confirm it's you with your second factor before choosing a new password."
-	resetLinkValidForText = "30 minutes"
+	msgEmailVerified      = "email.verified"
+	msgVerificationSent   = "email.verification_sent"
+	msgNoMail             = "email.no_mail"
+	msgTooManyMails       = "email.too_many"
+	msgVerifyLinkInvalid  = "email.verify_invalid"
+	msgVerifyLinkExpired  = "email.verify_expired"
+	msgVerifyLinkUsed     = "email.verify_used"
+	msgResetLinkInvalid   = "reset.link_invalid"
+	msgResetLinkExpired   = "reset.link_expired"
+	msgResetLinkUsed      = "reset.link_used"
+	msgPasswordResetDone  = "reset.done"
+	msgNeedsSecondFactor  = "reset.needs_second_factor"
+	resetLinkValidForText = "reset.valid_for"
 )
 
 // linkMessage words a refused emailed link; verify tells which kind.
@@ -47,7 +47,7 @@ func linkMessage(err error, verify bool) (string, int) {
 // mailbox received it.
 func (s *Server) handleVerifyEmail() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := s.newView(r, "verify-email", "Email address")
+		v := s.newView(r, "verify-email", "title.verify_email")
 		_, err := s.accounts.VerifyEmail(r.Context(), r.URL.Query().Get("token"), meta(r))
 		if err != nil {
 			msg, status := linkMessage(err, true)

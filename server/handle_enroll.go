@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/assurance"
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -39,7 +40,12 @@ func (s *Server) handleEnrollForm() http.Handler {
 
 func (s *Server) renderEnrollPhone(w http.ResponseWriter, r *http.Request, v view, region string, status int) {
 	v.Step = "phone"
-	v.Countries = countriesFor(s.countries, region, r.Header.Get("Accept-Language"))
+	all, ok := s.countries[v.loc.Lang()]
+	if !ok {
+		all = s.countries[i18n.English.String()]
+	}
+	v.Countries = countriesFor(all, region, s.requestCountry(r), r.Header.Get("Accept-Language"))
+	v.PhoneExample = phoneExample(v.Countries)
 	if !r.URL.Query().Has("change") {
 		// Other ways to set up a first factor, beside the phone.
 		v.PasskeysAvailable = s.passkeysOn(r)
@@ -99,7 +105,7 @@ func (s *Server) enrollPhone(w http.ResponseWriter, r *http.Request, si signedIn
 			return
 		}
 	}
-	msg, status := s.mfaMessage(err)
+	msg, status := s.mfaMessage(v.loc, err)
 	if msg == "" {
 		s.serverError(w, r, err)
 		return
@@ -120,7 +126,7 @@ func (s *Server) enrollCode(w http.ResponseWriter, r *http.Request, si signedIn,
 		return
 	}
 	if !open {
-		v.Error = "This code has expired. Enter your number again to get a new one."
+		v.Error = "enroll.code_expired"
 		s.renderEnrollPhone(w, r, v, "", http.StatusBadRequest)
 		return
 	}
@@ -168,7 +174,7 @@ func (s *Server) enrollCode(w http.ResponseWriter, r *http.Request, si signedIn,
 // what still works after it: no code field once the challenge can take no
 // code, no Resend button while a limit or lock refuses sending.
 func (s *Server) codeRefused(w http.ResponseWriter, r *http.Request, v view, ch mfa.Challenge, err error, show func(view, int)) {
-	msg, status := s.mfaMessage(err)
+	msg, status := s.mfaMessage(v.loc, err)
 	if msg == "" {
 		s.serverError(w, r, err)
 		return

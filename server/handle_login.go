@@ -12,13 +12,13 @@ import (
 // Messages a person reads on the login page. One message covers an unknown
 // email and a wrong password, so the page never tells whether an account exists.
 const (
-	msgBadCredentials = "Wrong email or password."
-	msgLocked         = "Too many failed attempts. Logging in to this account from your network is paused for 15 minutes; try again later."
-	msgThrottled      = "Too many failed attempts from your network. Wait a minute, then try again."
-	msgBlocked        = "Your account is blocked. Contact your administrator."
-	msgInvalidEmail   = "Enter a valid email address, like name@example.com."
-	msgNoPassword     = "Enter your password."
-	msgLoggedOut      = "You are logged out."
+	msgBadCredentials = "login.bad_credentials"
+	msgLocked         = "login.locked"
+	msgThrottled      = "login.throttled"
+	msgBlocked        = "login.blocked"
+	msgInvalidEmail   = "form.invalid_email"
+	msgNoPassword     = "form.no_password"
+	msgLoggedOut      = "login.logged_out"
 )
 
 func (s *Server) handleLoginForm() http.Handler {
@@ -129,6 +129,10 @@ func (s *Server) startSessionWith(w http.ResponseWriter, r *http.Request, user a
 	}
 	s.setSessionCookie(w, token, sess.ExpiresAt)
 	s.ensureDeviceID(w, r)
+	if err := s.rememberUserLanguage(w, r, user); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	if slices.Contains(amr, "mfa") {
 		// Two factors at once: the login counts in the device history as a
 		// passed second factor does.
@@ -142,7 +146,7 @@ func (s *Server) startSessionWith(w http.ResponseWriter, r *http.Request, user a
 
 // loginView is the login page, offering passkeys where the admin allows them.
 func (s *Server) loginView(r *http.Request) view {
-	v := s.newView(r, "login", "Log in")
+	v := s.newView(r, "login", "title.login")
 	if s.passkeysOn(r) {
 		v.Passkey = &passkeyCeremony{Mode: "discoverable", OptionsURL: s.base + "login/passkey/options"}
 	}

@@ -6,7 +6,7 @@ import "net/http"
 // page could log the user out with an <img> tag.
 func (s *Server) handleLogoutForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.render(w, r, http.StatusOK, "logout", s.newView(r, "logout", "Log out"))
+		s.render(w, r, http.StatusOK, "logout", s.newView(r, "logout", "title.logout"))
 	})
 }
 

@@ -139,19 +139,20 @@ func (s *Server) hintAudience(r *http.Request, hint string) (string, error) {
 // logoutRefusals are what a person reads when a logout link is refused;
 // the errors' own text is for logs.
 var logoutRefusals = map[error]string{
-	errReturnToNotAllowed: "The application asked to send you back to an address that is not one of its allowed logout URLs.",
-	errUnknownClient:      "The logout link names an application this server does not know.",
-	errBadHint:            "The logout link carries an ID token that this server did not issue for that application.",
-	errNoClient:           "The logout link asks to send you back to an address without saying which application it comes from.",
+	errReturnToNotAllowed: "logout.refused.return_to",
+	errUnknownClient:      "logout.refused.unknown_client",
+	errBadHint:            "logout.refused.bad_hint",
+	errNoClient:           "logout.refused.no_client",
 }
 
 func (s *Server) logoutRefused(w http.ResponseWriter, r *http.Request, err error) {
-	msg, ok := logoutRefusals[err]
+	key, ok := logoutRefusals[err]
 	if !ok {
 		s.serverError(w, r, err)
 		return
 	}
-	s.renderMessage(w, r, http.StatusBadRequest, "Logout link not valid", msg+" You have not been logged out.")
+	loc := s.localizer(r)
+	s.renderMessage(w, r, http.StatusBadRequest, "logout.refused.title", loc.T(key)+" "+loc.T("logout.refused.not_logged_out"))
 }
 
 // endBrowserSession ends the Gatehouse session and clears its cookie; it

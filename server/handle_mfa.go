@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/assurance"
 	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -115,7 +115,7 @@ func (s *Server) mfaView(r *http.Request, screen, title string) view {
 	v.ReturnTo = s.safeReturnTo(r.FormValue("return_to"))
 	if r.URL.Query().Has("reauth") {
 		// Sent here by sudo mode: say why a signed-in user is asked again.
-		v.Notice = "To change how you sign in, confirm it's you first."
+		v.Notice = "mfa.reauth"
 	}
 	rules := s.mfa.Rules(r.Context())
 	v.RememberDays = int(min(rules.TrustedBrowserFor, rules.TrustedBrowserMax).Hours() / 24)
@@ -130,7 +130,7 @@ func (s *Server) resendIn(ctx context.Context, c mfa.Challenge) int {
 
 // mfaMessage turns an MFA refusal into words for the person, or "" when the
 // error is not one of the expected refusals.
-func (s *Server) mfaMessage(err error) (string, int) {
+func (s *Server) mfaMessage(loc *i18n.Localizer, err error) (string, int) {
 	var wrong *mfa.WrongCodeError
 	var limit *mfa.LimitError
 	var locked *mfa.LockedError
@@ -138,43 +138,56 @@ func (s *Server) mfaMessage(err error) (string, int) {
 	var phone *mfa.PhoneError
 	switch {
 	case errors.As(err, &wrong):
-		return "That code is not right. Check the text message and try again.", http.StatusBadRequest
+		return loc.T("mfa.wrong_code"), http.StatusBadRequest
 	case errors.Is(err, mfa.ErrChallengeEnded):
-		return "Too many wrong codes were entered, so this code no longer works. Ask for a new code, or use another way to confirm it's you.", http.StatusBadRequest
+		return loc.T("mfa.challenge_ended"), http.StatusBadRequest
 	case errors.Is(err, mfa.ErrCodeExpired), errors.Is(err, mfa.ErrCodeUsed), errors.Is(err, mfa.ErrChallengeNotFound):
-		return "This code has expired. We can send you a new one.", http.StatusBadRequest
+		return loc.T("mfa.code_expired"), http.StatusBadRequest
 	case errors.As(err, &cooldown):
-		return "A code was sent moments ago. Wait a little before asking for another.", http.StatusTooManyRequests
+		return loc.T("mfa.cooldown"), http.StatusTooManyRequests
 	case errors.As(err, &limit) && limit.Limit == mfa.LimitGlobalEnroll:
-		return "We can't text codes to new numbers right now. Try again in " + untilText(limit.RetryAt.Sub(s.now())) +
-			", or set up an authenticator app instead.", http.StatusTooManyRequests
+		return loc.T("mfa.enroll_budget", "Wait", untilText(loc, limit.RetryAt.Sub(s.now()))), http.StatusTooManyRequests
 	case errors.As(err, &limit):
-		return "We have sent as many codes as we can for now, to protect your number from abuse. You can ask for a new code in " +
-			untilText(limit.RetryAt.Sub(s.now())) + ".", http.StatusTooManyRequests
+		return loc.T("mfa.limit", "Wait", untilText(loc, limit.RetryAt.Sub(s.now()))), http.StatusTooManyRequests
 	case errors.As(err, &locked):
-		return "Too many failed attempts. Try again in " + untilText(locked.Until.Sub(s.now())) + ".", http.StatusTooManyRequests
+		return loc.T("mfa.locked_for", "Wait", untilText(loc, locked.Until.Sub(s.now()))), http.StatusTooManyRequests
 	case errors.Is(err, mfa.ErrAccountLocked):
-		return "Your account is locked after too many failed attempts. Contact your administrator.", http.StatusForbidden
+		return loc.T("mfa.account_locked"), http.StatusForbidden
 	case errors.Is(err, mfa.ErrInvalidRecoveryCode):
-		return "That recovery code is not valid or was already used.", http.StatusBadRequest
+		return loc.T("mfa.bad_recovery_code"), http.StatusBadRequest
 	case errors.As(err, &phone):
-		return phone.Message, http.StatusBadRequest
+		return loc.T(phoneReasonKey(phone.Reason)), http.StatusBadRequest
 	case errors.Is(err, mfa.ErrWrongTOTP):
-		return "That code is not right. Enter the code your app shows now.", http.StatusBadRequest
+		return loc.T("mfa.wrong_totp"), http.StatusBadRequest
 	case errors.Is(err, mfa.ErrPhoneOff):
-		return "Your administrator has turned off verification by text message.", http.StatusForbidden
+		return loc.T("mfa.phone_off"), http.StatusForbidden
 	case errors.Is(err, mfa.ErrTOTPReplayed):
-		return "That code was already used. Wait for the next one in your app.", http.StatusBadRequest
+		return loc.T("mfa.totp_replayed"), http.StatusBadRequest
 	}
 	return "", 0
 }
 
-func untilText(d time.Duration) string {
+func untilText(loc *i18n.Localizer, d time.Duration) string {
 	if h := int(math.Ceil(d.Hours())); d > 90*time.Minute {
-		return strconv.Itoa(h) + " hours"
+		return loc.T("wait.hours", "Count", h)
 	}
 	if m := int(math.Ceil(d.Minutes())); m > 1 {
-		return strconv.Itoa(m) + " minutes"
+		return loc.T("wait.minutes", "Count", m)
 	}
-	return "a minute"
+	return loc.T("wait.a_minute")
+}
+
+// phoneReasonKey names the catalogue message for a refused phone number.
+func phoneReasonKey(reason string) string {
+	switch reason {
+	case mfa.ReasonNotMobile:
+		return "phone.not_mobile"
+	case mfa.ReasonPremiumRate:
+		return "phone.premium_rate"
+	case mfa.ReasonTollFree:
+		return "phone.toll_free"
+	case mfa.ReasonCountryNotAllowed:
+		return "phone.country_not_allowed"
+	}
+	return "phone.invalid"
 }

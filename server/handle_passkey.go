@@ -71,21 +71,21 @@ func (s *Server) loginBinding(w http.ResponseWriter, r *http.Request) string {
 func passkeyMessage(err error) (string, int) {
 	switch {
 	case errors.Is(err, passkey.ErrCeremonyNotFound):
-		return "That passkey request has expired. Try again.", http.StatusBadRequest
+		return "passkey.expired", http.StatusBadRequest
 	case errors.Is(err, passkey.ErrUserVerificationRequired):
-		return "Your passkey did not check that it was you (no PIN, fingerprint or face). Try again, or log in with your password.", http.StatusUnauthorized
+		return "passkey.no_user_verification", http.StatusUnauthorized
 	case errors.Is(err, passkey.ErrCloned):
-		return "This passkey can no longer be used: it looks copied. Use another way to verify, and remove it from your security page.", http.StatusUnauthorized
+		return "passkey.cloned", http.StatusUnauthorized
 	case errors.Is(err, passkey.ErrUnknownCredential), errors.Is(err, passkey.ErrVerification):
-		return "That passkey was not accepted. Try again, or use another way.", http.StatusUnauthorized
+		return "passkey.not_accepted", http.StatusUnauthorized
 	case errors.Is(err, passkey.ErrAlreadyRegistered):
-		return "This passkey is already registered.", http.StatusConflict
+		return "passkey.already_registered", http.StatusConflict
 	case errors.Is(err, passkey.ErrTooMany):
-		return "You have as many passkeys as an account may hold. Remove one first.", http.StatusConflict
+		return "passkey.too_many", http.StatusConflict
 	case errors.Is(err, passkey.ErrBadName):
-		return "Name the passkey in 1 to 64 characters.", http.StatusBadRequest
+		return "passkey.bad_name", http.StatusBadRequest
 	case errors.Is(err, passkey.ErrNoCredentials):
-		return "You have no passkey. Use another way to verify.", http.StatusBadRequest
+		return "passkey.none", http.StatusBadRequest
 	}
 	return "", 0
 }
@@ -93,7 +93,7 @@ func passkeyMessage(err error) (string, int) {
 // passkeyRegisterView is the page that creates a passkey: from the security
 // page, or as the enrollment the authority asked for.
 func (s *Server) passkeyRegisterView(r *http.Request, si signedIn) (view, error) {
-	v := s.newView(r, "passkey-enroll", "Add a passkey")
+	v := s.newView(r, "passkey-enroll", "title.passkey_enroll")
 	v.ReturnTo = s.safeReturnTo(r.URL.Query().Get("return_to"))
 	if r.Method == http.MethodPost {
 		v.ReturnTo = s.safeReturnTo(r.PostForm.Get("return_to"))
@@ -308,7 +308,7 @@ func (s *Server) handlePasskeyLogin() http.Handler {
 		v := s.loginView(r)
 		v.ReturnTo = s.safeReturnTo(r.PostForm.Get("return_to"))
 		if !s.passkeysOn(r) {
-			v.Error = "Passkeys are turned off. Log in with your password."
+			v.Error = "passkey.off"
 			s.render(w, r, http.StatusBadRequest, "login", v)
 			return
 		}
@@ -360,13 +360,13 @@ func (s *Server) userPasskeys(r *http.Request, userID string) ([]passkeyView, er
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
+	now, loc := s.now(), s.localizer(r)
 	out := make([]passkeyView, 0, len(creds))
 	for _, c := range creds {
 		pv := passkeyView{ID: base64.RawURLEncoding.EncodeToString(c.ID), Name: c.Name, Authenticator: c.Authenticator,
-			Synced: c.BackupEligible, Created: c.CreatedAt.Format("January 2, 2006"), CloneWarning: c.CloneWarning}
+			Synced: c.BackupEligible, Created: longDate(loc, c.CreatedAt), CloneWarning: c.CloneWarning}
 		if !c.LastUsedAt.IsZero() {
-			pv.LastUsed = ago(now, c.LastUsedAt)
+			pv.LastUsed = agoIn(loc, now, c.LastUsedAt)
 		}
 		out = append(out, pv)
 	}

@@ -55,7 +55,7 @@ func (s *Server) handleRecoveryConfirm() http.Handler {
 			return
 		}
 		v := s.mfaView(r, "recovery", "Save your recovery codes")
-		v.Error = "Save your recovery codes, then tick “I saved my recovery codes” to continue."
+		v.Error = "recovery.not_saved"
 		s.renderRecovery(w, r, si, v, codes, http.StatusBadRequest)
 	})
 }

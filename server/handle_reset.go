@@ -31,7 +31,7 @@ func (s *Server) resetToken(r *http.Request) string {
 
 func (s *Server) handleForgotForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := s.newView(r, "forgot", "Reset your password")
+		v := s.newView(r, "forgot", "title.forgot")
 		v.Email = r.URL.Query().Get("login_hint")
 		s.render(w, r, http.StatusOK, "forgot", v)
 	})
@@ -45,7 +45,7 @@ func (s *Server) handleForgot() http.Handler {
 		if !s.parseForm(w, r) {
 			return
 		}
-		v := s.newView(r, "forgot", "Reset your password")
+		v := s.newView(r, "forgot", "title.forgot")
 		v.Email = strings.TrimSpace(r.PostForm.Get("email"))
 		err := s.accounts.RequestPasswordReset(r.Context(), v.Email, meta(r))
 		var limit *account.MailLimitError
@@ -82,7 +82,7 @@ func (s *Server) handleResetForm() http.Handler {
 		if !ok {
 			return
 		}
-		s.showReset(w, r, rs, user, s.newView(r, "reset", "Choose a new password"), http.StatusOK)
+		s.showReset(w, r, rs, user, s.newView(r, "reset", "title.reset"), http.StatusOK)
 	})
 }
 
@@ -103,7 +103,7 @@ func (s *Server) resetRefused(w http.ResponseWriter, r *http.Request, err error)
 		return
 	}
 	s.setResetCookie(w, "", -1)
-	v := s.newView(r, "forgot", "Reset your password")
+	v := s.newView(r, "forgot", "title.forgot")
 	v.Error = msg
 	s.render(w, r, status, "forgot", v)
 }
@@ -172,7 +172,7 @@ func (s *Server) resetPasskey(w http.ResponseWriter, r *http.Request, rs account
 			return
 		}
 		v.Error = msg
-		v.Screen, v.Title = "reset-challenge", "Confirm it's you"
+		v.Screen, v.Title = "reset-challenge", "title.reset_confirm"
 		s.showResetPasskey(w, r, rs, v, status)
 		return
 	}
@@ -198,7 +198,7 @@ func (s *Server) showReset(w http.ResponseWriter, r *http.Request, rs account.Re
 		s.renderDecision(w, r, assurance.Decision{Step: d.Step, Lock: d.Lock, Refusal: cmp.Or(d.Refusal, assurance.RefusedNoUsableFactor)}, "")
 		return
 	}
-	v.Screen, v.Title, v.Step = "reset-challenge", "Confirm it's you", "code"
+	v.Screen, v.Title, v.Step = "reset-challenge", "title.reset_confirm", "code"
 	if factor == assurance.KindPasskey {
 		s.showResetPasskey(w, r, rs, v, status)
 		return
@@ -209,7 +209,7 @@ func (s *Server) showReset(w http.ResponseWriter, r *http.Request, rs account.Re
 	}
 	ch, err := s.resetChallenge(r, rs)
 	if err != nil {
-		msg, mstatus := s.mfaMessage(err)
+		msg, mstatus := s.mfaMessage(s.localizer(r), err)
 		if msg == "" {
 			s.serverError(w, r, err)
 			return
@@ -265,7 +265,7 @@ func (s *Server) handleReset() http.Handler {
 		if !ok {
 			return
 		}
-		v := s.newView(r, "reset", "Choose a new password")
+		v := s.newView(r, "reset", "title.reset")
 		switch r.PostForm.Get("step") {
 		case "code":
 			s.resetCode(w, r, rs, user, v)
@@ -281,7 +281,7 @@ func (s *Server) handleReset() http.Handler {
 				return
 			}
 			if _, err := s.mfa.Resend(r.Context(), rs.ChallengeID, clientIP(r.Context())); err != nil {
-				if v.Error, _ = s.mfaMessage(err); v.Error == "" {
+				if v.Error, _ = s.mfaMessage(s.localizer(r), err); v.Error == "" {
 					s.serverError(w, r, err)
 					return
 				}
@@ -328,7 +328,7 @@ func (s *Server) resetCode(w http.ResponseWriter, r *http.Request, rs account.Re
 		err = s.accounts.PassResetSecondFactor(r.Context(), rs, factor.Method(), meta(r))
 	}
 	if err != nil {
-		msg, status := s.mfaMessage(err)
+		msg, status := s.mfaMessage(s.localizer(r), err)
 		if msg == "" {
 			s.serverError(w, r, err)
 			return

@@ -17,22 +17,22 @@ import (
 const securityPath = "account/security"
 
 var securityNotices = map[string]string{
-	"phone-removed":      "Your phone was removed.",
-	"app-added":          "Your authenticator app is set up. You can use it at your next login.",
-	"app-removed":        "Your authenticator app was removed.",
-	"session-ended":      "That session was logged out.",
-	"sessions-ended":     "Your other sessions were logged out.",
-	"browser-forgotten":  "That browser will be asked for a second factor again.",
-	"browsers-forgotten": "Your remembered browsers will be asked for a second factor again.",
-	"no-factor":          "Recovery codes come with a phone or an authenticator app. Set one up first.",
-	"passkey-added":      "Your passkey is added. Next time, sign in with it.",
-	"passkey-renamed":    "Passkey renamed.",
-	"passkey-removed":    "Passkey removed.",
-	"passkey-bad-name":   "Nothing was changed: name a passkey in 1 to 64 characters.",
-	"passkey-too-many":   "You have as many passkeys as an account may hold (20). Remove one to add another.",
+	"phone-removed":      "security.notice.phone_removed",
+	"app-added":          "security.notice.app_added",
+	"app-removed":        "security.notice.app_removed",
+	"session-ended":      "security.notice.session_ended",
+	"sessions-ended":     "security.notice.sessions_ended",
+	"browser-forgotten":  "security.notice.browser_forgotten",
+	"browsers-forgotten": "security.notice.browsers_forgotten",
+	"no-factor":          "security.notice.no_factor",
+	"passkey-added":      "security.notice.passkey_added",
+	"passkey-renamed":    "security.notice.passkey_renamed",
+	"passkey-removed":    "security.notice.passkey_removed",
+	"passkey-bad-name":   "security.notice.passkey_bad_name",
+	"passkey-too-many":   "security.notice.passkey_too_many",
 	// A form from a page that was out of date: the session, browser or
 	// phone it names is gone, or was never this user's.
-	"stale": "Nothing was changed: this page was out of date. Here is how things stand now.",
+	"stale": "security.notice.stale",
 }
 
 // toSecurity sends the browser back to the security page with a notice.
@@ -43,7 +43,7 @@ func (s *Server) toSecurity(w http.ResponseWriter, r *http.Request, notice strin
 // securityView is the security page of the signed-in user.
 func (s *Server) securityView(r *http.Request, si signedIn) (view, error) {
 	ctx := r.Context()
-	v := s.newView(r, "security", "Security")
+	v := s.newView(r, "security", "title.security")
 	v.User = userView(si.user)
 	v.Notice = securityNotices[r.URL.Query().Get("done")]
 	now := s.now()
@@ -55,7 +55,7 @@ func (s *Server) securityView(r *http.Request, si signedIn) (view, error) {
 	for _, sess := range sessions {
 		id := sessionID(sess)
 		v.Sessions = append(v.Sessions, deviceView{ID: id, Device: describeUserAgent(sess.UserAgent),
-			Place: s.place(sess.IP), LastSeen: ago(now, sess.LastSeenAt), Current: id == current})
+			Place: s.place(sess.IP), LastSeen: agoIn(v.loc, now, sess.LastSeenAt), Current: id == current})
 	}
 	if s.mfa == nil {
 		return v, nil
@@ -86,7 +86,7 @@ func (s *Server) securityView(r *http.Request, si signedIn) (view, error) {
 	}
 	for _, b := range browsers {
 		v.Browsers = append(v.Browsers, deviceView{ID: b.ID, Device: describeUserAgent(b.UserAgent),
-			Place: s.place(b.CreatedIP), Until: b.ExpiresAt.Format("January 2, 2006")})
+			Place: s.place(b.CreatedIP), Until: longDate(v.loc, b.ExpiresAt)})
 	}
 	return v, nil
 }
@@ -138,7 +138,7 @@ func (s *Server) handleRegenerateRecoveryCodes() http.Handler {
 			return
 		}
 		s.announce(r, si.user, account.ChangeRecoveryRegenerate)
-		v := s.newView(r, "recovery", "Save your recovery codes")
+		v := s.newView(r, "recovery", "title.recovery")
 		v.ReturnTo = s.base + securityPath
 		s.renderRecovery(w, r, si, v, codes, http.StatusOK)
 	})

@@ -2,14 +2,13 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/password"
 )
 
@@ -19,19 +18,18 @@ import (
 // msgSignupLocked is safe for the same reason: failed logins lock an address
 // and network pair whether or not the address has an account.
 const (
-	msgEmailTaken   = "We couldn't create an account with this email address. If you already have one, log in instead."
-	msgInvalidName  = "Use at most 200 characters for your name, without control characters."
-	msgSignupLimitf = "Too many accounts have been created from your network recently. Try again in %s. If you already have an account, you can log in."
+	msgEmailTaken  = "signup.email_taken"
+	msgInvalidName = "signup.invalid_name"
 	// msgSignupsClosed answers while the signup limits cannot be read: the
 	// refusal is the tenant's safety, not the visitor's fault, so it says to
 	// come back rather than what is wrong.
-	msgSignupsClosed = "Signing up is unavailable for a few minutes. Please try again shortly; if you already have an account, you can log in."
-	msgSignupLocked  = "Too many failed attempts with this email address from your network. Wait 15 minutes, then try again."
+	msgSignupsClosed = "signup.closed"
+	msgSignupLocked  = "signup.locked"
 )
 
 func (s *Server) handleSignupForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := s.newView(r, "signup", "Sign up")
+		v := s.newView(r, "signup", "title.signup")
 		v.ReturnTo = s.safeReturnTo(r.URL.Query().Get("return_to"))
 		v.Email = r.URL.Query().Get("login_hint")
 		s.render(w, r, http.StatusOK, "signup", v)
@@ -43,7 +41,7 @@ func (s *Server) handleSignup() http.Handler {
 		if !s.parseForm(w, r) {
 			return
 		}
-		v := s.newView(r, "signup", "Sign up")
+		v := s.newView(r, "signup", "title.signup")
 		v.Email = strings.TrimSpace(r.PostForm.Get("email"))
 		v.Name = strings.TrimSpace(r.PostForm.Get("name"))
 		v.ReturnTo = s.safeReturnTo(r.PostForm.Get("return_to"))
@@ -91,7 +89,7 @@ func (s *Server) signupRefused(w http.ResponseWriter, r *http.Request, v view, e
 	case errors.As(err, &limit):
 		s.metrics.signup("limited")
 		retryAfter(w, limit.RetryAt)
-		v.Error = fmt.Sprintf(msgSignupLimitf, waitText(limit.RetryAt.Sub(s.now())))
+		v.Error = v.T("signup.limit", "Wait", waitText(v.loc, limit.RetryAt.Sub(s.now())))
 		status = http.StatusTooManyRequests
 	case errors.Is(err, account.ErrSignupsClosed):
 		s.metrics.signup("closed")
@@ -108,12 +106,12 @@ func (s *Server) signupRefused(w http.ResponseWriter, r *http.Request, v view, e
 
 // waitText says how long to wait in the unit a person would use: minutes
 // within the hour and a half, hours beyond.
-func waitText(d time.Duration) string {
+func waitText(loc *i18n.Localizer, d time.Duration) string {
 	switch m := int(math.Ceil(d.Minutes())); {
 	case m <= 1:
-		return "a minute"
+		return loc.T("wait.a_minute")
 	case m < 90:
-		return strconv.Itoa(m) + " minutes"
+		return loc.T("wait.minutes", "Count", m)
 	}
-	return strconv.Itoa(int(math.Ceil(d.Hours()))) + " hours"
+	return loc.T("wait.hours", "Count", int(math.Ceil(d.Hours())))
 }

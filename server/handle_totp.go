@@ -21,11 +21,11 @@ func (s *Server) handleTOTPSetupForm() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		v := s.newView(r, "totp-setup", "Set up an authenticator app")
+		v := s.newView(r, "totp-setup", "title.totp_setup")
 		v.ReturnTo = s.safeReturnTo(r.URL.Query().Get("return_to"))
 		v.TOTPSecret = setup.Secret
 		if r.URL.Query().Has("retry") {
-			v.Error = "That code didn't match. Scan this new code and try again."
+			v.Error = "totp_setup.mismatch"
 		}
 		s.render(w, r, http.StatusOK, "totp-setup", v)
 	})
@@ -133,7 +133,7 @@ func (s *Server) handleTOTP() http.Handler {
 			err = s.mfa.VerifyTOTP(r.Context(), si.user.ID, r.PostForm.Get("code"))
 			methods = []string{"otp"}
 		case step == "code":
-			v.Error = "You have no authenticator app set up. Use a recovery code."
+			v.Error = "totp.none"
 			s.render(w, r, http.StatusBadRequest, "totp", v)
 			return
 		case step == "recovery":
@@ -143,7 +143,7 @@ func (s *Server) handleTOTP() http.Handler {
 			return
 		}
 		if err != nil {
-			msg, status := s.mfaMessage(err)
+			msg, status := s.mfaMessage(v.loc, err)
 			if msg == "" {
 				s.serverError(w, r, err)
 				return

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-id/gatehouse/i18n"
 )
 
 func newBareServer(t *testing.T, proxies ...string) *Server {
@@ -18,7 +20,11 @@ func newBareServer(t *testing.T, proxies ...string) *Server {
 	for _, p := range proxies {
 		cfg.TrustedProxies = append(cfg.TrustedProxies, netip.MustParsePrefix(p))
 	}
-	pages, err := parsePages()
+	catalog, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := parsePages(catalog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +32,7 @@ func newBareServer(t *testing.T, proxies ...string) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Server{cfg: cfg, base: "/", log: slog.New(slog.DiscardHandler), metrics: m, pages: pages}
+	return &Server{cfg: cfg, base: "/", log: slog.New(slog.DiscardHandler), metrics: m, pages: pages, catalog: catalog}
 }
 
 func TestPanicsBecomeAPlainErrorPage(t *testing.T) {

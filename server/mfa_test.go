@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/mfa/sms"
 	"github.com/gatehouse-id/gatehouse/mfa/sms/plivotest"
@@ -49,8 +50,13 @@ func (h *harness) withPlivo(t testing.TB, deps *server.Deps, issuer *url.URL, ru
 	if err != nil {
 		t.Fatal(err)
 	}
+	catalog, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
 	deps.MFA = mfa.NewService(mfa.Deps{Store: h.st, Outbox: testOutbox{box}, Audit: h.st,
-		Codes: mfa.NewCodeHasher(testMasterKey), Vault: vault, TOTP: totpVault, Rules: rules, Tune: h.settings.Tune, Now: h.clock.Now})
+		Codes: mfa.NewCodeHasher(testMasterKey), Vault: vault, TOTP: totpVault, Rules: rules, Tune: h.settings.Tune, Now: h.clock.Now,
+		Wording: catalog.SMSWording})
 	deps.SMS = sms.NewSwitch(func(context.Context) (sms.Choice, error) { return sms.Choice{}, nil }, sender, nil)
 	h.mfaSvc = deps.MFA
 	h.dispatcher = outbox.NewDispatcher(box, h.st, deps.SMS, outbox.DispatcherOptions{Now: h.clock.Now, Log: slog.New(slog.DiscardHandler)})

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/password"
 	"github.com/gatehouse-id/gatehouse/templates"
 )
@@ -15,18 +16,23 @@ import (
 var pageNames = []string{"login", "signup", "account", "security", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup", "passkey", "passkey-enroll",
 	"forgot", "reset", "verify-email"}
 
-// parsePages builds one template set per page: the layout plus the page's
-// "content".
-func parsePages() (map[string]*template.Template, error) {
-	pages := make(map[string]*template.Template, len(pageNames))
-	for _, name := range pageNames {
-		t, err := template.ParseFS(templates.FS, "layout.html", "pages/"+name+".html")
-		if err != nil {
-			return nil, fmt.Errorf("parse page %s: %w", name, err)
+// parsePages builds one template set per language and page: the layout plus
+// the page's "content", with the language's t, lang and dir functions.
+func parsePages(cat *i18n.Catalog) (map[string]map[string]*template.Template, error) {
+	out := make(map[string]map[string]*template.Template)
+	for _, tag := range cat.Languages() {
+		loc := cat.Localizer(tag)
+		pages := make(map[string]*template.Template, len(pageNames))
+		for _, name := range pageNames {
+			t, err := template.New("").Funcs(loc.TemplateFuncs()).ParseFS(templates.FS, "layout.html", "pages/"+name+".html")
+			if err != nil {
+				return nil, fmt.Errorf("parse page %s: %w", name, err)
+			}
+			pages[name] = t
 		}
-		pages[name] = t
+		out[loc.Lang()] = pages
 	}
-	return pages, nil
+	return out, nil
 }
 
 // view is the data every page template receives; each page reads the fields
@@ -58,6 +64,7 @@ type view struct {
 	// MFA screens.
 	Countries      []country
 	Phone          string
+	PhoneExample   string // a mobile number of the selected country, for the hint
 	MaskedPhone    string
 	Step           string // enroll: "phone" or "code"
 	ResendIn       int    // seconds until a new code may be sent
@@ -94,9 +101,14 @@ type view struct {
 	// for the present address.
 	SendsVerification bool
 	VerificationSent  bool
+	Languages         []languageOption // the language menu; none selected: automatic
 
 	// Password reset.
 	Sent bool // forgot: the "check your email" answer
+
+	// loc is the request's language. Title, Error, Notice and Message may
+	// hold message keys; render writes them out in this language.
+	loc *i18n.Localizer
 }
 
 type viewUser struct {
@@ -114,6 +126,7 @@ func (s *Server) newView(r *http.Request, screen, title string) view {
 		RequestID: requestID(r.Context()),
 		MinLength: password.MinLength,
 		MaxLength: password.MaxLength,
+		loc:       s.localizer(r),
 	}
 }
 
@@ -124,7 +137,20 @@ func userView(u account.User) *viewUser {
 // render writes a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, v view) {
 	s.applyLook(r, &v, status)
-	s.execute(w, r, status, page, s.pages[page], v)
+	loc := v.loc
+	if loc == nil {
+		loc = s.english()
+	}
+	v.Title, v.Error, v.Notice, v.Message = loc.Text(v.Title), loc.Text(v.Error), loc.Text(v.Notice), loc.Text(v.Message)
+	s.execute(w, r, status, page, s.pages[loc.Lang()][page], v)
+}
+
+// T renders a message key in the page's language.
+func (v view) T(key string, args ...any) string {
+	if v.loc == nil {
+		return key
+	}
+	return v.loc.T(key, args...)
 }
 
 // execute renders a page's template set into a buffer first, so that a
@@ -158,14 +184,15 @@ func runsScript(data any) bool {
 	return false
 }
 
-// errorTexts are what a person reads for each status on the error page.
+// errorTexts are the message keys of what a person reads for each status on
+// the error page.
 var errorTexts = map[int][2]string{
-	http.StatusBadRequest:            {"Bad request", "The request could not be understood. Go back and try again."},
-	http.StatusForbidden:             {"Request refused", "This request came from another site, so it was refused to protect your account. Open the page directly and try again."},
-	http.StatusNotFound:              {"Page not found", "There is nothing at this address."},
-	http.StatusRequestEntityTooLarge: {"Request too large", "What you sent is larger than this page accepts."},
-	http.StatusServiceUnavailable:    {"Temporarily unavailable", "The service cannot be reached right now. Please try again in a moment."},
-	http.StatusInternalServerError:   {"Something went wrong", "An unexpected error occurred. Please try again; if it keeps happening, contact support and quote the reference below."},
+	http.StatusBadRequest:            {"error.400.title", "error.400.message"},
+	http.StatusForbidden:             {"error.403.title", "error.403.message"},
+	http.StatusNotFound:              {"error.404.title", "error.404.message"},
+	http.StatusRequestEntityTooLarge: {"error.413.title", "error.413.message"},
+	http.StatusServiceUnavailable:    {"error.503.title", "error.503.message"},
+	http.StatusInternalServerError:   {"error.500.title", "error.500.message"},
 }
 
 // renderError shows the error page for status, in words a person understands

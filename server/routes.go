@@ -34,6 +34,7 @@ func (s *Server) routes() (http.Handler, []Route) {
 	handle("POST", "account/sessions/end", s.require(purpose(assurance.ChangeFactors), s.handleEndSession()))
 	handle("POST", "account/sessions/end-others", s.require(purpose(assurance.ChangeFactors), s.handleEndOtherSessions()))
 	handle("POST", "account/email/verify", s.requireSession(s.handleResendVerification()))
+	handle("POST", "account/language", s.requireSession(s.handleChooseLanguage()))
 	handle("GET", "email/verify", s.handleVerifyEmail())
 	handle("GET", "forgot", keepOpener(s.handleForgotForm()))
 	handle("POST", "forgot", keepOpener(s.handleForgot()))

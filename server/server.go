@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/cache"
 	"github.com/gatehouse-id/gatehouse/claims"
 	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/keys"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/mfa"
@@ -72,6 +73,9 @@ type Deps struct {
 	Risk       *risk.Engine // the adaptive policy's assessment; nil: adaptive acts as always
 	Locator    risk.Locator // GeoIP, to note each login's country; may be nil
 
+	// Catalog holds the hosted pages' languages; nil loads the shipped ones.
+	Catalog *i18n.Catalog
+
 	WakeMail func()        // asks the mail dispatcher to send at once
 	DevMail  *mail.Console // set in dev: /dev/outbox also lists the mails it "sent"
 }
@@ -97,7 +101,7 @@ type Server struct {
 	passkeys   *passkey.Service // nil: no passkeys (no MFA, or an issuer on an IP address)
 	settings   *settings.Service
 	webOrigins *cache.Cache[map[string]bool]
-	countries  []country
+	countries  map[string][]country // by language tag
 	wake       func()
 	sms        *sms.Switch
 	devOutbox  *sms.Console
@@ -110,7 +114,8 @@ type Server struct {
 	log        *slog.Logger
 	metrics    *metrics
 	registry   *prometheus.Registry
-	pages      map[string]*template.Template
+	pages      map[string]map[string]*template.Template // by language, then page
+	catalog    *i18n.Catalog
 	adminPages map[string]*template.Template
 }
 
@@ -132,11 +137,18 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Now = time.Now
 	}
 	cfg.Refresh.Now = d.Now
-	pages, err := parsePages()
+	catalog := d.Catalog
+	if catalog == nil {
+		var err error
+		if catalog, err = i18n.Load(); err != nil {
+			return nil, err
+		}
+	}
+	pages, err := parsePages(catalog)
 	if err != nil {
 		return nil, err
 	}
-	admin, err := adminPages()
+	admin, err := adminPages(catalog.Localizer(i18n.English))
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +171,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		lifetimes:  cfg.Lifetimes.withDefaults(),
 		mfa:        d.MFA,
 		settings:   d.Settings,
-		countries:  countryList(),
+		countries:  countryLists(catalog.Languages()),
 		wake:       d.WakeOutbox,
 		sms:        d.SMS,
 		devOutbox:  d.DevOutbox,
@@ -172,6 +184,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		metrics:    m,
 		registry:   d.Registry,
 		pages:      pages,
+		catalog:    catalog,
 		adminPages: admin,
 	}
 	s.webOrigins = cache.New(webOriginsTTL, s.now, s.loadWebOrigins)
@@ -214,7 +227,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 func (s *Server) Handler() http.Handler {
 	mux, _ := s.routes()
 	return s.withRequestID(s.withLogging(s.withRecovery(s.withSecurityHeaders(
-		s.withCrossOriginProtection(s.withBodyLimit(mux))))))
+		s.withCrossOriginProtection(s.withBodyLimit(s.withLanguage(mux)))))))
 }
 
 // tenant returns the admin's settings as every replica sees them: read

@@ -3,6 +3,7 @@ package settings
 import (
 	"maps"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,6 +88,27 @@ func (s Snapshot) PasskeysEnabled() bool { return s.boolean(KeyPasskeysEnabled, 
 // passkey.
 func (s Snapshot) AdminPhishingResistant() bool {
 	return s.PasskeysEnabled() && s.boolean(KeyAdminPasskey, false)
+}
+
+// LanguageDefault is the admin's default language tag ("en" while unset).
+func (s Snapshot) LanguageDefault() string {
+	if v := s.values[KeyLanguageDefault]; v != "" {
+		return v
+	}
+	return "en"
+}
+
+// Languages are the enabled language tags, always including the default;
+// nil while unset means every shipped language.
+func (s Snapshot) Languages() []string {
+	l := s.list(KeyLanguages)
+	if len(l) == 0 {
+		return nil
+	}
+	if d := s.LanguageDefault(); !slices.Contains(l, d) {
+		l = append(l, d)
+	}
+	return l
 }
 
 // AllowedRegions lists the countries whose numbers may be used; nil allows all.

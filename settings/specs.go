@@ -18,7 +18,7 @@ import (
 // Spec describes one setting for the console, the API and the CLI.
 type Spec struct {
 	Key     string
-	Group   string // "mfa", "sms", "limits", "adaptive", "audit", "users" or "branding"
+	Group   string // "mfa", "sms", "limits", "adaptive", "audit", "users", "branding" or "languages"
 	Label   string
 	Help    string
 	Secret  bool   // write-only: stored sealed, never shown again
@@ -60,6 +60,8 @@ const (
 	KeyBrandLogoURL    = "branding_logo_url"
 	KeyBrandPrimary    = "branding_primary_color"
 	KeyBrandBackground = "branding_background_color"
+	KeyLanguageDefault = "language_default"
+	KeyLanguages       = "languages_enabled"
 )
 
 // MinAuditRetentionDays is the shortest audit retention an admin may set: the
@@ -136,8 +138,45 @@ var specs = func() []Spec {
 			Help: "Buttons and links, e.g. #1d4ed8; it must reach 4.5:1 contrast with white text.", Parse: branding.ParsePrimary},
 		{Key: KeyBrandBackground, Group: "branding", Label: "Page background", Default: "#f3f4f6",
 			Help: "Behind the card, e.g. #f8fafc; it must reach 4.5:1 contrast with dark or white text.", Parse: branding.ParseBackground},
+		{Key: KeyLanguageDefault, Group: "languages", Label: "Default language", Default: "en",
+			Help:  "The language of the hosted pages, texts and mails when neither the application (ui_locales), the user's own choice nor the browser names an enabled one. One of " + strings.Join(Languages, ", ") + ".",
+			Parse: parseLanguage},
+		{Key: KeyLanguages, Group: "languages", Label: "Enabled languages", Default: "all",
+			Help:  "Comma-separated language tags the hosted pages may speak (" + strings.Join(Languages, ", ") + "); empty enables all. The default language is always enabled.",
+			Parse: parseLanguages},
 	}
 }()
+
+// Languages are the tags Gatehouse ships catalogues for; package i18n's
+// tests keep this list and its catalogues the same.
+var Languages = []string{"en", "ar", "de", "es", "fr", "hi", "pt-BR"}
+
+func parseLanguage(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil // English, as while unset
+	}
+	for _, l := range Languages {
+		if strings.EqualFold(v, l) {
+			return l, nil
+		}
+	}
+	return "", fmt.Errorf("choose one of %s", strings.Join(Languages, ", "))
+}
+
+func parseLanguages(v string) (string, error) {
+	var out []string
+	for _, item := range splitList(v) {
+		l, err := parseLanguage(item)
+		if err != nil {
+			return "", fmt.Errorf("%q is not a language Gatehouse speaks: %w", item, err)
+		}
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, ","), nil
+}
 
 var specByKey = func() map[string]Spec {
 	m := make(map[string]Spec, len(specs))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/templates"
 )
 
@@ -51,6 +52,7 @@ type pageData struct {
 	// MFA pages.
 	Countries     []testCountry
 	Phone         string
+	PhoneExample  string
 	MaskedPhone   string
 	Step          string
 	ResendIn      int
@@ -74,6 +76,10 @@ type pageData struct {
 	// Account page.
 	SendsVerification bool
 	VerificationSent  bool
+	Languages         []testLanguage
+
+	// Password reset.
+	Sent bool
 
 	// TOTP.
 	TOTPAvailable bool
@@ -86,6 +92,11 @@ type pageData struct {
 	HasPasskey        bool
 	Passkeys          []testPasskey
 	PasskeysAvailable bool
+}
+
+type testLanguage struct {
+	Tag, Name string
+	Selected  bool
 }
 
 type testCeremony struct{ Mode, Ceremony, Options, OptionsURL string }
@@ -102,7 +113,16 @@ type testDevice struct {
 
 func render(t *testing.T, page string, d pageData) string {
 	t.Helper()
-	tmpl, err := template.ParseFS(templates.FS, "layout.html", "pages/"+page+".html")
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return renderIn(t, cat.Localizer(i18n.English), page, d)
+}
+
+func renderIn(t *testing.T, loc *i18n.Localizer, page string, d pageData) string {
+	t.Helper()
+	tmpl, err := template.New("").Funcs(loc.TemplateFuncs()).ParseFS(templates.FS, "layout.html", "pages/"+page+".html")
 	if err != nil {
 		t.Fatalf("parse %s: %v", page, err)
 	}

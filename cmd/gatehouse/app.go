@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/certreload"
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/keys"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/mfa"
@@ -109,7 +110,7 @@ func newMailOutbox(st *store.Store, masterKey []byte, issuer *url.URL) (*outbox.
 		return nil, accountMailer{}, err
 	}
 	box := outbox.New(st.MailOutbox(), sealer, time.Now)
-	return box, accountMailer{box: box, composer: composer}, nil
+	return box, accountMailer{box: box, composer: composer, languages: st}, nil
 }
 
 // newMFA wires the SMS factor: codes and phone numbers keyed by the master
@@ -127,12 +128,17 @@ func newMFA(st *store.Store, masterKey []byte, rememberFor time.Duration, tune m
 	if err != nil {
 		return nil, nil, err
 	}
+	catalog, err := i18n.Load()
+	if err != nil {
+		return nil, nil, err
+	}
 	box := outbox.New(st, sealer, time.Now)
 	rules := mfa.DefaultRules()
 	rules.TrustedBrowserFor = rememberFor
 	svc := mfa.NewService(mfa.Deps{
 		Store: st, Outbox: mfaOutbox{box}, Audit: st,
 		Codes: mfa.NewCodeHasher(masterKey), Vault: vault, TOTP: totpVault, Rules: rules, Tune: tune, Log: log,
+		Wording: catalog.SMSWording,
 	})
 	return svc, box, nil
 }

@@ -166,7 +166,7 @@ func TestBrowserJourneys(t *testing.T) {
 	startSampleAPIOn(t, ca, apiPort, "APP_ORIGIN="+appOrigin, "AUTH_CONFIG="+filepath.Join(t.TempDir(), "none.json"),
 		"ISSUER_BASE_URL="+issuer, "AUDIENCE="+sampleAudience)
 
-	journeys := []string{"signup-mfa-api-logout", "errors", "admin-switches-policy", "passkeys", "phone-sized-screens", "reload-without-third-party-cookies", "branding"}
+	journeys := []string{"signup-mfa-api-logout", "errors", "admin-switches-policy", "passkeys", "phone-sized-screens", "reload-without-third-party-cookies", "french-ui-locales", "branding"}
 	for _, journey := range journeys {
 		t.Run(journey, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	netmail "net/mail"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/outbox"
 )
@@ -83,12 +85,30 @@ func mailSender(c mailConfig, log *slog.Logger) (outbox.MailSender, *mail.Consol
 // accountMailer writes the account service's mails and puts them in the mail
 // outbox, in the transaction that stores the link's token.
 type accountMailer struct {
-	box      *outbox.Outbox
-	composer *mail.Composer
+	box       *outbox.Outbox
+	composer  *mail.Composer
+	languages userLanguages
 }
 
+// userLanguages finds the language a user chose on the account page.
+type userLanguages interface {
+	UserLanguage(ctx context.Context, userID string) (string, error)
+}
+
+// Enqueue writes the mail in the language the user chose, else in the
+// language of the request that caused it.
 func (a accountMailer) Enqueue(ctx context.Context, m account.Mail) error {
-	msg, err := composeAccountMail(a.composer, m)
+	lang := i18n.FromContext(ctx).String()
+	if a.languages != nil && m.UserID != "" {
+		chosen, err := a.languages.UserLanguage(ctx, m.UserID)
+		if err != nil && !errors.Is(err, account.ErrNotFound) {
+			return err
+		}
+		if chosen != "" {
+			lang = chosen
+		}
+	}
+	msg, err := composeAccountMail(a.composer, lang, m)
 	if err != nil {
 		return err
 	}
@@ -97,9 +117,9 @@ func (a accountMailer) Enqueue(ctx context.Context, m account.Mail) error {
 }
 
 // composeAccountMail writes an account mail: a link's or an announcement's.
-func composeAccountMail(c *mail.Composer, m account.Mail) (mail.Message, error) {
+func composeAccountMail(c *mail.Composer, lang string, m account.Mail) (mail.Message, error) {
 	if m.Purpose == account.MailSecurity {
-		return c.ComposeSecurity(m.To, string(m.Change), m.At, m.From)
+		return c.ComposeSecurityIn(lang, m.To, string(m.Change), m.At, m.From)
 	}
-	return c.Compose(m.Purpose, m.To, m.Token, m.ValidFor)
+	return c.ComposeIn(lang, m.Purpose, m.To, m.Token, m.ValidFor)
 }

@@ -3,7 +3,7 @@
 // The environment names the servers; cmd/gatehouse/e2e_test.go starts them
 // and sets it (see e2e/README.md).
 import {
-  env, launch, newPage, outboxMark, code, ukMobile, screen, submit, appSettled, signIn,
+  env, launch, newPage, outboxMark, code, sms, ukMobile, screen, submit, appSettled, signIn,
   loginFromApp, logoutFromApp, shot, step, assert, required, isGatehouse, collectIDTokens,
 } from './lib.mjs';
 
@@ -495,7 +495,89 @@ async function phoneSizedScreens(browser) {
   await page.context().close();
 }
 
-// 7. The admin brands the sample app in the console: its preview shows the
+// 7. An app that asks for French (the Auth0 SDK's authorizationParams
+// ui_locales, added here to the app's authorize request) gets every screen of
+// the sign-up in French, whatever the browser's own language, and a French
+// text message whose WebOTP line is unchanged.
+async function frenchUILocales(browser) {
+  // A German browser: ui_locales outranks Accept-Language.
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'de-DE' });
+  context.setDefaultTimeout(20_000);
+  context.setDefaultNavigationTimeout(30_000);
+  const page = await context.newPage();
+  const pages = [page];
+  await page.route((u) => u.href.startsWith(env.gatehouse + 'authorize?'), (route) => {
+    const u = new URL(route.request().url());
+    u.searchParams.set('ui_locales', 'fr');
+    return route.continue({ url: u.href });
+  });
+  const user = { email: `e2e-fr-${run}@example.com`, password: 'violet tractor meadow ' + run, phone: ukMobile() };
+  const inFrench = async (want, heading) => {
+    assert((await screen(page)) === want, `screen ${await screen(page)}, want ${want}`);
+    const lang = await page.locator('html').getAttribute('lang');
+    assert(lang === 'fr', `the ${want} screen is in ${lang}`);
+    const h1 = await page.locator('main h1').innerText();
+    assert(h1 === heading, `the ${want} screen's heading is "${h1}", want "${heading}"`);
+  };
+  await step('the app\'s login page is French', pages, async () => {
+    await page.goto(env.app + '/');
+    assert((await appSettled(page)) === 'logged-out', 'the app is already logged in');
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(env.gatehouse)), page.click('#qsLoginBtn')]);
+    await inFrench('login', 'Connexion');
+    await shot(page, 'journey7-00-login-fr');
+  });
+  await step('sign up, in French', pages, async () => {
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Créer un compte' }).click()]);
+    await inFrench('signup', 'Créez votre compte');
+    await page.fill('input[name=email]', user.email);
+    await page.fill('input[name=password]', user.password);
+    await submit(page, page.locator('main form button[type=submit]').first());
+    await inFrench('enroll', 'Sécurisez votre compte');
+  });
+  const text = await step('enroll a phone: the code comes in a French SMS', pages, async () => {
+    await page.selectOption('select[name=country]', 'GB');
+    await page.fill('input[name=phone]', user.phone);
+    const mark = await outboxMark();
+    await submit(page, page.locator('main form button[type=submit]').first());
+    await inFrench('enroll', 'Saisissez le code');
+    return sms(mark);
+  });
+  await step('the SMS is French and ends with the WebOTP line', pages, async () => {
+    const m = text.match(/Votre code de vérification \S+ est (\d{6})\n\n@localhost #(\d{6})\s*$/);
+    assert(m && m[1] === m[2], 'SMS: ' + text);
+    await page.fill('input[name=code]', m[1]);
+    await submit(page, page.locator('main form button[type=submit]').first());
+    await inFrench('recovery', 'Enregistrez vos codes de récupération');
+    await shot(page, 'journey7-01-recovery-fr');
+  });
+  await step('back in the app, logged in', pages, async () => {
+    await page.check('input[name=saved]');
+    await submit(page, page.locator('main form button[type=submit]').first());
+    assert((await appSettled(page)) === 'logged-in', 'not back in the app');
+  });
+  await page.context().close();
+
+  // An Arabic browser: the login page is laid out right to left, the
+  // refusal's bar on the right, the email typed left to right.
+  const arabic = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'ar-EG' });
+  const ar = await arabic.newPage();
+  await step('an Arabic browser gets a right-to-left login page', [ar], async () => {
+    await ar.goto(env.gatehouse + 'login');
+    assert((await ar.locator('html').getAttribute('dir')) === 'rtl', 'the page is not right to left');
+    await ar.fill('input[name=email]', 'nobody@example.com');
+    await ar.fill('input[name=password]', 'not the password at all');
+    await submit(ar, ar.locator('main form button[type=submit]').first());
+    const alert = ar.locator('[role=alert]');
+    assert((await alert.innerText()).includes('غير صحيحة'), 'refusal: ' + (await alert.innerText()));
+    const bar = await alert.evaluate((e) => getComputedStyle(e).borderRightWidth);
+    assert(bar === '4px', `the alert's bar is not on the right (border-right ${bar})`);
+    const dir = await ar.locator('input[name=email]').evaluate((e) => getComputedStyle(e).direction);
+    assert(dir === 'ltr', 'the email field is ' + dir);
+    await shot(ar, 'journey7-02-login-ar');
+  });
+  await arabic.close();
+
+// 8. The admin brands the sample app in the console: its preview shows the
 // login card in the new look, and the app's login page then names it and
 // wears its colours; a logo that cannot load keeps the card's layout, an
 // uploaded one shows. The look is cleared at the end, so the journey leaves
@@ -564,13 +646,13 @@ async function branding(browser) {
     await save();
     const loaded = await admin.locator('[data-preview=login] .brand-logo img').evaluate((img) => img.complete && img.naturalWidth);
     assert(loaded > 0, 'the preview shows no uploaded logo');
-    await shot(admin, 'journey7-branding-console');
+    await shot(admin, 'journey8-branding-console');
   });
   await step('the login card shows the uploaded logo', pages, async () => {
     const page = await loginCard();
     const loaded = await page.locator('.brand-logo img').evaluate((img) => img.complete && img.naturalWidth);
     assert(loaded > 0, 'the uploaded logo did not load');
-    await shot(page, 'journey7-branding-login');
+    await shot(page, 'journey8-branding-login');
     await page.context().close();
   });
   await step('the admin removes the logo', pages, () => save('Remove uploaded logo'));
@@ -585,6 +667,7 @@ const journeys = {
   passkeys,
   'phone-sized-screens': phoneSizedScreens,
   'reload-without-third-party-cookies': reloadWithoutThirdPartyCookies,
+  'french-ui-locales': frenchUILocales,
   branding,
 };
 

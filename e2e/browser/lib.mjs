@@ -67,14 +67,19 @@ export async function outboxMark() {
 }
 
 export async function code(mark, { within = 15_000 } = {}) {
+  const text = await sms(mark, { within });
+  const m = text.match(/#(\d{6})\s*$/m);
+  if (!m) throw new Error(`the newest SMS has no WebOTP line: ${text}`);
+  return m[1];
+}
+
+// sms waits for a console SMS newer than mark and returns it: a line with
+// its time and recipient, then its text.
+export async function sms(mark, { within = 15_000 } = {}) {
   const deadline = Date.now() + within;
   for (;;) {
     const text = await newestText();
-    if (text && text !== mark.before) {
-      const m = text.match(/#(\d{6})\s*$/m);
-      if (!m) throw new Error(`the newest SMS has no WebOTP line: ${text}`);
-      return m[1];
-    }
+    if (text && text !== mark.before) return text;
     if (Date.now() > deadline) throw new Error(`no new SMS in the dev outbox within ${within} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
