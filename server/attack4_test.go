@@ -2,15 +2,115 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/oauth2"
+
+	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/roles"
 )
 
 // Attacks on the Management API, subjects, custom claims and branding. Each
 // test states the safe behaviour.
+
+// A user_id is the one user whose subject it is. An imported user whose
+// Auth0 user_id happens to be shaped like another user's Gatehouse id (here
+// the same UUID in capitals, which the subjects' unique index does not
+// catch) must be refused at import, or be the user that user_id names: a
+// backend reading or patching "its" user must never reach someone else.
+func TestAttack4AnImportedUserIDShapedLikeAnotherUsersIDNamesNoOneElse(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	h.signUp(h.browser(), "victim@example.com")
+	victim, err := h.accounts.UserByEmail(ctx, "victim@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookalike := strings.ToUpper(victim.ID)
+	imported, err := h.accounts.ImportUser(ctx, account.Imported{Email: "imp@example.com", Source: "auth0",
+		ExternalID: lookalike}, account.Meta{})
+	if err != nil {
+		return // refused at import: safe
+	}
+	if imported.Subject != lookalike {
+		t.Fatalf("imported subject %q, want %q", imported.Subject, lookalike)
+	}
+
+	c := h.newManagementClient(t, "backend", "read:users", "update:users")
+	r := c.call(t, "GET", "/api/v2/users/"+url.PathEscape(lookalike), "")
+	r.expect(t, http.StatusOK, "")
+	if r.body["email"] != "imp@example.com" {
+		t.Errorf("GET /api/v2/users/%s answered %v, not the user whose user_id it is", lookalike, r.body["email"])
+	}
+	c.call(t, "PATCH", "/api/v2/users/"+url.PathEscape(lookalike), `{"app_metadata":{"plan":"pwned"}}`)
+	after, err := h.accounts.User(ctx, victim.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sameJSON(t, after.AppMetadata, `{"plan":"pwned"}`) {
+		t.Errorf("a PATCH naming the imported user's user_id changed another user's metadata")
+	}
+}
+
+// A user's subject never takes the shape of a machine-to-machine token's
+// ("<client id>@clients"): APIs, and Gatehouse's own admin and Management
+// APIs, tell a machine's token from a person's by it. Either the import
+// refuses such a user_id, or the person's login token is still refused as
+// not a machine's.
+func TestAttack4AnImportedSubjectCannotPoseAsAMachine(t *testing.T) {
+	h := newHarness(t)
+	spa := h.newSPA(t)
+	hash, err := bcrypt.GenerateFromPassword([]byte(goodPassword), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	machineLike := spaID + "@clients"
+	_, err = h.accounts.ImportUser(context.Background(), account.Imported{Email: "imp@example.com", Source: "auth0",
+		PasswordHash: string(hash), ExternalID: machineLike}, account.Meta{})
+	if errors.Is(err, account.ErrInvalidSubject) {
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Errorf("import with user_id %q: accepted, want ErrInvalidSubject", machineLike)
+
+	b := h.browser()
+	h.logIn(b, "imp@example.com", goodPassword).expectRedirect(t, "/account")
+	f := newFlow()
+	q := callback(t, h.do(b, "GET", spa.authURL(f, oauth2.SetAuthURLParam("audience", h.server.ManagementAudience())), nil))
+	tok, err := spa.cfg.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(f.verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub := jwtPayload(t, tok.AccessToken)["sub"]; sub != machineLike {
+		t.Fatalf("sub %v", sub)
+	}
+	r := h.apiCall(t, tok.AccessToken, "GET", "/api/v2/users/"+url.PathEscape(machineLike), "")
+	if r.body["errorCode"] != "machine_only" {
+		t.Errorf("a person's login token got past the machine-only check: %d %s", r.status, r.raw)
+	}
+}
+
+// Like the admin API, the Management API takes machine tokens only: roles
+// do not apply to it, so RBAC cannot be switched on for it and no role can
+// hand users read:users or update:users.
+func TestAttack4RolesCannotReachTheManagementAPI(t *testing.T) {
+	h := newHarness(t)
+	c := h.newAPIClient(t, "ops", "read:apis", "update:apis")
+	api, err := h.st.APIByIdentifier(context.Background(), h.server.ManagementAudience())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.call(t, "PUT", "/api/admin/apis/"+api.ID+"/rbac", `{"enforce":true,"token_permissions":true}`).
+		expect(t, http.StatusConflict, "built_in")
+}
 
 // PATCH /api/v2/users/{id} changes metadata, blocked and email_verified
 // only; identity and privilege fields are refused and nothing changes.
@@ -211,6 +311,36 @@ func TestAttack4ARefreshCannotWidenTheToken(t *testing.T) {
 		if aud := audiencesOf(claims); slices.Contains(aud, billingAudience) || slices.Contains(aud, w.h.server.ManagementAudience()) {
 			t.Errorf("refresh with %v: aud %v", extra, aud)
 		}
+	}
+}
+
+// A user's token for the Management API's audience never carries a
+// Management API scope: roles reach it no more than the admin API.
+func TestAttack4AUserTokenCarriesNoManagementScope(t *testing.T) {
+	w := newRBACWorld(t)
+	ctx := context.Background()
+	api, err := w.h.st.APIByIdentifier(ctx, w.h.server.ManagementAudience())
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := account.Actor{Name: "test"}
+	if err := w.roles.SetAPISettings(ctx, roles.Settings{APIID: api.ID, Enforce: true, TokenPermissions: true}, by, account.Meta{}); err != nil {
+		return // refused: safe
+	}
+	_, err = w.roles.SetPermissions(ctx, w.role.ID, []roles.Permission{{Audience: w.h.server.ManagementAudience(), Value: "update:users"}}, by, account.Meta{})
+	if err != nil {
+		return // refused: safe
+	}
+	f := newFlow()
+	q := callback(t, w.h.do(w.b, "GET", w.spa.authURL(f, oauth2.SetAuthURLParam("audience", w.h.server.ManagementAudience()),
+		oauth2.SetAuthURLParam("scope", "openid update:users")), nil))
+	tok, err := w.spa.cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(f.verifier))
+	if err != nil {
+		return // refused: safe
+	}
+	claims := jwtPayload(t, tok.AccessToken)
+	if strings.Contains(claims["scope"].(string), "update:users") || slices.Contains(toStrings(claims["permissions"]), "update:users") {
+		t.Errorf("a user's token carries the Management API's update:users: %v", claims)
 	}
 }
 
