@@ -50,7 +50,7 @@ func (s *Service) ImportUser(ctx context.Context, in Imported, m Meta) (User, er
 	}
 	subject := in.ExternalID
 	if subject != "" {
-		if err := CheckSubject(subject); err != nil {
+		if err := checkImportedSubject(subject); err != nil {
 			return User{}, err
 		}
 	} else if subject, err = s.subjectForNewUser(ctx); err != nil {

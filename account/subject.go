@@ -57,6 +57,46 @@ func CheckSubject(sub string) error {
 	return nil
 }
 
+// checkImportedSubject accepts a subject brought from another provider. Two
+// shapes are kept from it on top of CheckSubject's rules: a UUID, which is
+// how Gatehouse's own ids and default subjects look, so that an imported
+// user_id can never be read as another user's id (the admin and Management
+// APIs take either); and "<client>@clients", the sub of a machine's token,
+// which APIs tell from a person's by that shape. Auth0's user_ids always
+// carry a connection prefix ("auth0|…"), so neither refuses a real one.
+func checkImportedSubject(sub string) error {
+	if err := CheckSubject(sub); err != nil {
+		return err
+	}
+	if isUUID(sub) {
+		return fmt.Errorf("%w: a user_id shaped like a Gatehouse id (a UUID) could name another user", ErrInvalidSubject)
+	}
+	if strings.HasSuffix(sub, "@clients") {
+		return fmt.Errorf("%w: a user_id ending in @clients is the subject of a machine's token", ErrInvalidSubject)
+	}
+	return nil
+}
+
+// isUUID reports whether s is a UUID in its text form, in any case.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // newSubject makes the subject of a new user in style; "" lets the store
 // use the user's id.
 func newSubject(style SubjectStyle) (string, error) {

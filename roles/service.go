@@ -43,11 +43,12 @@ type AuditLog interface {
 // Service carries out administrators' changes to roles and answers what a
 // user's token gets. It reads nothing from a form, a JSON body or a flag.
 type Service struct {
-	store Store
-	apis  APIs
-	audit AuditLog
-	now   func() time.Time
-	log   *slog.Logger
+	store       Store
+	apis        APIs
+	audit       AuditLog
+	now         func() time.Time
+	log         *slog.Logger
+	machineOnly func(identifier string) bool
 }
 
 // Deps are the Service's collaborators. Now defaults to time.Now and Log to
@@ -58,6 +59,11 @@ type Deps struct {
 	Audit AuditLog
 	Now   func() time.Time
 	Log   *slog.Logger
+	// MachineOnly tells the APIs that take machine-to-machine tokens only
+	// (Gatehouse's own admin and Management APIs): no role holds their
+	// scopes and RBAC cannot be turned on for them, so no person's token
+	// ever carries one. Nil: none.
+	MachineOnly func(identifier string) bool
 }
 
 func NewService(d Deps) *Service {
@@ -67,7 +73,10 @@ func NewService(d Deps) *Service {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: d.Store, apis: d.APIs, audit: d.Audit, now: d.Now, log: d.Log}
+	if d.MachineOnly == nil {
+		d.MachineOnly = func(string) bool { return false }
+	}
+	return &Service{store: d.Store, apis: d.APIs, audit: d.Audit, now: d.Now, log: d.Log, machineOnly: d.MachineOnly}
 }
 
 // Roles lists every role, ordered by name.
@@ -186,6 +195,9 @@ func (s *Service) resolve(ctx context.Context, perms []Permission) ([]Permission
 		if err != nil {
 			return nil, wrap("load api", err)
 		}
+		if s.machineOnly(a.Identifier) {
+			return nil, &ValidationError{"permissions", fmt.Sprintf("%s takes machine-to-machine tokens only; no role can hold its scopes", a.Identifier)}
+		}
 		defined, ok := scopes[a.ID]
 		if !ok {
 			if defined, err = s.apis.APIScopes(ctx, a.ID); err != nil {
@@ -286,6 +298,9 @@ func (s *Service) SetAPISettings(ctx context.Context, st Settings, by account.Ac
 	if st.TokenPermissions && !st.Enforce {
 		return &ValidationError{"token_permissions", "needs RBAC on (enforce) first"}
 	}
+	if s.machineOnly(a.Identifier) && st.Enforce {
+		return &ValidationError{"enforce", a.Identifier + " takes machine-to-machine tokens only; roles do not apply to it"}
+	}
 	if err := s.store.SetAPISettings(ctx, st); err != nil {
 		return wrap("set rbac of api "+a.Identifier, err)
 	}
@@ -298,6 +313,11 @@ func (s *Service) SetAPISettings(ctx context.Context, st Settings, by account.Ac
 // requested are the scopes asked for beyond OpenID's. With no API using
 // RBAC among them, applies is false and the token is as before.
 func (s *Service) ForUserToken(ctx context.Context, userID string, audiences, requested []string) (d Decision, applies bool, err error) {
+	// A person's token for an API that takes machines' tokens only carries
+	// none of its scopes, whatever roles or settings were stored.
+	if slices.ContainsFunc(audiences, s.machineOnly) {
+		return Decision{}, true, nil
+	}
 	settings, apiIDs, err := s.settingsOf(ctx, audiences)
 	if err != nil || len(settings) != 1 || !settings[0].Enforce {
 		return Decision{}, false, err

@@ -159,3 +159,40 @@ func TestEveryChangeIsAuditedInOneShape(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// An API that takes machines' tokens only (Gatehouse's own admin and
+// Management APIs) never reaches a person through a role: no role holds its
+// scopes, RBAC stays off for it, and a user's token for it carries none of
+// its scopes even where a role was given them before the rule.
+func TestMachineOnlyAPIsAreOutOfRolesReach(t *testing.T) {
+	w := newWorld(t)
+	machineOnly := func(identifier string) bool { return identifier == w.billing.Identifier }
+	svc := roles.NewService(roles.Deps{Store: w.st, APIs: w.st, Audit: w.st, MachineOnly: machineOnly})
+	r, err := svc.CreateRole(ctx, roles.Role{Name: "clerk"}, ann, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ve *roles.ValidationError
+	if _, err := svc.SetPermissions(ctx, r.ID, []roles.Permission{{Audience: w.billing.Identifier, Value: "read:invoices"}}, ann, from); !errors.As(err, &ve) {
+		t.Errorf("a machine-only API's scope in a role: %v, want a ValidationError", err)
+	}
+	if err := svc.SetAPISettings(ctx, roles.Settings{APIID: w.billing.ID, Enforce: true}, ann, from); !errors.As(err, &ve) {
+		t.Errorf("RBAC on for a machine-only API: %v, want a ValidationError", err)
+	}
+
+	// Stored by a service that did not know the rule: the token still
+	// carries nothing of the API.
+	if _, err := w.svc.SetPermissions(ctx, r.ID, []roles.Permission{{Audience: w.billing.Identifier, Value: "read:invoices"}}, ann, from); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.svc.SetAPISettings(ctx, roles.Settings{APIID: w.billing.ID, Enforce: true, TokenPermissions: true}, ann, from); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.AddUserRoles(ctx, w.user.ID, []string{r.ID}, ann, from); err != nil {
+		t.Fatal(err)
+	}
+	d, applies, err := svc.ForUserToken(ctx, w.user.ID, []string{w.billing.Identifier}, []string{"read:invoices"})
+	if err != nil || !applies || len(d.Scopes) != 0 || d.Permissions != nil {
+		t.Fatalf("a user's token for a machine-only API: %+v applies=%v %v; want no scope and no permissions", d, applies, err)
+	}
+}

@@ -129,7 +129,7 @@ func (s *Server) renderAdminRole(w http.ResponseWriter, r *http.Request, status 
 	}
 	d := adminRoleData{Role: role, Name: role.Name, Description: role.Description}
 	for _, a := range apis {
-		if a.Identifier == s.AdminAudience() {
+		if s.builtInAPI(a.Identifier) {
 			continue // machine-to-machine only: roles never reach it
 		}
 		scopes, err := s.store.APIScopes(ctx, a.ID)
@@ -327,9 +327,9 @@ func (s *Server) handleAdminAPIRBAC() http.Handler {
 		if !ok {
 			return
 		}
-		if a.Identifier == s.AdminAudience() {
+		if s.builtInAPI(a.Identifier) {
 			s.renderMessage(w, r, http.StatusBadRequest, "Gatehouse's own API",
-				"The admin API takes machine-to-machine tokens only; roles do not apply to it.")
+				"Gatehouse's own APIs (the admin API and the Management API) take machine-to-machine tokens only; roles do not apply to them.")
 			return
 		}
 		st := roles.Settings{APIID: a.ID, Enforce: r.PostForm.Get("enforce") == "1", TokenPermissions: r.PostForm.Get("token_permissions") == "1"}

@@ -278,8 +278,8 @@ func (s *Server) handleAPISetRBAC() http.Handler {
 		if !ok {
 			return
 		}
-		if a.Identifier == s.AdminAudience() {
-			apiError(w, http.StatusConflict, "built_in", "The admin API takes machine-to-machine tokens only; roles do not apply to it.", nil)
+		if s.builtInAPI(a.Identifier) {
+			apiError(w, http.StatusConflict, "built_in", "Gatehouse's own APIs (the admin API and the Management API) take machine-to-machine tokens only; roles do not apply to them.", nil)
 			return
 		}
 		var body rbacJSON

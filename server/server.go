@@ -197,7 +197,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		s.clientAdm = clients.NewService(clients.Deps{Registry: d.Store, Audit: d.Store, Now: d.Now, Log: d.Log})
 	}
 	if d.Store != nil {
-		s.roles = roles.NewService(roles.Deps{Store: d.Store, APIs: d.Store, Audit: d.Store, Now: d.Now, Log: d.Log})
+		s.roles = roles.NewService(roles.Deps{Store: d.Store, APIs: d.Store, Audit: d.Store, Now: d.Now, Log: d.Log, MachineOnly: s.builtInAPI})
 		s.claims = claims.NewService(d.Store, d.Store, d.Now, d.Log)
 	}
 	if s.brands == nil && d.Store != nil {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/gatehouse-id/gatehouse/account"
@@ -27,7 +28,20 @@ var rolesVerbs = []groupVerb{
 }
 
 func newRoles(st *store.Store) *roles.Service {
-	return roles.NewService(roles.Deps{Store: st, APIs: st, Audit: st})
+	return roles.NewService(roles.Deps{Store: st, APIs: st, Audit: st, MachineOnly: builtInIdentifier})
+}
+
+// builtInIdentifier tells Gatehouse's own APIs by their identifiers, the
+// issuer followed by their path, as findAPI does: the command line knows no
+// issuer. It errs on the safe side: an operator's API whose identifier ends
+// in such a path cannot take roles from the command line either.
+func builtInIdentifier(identifier string) bool {
+	for _, path := range builtInAPIs {
+		if strings.HasSuffix(identifier, "/"+path) {
+			return true
+		}
+	}
+	return false
 }
 
 func runRolesCreate(ctx context.Context, e env, args []string) error {
