@@ -70,11 +70,8 @@ func (s *Server) look(ctx context.Context, clientID string) (branding.Look, stri
 	var b branding.Brand
 	var appName string
 	if clientID != "" {
-		c, err := s.clients.ClientByID(ctx, clientID)
-		if err == nil {
-			appName = c.Name
-			b, err = s.store.Branding(ctx, clientID)
-		}
+		var err error
+		appName, b, err = s.store.ApplicationLook(ctx, clientID)
 		if err != nil && !errors.Is(err, branding.ErrNotFound) && !errors.Is(err, clients.ErrNotFound) {
 			s.logger(ctx).Warn("application brand unreadable; showing the tenant's", "client_id", clientID, "err", err)
 		}

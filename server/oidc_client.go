@@ -95,14 +95,14 @@ func (r clientRegistry) GetClient(ctx context.Context, id string) (fosite.Client
 	return c, err
 }
 
-// clientAudiencesLoader reads a client and every API's identifier in one
-// round trip (store.Store does).
+// clientAudiencesLoader reads a client, every API's identifier and every
+// API scope in one round trip (store.Store does).
 type clientAudiencesLoader interface {
-	ClientAndAudiences(ctx context.Context, id string) (clients.Client, []string, error)
+	ClientAndAudiences(ctx context.Context, id string) (c clients.Client, audiences, apiScopes []string, err error)
 }
 
 func (r clientRegistry) loadClient(ctx context.Context, id string) (fosite.Client, error) {
-	c, audiences, err := r.clientAndAudiences(ctx, id)
+	c, audiences, apiScopes, err := r.clientAndAudiences(ctx, id)
 	if errors.Is(err, clients.ErrNotFound) {
 		return nil, fosite.ErrNotFound
 	}
@@ -120,33 +120,33 @@ func (r clientRegistry) loadClient(ctx context.Context, id string) (fosite.Clien
 			scopes = append(scopes, g.Scopes...)
 		}
 	}
-	if c.Type != clients.M2M && r.apiScopes != nil {
-		values, err := r.apiScopes.AllAPIScopeValues(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("load api scopes: %w", err)
-		}
-		scopes = append(slices.Clone(scopesSupported), values...)
+	if c.Type != clients.M2M {
+		scopes = append(slices.Clone(scopesSupported), apiScopes...)
 	}
 	return &fositeClient{c: c, audiences: audiences, scopes: scopes}, nil
 }
 
-func (r clientRegistry) clientAndAudiences(ctx context.Context, id string) (clients.Client, []string, error) {
+func (r clientRegistry) clientAndAudiences(ctx context.Context, id string) (c clients.Client, audiences, apiScopes []string, err error) {
 	if l, ok := r.clients.(clientAudiencesLoader); ok {
 		return l.ClientAndAudiences(ctx, id)
 	}
-	c, err := r.clients.ClientByID(ctx, id)
-	if err != nil {
-		return c, nil, err
+	if c, err = r.clients.ClientByID(ctx, id); err != nil {
+		return c, nil, nil, err
 	}
 	apis, err := r.clients.ListAPIs(ctx)
 	if err != nil {
-		return c, nil, fmt.Errorf("load apis: %w", err)
+		return c, nil, nil, fmt.Errorf("load apis: %w", err)
 	}
-	audiences := make([]string, len(apis))
+	audiences = make([]string, len(apis))
 	for i, a := range apis {
 		audiences[i] = a.Identifier
 	}
-	return c, audiences, nil
+	if r.apiScopes != nil {
+		if apiScopes, err = r.apiScopes.AllAPIScopeValues(ctx); err != nil {
+			return c, nil, nil, fmt.Errorf("load api scopes: %w", err)
+		}
+	}
+	return c, audiences, apiScopes, nil
 }
 
 // clientMemo keeps the clients one request has loaded. fosite asks for the

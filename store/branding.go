@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-id/gatehouse/branding"
+	"github.com/gatehouse-id/gatehouse/clients"
 )
 
 // Branding returns an application's brand without its logo's bytes.
@@ -28,6 +29,38 @@ func (s *Store) Branding(ctx context.Context, clientID string) (branding.Brand, 
 		return b, fmt.Errorf("branding of %s: %w", clientID, err)
 	}
 	return b, nil
+}
+
+// ApplicationLook reads what a hosted page of a login shows of its
+// application, the application's name and its brand, in one statement;
+// clients.ErrNotFound when there is no such application, branding.ErrNotFound
+// (with the name) when it has no brand of its own.
+func (s *Store) ApplicationLook(ctx context.Context, clientID string) (string, branding.Brand, error) {
+	b := branding.Brand{ClientID: clientID}
+	if !storableText(clientID) {
+		return "", b, clients.ErrNotFound
+	}
+	var name string
+	var branded bool
+	var updated *time.Time
+	err := s.db(ctx).QueryRow(ctx, `
+		select c.name, b.client_id is not null, coalesce(b.name, ''), coalesce(b.logo_url, ''),
+			coalesce(b.primary_color, ''), coalesce(b.background_color, ''), coalesce(b.logo_type, ''),
+			coalesce(b.logo_sum, ''), b.updated_at
+		from oauth_clients c left join client_branding b on b.client_id = c.id
+		where c.id = $1`, clientID).
+		Scan(&name, &branded, &b.Name, &b.LogoURL, &b.Primary, &b.Background, &b.LogoType, &b.LogoSum, &updated)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", b, clients.ErrNotFound
+	}
+	if err != nil {
+		return "", b, fmt.Errorf("look of %s: %w", clientID, err)
+	}
+	if !branded {
+		return name, b, branding.ErrNotFound
+	}
+	b.UpdatedAt = *updated
+	return name, b, nil
 }
 
 // SaveBranding writes a brand's text fields. A logo URL replaces an

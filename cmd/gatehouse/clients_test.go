@@ -177,8 +177,8 @@ func TestClientsAndAPIsCommandLine(t *testing.T) {
 		want string
 	}{
 		{[]string{"clients"}, "Usage: gatehouse clients <command>"},
-		{[]string{"clients", "rotate"}, `gatehouse clients: unknown subcommand "rotate" (use create, list, update, rotate-secret, delete, grant, revoke-grant)`},
-		{[]string{"apis", "rename"}, `gatehouse apis: unknown subcommand "rename" (use create, list, update, delete)`},
+		{[]string{"clients", "rotate"}, `gatehouse clients: unknown subcommand "rotate" (use create, list, update, rotate-secret, delete, grant, revoke-grant, claims, branding)`},
+		{[]string{"apis", "rename"}, `gatehouse apis: unknown subcommand "rename" (use create, list, update, delete, scopes, rbac)`},
 		{[]string{"apis", "update"}, "the API identifier is required"},
 		{[]string{"clients", "rotate-secret"}, "the client id is required"},
 		{[]string{"clients", "create", "--type", "spa"}, "--name is required"},

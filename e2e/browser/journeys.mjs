@@ -576,6 +576,7 @@ async function frenchUILocales(browser) {
     await shot(ar, 'journey7-02-login-ar');
   });
   await arabic.close();
+}
 
 // 8. The admin brands the sample app in the console: its preview shows the
 // login card in the new look, and the app's login page then names it and
