@@ -28,18 +28,19 @@ const (
 //	if errors.As(err, &w) { ... w.Reason ... }
 type Weakness struct {
 	Reason  string // stable code for programs: one of the Reason constants
-	Message string // a sentence to show the person choosing the password
+	Key     string // stable identifier of Message, for pages that show it translated
+	Message string // a sentence in English to show the person choosing the password
 }
 
 func (w Weakness) Error() string { return w.Message }
 
 var (
-	weakTooShort = Weakness{ReasonTooShort, "Use at least 8 characters."}
-	weakTooLong  = Weakness{ReasonTooLong, "Use at most 256 characters."}
-	weakCommon   = Weakness{ReasonCommon, "This password is too common; choose another."}
-	weakEmail    = Weakness{ReasonContextual, "Your password must not be your email address."}
-	weakLocal    = Weakness{ReasonContextual, "Your password must not be the part of your email address before the @."}
-	weakContext  = Weakness{ReasonContextual, "Your password must not be your name, username or the name of this site."}
+	weakTooShort = Weakness{ReasonTooShort, "password.weak.too_short", "Use at least 8 characters."}
+	weakTooLong  = Weakness{ReasonTooLong, "password.weak.too_long", "Use at most 256 characters."}
+	weakCommon   = Weakness{ReasonCommon, "password.weak.common", "This password is too common; choose another."}
+	weakEmail    = Weakness{ReasonContextual, "password.weak.email", "Your password must not be your email address."}
+	weakLocal    = Weakness{ReasonContextual, "password.weak.email_local", "Your password must not be the part of your email address before the @."}
+	weakContext  = Weakness{ReasonContextual, "password.weak.context", "Your password must not be your name, username or the name of this site."}
 )
 
 // Policy holds the rules for choosing a password. It is safe for concurrent use.

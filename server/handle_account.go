@@ -72,7 +72,7 @@ func (s *Server) handleChangePassword() http.Handler {
 		case errors.Is(err, account.ErrInvalidCredentials):
 			v.Error = msgWrongCurrent
 		case errors.As(err, &weak):
-			v.Error = weak.Message
+			v.Error = weak.Key
 		case errors.As(err, &locked), errors.As(err, &throttled):
 			v.Error = msgThrottled
 			status = http.StatusTooManyRequests

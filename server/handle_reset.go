@@ -351,7 +351,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, user acco
 		s.clearSessionCookie(w)
 		http.Redirect(w, r, s.base+"login?password_reset=1", http.StatusSeeOther)
 	case errors.As(err, &weak):
-		v.Error = weak.Message
+		v.Error = weak.Key
 		v.Step, v.Email = "password", user.Email
 		s.render(w, r, http.StatusBadRequest, "reset", v)
 	case errors.Is(err, account.ErrSecondFactorRequired):

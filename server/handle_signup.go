@@ -66,7 +66,7 @@ func (s *Server) signupRefused(w http.ResponseWriter, r *http.Request, v view, e
 	switch {
 	case errors.As(err, &weak):
 		s.metrics.signup("weak_password")
-		v.Error = weak.Message
+		v.Error = weak.Key
 	case errors.Is(err, account.ErrInvalidEmail):
 		s.metrics.signup("invalid_email")
 		v.Error = msgInvalidEmail

@@ -263,3 +263,28 @@ func TestEnrollmentSuggestsTheRequestsCountry(t *testing.T) {
 		})
 	}
 }
+
+// A refused password is explained in the page's language; the password
+// package only names the weakness.
+func TestWeakPasswordOnSignupIsExplainedInThePagesLanguage(t *testing.T) {
+	h := newHarness(t)
+	tests := []struct {
+		name, accept, password, alert string
+	}{
+		{"French, too short", "fr", "1234567", "Utilisez au moins 8 caractères."},
+		{"French, too common", "fr", "password1", "Ce mot de passe est trop courant ; choisissez-en un autre."},
+		{"Arabic, too short", "ar", "1234567", "استخدم 8 أحرف على الأقل."},
+		{"Arabic, is the email address", "ar", "ann@example.com", "يجب ألا تكون كلمة المرور هي عنوان بريدك الإلكتروني."},
+		{"English stays as it was", "en", "1234567", "Use at least 8 characters."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			form := url.Values{"email": {"ann@example.com"}, "password": {tt.password}}
+			r := h.do(h.browser(), "POST", "/signup", form, "Accept-Language", tt.accept)
+			r.expect(t, http.StatusBadRequest, "signup")
+			if r.alert() != tt.alert {
+				t.Fatalf("alert %q, want %q", r.alert(), tt.alert)
+			}
+		})
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/text/language"
+
 	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/templates"
 )
@@ -712,5 +714,33 @@ func TestAdminTablesAndToolbarsCSS(t *testing.T) {
 	}
 	if !bytes.Contains(admin, []byte(`<td class="code nowrap">{{.IP}}</td>`)) {
 		t.Error("an IP address may break in the logs")
+	}
+}
+
+// The passkey script may run no inline code, so every form it drives carries
+// the script's messages, in the page's language, as data attributes.
+func TestPasskeyFormsCarryTheScriptsMessagesInThePagesLanguage(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := cat.Localizer(language.French)
+	want := []string{
+		`data-msg-cancelled="La demande de clé d’accès a été annulée ou a expiré. Réessayez."`,
+		`data-msg-registered="Cette clé d’accès est déjà enregistrée sur votre compte."`,
+		`data-msg-failed="Votre navigateur n’a pas pu utiliser de clé d’accès ici. Réessayez ou utilisez un autre moyen."`,
+		`data-msg-unsupported="Ce navigateur ne peut pas utiliser de clés d’accès."`,
+	}
+	for _, page := range []string{"login", "passkey", "passkey-enroll", "reset"} {
+		t.Run(page, func(t *testing.T) {
+			d := pageData{AppName: "Gatehouse", Screen: page, Base: "/auth/", Step: "passkey",
+				Passkey: &testCeremony{Mode: "get", Ceremony: "c1", Options: "{}", OptionsURL: "/auth/login/passkey/options"}}
+			out := renderIn(t, fr, page, d)
+			for _, w := range want {
+				if !strings.Contains(out, w) {
+					t.Errorf("%s lacks %s", page, w)
+				}
+			}
+		})
 	}
 }

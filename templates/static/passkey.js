@@ -73,14 +73,16 @@
     }
   }
 
-  function problem(err) {
+  // The page gives the texts in its language; the English ones stand in for a
+  // page that does not.
+  function problem(form, err) {
     if (err && err.name === "NotAllowedError") {
-      return "The passkey request was cancelled or timed out. Try again.";
+      return form.dataset.msgCancelled || "The passkey request was cancelled or timed out. Try again.";
     }
     if (err && err.name === "InvalidStateError") {
-      return "This passkey is already registered with your account.";
+      return form.dataset.msgRegistered || "This passkey is already registered with your account.";
     }
-    return "Your browser could not use a passkey here. Try again, or use another way.";
+    return form.dataset.msgFailed || "Your browser could not use a passkey here. Try again, or use another way.";
   }
 
   function post(form, ceremony, cred) {
@@ -126,7 +128,7 @@
   document.querySelectorAll("form[data-passkey]").forEach(function (form) {
     var mode = form.dataset.passkey;
     if (!supported()) {
-      showError(form, "This browser cannot use passkeys.");
+      showError(form, form.dataset.msgUnsupported || "This browser cannot use passkeys.");
       form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
       return;
     }
@@ -147,7 +149,7 @@
         if (conditional) conditional.abort();
         run = discoverable(form, "");
       }
-      run.catch(function (err) { showError(form, problem(err)); });
+      run.catch(function (err) { showError(form, problem(form, err)); });
     });
     if (mode === "discoverable" && PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
