@@ -68,7 +68,7 @@ func checkImportedSubject(sub string) error {
 	if err := CheckSubject(sub); err != nil {
 		return err
 	}
-	if isUUID(sub) {
+	if IsUUID(sub) {
 		return fmt.Errorf("%w: a user_id shaped like a Gatehouse id (a UUID) could name another user", ErrInvalidSubject)
 	}
 	if strings.HasSuffix(sub, "@clients") {
@@ -77,8 +77,11 @@ func checkImportedSubject(sub string) error {
 	return nil
 }
 
-// isUUID reports whether s is a UUID in its text form, in any case.
-func isUUID(s string) bool {
+// IsUUID reports whether s is a UUID in its text form, in any case: the
+// shape of user ids (and other row ids), which the store and the admin pages
+// check before asking Postgres, so a malformed id names nothing instead of
+// becoming a database error.
+func IsUUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}

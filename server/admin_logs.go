@@ -117,7 +117,7 @@ func (s *Server) auditFilter(r *http.Request, d adminLogsData, before string) (s
 	fields := map[string]string{}
 	switch {
 	case d.User == "":
-	case isUUID(d.User):
+	case account.IsUUID(d.User):
 		f.UserID = strings.ToLower(d.User)
 	case strings.Contains(d.User, "@"):
 		u, err := s.accounts.UserByEmail(r.Context(), d.User)

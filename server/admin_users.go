@@ -124,7 +124,7 @@ func adminTime(t time.Time) string {
 // a page that says what is wrong with the address.
 func (s *Server) adminTarget(w http.ResponseWriter, r *http.Request) (account.User, bool) {
 	id := r.PathValue("id")
-	if !isUUID(id) {
+	if !account.IsUUID(id) {
 		s.renderMessage(w, r, http.StatusBadRequest, "Not a user id",
 			"The address does not name a user: a user id looks like 3f2b8c1e-6a4d-4b7e-9c3a-1d2e3f4a5b6c. Find the user on the Users page.")
 		return account.User{}, false
@@ -140,25 +140,6 @@ func (s *Server) adminTarget(w http.ResponseWriter, r *http.Request) (account.Us
 		return account.User{}, false
 	}
 	return u, true
-}
-
-// isUUID tells whether id has the form of a UUID.
-func isUUID(id string) bool {
-	if len(id) != 36 {
-		return false
-	}
-	for i, c := range id {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if c != '-' {
-				return false
-			}
-		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func (s *Server) adminUserView(r *http.Request, u account.User) (adminView, error) {

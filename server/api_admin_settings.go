@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/settings"
 	"github.com/gatehouse-id/gatehouse/store"
 )
@@ -148,7 +149,7 @@ func (s *Server) handleAPILogs() http.Handler {
 			}
 			f.Limit = n
 		}
-		if f.UserID != "" && !isUUID(f.UserID) {
+		if f.UserID != "" && !account.IsUUID(f.UserID) {
 			fields["user_id"] = "must be a user id (a UUID)"
 		}
 		if len(fields) > 0 {

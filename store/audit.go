@@ -14,7 +14,7 @@ import (
 
 func (s *Store) Record(ctx context.Context, e account.Event) error {
 	var userID any
-	if validUUID(e.UserID) {
+	if account.IsUUID(e.UserID) {
 		userID = e.UserID
 	}
 	details := e.Details
@@ -72,7 +72,7 @@ func (s *Store) AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEntry, e
 		f.Limit = 50
 	}
 	f.Limit = min(f.Limit, 500)
-	if f.UserID != "" && !validUUID(f.UserID) {
+	if f.UserID != "" && !account.IsUUID(f.UserID) {
 		return nil, nil
 	}
 	// Only the filters given become conditions, so that every plan, generic

@@ -7,12 +7,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/clients"
 )
 
 // APIScopes lists an API's scopes, ordered by value.
 func (s *Store) APIScopes(ctx context.Context, apiID string) ([]clients.Scope, error) {
-	if !validUUID(apiID) {
+	if !account.IsUUID(apiID) {
 		return nil, clients.ErrNotFound
 	}
 	rows, err := s.db(ctx).Query(ctx, `select value, description from api_scopes where api_id = $1 order by value`, apiID)
@@ -29,7 +30,7 @@ func (s *Store) APIScopes(ctx context.Context, apiID string) ([]clients.Scope, e
 // SetAPIScopes replaces an API's scopes in one transaction; grants keep only
 // the scopes that still exist.
 func (s *Store) SetAPIScopes(ctx context.Context, apiID string, scopes []clients.Scope) error {
-	if !validUUID(apiID) {
+	if !account.IsUUID(apiID) {
 		return clients.ErrNotFound
 	}
 	return s.InTx(ctx, func(ctx context.Context) error {
@@ -105,7 +106,7 @@ func (s *Store) GrantFor(ctx context.Context, clientID, audience string) (client
 
 // SetGrant creates or replaces a grant.
 func (s *Store) SetGrant(ctx context.Context, g clients.Grant) error {
-	if !storableText(g.ClientID) || !validUUID(g.APIID) {
+	if !storableText(g.ClientID) || !account.IsUUID(g.APIID) {
 		return clients.ErrNotFound
 	}
 	_, err := s.db(ctx).Exec(ctx, `
@@ -123,7 +124,7 @@ func (s *Store) SetGrant(ctx context.Context, g clients.Grant) error {
 
 // DeleteGrant removes a grant.
 func (s *Store) DeleteGrant(ctx context.Context, clientID, apiID string) error {
-	if !storableText(clientID) || !validUUID(apiID) {
+	if !storableText(clientID) || !account.IsUUID(apiID) {
 		return clients.ErrNotFound
 	}
 	tag, err := s.db(ctx).Exec(ctx, `delete from client_grants where client_id = $1 and api_id = $2`, clientID, apiID)

@@ -26,7 +26,7 @@ func (s *Store) CreateEmailVerification(ctx context.Context, v account.Verificat
 // EmailVerificationSent counts expired links until the janitor deletes them;
 // after that the account page offers to send one again.
 func (s *Store) EmailVerificationSent(ctx context.Context, userID, email string) (bool, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return false, nil
 	}
 	var sent bool
@@ -83,7 +83,7 @@ func (s *Store) UseEmailVerification(ctx context.Context, tokenHash []byte, now 
 }
 
 func (s *Store) SetEmailVerified(ctx context.Context, userID string, verified bool) error {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return account.ErrNotFound
 	}
 	tag, err := s.db(ctx).Exec(ctx, `update users set email_verified = $2, updated_at = now() where id = $1`, userID, verified)

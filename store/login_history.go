@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa/risk"
 )
 
@@ -28,7 +29,7 @@ func (s *Store) AddLogin(ctx context.Context, l risk.Login) error {
 }
 
 func (s *Store) LastLogin(ctx context.Context, userID string) (risk.Login, bool, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return risk.Login{}, false, nil
 	}
 	l := risk.Login{UserID: userID}
@@ -50,7 +51,7 @@ func (s *Store) LastLogin(ctx context.Context, userID string) (risk.Login, bool,
 }
 
 func (s *Store) SeenDevice(ctx context.Context, userID string, hash []byte) (bool, error) {
-	if !validUUID(userID) || len(hash) == 0 {
+	if !account.IsUUID(userID) || len(hash) == 0 {
 		return false, nil
 	}
 	var seen bool
@@ -63,7 +64,7 @@ func (s *Store) SeenDevice(ctx context.Context, userID string, hash []byte) (boo
 }
 
 func (s *Store) SeenCountry(ctx context.Context, userID, country string) (bool, error) {
-	if !validUUID(userID) || country == "" {
+	if !account.IsUUID(userID) || country == "" {
 		return false, nil
 	}
 	var seen bool

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -50,7 +51,7 @@ func (s *Store) CreateMFAChallenge(ctx context.Context, c mfa.Challenge) error {
 }
 
 func (s *Store) MFAChallenge(ctx context.Context, id string) (mfa.Challenge, error) {
-	if !validUUID(id) {
+	if !account.IsUUID(id) {
 		return mfa.Challenge{}, mfa.ErrChallengeNotFound
 	}
 	c, err := scanChallenge(s.db(ctx).QueryRow(ctx, `select `+challengeColumns+` from mfa_challenges where id = $1`, id))
@@ -63,7 +64,7 @@ func (s *Store) MFAChallenge(ctx context.Context, id string) (mfa.Challenge, err
 // UseMFAChallenge is one conditional update: of concurrent callers, the first
 // to commit sets used_at and the others find it set.
 func (s *Store) UseMFAChallenge(ctx context.Context, id string, codeHash []byte, now time.Time) (bool, error) {
-	if !validUUID(id) {
+	if !account.IsUUID(id) {
 		return false, nil
 	}
 	tag, err := s.db(ctx).Exec(ctx, `
@@ -77,7 +78,7 @@ func (s *Store) UseMFAChallenge(ctx context.Context, id string, codeHash []byte,
 }
 
 func (s *Store) AddMFAAttempt(ctx context.Context, id string, maxAttempts int, now time.Time) (int, bool, error) {
-	if !validUUID(id) {
+	if !account.IsUUID(id) {
 		return 0, false, nil
 	}
 	var attempts int
@@ -97,7 +98,7 @@ func (s *Store) AddMFAAttempt(ctx context.Context, id string, maxAttempts int, n
 }
 
 func (s *Store) RenewMFAChallenge(ctx context.Context, id string, codeHash []byte, now, expiresAt, sentBefore time.Time) (mfa.Challenge, bool, error) {
-	if !validUUID(id) {
+	if !account.IsUUID(id) {
 		return mfa.Challenge{}, false, nil
 	}
 	c, err := scanChallenge(s.db(ctx).QueryRow(ctx, `
@@ -114,7 +115,7 @@ func (s *Store) RenewMFAChallenge(ctx context.Context, id string, codeHash []byt
 }
 
 func (s *Store) PassedMFAEnrollment(ctx context.Context, userID string, phoneLookup []byte, since time.Time) (bool, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return false, nil
 	}
 	var ok bool

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -26,7 +27,7 @@ func (s *Store) PutMFAFactor(ctx context.Context, f mfa.Factor) error {
 }
 
 func (s *Store) MFAFactor(ctx context.Context, userID string) (mfa.Factor, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return mfa.Factor{}, mfa.ErrNotEnrolled
 	}
 	var f mfa.Factor
@@ -57,7 +58,7 @@ func (s *Store) ReplaceMFARecoveryCodes(ctx context.Context, userID string, hash
 // UseMFARecoveryCode is one conditional update, so a code is spent once even
 // by concurrent requests.
 func (s *Store) UseMFARecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time) (int, bool, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return 0, false, nil
 	}
 	var used, unused int
@@ -78,7 +79,7 @@ func (s *Store) UseMFARecoveryCode(ctx context.Context, userID string, hash []by
 }
 
 func (s *Store) DeleteMFAFactor(ctx context.Context, userID string) error {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return nil
 	}
 	_, err := s.db(ctx).Exec(ctx, `
@@ -92,7 +93,7 @@ func (s *Store) DeleteMFAFactor(ctx context.Context, userID string) error {
 
 // DeleteMFA removes everything MFA keeps for the user in one statement.
 func (s *Store) DeleteMFA(ctx context.Context, userID string) error {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return nil
 	}
 	_, err := s.db(ctx).Exec(ctx, `
@@ -107,7 +108,7 @@ func (s *Store) DeleteMFA(ctx context.Context, userID string) error {
 }
 
 func (s *Store) MFARecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return 0, nil
 	}
 	var n int

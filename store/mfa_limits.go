@@ -8,12 +8,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
 func (s *Store) MFAFailures(ctx context.Context, userID string) (mfa.FailureState, error) {
 	var st mfa.FailureState
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return st, nil
 	}
 	var until *time.Time
@@ -61,7 +62,7 @@ func (s *Store) LockMFA(ctx context.Context, userID string, until time.Time, acc
 }
 
 func (s *Store) ClearMFAFailures(ctx context.Context, userID string) error {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return nil
 	}
 	_, err := s.db(ctx).Exec(ctx, `update mfa_user_failures set consecutive = 0 where user_id = $1`, userID)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -25,7 +26,7 @@ func (s *Store) PutPendingTOTP(ctx context.Context, userID, setupID string, seal
 }
 
 func (s *Store) PendingTOTP(ctx context.Context, userID, setupID string, now time.Time) ([]byte, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return nil, mfa.ErrNoPendingTOTP
 	}
 	var sealed []byte
@@ -45,7 +46,7 @@ func (s *Store) PendingTOTP(ctx context.Context, userID, setupID string, now tim
 // was checked against and unexpired, so of two concurrent confirmations, or a
 // confirmation racing a new setup, at most one activates.
 func (s *Store) ActivateTOTP(ctx context.Context, userID, setupID string, sealedSecret []byte, now time.Time, usedStep int64) error {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return mfa.ErrNoPendingTOTP
 	}
 	tag, err := s.db(ctx).Exec(ctx, `
@@ -69,7 +70,7 @@ func (s *Store) ActivateTOTP(ctx context.Context, userID, setupID string, sealed
 }
 
 func (s *Store) ActiveTOTP(ctx context.Context, userID string) ([]byte, int64, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return nil, 0, mfa.ErrTOTPNotEnrolled
 	}
 	var sealed []byte
@@ -87,7 +88,7 @@ func (s *Store) ActiveTOTP(ctx context.Context, userID string) ([]byte, int64, e
 // UseTOTPStep moves last_step forward to step; it never moves it back, so a
 // step is used at most once even by concurrent callers.
 func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return false, nil
 	}
 	tag, err := s.db(ctx).Exec(ctx, `
@@ -100,7 +101,7 @@ func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64) (boo
 
 // DeleteTOTP removes the user's authenticator and any pending setup.
 func (s *Store) DeleteTOTP(ctx context.Context, userID string) error {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return nil
 	}
 	_, err := s.db(ctx).Exec(ctx, `

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/mfa"
 )
 
@@ -54,7 +55,7 @@ func (s *Store) TrustedBrowserByHash(ctx context.Context, tokenHash []byte, now 
 // TouchTrustedBrowser never moves last use backwards, so a slow request does
 // not undo a later one.
 func (s *Store) TouchTrustedBrowser(ctx context.Context, id string, now time.Time) error {
-	if !validUUID(id) {
+	if !account.IsUUID(id) {
 		return nil
 	}
 	_, err := s.db(ctx).Exec(ctx, `
@@ -66,7 +67,7 @@ func (s *Store) TouchTrustedBrowser(ctx context.Context, id string, now time.Tim
 }
 
 func (s *Store) ListTrustedBrowsers(ctx context.Context, userID string, now time.Time) ([]mfa.TrustedBrowser, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return nil, nil
 	}
 	rows, err := s.db(ctx).Query(ctx, `
@@ -92,7 +93,7 @@ func (s *Store) ListTrustedBrowsers(ctx context.Context, userID string, now time
 }
 
 func (s *Store) DeleteTrustedBrowser(ctx context.Context, userID, id string) (bool, error) {
-	if !validUUID(userID) || !validUUID(id) {
+	if !account.IsUUID(userID) || !account.IsUUID(id) {
 		return false, nil
 	}
 	tag, err := s.db(ctx).Exec(ctx, `delete from mfa_trusted_browsers where id = $1 and user_id = $2`, id, userID)
@@ -103,7 +104,7 @@ func (s *Store) DeleteTrustedBrowser(ctx context.Context, userID, id string) (bo
 }
 
 func (s *Store) DeleteTrustedBrowsers(ctx context.Context, userID string) (int64, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return 0, nil
 	}
 	tag, err := s.db(ctx).Exec(ctx, `delete from mfa_trusted_browsers where user_id = $1`, userID)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/outbox"
 )
 
@@ -181,7 +182,7 @@ func (t *OutboxTable) FailOutbox(ctx context.Context, id, owner, status, lastErr
 // endLease runs sql, an update of row id ($1) that applies only while owner
 // ($2) holds its lease.
 func (t *OutboxTable) endLease(ctx context.Context, what, sql, id, owner string, args ...any) error {
-	if !validUUID(id) {
+	if !account.IsUUID(id) {
 		return outbox.ErrLeaseLost
 	}
 	tag, err := t.s.db(ctx).Exec(ctx, t.q(sql), append([]any{id, owner}, args...)...)

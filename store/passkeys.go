@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/passkey"
 )
 
@@ -35,7 +36,7 @@ func scanPasskey(row pgx.Row) (passkey.Credential, error) {
 func (s *Store) PutCeremony(ctx context.Context, c passkey.Ceremony) error {
 	var userID any
 	if c.UserID != "" {
-		if !validUUID(c.UserID) {
+		if !account.IsUUID(c.UserID) {
 			return fmt.Errorf("store passkey ceremony: user id %q is not a UUID", c.UserID)
 		}
 		userID = c.UserID
@@ -75,7 +76,7 @@ func (s *Store) TakeCeremony(ctx context.Context, id, binding string) (passkey.C
 // AddPasskey counts and inserts under a lock on the user's passkeys, so
 // concurrent registrations cannot pass the cap together.
 func (s *Store) AddPasskey(ctx context.Context, c passkey.Credential, max int) error {
-	if !validUUID(c.UserID) {
+	if !account.IsUUID(c.UserID) {
 		return fmt.Errorf("add passkey: user id %q is not a UUID", c.UserID)
 	}
 	transports := c.Transports
@@ -118,7 +119,7 @@ func (s *Store) AddPasskey(ctx context.Context, c passkey.Credential, max int) e
 }
 
 func (s *Store) Passkeys(ctx context.Context, userID string) ([]passkey.Credential, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return nil, nil
 	}
 	rows, err := s.db(ctx).Query(ctx, `select `+passkeyColumns+` from webauthn_credentials
@@ -155,7 +156,7 @@ func (s *Store) PasskeyByID(ctx context.Context, id []byte) (passkey.Credential,
 // HasPasskey leaves out credentials refused as cloned: they can no longer
 // sign in, so they are no factor.
 func (s *Store) HasPasskey(ctx context.Context, userID string) (bool, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return false, nil
 	}
 	var ok bool
@@ -172,7 +173,7 @@ func (s *Store) HasPasskey(ctx context.Context, userID string) (bool, error) {
 // and each sees the counter the other stored. A counter of zero on either
 // side is not compared: authenticators that sync keys report zero always.
 func (s *Store) UsePasskey(ctx context.Context, userID string, id []byte, u passkey.Use) (passkey.Credential, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return passkey.Credential{}, passkey.ErrUnknownCredential
 	}
 	// SET expressions read the row as it was before this update.
@@ -198,7 +199,7 @@ func (s *Store) UsePasskey(ctx context.Context, userID string, id []byte, u pass
 }
 
 func (s *Store) RenamePasskey(ctx context.Context, userID string, id []byte, name string) error {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return passkey.ErrUnknownCredential
 	}
 	tag, err := s.db(ctx).Exec(ctx, `update webauthn_credentials set name = $3 where id = $1 and user_id = $2`, id, userID, name)
@@ -212,7 +213,7 @@ func (s *Store) RenamePasskey(ctx context.Context, userID string, id []byte, nam
 }
 
 func (s *Store) RemovePasskey(ctx context.Context, userID string, id []byte) (passkey.Credential, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return passkey.Credential{}, passkey.ErrUnknownCredential
 	}
 	c, err := scanPasskey(s.db(ctx).QueryRow(ctx, `
@@ -227,7 +228,7 @@ func (s *Store) RemovePasskey(ctx context.Context, userID string, id []byte) (pa
 }
 
 func (s *Store) RemovePasskeys(ctx context.Context, userID string) (int, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return 0, nil
 	}
 	tag, err := s.db(ctx).Exec(ctx, `delete from webauthn_credentials where user_id = $1`, userID)

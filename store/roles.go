@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/roles"
 )
 
@@ -37,7 +38,7 @@ func (s *Store) CreateRole(ctx context.Context, r roles.Role) (roles.Role, error
 }
 
 func (s *Store) RoleByID(ctx context.Context, id string) (roles.Role, error) {
-	if !validUUID(id) {
+	if !account.IsUUID(id) {
 		return roles.Role{}, roles.ErrNotFound
 	}
 	r, err := scanRole(s.db(ctx).QueryRow(ctx, `select `+roleColumns+` from roles where id = $1`, id))
@@ -75,7 +76,7 @@ func (s *Store) queryRoles(ctx context.Context, sql string, args ...any) ([]role
 }
 
 func (s *Store) UpdateRole(ctx context.Context, r roles.Role) error {
-	if !validUUID(r.ID) {
+	if !account.IsUUID(r.ID) {
 		return roles.ErrNotFound
 	}
 	tag, err := s.db(ctx).Exec(ctx, `update roles set name = $2, description = $3, updated_at = now() where id = $1`,
@@ -93,7 +94,7 @@ func (s *Store) UpdateRole(ctx context.Context, r roles.Role) error {
 }
 
 func (s *Store) DeleteRole(ctx context.Context, id string) error {
-	if !validUUID(id) {
+	if !account.IsUUID(id) {
 		return roles.ErrNotFound
 	}
 	tag, err := s.db(ctx).Exec(ctx, `delete from roles where id = $1`, id)
@@ -107,7 +108,7 @@ func (s *Store) DeleteRole(ctx context.Context, id string) error {
 }
 
 func (s *Store) RolePermissions(ctx context.Context, roleID string) ([]roles.Permission, error) {
-	if !validUUID(roleID) {
+	if !account.IsUUID(roleID) {
 		return nil, roles.ErrNotFound
 	}
 	rows, err := s.db(ctx).Query(ctx, `select p.api_id::text, a.identifier, p.value from role_permissions p
@@ -126,13 +127,13 @@ func (s *Store) RolePermissions(ctx context.Context, roleID string) ([]roles.Per
 // role row is locked first, so two admins saving at once apply one after
 // the other rather than mixing their lists.
 func (s *Store) SetRolePermissions(ctx context.Context, roleID string, perms []roles.Permission) error {
-	if !validUUID(roleID) {
+	if !account.IsUUID(roleID) {
 		return roles.ErrNotFound
 	}
 	apiIDs := make([]string, len(perms))
 	values := make([]string, len(perms))
 	for i, p := range perms {
-		if !validUUID(p.APIID) {
+		if !account.IsUUID(p.APIID) {
 			return roles.ErrNotFound
 		}
 		apiIDs[i], values[i] = p.APIID, p.Value
@@ -164,7 +165,7 @@ func (s *Store) SetRolePermissions(ctx context.Context, roleID string, perms []r
 }
 
 func (s *Store) UserRoles(ctx context.Context, userID string) ([]roles.Role, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return nil, nil
 	}
 	return s.queryRoles(ctx, `select `+roleColumnsOf("r")+` from roles r join user_roles u on u.role_id = r.id
@@ -176,11 +177,11 @@ func roleColumnsOf(t string) string {
 }
 
 func (s *Store) AddUserRoles(ctx context.Context, userID string, roleIDs []string) error {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return roles.ErrNotFound
 	}
 	for _, id := range roleIDs {
-		if !validUUID(id) {
+		if !account.IsUUID(id) {
 			return roles.ErrNotFound
 		}
 	}
@@ -196,12 +197,12 @@ func (s *Store) AddUserRoles(ctx context.Context, userID string, roleIDs []strin
 }
 
 func (s *Store) RemoveUserRoles(ctx context.Context, userID string, roleIDs []string) error {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return nil
 	}
 	var ids []string
 	for _, id := range roleIDs {
-		if validUUID(id) {
+		if account.IsUUID(id) {
 			ids = append(ids, id)
 		}
 	}
@@ -213,7 +214,7 @@ func (s *Store) RemoveUserRoles(ctx context.Context, userID string, roleIDs []st
 }
 
 func (s *Store) UserPermissions(ctx context.Context, userID, apiID string) ([]string, error) {
-	if !validUUID(userID) || !validUUID(apiID) {
+	if !account.IsUUID(userID) || !account.IsUUID(apiID) {
 		return []string{}, nil
 	}
 	var out []string
@@ -228,7 +229,7 @@ func (s *Store) UserPermissions(ctx context.Context, userID, apiID string) ([]st
 
 func (s *Store) APISettings(ctx context.Context, apiID string) (roles.Settings, error) {
 	st := roles.Settings{APIID: apiID}
-	if !validUUID(apiID) {
+	if !account.IsUUID(apiID) {
 		return st, nil
 	}
 	err := s.db(ctx).QueryRow(ctx, `select enforce, token_permissions from api_rbac where api_id = $1`, apiID).
@@ -240,7 +241,7 @@ func (s *Store) APISettings(ctx context.Context, apiID string) (roles.Settings, 
 }
 
 func (s *Store) SetAPISettings(ctx context.Context, st roles.Settings) error {
-	if !validUUID(st.APIID) {
+	if !account.IsUUID(st.APIID) {
 		return roles.ErrNotFound
 	}
 	_, err := s.db(ctx).Exec(ctx, `insert into api_rbac (api_id, enforce, token_permissions) values ($1, $2, $3)

@@ -72,7 +72,7 @@ func (s *Store) DeleteSession(ctx context.Context, idHash []byte) error {
 }
 
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string, keep []byte) (int64, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return 0, nil
 	}
 	tag, err := s.db(ctx).Exec(ctx, `
@@ -98,7 +98,7 @@ func (s *Store) RenewSession(ctx context.Context, oldHash, newHash []byte, amr [
 
 // UserSessions lists the user's live sessions at now, most recently used first.
 func (s *Store) UserSessions(ctx context.Context, userID string, now time.Time) ([]account.Session, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return nil, nil
 	}
 	rows, err := s.db(ctx).Query(ctx, `

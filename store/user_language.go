@@ -13,7 +13,7 @@ import (
 // UserLanguage is the language tag the user chose on the account page, ""
 // when they chose none; account.ErrNotFound for an unknown user.
 func (s *Store) UserLanguage(ctx context.Context, userID string) (string, error) {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return "", account.ErrNotFound
 	}
 	var lang *string
@@ -33,7 +33,7 @@ func (s *Store) UserLanguage(ctx context.Context, userID string) (string, error)
 // SetUserLanguage records the user's chosen language tag; "" clears it. The
 // caller checks that Gatehouse speaks it.
 func (s *Store) SetUserLanguage(ctx context.Context, userID, lang string) error {
-	if !validUUID(userID) {
+	if !account.IsUUID(userID) {
 		return account.ErrNotFound
 	}
 	var v *string

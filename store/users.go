@@ -78,7 +78,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (account.User, er
 }
 
 func (s *Store) UserByID(ctx context.Context, id string) (account.User, error) {
-	if !validUUID(id) {
+	if !account.IsUUID(id) {
 		return account.User{}, account.ErrNotFound
 	}
 	u, err := scanUser(s.db(ctx).QueryRow(ctx, `select `+userColumns+` from users where id = $1`, id))
@@ -103,7 +103,7 @@ func (s *Store) UserBySubject(ctx context.Context, subject string) (account.User
 // UpdateMetadata changes a user's metadata under a lock of their row, so
 // that two changes made at once both apply.
 func (s *Store) UpdateMetadata(ctx context.Context, id string, change func(user, app json.RawMessage) (json.RawMessage, json.RawMessage, error)) (account.User, error) {
-	if !validUUID(id) {
+	if !account.IsUUID(id) {
 		return account.User{}, account.ErrNotFound
 	}
 	var u account.User
@@ -136,7 +136,7 @@ func metadataOrEmpty(m json.RawMessage) json.RawMessage {
 }
 
 func (s *Store) SetPasswordHash(ctx context.Context, id, hash string, changedAt time.Time) error {
-	if !validUUID(id) {
+	if !account.IsUUID(id) {
 		return account.ErrNotFound
 	}
 	tag, err := s.db(ctx).Exec(ctx, `
@@ -174,7 +174,7 @@ func (s *Store) SetAdmin(ctx context.Context, id string, admin bool) error {
 // changeUser runs one update of the user id, first checking, when the
 // change takes an admin away, that another active admin remains.
 func (s *Store) changeUser(ctx context.Context, id string, removing bool, sql string, args ...any) error {
-	if !validUUID(id) {
+	if !account.IsUUID(id) {
 		return account.ErrNotFound
 	}
 	return s.InTx(ctx, func(ctx context.Context) error {
@@ -210,25 +210,4 @@ func (s *Store) keepAnAdmin(ctx context.Context, id string) error {
 		return account.ErrLastAdmin
 	}
 	return nil
-}
-
-// validUUID tells whether id can name a row. A malformed id names nothing;
-// answering not-found keeps a bad cookie or URL from becoming a server error.
-func validUUID(id string) bool {
-	if len(id) != 36 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if c != '-' {
-				return false
-			}
-		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
-		default:
-			return false
-		}
-	}
-	return true
 }

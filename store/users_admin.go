@@ -51,7 +51,7 @@ func (s *Store) SearchUsers(ctx context.Context, q account.UserSearch) (account.
 // is the user id), and with browsers their remembered browsers.
 func (s *Store) EndUserAccess(ctx context.Context, id string, browsers bool) (account.AccessEnded, error) {
 	var ended account.AccessEnded
-	if !validUUID(id) {
+	if !account.IsUUID(id) {
 		return ended, account.ErrNotFound
 	}
 	err := s.InTx(ctx, func(ctx context.Context) error {
@@ -91,7 +91,7 @@ func (s *Store) endAccess(ctx context.Context, id string) (account.AccessEnded, 
 // active admin answers account.ErrLastAdmin.
 func (s *Store) DeleteUser(ctx context.Context, id string) (account.AccessEnded, error) {
 	var ended account.AccessEnded
-	if !validUUID(id) {
+	if !account.IsUUID(id) {
 		return ended, account.ErrNotFound
 	}
 	err := s.InTx(ctx, func(ctx context.Context) error {
