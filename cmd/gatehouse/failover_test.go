@@ -526,8 +526,20 @@ func (r *failoverRun) check(step string, resp failoverResponse, err error, want 
 		r.update(func() { r.unavailable++; r.lastUnavail = time.Now() })
 		return errUnavailable
 	}
-	r.defect(fmt.Sprintf("%s: %d (Retry-After %q) %.300q", step, resp.status, resp.header.Get("Retry-After"), resp.body))
+	r.defect(fmt.Sprintf("%s: %d (Retry-After %q) alert %q, body %.300q", step, resp.status, resp.header.Get("Retry-After"), alertText(resp.body), resp.body))
 	return fmt.Errorf("%s: unexpected %d", step, resp.status)
+}
+
+// alertText is the page's error alert, what a person would read, so that a
+// defect says why a page was refused and not only its first bytes.
+func alertText(body []byte) string {
+	_, after, ok := bytes.Cut(body, []byte(`role="alert"`))
+	if !ok {
+		return ""
+	}
+	_, after, _ = bytes.Cut(after, []byte(">"))
+	text, _, _ := bytes.Cut(after, []byte("</"))
+	return string(bytes.TrimSpace(text))
 }
 
 func (r *failoverRun) defect(d string) {
@@ -670,9 +682,8 @@ func (r *failoverRun) login(ctx context.Context, u failoverUser) (failoverTokens
 		return failoverTokens{}, err
 	}
 	loginPage := resp.location
-	resume, err := queryParam(loginPage, "return_to")
+	resume, err := r.redirectParam("authorize", loginPage, "return_to")
 	if err != nil {
-		r.defect("authorize: " + err.Error())
 		return failoverTokens{}, err
 	}
 	resp, err = b.do(ctx, "GET", loginPage, nil)
@@ -712,8 +723,15 @@ func (r *failoverRun) login(ctx context.Context, u failoverUser) (failoverTokens
 			return failoverTokens{}, err
 		}
 		resp, err = b.do(ctx, "POST", "/mfa/challenge", url.Values{"step": {"code"}, "code": {plivotest.Code(m.Text)}, "return_to": {resume}})
-		if err := r.check("code post", resp, err, append(redirects, http.StatusOK, http.StatusUnprocessableEntity)...); err != nil {
+		// A late message of an earlier attempt carries another challenge's
+		// code: this one refuses it as a wrong code (400, the challenge
+		// screen again), and the next message is tried.
+		if err := r.check("code post", resp, err, append(redirects, http.StatusBadRequest)...); err != nil {
 			return failoverTokens{}, err
+		}
+		if resp.status == http.StatusBadRequest && !bytes.Contains(resp.body, []byte(`data-screen="challenge"`)) {
+			r.defect(fmt.Sprintf("code post: 400 off the challenge screen: %q", alertText(resp.body)))
+			return failoverTokens{}, errors.New("code post refused off the challenge screen")
 		}
 		if resp.location == resume {
 			break
@@ -727,9 +745,8 @@ func (r *failoverRun) login(ctx context.Context, u failoverUser) (failoverTokens
 	if err := r.check("callback", resp, err, redirects...); err != nil {
 		return failoverTokens{}, err
 	}
-	code, err := queryParam(resp.location, "code")
+	code, err := r.redirectParam("callback", resp.location, "code")
 	if err != nil {
-		r.defect("callback: " + err.Error())
 		return failoverTokens{}, err
 	}
 	resp, err = b.do(ctx, "POST", "/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {r.client},
@@ -751,6 +768,23 @@ func (r *failoverRun) refresh(ctx context.Context, token string) (failoverRespon
 		return failoverResponse{}, err
 	}
 	return b.do(ctx, "POST", "/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {r.client}, "refresh_token": {token}})
+}
+
+// redirectParam reads name from where step redirected. A redirect to the
+// application with error=temporarily_unavailable is the authorization
+// endpoint's way (RFC 6749 4.1.2.1) of saying "try again later" while the
+// database is away, and counts as such; any other redirect without name is a
+// defect.
+func (r *failoverRun) redirectParam(step, ref, name string) (string, error) {
+	if u, err := url.Parse(ref); err == nil && u.Query().Get("error") == "temporarily_unavailable" {
+		r.update(func() { r.unavailable++; r.lastUnavail = time.Now() })
+		return "", errUnavailable
+	}
+	v, err := queryParam(ref, name)
+	if err != nil {
+		r.defect(step + ": " + err.Error())
+	}
+	return v, err
 }
 
 func queryParam(ref, name string) (string, error) {
