@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -122,9 +124,9 @@ func TestOnlyOneReplicaSweepsAtATime(t *testing.T) {
 	addSessions(t, a, u, 1, 1, t0)
 	pass := store.Cleanup{Now: t0.Add(time.Minute), CounterAge: time.Hour}
 
-	unlock, ok, err := store.LockJanitor(a, ctxB)
+	_, release, ok, err := store.TakeJanitorLease(a, ctxB, time.Hour)
 	if err != nil || !ok {
-		t.Fatalf("first replica could not take the free lock: %v, %v", ok, err)
+		t.Fatalf("first replica could not take the free lease: %v, %v", ok, err)
 	}
 	res, err := b.Sweep(ctxB, pass)
 	if err != nil || res.Ran {
@@ -133,37 +135,97 @@ func TestOnlyOneReplicaSweepsAtATime(t *testing.T) {
 	if n := countRows(t, b, "sessions"); n != 1 {
 		t.Fatalf("a skipped pass deleted rows: %d sessions left", n)
 	}
-	unlock()
+	release()
 	res, err = b.Sweep(ctxB, pass)
 	if err != nil || !res.Ran || res.RowsOf("sessions") != 1 {
 		t.Fatalf("second replica's pass after the first finished = %+v, %v; want it to run", res, err)
 	}
+	// A finished pass gives the lease back rather than leaving it to run out.
+	if res, err := a.Sweep(ctxB, pass); err != nil || !res.Ran {
+		t.Fatalf("first replica's pass after the second's = %+v, %v; want it to run", res, err)
+	}
 }
 
-func TestJanitorLockEndsWithTheSessionOfADeadReplica(t *testing.T) {
+// expireJanitorLease makes the held lease run out now, as it does when its
+// holder stops renewing it for its whole term.
+func expireJanitorLease(t *testing.T, st *store.Store) {
+	t.Helper()
+	tag, err := st.Pool().Exec(ctxB, `update janitor_lease set expires_at = now() - interval '1 second'`)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("expire the lease: %v, %d rows", err, tag.RowsAffected())
+	}
+}
+
+func TestTheLeaseOfADeadReplicaRunsOutAndAnotherTakesOver(t *testing.T) {
 	a, b := openTwice(t)
 	pass := store.Cleanup{Now: t0, CounterAge: time.Hour}
-	unlock, ok, err := store.LockJanitor(a, ctxB)
+	// The first replica takes the lease and dies: it never renews nor
+	// releases it.
+	renewDead, releaseDead, ok, err := store.TakeJanitorLease(a, ctxB, time.Hour)
 	if err != nil || !ok {
-		t.Fatalf("LockJanitor = %v, %v", ok, err)
+		t.Fatalf("TakeJanitorLease = %v, %v", ok, err)
 	}
-	var pid int
-	err = b.Pool().QueryRow(ctxB, `select pid from pg_locks where locktype = 'advisory' and granted and database =
-		(select oid from pg_database where datname = current_database())`).Scan(&pid)
-	if err != nil {
-		t.Fatalf("find the lock holder's backend: %v", err)
+	if res, err := b.Sweep(ctxB, pass); err != nil || res.Ran {
+		t.Fatalf("pass while the dead replica's lease still runs = %+v, %v; want it skipped", res, err)
 	}
-	// The holder's connection drops, as when its replica dies mid-pass.
-	if _, err := b.Pool().Exec(ctxB, `select pg_terminate_backend($1, 5000)`, pid); err != nil {
-		t.Fatal(err)
+	expireJanitorLease(t, a)
+	_, releaseNext, ok, err := store.TakeJanitorLease(b, ctxB, time.Hour)
+	if err != nil || !ok {
+		t.Fatalf("taking the lease after it ran out = %v, %v; want it taken", ok, err)
 	}
-	if res, err := b.Sweep(ctxB, pass); err != nil || !res.Ran {
-		t.Fatalf("pass after the holder died = %+v, %v; want it to run", res, err)
+	// Should the first replica come back, it learns that its pass is over,
+	// and its release leaves the new holder's lease alone.
+	if err := renewDead(ctxB); !errors.Is(err, store.ErrJanitorLeaseLost) {
+		t.Fatalf("renewing a lease taken over = %v, want ErrJanitorLeaseLost", err)
 	}
-	// The dead holder's release must not fail, and its store runs later
-	// passes as any other.
-	unlock()
+	releaseDead()
+	if res, err := a.Sweep(ctxB, pass); err != nil || res.Ran {
+		t.Fatalf("pass while the new holder runs = %+v, %v; want it skipped", res, err)
+	}
+	releaseNext()
 	if res, err := a.Sweep(ctxB, pass); err != nil || !res.Ran {
-		t.Fatalf("first replica's next pass = %+v, %v; want it to run", res, err)
+		t.Fatalf("pass after the new holder finished = %+v, %v; want it to run", res, err)
+	}
+}
+
+func TestRenewingKeepsTheLease(t *testing.T) {
+	a, b := openTwice(t)
+	renew, release, ok, err := store.TakeJanitorLease(a, ctxB, time.Hour)
+	if err != nil || !ok {
+		t.Fatalf("TakeJanitorLease = %v, %v", ok, err)
+	}
+	defer release()
+	expireJanitorLease(t, a)
+	// A renewal made before anyone else took the lease restores it in full.
+	if err := renew(ctxB); err != nil {
+		t.Fatalf("renew = %v", err)
+	}
+	if res, err := b.Sweep(ctxB, store.Cleanup{Now: t0}); err != nil || res.Ran {
+		t.Fatalf("pass while the renewed lease runs = %+v, %v; want it skipped", res, err)
+	}
+}
+
+func TestAPassLeavesNoLeaseBehindEvenWhenItFails(t *testing.T) {
+	a, b := openTwice(t)
+	// The pass's batches join a transaction that has already failed, so its
+	// first batch fails after the lease was taken.
+	err := a.InTx(ctxB, func(ctx context.Context) error {
+		if err := store.Exec(a, ctx, `select 1/0`); err == nil {
+			t.Fatal("a statement meant to fail did not")
+		}
+		res, err := a.Sweep(ctx, store.Cleanup{Now: t0})
+		if err == nil || !res.Ran {
+			t.Fatalf("pass in an aborted transaction = %+v, %v; want it to run and fail", res, err)
+		}
+		return err
+	})
+	if err == nil {
+		t.Fatal("the aborted transaction committed")
+	}
+	if n := countRows(t, a, "janitor_lease"); n != 0 {
+		t.Fatalf("%d leases left after a failed pass, want none", n)
+	}
+	if res, err := b.Sweep(ctxB, store.Cleanup{Now: t0}); err != nil || !res.Ran {
+		t.Fatalf("next pass = %+v, %v; want it to run", res, err)
 	}
 }
