@@ -133,6 +133,24 @@ func NewStore(t testing.TB) *store.Store {
 // server stops when t ends.
 func NewCluster(t testing.TB) (*pgcluster.Cluster, string) {
 	t.Helper()
+	c := NewEmptyCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, c.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := store.Migrate(ctx, pool); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return c, c.URL("postgres")
+}
+
+// NewEmptyCluster is NewCluster without the migrations, for tests that run
+// them their own way.
+func NewEmptyCluster(t testing.TB) *pgcluster.Cluster {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "gatehouse-test-pg-")
@@ -152,15 +170,7 @@ func NewCluster(t testing.TB) (*pgcluster.Cluster, string) {
 		defer cancel()
 		c.Stop(ctx)
 	})
-	pool, err := pgxpool.New(ctx, c.URL("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if _, err := store.Migrate(ctx, pool); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return c, c.URL("postgres")
+	return c
 }
 
 func newDatabase(t testing.TB, template string) string {
