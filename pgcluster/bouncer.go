@@ -88,7 +88,9 @@ func StartBouncer(ctx context.Context, c *Cluster, opts BouncerOptions) (*Bounce
 		close(b.exited)
 	}()
 	if err := b.waitListening(ctx); err != nil {
-		b.Stop(context.WithoutCancel(ctx))
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		b.Stop(stopCtx)
 		return nil, fmt.Errorf("%w\npgbouncer log:\n%s", err, logTail(filepath.Join(dir, "pgbouncer.log"), 0))
 	}
 	c.log.Info("pgbouncer started", "port", port, "pool_mode", opts.PoolMode)
