@@ -25,9 +25,6 @@ type Cleanup struct {
 	AuditBefore time.Time
 	// BatchSize is the most rows one statement deletes; 0 is DefaultBatchSize.
 	BatchSize int
-	// Lease is how long the pass's claim to be the only one running holds
-	// unless renewed; 0 is DefaultJanitorLease.
-	Lease time.Duration
 }
 
 // Swept is what a pass did to one kind of row.
@@ -75,7 +72,7 @@ func (r SweepResult) RowsOf(what string) int64 {
 // transaction instead of committing each; the lease never joins it, so other
 // replicas see it at once.
 func (s *Store) Sweep(ctx context.Context, c Cleanup) (SweepResult, error) {
-	l, ok, err := s.takeJanitorLease(ctx, c.Lease)
+	l, ok, err := s.takeJanitorLease(ctx, DefaultJanitorLease)
 	if err != nil || !ok {
 		return SweepResult{}, err
 	}
