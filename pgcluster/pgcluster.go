@@ -6,7 +6,8 @@
 // collides with a system PostgreSQL. Its superuser password is generated at
 // initdb time and kept in the data directory (see superuserFile): that file is
 // what lets a later Start reconnect to a cluster it did not create itself in
-// this process.
+// this process. StartBouncer puts a PgBouncer in front of a cluster, for tests
+// of Gatehouse behind a connection pooler.
 package pgcluster
 
 import (

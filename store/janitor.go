@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // DefaultBatchSize bounds the rows one cleanup statement touches. Each
@@ -13,11 +11,6 @@ import (
 // many short transactions that never hold locks or a snapshot for long,
 // instead of one delete that runs for minutes and bloats every table meanwhile.
 const DefaultBatchSize = 5000
-
-// janitorLock is the Postgres advisory lock key the cleanup pass holds, so
-// that one replica at a time runs it ("gh-jntr" in ASCII; any constant that
-// no other lock uses would do).
-const janitorLock int64 = 0x67682d6a6e7472
 
 // Cleanup is one janitor pass: the cut-offs of what is kept. A zero cut-off
 // keeps everything of its kind.
@@ -42,8 +35,8 @@ type Swept struct {
 	Updated bool // the rows were emptied (an outbox's sent messages), not deleted
 }
 
-// SweepResult is one pass. Ran is false when another replica holds the lock:
-// that pass then did nothing.
+// SweepResult is one pass. Ran is false when another replica holds the
+// lease: that pass then did nothing.
 type SweepResult struct {
 	Ran   bool
 	Swept []Swept
@@ -71,58 +64,28 @@ func (r SweepResult) RowsOf(what string) int64 {
 }
 
 // Sweep runs one cleanup pass unless another replica is running one. The
-// lock is a session-level advisory lock on a connection of its own, outside
-// the pool, so a long pass takes no connection from requests; should the
-// replica die mid-pass, Postgres ends the session and the lock with it, and
-// the next replica to try takes over. The batches already committed stay
-// done, so a pass cut short loses nothing. Called within InTx, the batches
-// share that one transaction instead of committing each.
+// pass holds the janitor's lease (see janitor_lease.go) and renews it before
+// each batch; should the replica die mid-pass, the lease runs out and the next
+// replica to try takes over. The batches already committed stay done, so a
+// pass cut short loses nothing. A pass whose lease was taken over stops with
+// ErrJanitorLeaseLost. Called within InTx, the batches share that one
+// transaction instead of committing each; the lease never joins it, so other
+// replicas see it at once.
 func (s *Store) Sweep(ctx context.Context, c Cleanup) (SweepResult, error) {
-	unlock, ok, err := s.lockJanitor(ctx)
+	l, ok, err := s.takeJanitorLease(ctx, DefaultJanitorLease)
 	if err != nil || !ok {
 		return SweepResult{}, err
 	}
-	defer unlock()
+	defer l.release(ctx)
 	res := SweepResult{Ran: true}
 	for _, p := range c.purges() {
-		sw, err := s.purge(ctx, p, c.BatchSize)
+		sw, err := s.purge(ctx, p, c.BatchSize, l.renew)
 		res.Swept = append(res.Swept, sw)
 		if err != nil {
 			return res, err
 		}
 	}
 	return res, nil
-}
-
-// lockJanitor tries the janitor's advisory lock; unlock releases it by
-// closing the session that holds it, which works even when the session has
-// already failed.
-func (s *Store) lockJanitor(ctx context.Context) (unlock func(), ok bool, err error) {
-	cfg := s.pool.Config().ConnConfig.Copy()
-	// A replica cut off by the network, rather than stopped, leaves its
-	// session idle on the server; keepalives let Postgres notice within
-	// about two minutes (instead of the system's default of hours) and
-	// free the lock for another replica.
-	cfg.RuntimeParams["tcp_keepalives_idle"] = "60"
-	cfg.RuntimeParams["tcp_keepalives_interval"] = "10"
-	cfg.RuntimeParams["tcp_keepalives_count"] = "6"
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, false, fmt.Errorf("janitor lock: connect: %w", err)
-	}
-	unlock = func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		conn.Close(ctx)
-	}
-	if err := conn.QueryRow(ctx, `select pg_try_advisory_lock($1)`, janitorLock).Scan(&ok); err != nil || !ok {
-		unlock()
-		if err != nil {
-			return nil, false, fmt.Errorf("janitor lock: %w", err)
-		}
-		return nil, false, nil
-	}
-	return unlock, true, nil
 }
 
 // purgeStep is one cleanup statement. Its where clause reads the cut-off arg
@@ -140,7 +103,8 @@ type purgeStep struct {
 // purge runs p in batches of at most size rows until a batch comes back
 // short. A batch selects rows by ctid and names the condition again, so a row
 // changed meanwhile (a session extended) is checked anew and not removed.
-func (s *Store) purge(ctx context.Context, p purgeStep, size int) (Swept, error) {
+// before, when set, runs ahead of every batch and stops the purge by failing.
+func (s *Store) purge(ctx context.Context, p purgeStep, size int, before func(context.Context) error) (Swept, error) {
 	if size <= 0 {
 		size = DefaultBatchSize
 	}
@@ -155,6 +119,11 @@ func (s *Store) purge(ctx context.Context, p purgeStep, size int) (Swept, error)
 	}
 	sw := Swept{What: p.what, Updated: p.set != ""}
 	for {
+		if before != nil {
+			if err := before(ctx); err != nil {
+				return sw, fmt.Errorf("clean up %s: %w", p.what, err)
+			}
+		}
 		tag, err := s.db(ctx).Exec(ctx, sql, args...)
 		if err != nil {
 			return sw, fmt.Errorf("clean up %s: %w", p.what, err)
@@ -170,7 +139,7 @@ func (s *Store) purge(ctx context.Context, p purgeStep, size int) (Swept, error)
 func (s *Store) purgeAll(ctx context.Context, steps []purgeStep) (int64, error) {
 	var total int64
 	for _, p := range steps {
-		sw, err := s.purge(ctx, p, DefaultBatchSize)
+		sw, err := s.purge(ctx, p, DefaultBatchSize, nil)
 		if !sw.Updated {
 			total += sw.Rows
 		}

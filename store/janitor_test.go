@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -103,7 +105,22 @@ func TestAuditRetention(t *testing.T) {
 // openTwice gives two stores on one database, as two replicas have.
 func openTwice(t *testing.T) (*store.Store, *store.Store) {
 	t.Helper()
-	url := storetest.NewDatabase(t)
+	return openTwiceAt(t, storetest.NewDatabase(t))
+}
+
+// openTwiceThroughBouncer gives two stores that reach one database through
+// PgBouncer in transaction pooling mode with a single server connection, so
+// that each transaction of either may run on the session the other's last one
+// ran on: what a session advisory lock does not survive.
+func openTwiceThroughBouncer(t *testing.T) (*store.Store, *store.Store) {
+	t.Helper()
+	c, _ := storetest.NewCluster(t)
+	_, url := storetest.NewBouncer(t, c, 1)
+	return openTwiceAt(t, url)
+}
+
+func openTwiceAt(t *testing.T, url string) (*store.Store, *store.Store) {
+	t.Helper()
 	var out [2]*store.Store
 	for i := range out {
 		st, err := store.Open(ctxB, url, store.PoolOptions{})
@@ -116,54 +133,132 @@ func openTwice(t *testing.T) (*store.Store, *store.Store) {
 	return out[0], out[1]
 }
 
-func TestOnlyOneReplicaSweepsAtATime(t *testing.T) {
-	a, b := openTwice(t)
-	u := newUser(t, a, "ann@example.com")
-	addSessions(t, a, u, 1, 1, t0)
-	pass := store.Cleanup{Now: t0.Add(time.Minute), CounterAge: time.Hour}
+// replicaPairs are the ways two replicas reach one database that the
+// janitor's lease must hold under.
+var replicaPairs = []struct {
+	name string
+	open func(*testing.T) (*store.Store, *store.Store)
+}{
+	{"connected directly", openTwice},
+	{"connected through PgBouncer in transaction pooling", openTwiceThroughBouncer},
+}
 
-	unlock, ok, err := store.LockJanitor(a, ctxB)
-	if err != nil || !ok {
-		t.Fatalf("first replica could not take the free lock: %v, %v", ok, err)
-	}
-	res, err := b.Sweep(ctxB, pass)
-	if err != nil || res.Ran {
-		t.Fatalf("second replica's pass = %+v, %v; want it skipped while the first runs", res, err)
-	}
-	if n := countRows(t, b, "sessions"); n != 1 {
-		t.Fatalf("a skipped pass deleted rows: %d sessions left", n)
-	}
-	unlock()
-	res, err = b.Sweep(ctxB, pass)
-	if err != nil || !res.Ran || res.RowsOf("sessions") != 1 {
-		t.Fatalf("second replica's pass after the first finished = %+v, %v; want it to run", res, err)
+func TestOnlyOneReplicaSweepsAtATime(t *testing.T) {
+	for _, pair := range replicaPairs {
+		t.Run(pair.name, func(t *testing.T) {
+			a, b := pair.open(t)
+			u := newUser(t, a, "ann@example.com")
+			addSessions(t, a, u, 1, 1, t0)
+			pass := store.Cleanup{Now: t0.Add(time.Minute), CounterAge: time.Hour}
+
+			_, release, ok, err := store.TakeJanitorLease(a, ctxB, time.Hour)
+			if err != nil || !ok {
+				t.Fatalf("first replica could not take the free lease: %v, %v", ok, err)
+			}
+			res, err := b.Sweep(ctxB, pass)
+			if err != nil || res.Ran {
+				t.Fatalf("second replica's pass = %+v, %v; want it skipped while the first runs", res, err)
+			}
+			if n := countRows(t, b, "sessions"); n != 1 {
+				t.Fatalf("a skipped pass deleted rows: %d sessions left", n)
+			}
+			release()
+			res, err = b.Sweep(ctxB, pass)
+			if err != nil || !res.Ran || res.RowsOf("sessions") != 1 {
+				t.Fatalf("second replica's pass after the first finished = %+v, %v; want it to run", res, err)
+			}
+			// A finished pass gives the lease back rather than leaving it to run out.
+			if res, err := a.Sweep(ctxB, pass); err != nil || !res.Ran {
+				t.Fatalf("first replica's pass after the second's = %+v, %v; want it to run", res, err)
+			}
+		})
 	}
 }
 
-func TestJanitorLockEndsWithTheSessionOfADeadReplica(t *testing.T) {
+// expireJanitorLease makes the held lease run out now, as it does when its
+// holder stops renewing it for its whole term.
+func expireJanitorLease(t *testing.T, st *store.Store) {
+	t.Helper()
+	tag, err := st.Pool().Exec(ctxB, `update janitor_lease set expires_at = now() - interval '1 second'`)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("expire the lease: %v, %d rows", err, tag.RowsAffected())
+	}
+}
+
+func TestTheLeaseOfADeadReplicaRunsOutAndAnotherTakesOver(t *testing.T) {
+	for _, pair := range replicaPairs {
+		t.Run(pair.name, func(t *testing.T) {
+			a, b := pair.open(t)
+			pass := store.Cleanup{Now: t0, CounterAge: time.Hour}
+			// The first replica takes the lease and dies: it never renews nor
+			// releases it.
+			renewDead, releaseDead, ok, err := store.TakeJanitorLease(a, ctxB, time.Hour)
+			if err != nil || !ok {
+				t.Fatalf("TakeJanitorLease = %v, %v", ok, err)
+			}
+			if res, err := b.Sweep(ctxB, pass); err != nil || res.Ran {
+				t.Fatalf("pass while the dead replica's lease still runs = %+v, %v; want it skipped", res, err)
+			}
+			expireJanitorLease(t, a)
+			_, releaseNext, ok, err := store.TakeJanitorLease(b, ctxB, time.Hour)
+			if err != nil || !ok {
+				t.Fatalf("taking the lease after it ran out = %v, %v; want it taken", ok, err)
+			}
+			// Should the first replica come back, it learns that its pass is over,
+			// and its release leaves the new holder's lease alone.
+			if err := renewDead(ctxB); !errors.Is(err, store.ErrJanitorLeaseLost) {
+				t.Fatalf("renewing a lease taken over = %v, want ErrJanitorLeaseLost", err)
+			}
+			releaseDead()
+			if res, err := a.Sweep(ctxB, pass); err != nil || res.Ran {
+				t.Fatalf("pass while the new holder runs = %+v, %v; want it skipped", res, err)
+			}
+			releaseNext()
+			if res, err := a.Sweep(ctxB, pass); err != nil || !res.Ran {
+				t.Fatalf("pass after the new holder finished = %+v, %v; want it to run", res, err)
+			}
+		})
+	}
+}
+
+func TestRenewingKeepsTheLease(t *testing.T) {
 	a, b := openTwice(t)
-	pass := store.Cleanup{Now: t0, CounterAge: time.Hour}
-	unlock, ok, err := store.LockJanitor(a, ctxB)
+	renew, release, ok, err := store.TakeJanitorLease(a, ctxB, time.Hour)
 	if err != nil || !ok {
-		t.Fatalf("LockJanitor = %v, %v", ok, err)
+		t.Fatalf("TakeJanitorLease = %v, %v", ok, err)
 	}
-	var pid int
-	err = b.Pool().QueryRow(ctxB, `select pid from pg_locks where locktype = 'advisory' and granted and database =
-		(select oid from pg_database where datname = current_database())`).Scan(&pid)
-	if err != nil {
-		t.Fatalf("find the lock holder's backend: %v", err)
+	defer release()
+	expireJanitorLease(t, a)
+	// A renewal made before anyone else took the lease restores it in full.
+	if err := renew(ctxB); err != nil {
+		t.Fatalf("renew = %v", err)
 	}
-	// The holder's connection drops, as when its replica dies mid-pass.
-	if _, err := b.Pool().Exec(ctxB, `select pg_terminate_backend($1, 5000)`, pid); err != nil {
-		t.Fatal(err)
+	if res, err := b.Sweep(ctxB, store.Cleanup{Now: t0}); err != nil || res.Ran {
+		t.Fatalf("pass while the renewed lease runs = %+v, %v; want it skipped", res, err)
 	}
-	if res, err := b.Sweep(ctxB, pass); err != nil || !res.Ran {
-		t.Fatalf("pass after the holder died = %+v, %v; want it to run", res, err)
+}
+
+func TestAPassLeavesNoLeaseBehindEvenWhenItFails(t *testing.T) {
+	a, b := openTwice(t)
+	// The pass's batches join a transaction that has already failed, so its
+	// first batch fails after the lease was taken.
+	err := a.InTx(ctxB, func(ctx context.Context) error {
+		if err := store.Exec(a, ctx, `select 1/0`); err == nil {
+			t.Fatal("a statement meant to fail did not")
+		}
+		res, err := a.Sweep(ctx, store.Cleanup{Now: t0})
+		if err == nil || !res.Ran {
+			t.Fatalf("pass in an aborted transaction = %+v, %v; want it to run and fail", res, err)
+		}
+		return err
+	})
+	if err == nil {
+		t.Fatal("the aborted transaction committed")
 	}
-	// The dead holder's release must not fail, and its store runs later
-	// passes as any other.
-	unlock()
-	if res, err := a.Sweep(ctxB, pass); err != nil || !res.Ran {
-		t.Fatalf("first replica's next pass = %+v, %v; want it to run", res, err)
+	if n := countRows(t, a, "janitor_lease"); n != 0 {
+		t.Fatalf("%d leases left after a failed pass, want none", n)
+	}
+	if res, err := b.Sweep(ctxB, store.Cleanup{Now: t0}); err != nil || !res.Ran {
+		t.Fatalf("next pass = %+v, %v; want it to run", res, err)
 	}
 }

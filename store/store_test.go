@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatehouse-id/gatehouse/account"
@@ -72,6 +73,40 @@ func TestMigrateAgainIsANoOp(t *testing.T) {
 	v2, err := store.Migrate(ctxB, st.Pool())
 	if err != nil || v1 != v2 {
 		t.Fatalf("second migrate = %d, %v; want %d, nil", v2, err, v1)
+	}
+}
+
+// ternLock is the key of the session advisory lock tern holds while it
+// migrates.
+const ternLock int64 = 9628173550095224
+
+func TestMigrateOfAnUpToDateSchemaTakesNoLock(t *testing.T) {
+	url := storetest.NewDatabase(t)
+	// Another session holds the migrations' lock, as a deploy job migrating
+	// does, or as a transaction pooler leaves it on a server connection.
+	holder, err := pgx.Connect(ctxB, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctxB)
+	if _, err := holder.Exec(ctxB, `select pg_advisory_lock($1)`, ternLock); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(ctxB, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	// Bounds the wait a lock would cause; an up-to-date schema needs none.
+	ctx, cancel := context.WithTimeout(ctxB, 30*time.Second)
+	defer cancel()
+	var want int32
+	if err := holder.QueryRow(ctxB, `select version from schema_version`).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	v, err := store.Migrate(ctx, pool)
+	if err != nil || v != want {
+		t.Fatalf("Migrate of an up-to-date schema while the lock is held = %d, %v; want %d at once", v, err, want)
 	}
 }
 

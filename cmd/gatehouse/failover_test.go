@@ -53,49 +53,9 @@ func TestLoginsSurviveAPostgresFailover(t *testing.T) {
 	const loginWorkers, refreshWorkers = 3, 2
 	cli := cliAgainst(t, primary.URL("postgres"))
 	cli("", "migrate")
-	cli("", "policy", "set", "always")
-	cli("", "settings", "set", "sms_limit_phone_10m", "1000000", "sms_limit_phone_day", "1000000",
-		"sms_limit_ip_hour", "1000000", "sms_limit_user_hour", "1000000", "sms_limit_global_hour", "1000000")
-	redirectURI := "http://localhost:3999/callback"
-	clientID := strings.TrimSpace(cli("", "clients", "create", "--name", "Failover", "--type", "spa",
-		"--callback", redirectURI, "--web-origin", "http://localhost:3999"))
-	var users []failoverUser
-	for i := range loginWorkers + refreshWorkers {
-		u := failoverUser{email: fmt.Sprintf("failover%d@example.com", i), password: "violet tractor meadow", phone: fmt.Sprintf("+4474009%05d", i)}
-		cli(u.password+"\n", "users", "create", "--email", u.email, "--password-stdin", "--phone", u.phone)
-		users = append(users, u)
-	}
+	clientID, redirectURI, users := seedLoginLoad(t, cli, "Failover", loginWorkers+refreshWorkers)
 
-	plivo := plivotest.New(t, "MAFAILOVERTEST", "failover-auth-token")
-	addr := "127.0.0.1:" + freePort(t)
-	base := "http://" + addr
-	vars := map[string]string{
-		"DATABASE_URL":           multiHostURL(t, primary, standby),
-		"GATEHOUSE_SECRET_KEY":   testKey,
-		"GATEHOUSE_ADDR":         addr,
-		"GATEHOUSE_ISSUER":       base + "/",
-		"GATEHOUSE_MAIL":         "console",
-		"GATEHOUSE_SMS_PROVIDER": "plivo", "PLIVO_AUTH_ID": "MAFAILOVERTEST", "PLIVO_AUTH_TOKEN": "failover-auth-token",
-		"PLIVO_SRC": "+14155550100", "PLIVO_API_URL": plivo.URL(),
-	}
-	ctx, stopServe := context.WithCancel(context.Background())
-	served := make(chan result, 1)
-	go func() { served <- gatehouse(ctx, vars, "", "serve") }()
-	defer func() {
-		stopServe()
-		select {
-		case r := <-served:
-			if r.code != 0 || t.Failed() {
-				t.Logf("serve: exit %d\nstderr (tail):\n%s", r.code, tail(r.stderr, 6000))
-			}
-			if r.code != 0 {
-				t.Errorf("serve exited %d", r.code)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not stop within 30s of its context ending")
-		}
-	}()
-	waitReady(t, base+"/readyz", served)
+	base, plivo := serveWithPlivo(t, multiHostURL(t, primary, standby))
 	t.Logf("seeded and serving %v after the start", time.Since(began).Round(time.Millisecond))
 
 	run := &failoverRun{base: base, client: clientID, redirectURI: redirectURI, sms: plivo, accepted: map[string]int{}}
@@ -188,51 +148,124 @@ func TestLoginsSurviveAPostgresFailover(t *testing.T) {
 				t.Errorf("family %d: its current token is refused after the failover: %v %d %s", i, err, r.status, r.body)
 				continue
 			}
-			next := refreshTokenOf(t, r.body)
-			// Past the reuse interval, a rotated token is a stolen one.
-			time.Sleep(time.Until(before.at.Add(store.DefaultRefreshReuseInterval)))
-			if r, err := run.refresh(context.Background(), before.token); err != nil || r.status != http.StatusBadRequest {
-				t.Errorf("family %d: a token rotated before the failover is not refused after it (was its rotation lost?): %v %d %s", i, err, r.status, r.body)
-			}
-			if r, err := run.refresh(context.Background(), next); err != nil || r.status != http.StatusBadRequest {
-				t.Errorf("family %d: the reuse of a rotated token did not revoke the family: %v %d %s", i, err, r.status, r.body)
-			}
+			run.checkReuseRevokes(t, fmt.Sprintf("family %d", i), before, refreshTokenOf(t, r.body))
 		}
 	})
 	t.Run("every queued SMS reaches Plivo exactly once", func(t *testing.T) {
-		conn, err := pgx.Connect(context.Background(), standby.URL("postgres"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(context.Background())
-		// A claim lost with the primary keeps its row leased for the lease's
-		// 30 seconds; then any dispatcher sends it.
-		rows := waitOutboxDone(t, conn, 60*time.Second)
-		sent := map[string]int{}
-		for _, m := range plivo.Messages() {
-			sent[m.UUID]++
-		}
-		recorded := map[string]bool{}
-		for _, r := range rows {
-			if r.status != "sent" || r.providerID == "" {
-				t.Errorf("outbox row %s ended %s (%s) with provider id %q, want sent", r.id, r.status, r.lastError, r.providerID)
-				continue
-			}
-			if sent[r.providerID] != 1 {
-				t.Errorf("outbox row %s names Plivo message %s, which Plivo received %d times", r.id, r.providerID, sent[r.providerID])
-			}
-			recorded[r.providerID] = true
-		}
-		for uuid := range sent {
-			if !recorded[uuid] {
-				t.Errorf("Plivo received message %s, which no outbox row records: a second send of a message", uuid)
-			}
-		}
-		if len(rows) != len(plivo.Messages()) {
-			t.Errorf("%d outbox rows, %d messages at Plivo", len(rows), len(plivo.Messages()))
-		}
-		t.Logf("%d messages, each sent once", len(rows))
+		checkEverySMSOnce(t, standby.URL("postgres"), plivo)
 	})
+}
+
+// seedLoginLoad sets the MFA policy to always, lifts the SMS limits that a
+// load of logins would reach, and creates an SPA client and n users, each with
+// a verified phone. It returns the client and its callback.
+func seedLoginLoad(t *testing.T, cli func(stdin string, args ...string) string, name string, n int) (clientID, redirectURI string, users []failoverUser) {
+	t.Helper()
+	cli("", "policy", "set", "always")
+	cli("", "settings", "set", "sms_limit_phone_10m", "1000000", "sms_limit_phone_day", "1000000",
+		"sms_limit_ip_hour", "1000000", "sms_limit_user_hour", "1000000", "sms_limit_global_hour", "1000000")
+	redirectURI = "http://localhost:3999/callback"
+	clientID = strings.TrimSpace(cli("", "clients", "create", "--name", name, "--type", "spa",
+		"--callback", redirectURI, "--web-origin", "http://localhost:3999"))
+	for i := range n {
+		u := failoverUser{email: fmt.Sprintf("%s%d@example.com", strings.ToLower(name), i), password: "violet tractor meadow", phone: fmt.Sprintf("+4474009%05d", i)}
+		cli(u.password+"\n", "users", "create", "--email", u.email, "--password-stdin", "--phone", u.phone)
+		users = append(users, u)
+	}
+	return clientID, redirectURI, users
+}
+
+// serveWithPlivo runs serve on dbURL, without migrating (the caller has),
+// sending SMS through a fake Plivo, until the test ends. It returns serve's
+// base URL, once it is ready, and the fake Plivo.
+func serveWithPlivo(t *testing.T, dbURL string) (string, *plivotest.Server) {
+	t.Helper()
+	const authID, authToken = "MAFAKEPLIVOTEST", "fake-plivo-auth-token"
+	plivo := plivotest.New(t, authID, authToken)
+	addr := "127.0.0.1:" + freePort(t)
+	base := "http://" + addr
+	vars := map[string]string{
+		"DATABASE_URL":           dbURL,
+		"GATEHOUSE_SECRET_KEY":   testKey,
+		"GATEHOUSE_ADDR":         addr,
+		"GATEHOUSE_ISSUER":       base + "/",
+		"GATEHOUSE_MAIL":         "console",
+		"GATEHOUSE_SMS_PROVIDER": "plivo", "PLIVO_AUTH_ID": authID, "PLIVO_AUTH_TOKEN": authToken,
+		"PLIVO_SRC": "+14155550100", "PLIVO_API_URL": plivo.URL(),
+	}
+	ctx, stopServe := context.WithCancel(context.Background())
+	served := make(chan result, 1)
+	go func() { served <- gatehouse(ctx, vars, "", "serve", "--no-migrate") }()
+	t.Cleanup(func() {
+		stopServe()
+		select {
+		case r := <-served:
+			if r.code != 0 || t.Failed() {
+				t.Logf("serve: exit %d\nstderr (tail):\n%s", r.code, tail(r.stderr, 6000))
+			}
+			if r.code != 0 {
+				t.Errorf("serve exited %d", r.code)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop within 30s of its context ending")
+		}
+	})
+	waitReady(t, base+"/readyz", served)
+	return base, plivo
+}
+
+// checkEverySMSOnce waits until the outbox of dbURL has nothing left to send,
+// then checks that each of its messages reached the fake Plivo exactly once,
+// and that Plivo received nothing else.
+func checkEverySMSOnce(t *testing.T, dbURL string, plivo *plivotest.Server) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	// A claim lost with its database connection keeps its row leased for
+	// the lease's 30 seconds; then any dispatcher sends it.
+	rows := waitOutboxDone(t, conn, 60*time.Second)
+	sent := map[string]int{}
+	for _, m := range plivo.Messages() {
+		sent[m.UUID]++
+	}
+	recorded := map[string]bool{}
+	for _, r := range rows {
+		if r.status != "sent" || r.providerID == "" {
+			t.Errorf("outbox row %s ended %s (%s) with provider id %q, want sent", r.id, r.status, r.lastError, r.providerID)
+			continue
+		}
+		if sent[r.providerID] != 1 {
+			t.Errorf("outbox row %s names Plivo message %s, which Plivo received %d times", r.id, r.providerID, sent[r.providerID])
+		}
+		recorded[r.providerID] = true
+	}
+	for uuid := range sent {
+		if !recorded[uuid] {
+			t.Errorf("Plivo received message %s, which no outbox row records: a second send of a message", uuid)
+		}
+	}
+	if len(rows) != len(plivo.Messages()) {
+		t.Errorf("%d outbox rows, %d messages at Plivo", len(rows), len(plivo.Messages()))
+	}
+	t.Logf("%d messages, each sent once", len(rows))
+}
+
+// checkReuseRevokes checks the reuse detection of a token family: once
+// before, a rotated token, is past the reuse interval, presenting it is
+// refused, and the family's current token, next, then is refused too.
+func (r *failoverRun) checkReuseRevokes(t *testing.T, family string, before rotation, next string) {
+	t.Helper()
+	// Past the reuse interval, a rotated token is a stolen one.
+	time.Sleep(time.Until(before.at.Add(store.DefaultRefreshReuseInterval)))
+	if resp, err := r.refresh(context.Background(), before.token); err != nil || resp.status != http.StatusBadRequest {
+		t.Errorf("%s: a rotated token is not refused (was its rotation lost?): %v %d %s", family, err, resp.status, resp.body)
+	}
+	if resp, err := r.refresh(context.Background(), next); err != nil || resp.status != http.StatusBadRequest {
+		t.Errorf("%s: the reuse of a rotated token did not revoke the family: %v %d %s", family, err, resp.status, resp.body)
+	}
 }
 
 // startReplicatedPair starts a primary and a streaming standby of it whose

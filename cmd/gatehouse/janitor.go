@@ -12,7 +12,7 @@ import (
 )
 
 // janitorEvery is how often each replica tries a cleanup pass; the store's
-// advisory lock lets one of them at a time run it.
+// lease (janitor_lease) lets one of them at a time run it.
 const janitorEvery = 10 * time.Minute
 
 // loginHistoryRetention is how far back adaptive MFA remembers devices.

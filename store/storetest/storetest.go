@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -132,6 +133,24 @@ func NewStore(t testing.TB) *store.Store {
 // server stops when t ends.
 func NewCluster(t testing.TB) (*pgcluster.Cluster, string) {
 	t.Helper()
+	c := NewEmptyCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, c.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := store.Migrate(ctx, pool); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return c, c.URL("postgres")
+}
+
+// NewEmptyCluster is NewCluster without the migrations, for tests that run
+// them their own way.
+func NewEmptyCluster(t testing.TB) *pgcluster.Cluster {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "gatehouse-test-pg-")
@@ -151,15 +170,7 @@ func NewCluster(t testing.TB) (*pgcluster.Cluster, string) {
 		defer cancel()
 		c.Stop(ctx)
 	})
-	pool, err := pgxpool.New(ctx, c.URL("postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if _, err := store.Migrate(ctx, pool); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return c, c.URL("postgres")
+	return c
 }
 
 func newDatabase(t testing.TB, template string) string {
@@ -226,4 +237,43 @@ func randomSuffix() string {
 	b := make([]byte, 6)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// NewBouncer starts PgBouncer in transaction pooling mode in front of c, with
+// poolSize server connections shared by all its clients, and returns it with
+// the URL of c's "postgres" database through it, in pgx's exec mode: PgBouncer
+// before 1.21 cannot keep named prepared statements apart. It stops when t
+// ends. Without a pgbouncer binary the test is skipped, or fails under
+// GATEHOUSE_E2E=required (scripts/test.sh), which installs it.
+func NewBouncer(t testing.TB, c *pgcluster.Cluster, poolSize int) (*pgcluster.Bouncer, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "gatehouse-test-pgbouncer-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	// As root PgBouncer runs as the server's account, which must pass through.
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	b, err := pgcluster.StartBouncer(ctx, c, pgcluster.BouncerOptions{Dir: dir + "/bouncer", PoolMode: "transaction", PoolSize: poolSize})
+	if errors.Is(err, pgcluster.ErrNoBouncer) {
+		if os.Getenv("GATEHOUSE_E2E") == "required" {
+			t.Fatalf("GATEHOUSE_E2E=required, but %v", err)
+		}
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatalf("start pgbouncer: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := b.Stop(ctx); err != nil {
+			t.Errorf("stop pgbouncer: %v", err)
+		}
+	})
+	return b, b.URL("postgres") + "&default_query_exec_mode=exec"
 }
