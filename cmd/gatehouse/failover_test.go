@@ -592,10 +592,13 @@ func (r *failoverRun) loginLoop(ctx context.Context, u failoverUser) {
 }
 
 // refreshLoop rotates f's refresh token until ctx ends, retrying the same
-// token after a refusal that says to, as a client does.
+// token after a refusal that says to, as a client does. The end of ctx stops
+// the loop between requests, never during one: a rotation the server
+// committed but whose answer the client dropped would leave f holding a
+// rotated token, and the final checks would read that as a defect.
 func (r *failoverRun) refreshLoop(ctx context.Context, f *tokenFamily) {
 	for ctx.Err() == nil && !f.revoked {
-		resp, err := r.refresh(ctx, f.current)
+		resp, err := r.refresh(context.WithoutCancel(ctx), f.current)
 		if err := r.check("refresh", resp, err, http.StatusOK, http.StatusBadRequest); err != nil {
 			if !errors.Is(err, context.Canceled) {
 				pause(ctx)
