@@ -919,6 +919,50 @@ func TestTokenAttacks2RefreshRacingTheEndOfAccess(t *testing.T) {
 	}
 }
 
+// A refresh family ends 30 days after login however often it is refreshed.
+// (The 15-day idle lifetime is fosite's, checked against the wall clock and
+// rounded to the second, so no test clock can step over it.)
+func TestTokenAttacks2AFamilyEnds30DaysAfterLogin(t *testing.T) {
+	h := newHarness(t)
+	p := h.newSPA(t)
+	tok, _ := p.login(t, signedInBrowser(t, h))
+	rt := tok.RefreshToken
+	for _, days := range []int{10, 20} {
+		h.clock.Advance(10 * 24 * time.Hour)
+		a := atkRefresh(h, spaID, rt)
+		if !a.ok() {
+			t.Fatalf("a refresh %d days after login: %v, want tokens", days, a)
+		}
+		rt = a.str("refresh_token")
+	}
+	h.clock.Advance(10*24*time.Hour + time.Minute)
+	if a := atkRefresh(h, spaID, rt); !a.invalidGrant() {
+		t.Fatalf("a refresh 30 days after login: %v, want invalid_grant", a)
+	}
+}
+
+// Wrong verifiers racing the right one for a code: none of them gets
+// tokens, whichever request comes first.
+func TestTokenAttacks2WrongVerifiersRacingTheRightOne(t *testing.T) {
+	h := newHarness(t)
+	p := h.newSPA(t)
+	code, f := p.code(t, signedInBrowser(t, h))
+	answers := atkAtOnce(9, func(i int) atkAnswer {
+		if i == 0 {
+			return atkExchange(h, code, f.verifier)
+		}
+		return atkExchange(h, code, newFlow().verifier)
+	})
+	for i, a := range answers {
+		if i > 0 && !a.invalidGrant() {
+			t.Fatalf("a wrong verifier racing the right one: %v, want invalid_grant", a)
+		}
+	}
+	if a := answers[0]; !a.ok() && !a.invalidGrant() {
+		t.Fatalf("the right verifier racing wrong ones: %v, want tokens or invalid_grant", a)
+	}
+}
+
 // The plain browser logout (/v2/logout) ends the session; a code issued
 // before it was issued to an application that already holds the user's
 // consent, so the docs do not promise its refusal. What must hold: the
