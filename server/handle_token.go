@@ -53,7 +53,7 @@ func (s *Server) handleToken() http.Handler {
 		}
 		resp, err := s.oauth.NewAccessResponse(ctx, ar)
 		if err != nil {
-			s.oauth.WriteAccessError(ctx, w, ar, err)
+			s.oauth.WriteAccessError(ctx, w, ar, refreshRefusal(r, grantGone(err)))
 			return
 		}
 		s.oauth.WriteAccessResponse(ctx, w, ar, resp)
@@ -81,6 +81,21 @@ func refreshRefusal(r *http.Request, err error) error {
 		return err
 	}
 	return fosite.ErrInvalidGrant.WithHint("Unknown or invalid refresh token.").WithWrap(err)
+}
+
+// grantGone answers invalid_grant (RFC 6749 §5.2) when the code or refresh
+// token was redeemed, rotated or revoked by another request between fosite's
+// check of it and its writes: fosite words that server_error for a code and
+// "please retry" (invalid_request) for a refresh token, though the grant is
+// gone and a retry cannot succeed; the Auth0 SDK would report the one and
+// throw on the other instead of signing the user in again.
+func grantGone(err error) error {
+	for _, gone := range []error{fosite.ErrInvalidatedAuthorizeCode, fosite.ErrNotFound, fosite.ErrInactiveToken, fosite.ErrSerializationFailure} {
+		if errors.Is(err, gone) {
+			return fosite.ErrInvalidGrant.WithHint("The grant was redeemed, rotated or revoked by another request.").WithWrap(err)
+		}
+	}
+	return err
 }
 
 // grantClientCredentials grants a machine client the audiences it asked for
