@@ -64,7 +64,10 @@ func TestEncodedBasicCredentialsDoNotAuthenticateAnotherClient(t *testing.T) {
 
 // A web application may go without PKCE, but a code issued for an S256
 // challenge is bound to it: redeeming it without the verifier, or with
-// another one, fails and spends nothing the right verifier needs.
+// another one, fails; and a wrong verifier spends the code, so that the
+// right one cannot follow it: whoever presented the code without knowing its
+// verifier held a code that was not theirs, and the application starts a
+// new authorization.
 func TestACodeIssuedForAChallengeNeedsItsVerifier(t *testing.T) {
 	h := newHarness(t)
 	h.newSPA(t)
@@ -98,5 +101,8 @@ func TestACodeIssuedForAChallengeNeedsItsVerifier(t *testing.T) {
 	}
 	if s, body := exchange(url.Values{"code_verifier": {newFlow().verifier}}); s == 200 || body["access_token"] != nil {
 		t.Fatalf("with another verifier: %d %v, want a refusal", s, body)
+	}
+	if s, body := exchange(url.Values{"code_verifier": {f.verifier}}); s != http.StatusBadRequest || body["error"] != "invalid_grant" {
+		t.Fatalf("the right verifier after a wrong one: %d %v, want invalid_grant", s, body)
 	}
 }
