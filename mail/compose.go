@@ -45,11 +45,12 @@ type templateSet struct {
 }
 
 // NewComposer parses the mail templates of fsys (templates.FS) for links
-// under issuer, in every language of the shipped catalogues.
-func NewComposer(fsys fs.FS, issuer *url.URL, appName string) (*Composer, error) {
-	cat, err := i18n.Load()
-	if err != nil {
-		return nil, fmt.Errorf("mail: %w", err)
+// under issuer, in every language of cat. cat is the process's one
+// catalogue, shared with the pages and the text messages: each load holds
+// every language's parsed messages.
+func NewComposer(fsys fs.FS, cat *i18n.Catalog, issuer *url.URL, appName string) (*Composer, error) {
+	if cat == nil {
+		return nil, fmt.Errorf("mail: no catalogue")
 	}
 	c := &Composer{issuer: issuer.String(), appName: appName, catalog: cat, sets: map[string]templateSet{}}
 	for _, tag := range cat.Languages() {

@@ -6,16 +6,36 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/templates"
 )
+
+func loadCatalog(t *testing.T) *i18n.Catalog {
+	t.Helper()
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+func TestComposerNeedsACatalogue(t *testing.T) {
+	issuer, err := url.Parse("https://login.example.com/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mail.NewComposer(templates.FS, nil, issuer, "Acme"); err == nil {
+		t.Error("a composer without a catalogue was made")
+	}
+}
 
 func TestEverySecurityChangeHasItsOwnWords(t *testing.T) {
 	issuer, err := url.Parse("https://login.example.com/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := mail.NewComposer(templates.FS, issuer, "Acme")
+	c, err := mail.NewComposer(templates.FS, loadCatalog(t), issuer, "Acme")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +81,7 @@ func TestAPasswordChangeMailSaysSomeoneGotIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := mail.NewComposer(templates.FS, issuer, "Acme")
+	c, err := mail.NewComposer(templates.FS, loadCatalog(t), issuer, "Acme")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ func TestMailsAreWrittenInTheLanguageAsked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := mail.NewComposer(templates.FS, issuer, "Acme")
+	c, err := mail.NewComposer(templates.FS, loadCatalog(t), issuer, "Acme")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -460,7 +460,7 @@ func TestNewPolicyKeepsOnlyCommonPasswordsThatPassTheLengthRule(t *testing.T) {
 	if len(p.common) < 10000 {
 		t.Errorf("%d common passwords; the zxcvbn list has about 11,600 of 8 characters or more", len(p.common))
 	}
-	for pw := range p.common {
+	for _, pw := range p.common {
 		if n := len([]rune(pw)); n < MinLength || pw != strings.ToLower(pw) {
 			t.Errorf("common set holds %q (%d code points)", pw, n)
 		}

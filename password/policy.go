@@ -1,12 +1,23 @@
 package password
 
 import (
+	_ "embed"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn/frequency"
 	"golang.org/x/text/unicode/norm"
 )
+
+// commonList is zxcvbn's list of common passwords (github.com/trustelem/zxcvbn,
+// frequency.FrequencyLists["passwords"], MIT licence in common.LICENSE),
+// folded, those of MinLength to MaxLength code points only, sorted, one a
+// line; a test checks it against that list. It is embedded rather than read
+// from that package because the package's init builds all six of its lists on
+// the heap, 1.5 MiB that every process held for the one list it needs.
+//
+//go:embed common.txt
+var commonList string
 
 // Length bounds in Unicode code points, counted after NFKC normalization.
 const (
@@ -45,21 +56,16 @@ var (
 
 // Policy holds the rules for choosing a password. It is safe for concurrent use.
 type Policy struct {
-	common map[string]struct{} // folded common passwords at least MinLength long
+	// common is the folded common passwords, sorted: slices of the embedded
+	// list, so that only their headers (180 KiB) are on the heap where a
+	// map of them held 0.85 MiB.
+	common []string
 }
 
 // NewPolicy returns the NIST SP 800-63B policy: length bounds, the zxcvbn list of common
-// passwords, and context words. Building it takes a few milliseconds; make one and share it.
+// passwords, and context words. Make one and share it.
 func NewPolicy() *Policy {
-	list := frequency.FrequencyLists["passwords"]
-	common := make(map[string]struct{}, len(list)/2)
-	for _, pw := range list {
-		pw = fold(pw)
-		if n := utf8.RuneCountInString(pw); n >= MinLength && n <= MaxLength {
-			common[pw] = struct{}{}
-		}
-	}
-	return &Policy{common: common}
+	return &Policy{common: strings.Split(strings.TrimSuffix(commonList, "\n"), "\n")}
 }
 
 // Check returns a Weakness if plain may not be chosen as a password, or nil. Length is counted in
@@ -80,7 +86,7 @@ func (p *Policy) Check(plain string, context ...string) error {
 			return w
 		}
 	}
-	if _, ok := p.common[folded]; ok {
+	if _, ok := slices.BinarySearch(p.common, folded); ok {
 		return weakCommon
 	}
 	return nil

@@ -182,7 +182,12 @@ func (s *Server) newAdminView(r *http.Request, section, title string) adminView 
 
 // renderAdmin writes an admin page.
 func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int, page string, v adminView) {
-	t, ok := s.adminPages[page]
+	pages, err := s.adminPages()
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	t, ok := pages[page]
 	if !ok {
 		s.serverError(w, r, fmt.Errorf("no admin page %q", page))
 		return

@@ -22,6 +22,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/account/accounttest"
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/mail"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/outbox"
@@ -136,7 +137,11 @@ func (h *harness) withMail(t testing.TB, deps *server.Deps, issuer *url.URL, par
 	if err != nil {
 		t.Fatal(err)
 	}
-	composer, err := mail.NewComposer(templates.FS, issuer, "Gatehouse")
+	catalog, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	composer, err := mail.NewComposer(templates.FS, catalog, issuer, "Gatehouse")
 	if err != nil {
 		t.Fatal(err)
 	}

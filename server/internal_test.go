@@ -24,7 +24,7 @@ func newBareServer(t *testing.T, proxies ...string) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages, err := parsePages(catalog)
+	pages, err := newPageSets(catalog)
 	if err != nil {
 		t.Fatal(err)
 	}

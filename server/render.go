@@ -3,37 +3,16 @@ package server
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"html/template"
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/password"
-	"github.com/gatehouse-id/gatehouse/templates"
 )
 
 var pageNames = []string{"login", "signup", "account", "security", "logout", "error", "enroll", "challenge", "recovery", "totp", "totp-setup", "passkey", "passkey-enroll",
 	"forgot", "reset", "verify-email"}
-
-// parsePages builds one template set per language and page: the layout plus
-// the page's "content", with the language's t, lang and dir functions.
-func parsePages(cat *i18n.Catalog) (map[string]map[string]*template.Template, error) {
-	out := make(map[string]map[string]*template.Template)
-	for _, tag := range cat.Languages() {
-		loc := cat.Localizer(tag)
-		pages := make(map[string]*template.Template, len(pageNames))
-		for _, name := range pageNames {
-			t, err := template.New("").Funcs(loc.TemplateFuncs()).ParseFS(templates.FS, "layout.html", "pages/"+name+".html")
-			if err != nil {
-				return nil, fmt.Errorf("parse page %s: %w", name, err)
-			}
-			pages[name] = t
-		}
-		out[loc.Lang()] = pages
-	}
-	return out, nil
-}
 
 // view is the data every page template receives; each page reads the fields
 // it needs.
@@ -142,7 +121,13 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		loc = s.english()
 	}
 	v.Title, v.Error, v.Notice, v.Message = loc.Text(v.Title), loc.Text(v.Error), loc.Text(v.Notice), loc.Text(v.Message)
-	s.execute(w, r, status, page, s.pages[loc.Lang()][page], v)
+	t, err := s.pages.page(loc.Lang(), page)
+	if err != nil {
+		s.logger(r.Context()).Error("render page", "page", page, "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	s.execute(w, r, status, page, t, v)
 }
 
 // T renders a message key in the page's language.

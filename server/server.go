@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -114,9 +115,9 @@ type Server struct {
 	log        *slog.Logger
 	metrics    *metrics
 	registry   *prometheus.Registry
-	pages      map[string]map[string]*template.Template // by language, then page
+	pages      *pageSets
 	catalog    *i18n.Catalog
-	adminPages map[string]*template.Template
+	adminPages func() (map[string]*template.Template, error) // parsed at the console's first page
 }
 
 // New builds a Server.
@@ -144,14 +145,15 @@ func New(cfg Config, d Deps) (*Server, error) {
 			return nil, err
 		}
 	}
-	pages, err := parsePages(catalog)
+	pages, err := newPageSets(catalog)
 	if err != nil {
 		return nil, err
 	}
-	admin, err := adminPages(catalog.Localizer(i18n.English))
-	if err != nil {
-		return nil, err
-	}
+	// The console's pages (1.9 MiB of parse trees) wait for its first page:
+	// many replicas never serve one. Their parse is tested with the pages'.
+	admin := sync.OnceValues(func() (map[string]*template.Template, error) {
+		return adminPages(catalog.Localizer(i18n.English))
+	})
 	m, err := newMetrics(d.Registry)
 	if err != nil {
 		return nil, err

@@ -9,8 +9,39 @@ import (
 	"time"
 )
 
-// PeakRSS reads a process's peak resident set size (VmHWM) in bytes.
-func PeakRSS(pid int) (int64, error) {
+// PeakRSS reads a process's peak resident set size (VmHWM) in bytes: the
+// highest since it started or since ResetPeakRSS.
+func PeakRSS(pid int) (int64, error) { return statusBytes(pid, "VmHWM") }
+
+// RSS reads a process's resident set size now, in bytes: all of it (VmRSS),
+// its anonymous memory (RssAnon: heap, stacks, mappings such as argon2id's
+// block arrays) and its file pages (RssFile: mostly the binary's text and
+// read-only data, which the kernel can drop and read back).
+func RSS(pid int) (total, anon, file int64, err error) {
+	if total, err = statusBytes(pid, "VmRSS"); err != nil {
+		return 0, 0, 0, err
+	}
+	if anon, err = statusBytes(pid, "RssAnon"); err != nil {
+		return 0, 0, 0, err
+	}
+	if file, err = statusBytes(pid, "RssFile"); err != nil {
+		return 0, 0, 0, err
+	}
+	return total, anon, file, nil
+}
+
+// ResetPeakRSS sets a process's VmHWM back to its RSS now, so that a peak
+// read later is that of what ran in between and not of the process's whole
+// life (Linux 4.0 and later; the caller must own the process or be root).
+func ResetPeakRSS(pid int) error {
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0); err != nil {
+		return fmt.Errorf("resetting the peak RSS of pid %d: %w", pid, err)
+	}
+	return nil
+}
+
+// statusBytes reads a "Name:  N kB" line of /proc/<pid>/status.
+func statusBytes(pid int, name string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -18,10 +49,10 @@ func PeakRSS(pid int) (int64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), name+":"); ok {
 			f := strings.Fields(v) // "12345 kB"
 			if len(f) != 2 || f[1] != "kB" {
-				return 0, fmt.Errorf("pid %d: VmHWM line %q", pid, sc.Text())
+				return 0, fmt.Errorf("pid %d: %s line %q", pid, name, sc.Text())
 			}
 			kb, err := strconv.ParseInt(f[0], 10, 64)
 			return kb << 10, err
@@ -30,7 +61,7 @@ func PeakRSS(pid int) (int64, error) {
 	if err := sc.Err(); err != nil {
 		return 0, err
 	}
-	return 0, fmt.Errorf("pid %d: no VmHWM in /proc/%d/status", pid, pid)
+	return 0, fmt.Errorf("pid %d: no %s in /proc/%d/status", pid, name, pid)
 }
 
 // RSSBound is the memory a replica may hold under a login flood: 64 MiB for

@@ -142,7 +142,7 @@ func (r *Report) Write(w io.Writer, markdown bool) {
 	}
 	fmt.Fprintln(w)
 
-	summary := table{{"mode", "conc", "replicas", "runs", "median rate/s", "bound/s", "share of bound", "p50 ms", "p95 ms", "p99 ms", "errors", "loadavg at start"}}
+	summary := table{{"mode", "conc", "replicas", "runs", "median rate/s", "bound/s", "share of bound", "p50 ms", "p95 ms", "p99 ms", "errors", "peak RSS MiB", "loadavg at start"}}
 	for _, mode := range r.modes() {
 		runs := r.runsOf(mode)
 		rates := make([]float64, len(runs))
@@ -171,7 +171,7 @@ func (r *Report) Write(w io.Writer, markdown bool) {
 		}
 		l := Summarize(lat)
 		summary = append(summary, []string{mode, fmt.Sprint(runs[0].Concurrency), fmt.Sprint(r.Targets), fmt.Sprint(len(runs)),
-			fmt.Sprintf("%.1f", med), boundS, share, ms(l.P50), ms(l.P95), ms(l.P99), fmt.Sprint(errs), strings.Join(loads, ", ")})
+			fmt.Sprintf("%.1f", med), boundS, share, ms(l.P50), ms(l.P95), ms(l.P99), fmt.Sprint(errs), peakOf(runs), strings.Join(loads, ", ")})
 	}
 	fmt.Fprintln(w, "Summary (rate: median over runs; latency: all runs pooled; per journey for login, flood and refresh, per request otherwise)")
 	fmt.Fprintln(w)
@@ -218,15 +218,16 @@ func (r *Report) Write(w io.Writer, markdown bool) {
 	fmt.Fprintln(w)
 	cpu.write(w, markdown)
 
-	for _, res := range r.runsOf(ModeFlood) {
+	for i, res := range r.runsOf(ModeFlood) {
 		bound := RSSBound(r.Bounds.Cores, 19456)
-		for pid, v := range res.HWM {
+		for _, pid := range sortedKeys(res.HWM) {
+			v := res.HWM[pid]
 			verdict := "within"
 			if v > bound {
 				verdict = "OVER"
 			}
-			fmt.Fprintf(w, "Peak RSS of replica pid %d after a flood of %d: %.1f MiB, %s the bound 64 MiB + %d hash slots x 19 MiB = %.0f MiB\n",
-				pid, res.Concurrency, float64(v)/(1<<20), verdict, r.Bounds.Cores, float64(bound)/(1<<20))
+			fmt.Fprintf(w, "Peak RSS of replica pid %d during flood run %d (%d virtual users): %.1f MiB, %s the bound 64 MiB + %d hash slots x 19 MiB = %.0f MiB\n",
+				pid, i+1, res.Concurrency, float64(v)/(1<<20), verdict, r.Bounds.Cores, float64(bound)/(1<<20))
 		}
 	}
 	fmt.Fprintln(w)
@@ -318,15 +319,35 @@ func (r Result) cpuByPID() string {
 	return strings.Join(parts, ", ")
 }
 
+// peakOf is the highest peak RSS of any replica in any of runs, in MiB, or
+// "-" when none was measured.
+func peakOf(runs []Result) string {
+	var peak int64
+	for _, res := range runs {
+		for _, v := range res.HWM {
+			peak = max(peak, v)
+		}
+	}
+	if peak == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", float64(peak)/(1<<20))
+}
+
+func sortedKeys[V any](m map[int]V) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	return keys
+}
+
 func (r Result) hwm() string {
 	if len(r.HWM) == 0 {
 		return "-"
 	}
-	pids := make([]int, 0, len(r.HWM))
-	for pid := range r.HWM {
-		pids = append(pids, pid)
-	}
-	sort.Ints(pids)
+	pids := sortedKeys(r.HWM)
 	parts := make([]string, len(pids))
 	for i, pid := range pids {
 		parts[i] = fmt.Sprintf("%d: %.1f MiB", pid, float64(r.HWM[pid])/(1<<20))

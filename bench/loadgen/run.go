@@ -91,7 +91,7 @@ type Result struct {
 	Stats       *Stats
 	LoadStart   string // /proc/loadavg when the run began
 	LoadEnd     string
-	HWM         map[int]int64 // server pid → peak RSS (VmHWM) in bytes, after a flood
+	HWM         map[int]int64 // server pid → peak RSS (VmHWM) in bytes during this run alone
 
 	// CPU time used during the run by the replicas, Postgres and the driver.
 	ServerCPU, DBCPU, DriverCPU time.Duration
@@ -146,10 +146,19 @@ func (d *Driver) Run(ctx context.Context, mode string, concurrency int, duration
 
 // measure runs work on concurrency virtual users until duration has passed
 // and takes the CPU time the server's and the database's processes and the
-// driver spent meanwhile from /proc.
+// driver spent meanwhile from /proc, and each server process's peak RSS
+// during the run: its high-water mark is reset first, as otherwise it holds
+// the peak of every earlier run and mode. A process whose mark cannot be
+// reset gets no peak rather than a wrong one.
 func measure(ctx context.Context, mode string, concurrency int, duration time.Duration, serverPIDs, dbPIDs []int,
 	work func(ctx context.Context, vu int, st *Stats, until time.Time) int) (Result, error) {
-	res := Result{Mode: mode, Concurrency: concurrency, LoadStart: loadavg()}
+	res := Result{Mode: mode, Concurrency: concurrency, LoadStart: loadavg(), HWM: map[int]int64{}}
+	var peaked []int
+	for _, p := range serverPIDs {
+		if ResetPeakRSS(p) == nil {
+			peaked = append(peaked, p)
+		}
+	}
 	var c collector
 	var done atomic.Int64
 	var wg sync.WaitGroup
@@ -170,6 +179,11 @@ func measure(ctx context.Context, mode string, concurrency int, duration time.Du
 	res.CPUByPID = map[int]time.Duration{}
 	for _, p := range serverPIDs {
 		res.CPUByPID[p] = cpuOf([]int{p}) - perPID[p]
+	}
+	for _, p := range peaked {
+		if hwm, err := PeakRSS(p); err == nil {
+			res.HWM[p] = hwm
+		}
 	}
 	res.DBCPU = cpuOf(dbPIDs) - dbCPU
 	res.DriverCPU = cpuOf([]int{0}) - driverCPU

@@ -100,12 +100,12 @@ func newAccounts(st *store.Store, log *slog.Logger, mailer account.Mailer, facto
 }
 
 // newMailOutbox is the mail outbox and its writer of account mails.
-func newMailOutbox(st *store.Store, masterKey []byte, issuer *url.URL) (*outbox.Outbox, accountMailer, error) {
+func newMailOutbox(st *store.Store, masterKey []byte, issuer *url.URL, catalog *i18n.Catalog) (*outbox.Outbox, accountMailer, error) {
 	sealer, err := outbox.NewSealer(masterKey)
 	if err != nil {
 		return nil, accountMailer{}, err
 	}
-	composer, err := mail.NewComposer(templates.FS, issuer, "Gatehouse")
+	composer, err := mail.NewComposer(templates.FS, catalog, issuer, "Gatehouse")
 	if err != nil {
 		return nil, accountMailer{}, err
 	}
@@ -115,7 +115,7 @@ func newMailOutbox(st *store.Store, masterKey []byte, issuer *url.URL) (*outbox.
 
 // newMFA wires the SMS factor: codes and phone numbers keyed by the master
 // key, messages through the outbox in the challenge's own transaction.
-func newMFA(st *store.Store, masterKey []byte, rememberFor time.Duration, tune mfa.RuleSource, log *slog.Logger) (*mfa.Service, *outbox.Outbox, error) {
+func newMFA(st *store.Store, masterKey []byte, rememberFor time.Duration, tune mfa.RuleSource, catalog *i18n.Catalog, log *slog.Logger) (*mfa.Service, *outbox.Outbox, error) {
 	vault, err := mfa.NewPhoneVault(masterKey)
 	if err != nil {
 		return nil, nil, err
@@ -125,10 +125,6 @@ func newMFA(st *store.Store, masterKey []byte, rememberFor time.Duration, tune m
 		return nil, nil, err
 	}
 	totpVault, err := mfa.NewTOTPVault(masterKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	catalog, err := i18n.Load()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -218,7 +214,13 @@ func serveHTTP(ctx context.Context, c config, l net.Listener, st *store.Store, l
 	if err != nil {
 		return fmt.Errorf("sms provider: %w", err)
 	}
-	mfaService, box, err := newMFA(st, c.secretKey, c.rememberFor, tenant.Tune, log)
+	// One catalogue for the pages, the mails and the text messages: each
+	// load holds every language's parsed messages (1.7 MiB).
+	catalog, err := i18n.Load()
+	if err != nil {
+		return err
+	}
+	mfaService, box, err := newMFA(st, c.secretKey, c.rememberFor, tenant.Tune, catalog, log)
 	if err != nil {
 		return err
 	}
@@ -226,12 +228,12 @@ func serveHTTP(ctx context.Context, c config, l net.Listener, st *store.Store, l
 	if err != nil {
 		return &configError{"GATEHOUSE_SMTP_URL", fmt.Sprintf("cannot be used: %v", err), hintSMTPURL}
 	}
-	mailBox, mailer, err := newMailOutbox(st, c.secretKey, c.issuer)
+	mailBox, mailer, err := newMailOutbox(st, c.secretKey, c.issuer, catalog)
 	if err != nil {
 		return err
 	}
 	deps := server.Deps{Accounts: newAccounts(st, log, mailer, mfaService, tenant.TuneSignups), Store: st, Clients: st, Keys: km, Log: log, Registry: reg,
-		Settings: tenant, MFA: mfaService, SMS: sender}
+		Settings: tenant, MFA: mfaService, SMS: sender, Catalog: catalog}
 	if mailConsole != nil && c.dev {
 		deps.DevMail = mailConsole
 	} else if mailConsole != nil {

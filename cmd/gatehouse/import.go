@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/account"
 	"github.com/gatehouse-id/gatehouse/auth0export"
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/password"
 )
@@ -63,7 +64,11 @@ func runImportAuth0(ctx context.Context, e env, args []string) error {
 	defer st.Close()
 	quiet := slog.New(slog.DiscardHandler)
 	accounts := newAccounts(st, quiet, nil, nil, nil)
-	factors, _, err := newMFA(st, secret, mfa.DefaultRules().TrustedBrowserFor, nil, quiet)
+	catalog, err := i18n.Load()
+	if err != nil {
+		return err
+	}
+	factors, _, err := newMFA(st, secret, mfa.DefaultRules().TrustedBrowserFor, nil, catalog, quiet)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/i18n"
 	"github.com/gatehouse-id/gatehouse/mfa"
 	"github.com/gatehouse-id/gatehouse/password"
 	"github.com/gatehouse-id/gatehouse/store"
@@ -117,7 +118,12 @@ func userMFACommand(ctx context.Context, e env, fs *flag.FlagSet, args []string,
 		st.Close()
 		return nil, nil, account.User{}, none, err
 	}
-	svc, _, err := newMFA(st, secret, mfa.DefaultRules().TrustedBrowserFor, nil, slog.New(slog.DiscardHandler))
+	catalog, err := i18n.Load()
+	if err != nil {
+		st.Close()
+		return nil, nil, account.User{}, none, err
+	}
+	svc, _, err := newMFA(st, secret, mfa.DefaultRules().TrustedBrowserFor, nil, catalog, slog.New(slog.DiscardHandler))
 	if err != nil {
 		st.Close()
 		return nil, nil, account.User{}, none, err
@@ -190,7 +196,11 @@ func runUsersCreate(ctx context.Context, e env, args []string) error {
 		return explainCreateError(err)
 	}
 	if *phoneFlag != "" {
-		svc, _, err := newMFA(st, secret, mfa.DefaultRules().TrustedBrowserFor, nil, slog.New(slog.DiscardHandler))
+		catalog, err := i18n.Load()
+		if err != nil {
+			return err
+		}
+		svc, _, err := newMFA(st, secret, mfa.DefaultRules().TrustedBrowserFor, nil, catalog, slog.New(slog.DiscardHandler))
 		if err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ func runLoad(ctx context.Context, args []string) error {
 	boundsFor := fs.Duration("bounds", 3*time.Second, "time for each bound measurement")
 	timeout := fs.Duration("timeout", 10*time.Second, "per request")
 	waitReady := fs.Duration("wait-ready", 60*time.Second, "how long to wait for the replicas' /readyz")
-	pids := fs.String("pids", "", "comma-separated replica pids, for their CPU time and their peak RSS after the flood")
+	pids := fs.String("pids", "", "comma-separated replica pids, for their CPU time and their peak RSS in each run")
 	dbPID := fs.Int("db-pid", 0, "the Postgres postmaster's pid, for the CPU time of Postgres")
 	markdown := fs.Bool("markdown", false, "print the report as Markdown tables")
 	profileURL := fs.String("cpuprofile-url", "", "a replica's /debug/pprof/profile URL: take a CPU profile during each mode's first run")
@@ -100,9 +100,16 @@ func runLoad(ctx context.Context, args []string) error {
 	}
 
 	for _, pid := range pidList {
-		if hwm, err := loadgen.PeakRSS(pid); err == nil {
-			cfg.Log("replica pid %d: peak RSS %.1f MiB before any load", pid, float64(hwm)/(1<<20))
+		hwm, err := loadgen.PeakRSS(pid)
+		if err != nil {
+			return err
 		}
+		rss, anon, file, err := loadgen.RSS(pid)
+		if err != nil {
+			return err
+		}
+		cfg.Log("replica pid %d before any load: RSS %.1f MiB (anonymous %.1f, file %.1f), peak so far %.1f MiB",
+			pid, mib(rss), mib(anon), mib(file), mib(hwm))
 	}
 	rep := &loadgen.Report{Targets: len(cfg.Targets)}
 	cfg.Log("measuring the bounds (%s each)", *boundsFor)
@@ -135,14 +142,6 @@ func runLoad(ctx context.Context, args []string) error {
 					return err
 				}
 			}
-			if len(pidList) > 0 {
-				res.HWM = map[int]int64{}
-				for _, pid := range pidList {
-					if res.HWM[pid], err = loadgen.PeakRSS(pid); err != nil {
-						return err
-					}
-				}
-			}
 			cfg.Log("%s run %d: %.1f/s, %d errors, loadavg %s", mode, i+1, res.Rate(), res.Stats.ErrorCount(), res.LoadStart)
 			rep.Runs = append(rep.Runs, res)
 		}
@@ -172,3 +171,5 @@ func parseConcurrency(s string) (map[string]int, error) {
 	}
 	return out, nil
 }
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
