@@ -205,10 +205,10 @@ func TestPostgresRoundTripsPerLoginAndRefresh(t *testing.T) {
 
 // The counts docs/benchmarks.md reports.
 const (
-	maxLoginRoundTrips   = 34
-	maxLoginStatements   = 47
-	maxRefreshRoundTrips = 9
-	maxRefreshStatements = 11
+	maxLoginRoundTrips   = 29
+	maxLoginStatements   = 44
+	maxRefreshRoundTrips = 3
+	maxRefreshStatements = 7
 )
 
 // refreshTokenFor signs ann in and exchanges a code for a refresh token.
