@@ -205,8 +205,8 @@ func TestPostgresRoundTripsPerLoginAndRefresh(t *testing.T) {
 
 // The counts docs/benchmarks.md reports.
 const (
-	maxLoginRoundTrips   = 29
-	maxLoginStatements   = 44
+	maxLoginRoundTrips   = 26
+	maxLoginStatements   = 43
 	maxRefreshRoundTrips = 3
 	maxRefreshStatements = 7
 )

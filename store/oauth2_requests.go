@@ -140,7 +140,7 @@ func (o *OAuth2) insertToken(ctx context.Context, k tokenKind, signature string,
 			access_token_signature, family_expires_at)
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce((` + family + `), $15))`
 	}
-	if !inTransaction(ctx) && deferWrite(ctx, sql, args...) {
+	if deferWrite(ctx, sql, args...) {
 		return nil
 	}
 	return o.st.write(ctx, "store "+string(k), nil, sql, args...)
