@@ -207,7 +207,7 @@ func TestPostgresRoundTripsPerLoginAndRefresh(t *testing.T) {
 const (
 	maxLoginRoundTrips   = 26
 	maxLoginStatements   = 43
-	maxRefreshRoundTrips = 3
+	maxRefreshRoundTrips = 2
 	maxRefreshStatements = 7
 )
 

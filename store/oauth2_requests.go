@@ -163,15 +163,11 @@ func (o *OAuth2) absoluteLifetime(c fosite.Client) time.Duration {
 // selectToken loads the row stored under signature; fosite.ErrNotFound if
 // there is none.
 func (o *OAuth2) selectToken(ctx context.Context, k tokenKind, signature string) (requestRow, error) {
-	var r requestRow
-	err := o.st.db(ctx).QueryRow(ctx, `
-		select request_id, requested_at, client_id, subject, requested_scope, granted_scope,
-			requested_audience, granted_audience, form_data, session_data, expires_at,
-			active, first_used_at, family_expires_at
-		from oauth2_tokens where kind = $1 and signature = $2`, string(k), tokenKey(signature)).
-		Scan(&r.requestID, &r.requestedAt, &r.clientID, &r.subject, &r.requestedScope, &r.grantedScope,
-			&r.requestedAudience, &r.grantedAudience, &r.form, &r.session, &r.expiresAt,
-			&r.active, &r.firstUsedAt, &r.familyExpiresAt)
+	key := tokenKey(signature)
+	if r, err, ok := prefetchOf(ctx).take(k, key); ok {
+		return r, err
+	}
+	r, err := scanRequestRow(o.st.db(ctx).QueryRow(ctx, selectTokenSQL, string(k), key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, fosite.ErrNotFound
 	}
@@ -179,6 +175,20 @@ func (o *OAuth2) selectToken(ctx context.Context, k tokenKind, signature string)
 		return r, oauth2DBError("load "+string(k), err)
 	}
 	return r, nil
+}
+
+const selectTokenSQL = `
+	select request_id, requested_at, client_id, subject, requested_scope, granted_scope,
+		requested_audience, granted_audience, form_data, session_data, expires_at,
+		active, first_used_at, family_expires_at
+	from oauth2_tokens where kind = $1 and signature = $2`
+
+func scanRequestRow(row pgx.Row) (requestRow, error) {
+	var r requestRow
+	err := row.Scan(&r.requestID, &r.requestedAt, &r.clientID, &r.subject, &r.requestedScope, &r.grantedScope,
+		&r.requestedAudience, &r.grantedAudience, &r.form, &r.session, &r.expiresAt,
+		&r.active, &r.firstUsedAt, &r.familyExpiresAt)
+	return r, err
 }
 
 // request rebuilds the fosite request, unmarshalling the stored session into
