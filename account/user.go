@@ -30,6 +30,8 @@ type User struct {
 	// UserMetadata and AppMetadata are JSON objects (see metadata.go).
 	UserMetadata json.RawMessage
 	AppMetadata  json.RawMessage
+	// Language is the tag the user chose on the account page; "" for none.
+	Language string
 }
 
 // NewUser is what creating a user needs; the store assigns ID and timestamps.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/account"
+	"github.com/gatehouse-id/gatehouse/store"
 )
 
 // Messages a person reads on the login page. One message covers an unknown
@@ -68,8 +69,22 @@ func (s *Server) handleLogin() http.Handler {
 			s.render(w, r, http.StatusBadRequest, "login", v)
 			return
 		}
+		// The login's writes after the password check (the login on the
+		// user, its audit row, the session) go as one batch before the
+		// answer; the attempt's counting is not deferred. A path that
+		// answers without sending them (an error) sends them after.
+		r = r.WithContext(store.WithDeferredWrites(r.Context()))
+		defer func() {
+			if err := s.store.FlushWrites(r.Context()); err != nil {
+				s.log.ErrorContext(r.Context(), "login writes after an error", "err", err)
+			}
+		}()
 		user, err := s.accounts.Login(r.Context(), email, plain, meta(r))
 		if err != nil {
+			if ferr := s.store.FlushWrites(r.Context()); ferr != nil {
+				s.serverError(w, r, errors.Join(err, ferr))
+				return
+			}
 			s.loginRefused(w, r, v, err)
 			return
 		}
@@ -123,16 +138,16 @@ func (s *Server) startSessionWith(w http.ResponseWriter, r *http.Request, user a
 		}
 	}
 	token, sess, err := s.accounts.StartSession(r.Context(), user, amr, m)
+	if err == nil {
+		err = s.store.FlushWrites(r.Context())
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	s.setSessionCookie(w, token, sess.ExpiresAt)
 	s.ensureDeviceID(w, r)
-	if err := s.rememberUserLanguage(w, r, user); err != nil {
-		s.serverError(w, r, err)
-		return
-	}
+	s.rememberUserLanguage(w, user)
 	if slices.Contains(amr, "mfa") {
 		// Two factors at once: the login counts in the device history as a
 		// passed second factor does.

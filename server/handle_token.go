@@ -14,6 +14,7 @@ import (
 	"github.com/ory/fosite"
 
 	"github.com/gatehouse-id/gatehouse/clients"
+	"github.com/gatehouse-id/gatehouse/store"
 )
 
 // handleToken is the token endpoint: authorization_code (with PKCE),
@@ -24,6 +25,9 @@ func (s *Server) handleToken() http.Handler {
 		if err := jsonBodyAsForm(r); err != nil {
 			s.oauth.WriteAccessError(ctx, w, fosite.NewAccessRequest(nil), fosite.ErrInvalidRequest.WithHint(err.Error()))
 			return
+		}
+		if postedGrantType(r) == "refresh_token" {
+			ctx = store.WithRefreshTokenPrefetch(ctx, s.refreshTokens.RefreshTokenSignature(ctx, r.PostForm.Get("refresh_token")))
 		}
 		s.allowClientOrigin(w, r, clientIDOf(r))
 		if gt := postedGrantType(r); gt != "" && !slices.Contains(grantTypesSupported, gt) {

@@ -211,12 +211,7 @@ func (s *Server) offeredLanguage(r *http.Request, raw string) (string, error) {
 }
 
 // rememberUserLanguage puts the user's stored choice in the browser at
-// login, and forgets an earlier user's.
-func (s *Server) rememberUserLanguage(w http.ResponseWriter, r *http.Request, user account.User) error {
-	lang, err := s.store.UserLanguage(r.Context(), user.ID)
-	if err != nil {
-		return err
-	}
-	s.rememberLanguage(w, lang)
-	return nil
+// login, and forgets an earlier user's. The choice came with the user's row.
+func (s *Server) rememberUserLanguage(w http.ResponseWriter, user account.User) {
+	s.rememberLanguage(w, user.Language)
 }

@@ -205,10 +205,10 @@ func TestPostgresRoundTripsPerLoginAndRefresh(t *testing.T) {
 
 // The counts docs/benchmarks.md reports.
 const (
-	maxLoginRoundTrips   = 34
-	maxLoginStatements   = 47
-	maxRefreshRoundTrips = 9
-	maxRefreshStatements = 11
+	maxLoginRoundTrips   = 26
+	maxLoginStatements   = 43
+	maxRefreshRoundTrips = 2
+	maxRefreshStatements = 7
 )
 
 // refreshTokenFor signs ann in and exchanges a code for a refresh token.

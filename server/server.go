@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/ory/fosite"
+	"github.com/ory/fosite/compose"
+	"github.com/ory/fosite/handler/oauth2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-id/gatehouse/account"
@@ -118,6 +120,10 @@ type Server struct {
 	pages      *pageSets
 	catalog    *i18n.Catalog
 	adminPages func() (map[string]*template.Template, error) // parsed at the console's first page
+
+	// refreshTokens finds a refresh token's signature, to read its row with
+	// the client's (store.WithRefreshTokenPrefetch).
+	refreshTokens oauth2.RefreshTokenStrategy
 }
 
 // New builds a Server.
@@ -220,7 +226,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		registry.apiScopes = d.Store
 	}
 	storage := store.NewOAuth2(d.Store, registry, cfg.Refresh)
-	provider, _ := newFositeProvider(cfg.Issuer.String(), cfg.SecretKey, s.lifetimes, storage, s.signer)
+	provider, fositeCfg := newFositeProvider(cfg.Issuer.String(), cfg.SecretKey, s.lifetimes, storage, s.signer)
+	s.refreshTokens = compose.NewOAuth2HMACStrategy(fositeCfg)
 	s.oauth = outageAwareProvider{OAuth2Provider: provider, s: s}
 	return s, nil
 }

@@ -21,11 +21,14 @@ func (s *Store) Record(ctx context.Context, e account.Event) error {
 	if details == nil {
 		details = map[string]any{}
 	}
-	_, err := s.db(ctx).Exec(ctx, `
+	const sql = `
 		insert into audit_log (at, event, user_id, subject, ip, user_agent, request_id, details)
-		values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		e.At, e.Type, userID, cleanText(e.Subject), inet(e.IP), cleanText(e.UserAgent), e.RequestID, details)
-	if err != nil {
+		values ($1, $2, $3, $4, $5, $6, $7, $8)`
+	args := []any{e.At, e.Type, userID, cleanText(e.Subject), inet(e.IP), cleanText(e.UserAgent), e.RequestID, details}
+	if deferWrite(ctx, sql, args...) {
+		return nil
+	}
+	if _, err := s.db(ctx).Exec(ctx, sql, args...); err != nil {
 		return fmt.Errorf("insert audit event %s: %w", e.Type, err)
 	}
 	return nil

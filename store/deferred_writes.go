@@ -9,10 +9,11 @@ import (
 
 // Deferred writes: the authorization endpoint stores a new code's three rows
 // (the code, its PKCE challenge, its OpenID Connect session), one fosite
-// handler after the other, and reads none of them back before it answers.
-// Queued in the request's context and sent together as one batch before the
-// answer leaves, they cost one round trip instead of three, and are stored
-// all or none.
+// handler after the other, and reads none of them back before it answers;
+// a password login records the login on the user, its audit row and the new
+// session. Queued in the request's context and sent together as one batch
+// before the answer leaves, they cost one round trip instead of three, and
+// are stored all or none.
 
 type deferredKey struct{}
 
@@ -21,9 +22,11 @@ type deferredWrites struct {
 	batch pgx.Batch
 }
 
-// WithDeferredWrites returns a context in which the OAuth2 storage queues the
-// rows it inserts outside a transaction instead of sending them; FlushWrites
-// sends them. Only for requests that read none of them back before the flush.
+// WithDeferredWrites returns a context in which the OAuth2 storage's inserts,
+// RecordLogin, Record (audit) and CreateSession, outside a transaction, queue
+// their statement instead of sending it; FlushWrites sends them. Only for
+// requests that read none of them back before the flush, and flush on every
+// path.
 func WithDeferredWrites(ctx context.Context) context.Context {
 	return context.WithValue(ctx, deferredKey{}, &deferredWrites{})
 }
@@ -34,7 +37,7 @@ func deferWrite(ctx context.Context, sql string, args ...any) bool {
 	if !ok {
 		return false
 	}
-	if _, inTx := ctx.Value(txKey{}).(pgx.Tx); inTx {
+	if inTransaction(ctx) {
 		return false
 	}
 	d.mu.Lock()
@@ -58,7 +61,7 @@ func (s *Store) FlushWrites(ctx context.Context) error {
 	b := d.batch
 	d.batch = pgx.Batch{}
 	if err := s.sendAtomic(ctx, &b); err != nil {
-		return oauth2DBError("store authorization", err)
+		return oauth2DBError("send deferred writes", err)
 	}
 	return nil
 }

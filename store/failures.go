@@ -128,7 +128,7 @@ func (s *Store) sendAtomic(ctx context.Context, b *pgx.Batch) error {
 		}
 		return err
 	}
-	if _, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+	if _, ok, err := s.tx(ctx); err != nil || ok {
 		return s.inSavepoint(ctx, func(tx pgx.Tx) error { return send(tx.SendBatch(ctx, b)) })
 	}
 	return send(s.pool.SendBatch(ctx, b))

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
@@ -108,50 +107,6 @@ func (o *OAuth2) ClientAssertionJWTValid(context.Context, string) error { return
 // assertion open to replay.
 func (o *OAuth2) SetClientAssertionJWT(context.Context, string, time.Time) error {
 	return errors.New("store: private_key_jwt client authentication is not supported")
-}
-
-// BeginTX implements storage.Transactional: store methods called with the
-// returned ctx (this type's and Store's) join the transaction. Inside a
-// transaction already it opens a savepoint.
-func (o *OAuth2) BeginTX(ctx context.Context) (context.Context, error) {
-	var tx pgx.Tx
-	var err error
-	if outer, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		tx, err = outer.Begin(ctx)
-	} else {
-		tx, err = o.st.pool.Begin(ctx)
-	}
-	if err != nil {
-		return ctx, oauth2DBError("begin transaction", err)
-	}
-	return context.WithValue(ctx, txKey{}, tx), nil
-}
-
-var errNoTx = errors.New("store: no transaction in context (BeginTX was not called with it)")
-
-// Commit implements storage.Transactional.
-func (o *OAuth2) Commit(ctx context.Context) error {
-	tx, ok := ctx.Value(txKey{}).(pgx.Tx)
-	if !ok {
-		return fmt.Errorf("commit: %w", errNoTx)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return oauth2DBError("commit", err)
-	}
-	return nil
-}
-
-// Rollback implements storage.Transactional. Rolling back a transaction that
-// already ended (fosite rolls back after a failed commit) is not an error.
-func (o *OAuth2) Rollback(ctx context.Context) error {
-	tx, ok := ctx.Value(txKey{}).(pgx.Tx)
-	if !ok {
-		return fmt.Errorf("rollback: %w", errNoTx)
-	}
-	if err := tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
-		return oauth2DBError("rollback", err)
-	}
-	return nil
 }
 
 // deleteClientTokens removes every code, token and session issued to a

@@ -23,6 +23,12 @@ func TestEndingAUsersTokensWaitsForARotationInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A read begins the transaction in Postgres (fosite's transactions only
+	// write, and send their writes at commit): the rotation is then in flight
+	// between its statements.
+	if _, err := f.o.GetRefreshTokenSession(rotation, "rt-1", nil); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.o.RotateRefreshToken(rotation, "grant-1", "rt-1"); err != nil {
 		t.Fatal(err)
 	}
@@ -62,5 +68,45 @@ func TestEndingAUsersTokensWaitsForARotationInFlight(t *testing.T) {
 	}
 	if _, err := f.o.GetRefreshTokenSession(ctxB, "rt-2", nil); !errors.Is(err, fosite.ErrNotFound) {
 		t.Fatalf("the token issued by the rotation survived the revocation: %v", err)
+	}
+}
+
+// The same, with the rotation's writes still queued when the user's tokens
+// are ended, as fosite's refresh leaves them until it commits: the commit
+// finds the token gone and issues nothing.
+func TestEndingAUsersTokensBeforeAQueuedRotationCommitsFailsIt(t *testing.T) {
+	f := newOAuth2(t, store.DefaultOAuth2Config())
+	req := grantRequest("grant-1", "spa", "user-1")
+	if err := f.o.CreateRefreshTokenSession(ctxB, "rt-1", "", req); err != nil {
+		t.Fatal(err)
+	}
+	rotation, err := f.o.BeginTX(ctxB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.o.RotateRefreshToken(rotation, "grant-1", "rt-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.o.CreateAccessTokenSession(rotation, "at-2", req); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.o.CreateRefreshTokenSession(rotation, "rt-2", "at-2", req); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.st.RevokeUserTokens(ctxB, "user-1"); err != nil || n != 1 {
+		t.Fatalf("ending the user's tokens = %d, %v; want the one token", n, err)
+	}
+	if err := f.o.Commit(rotation); !errors.Is(err, fosite.ErrNotFound) {
+		t.Fatalf("commit after the token was ended: %v, want ErrNotFound", err)
+	}
+	if err := f.o.Rollback(rotation); err != nil {
+		t.Fatalf("rollback after a failed commit (fosite does so): %v", err)
+	}
+	var n int
+	if err := f.st.Pool().QueryRow(ctxB, `select count(*) from oauth2_tokens`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d tokens left after the failed rotation, want none", n)
 	}
 }

@@ -59,6 +59,12 @@ func (o *OAuth2) inReuseInterval(firstUsedAt *time.Time, now time.Time) bool {
 // so of two concurrent rotations outside that window the second waits for the
 // first's transaction and then fails with fosite.ErrNotFound ("please retry").
 //
+// The subject's and the grant's locks (see lockKey) are taken in the same
+// statement, in that order, before it changes the row. Its snapshot is older
+// than the locks, but a rotation or revocation that committed meanwhile
+// changed or deleted this very row, and Postgres re-checks a changed row
+// against the conditions (and skips a deleted one) before it updates it.
+//
 // Graceful mode deletes only the access token issued with this refresh token;
 // strict mode (RefreshReuseInterval 0) deletes every access token of the grant,
 // as fosite's own storage does.
@@ -70,31 +76,36 @@ func (o *OAuth2) RotateRefreshToken(ctx context.Context, requestID, refreshSigna
 		t := now.Add(-o.cfg.RefreshReuseInterval)
 		rotatedAfter = &t
 	}
-	if err := lockTokenOwner(ctx, o.st, kindRefresh, tokenKey(refreshSignature), true); err != nil {
-		return oauth2DBError("rotate refresh token", err)
+	// One statement per mode rather than one condition with "or", which no
+	// index serves: Postgres read the whole table for every rotation.
+	revoked := `a.signature = r.access_token_signature`
+	if strict {
+		revoked = `a.request_id = r.request_id`
 	}
-	var n int
-	err := o.st.db(ctx).QueryRow(ctx, `
-		with rotated as (
+	key := tokenKey(refreshSignature)
+	if p := pendingOf(ctx); p != nil {
+		p.rotated(requestID, key)
+	}
+	return o.st.write(ctx, "rotate refresh token", rotateNotFound, `
+		with owner as (
+			select request_id, subject from oauth2_tokens where kind = 'refresh' and signature = $1
+		), locked as (
+			select pg_advisory_xact_lock(hashtextextended('oauth grant:' || request_id, 0))
+			from (select request_id, pg_advisory_xact_lock(hashtextextended('oauth subject:' || subject, 0))
+				from owner offset 0) subject_locked
+		), rotated as (
 			update oauth2_tokens set active = false, first_used_at = coalesce(first_used_at, $3)
 			where kind = 'refresh' and signature = $1 and request_id = $2 and family_expires_at > $3
-				and (active or first_used_at > $4)
+				and (active or first_used_at > $4) and exists (select from locked)
 			returning request_id, access_token_signature
 		), revoked as (
-			delete from oauth2_tokens a using rotated r
-			where a.kind = 'access'
-				and (a.signature = r.access_token_signature or ($5 and a.request_id = r.request_id))
+			delete from oauth2_tokens a using rotated r where a.kind = 'access' and `+revoked+`
 		)
-		select count(*) from rotated`,
-		tokenKey(refreshSignature), requestID, now, rotatedAfter, strict).Scan(&n)
-	if err != nil {
-		return oauth2DBError("rotate refresh token", err)
-	}
-	if n == 0 {
-		return fmt.Errorf("rotate refresh token: already rotated, revoked or ended: %w", fosite.ErrNotFound)
-	}
-	return nil
+		select 1 / count(*) from rotated`,
+		key, requestID, now, rotatedAfter)
 }
+
+var rotateNotFound = fmt.Errorf("already rotated, revoked or ended: %w", fosite.ErrNotFound)
 
 // DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
 func (o *OAuth2) DeleteRefreshTokenSession(ctx context.Context, signature string) error {

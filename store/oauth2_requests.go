@@ -126,20 +126,24 @@ func (o *OAuth2) insertToken(ctx context.Context, k tokenKind, signature string,
 			atKey = &key
 		}
 		args = append(args, atKey, o.now().Add(o.absoluteLifetime(req.GetClient())))
+		// Any token of the chain will do. The one this transaction rotated is
+		// found by its key; another through the grant's index entries, which
+		// are as many as tokens the grant ever had until the janitor runs.
+		family := `select family_expires_at from oauth2_tokens where kind = 'refresh' and request_id = $3 limit 1`
+		if rotated, ok := rotatedIn(ctx, r.requestID); ok {
+			args = append(args, rotated)
+			family = `select family_expires_at from oauth2_tokens where kind = 'refresh' and signature = $16`
+		}
 		sql = `
 		insert into oauth2_tokens (kind, signature, request_id, requested_at, client_id, subject,
 			requested_scope, granted_scope, requested_audience, granted_audience, form_data, session_data, expires_at,
 			access_token_signature, family_expires_at)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-			coalesce((select family_expires_at from oauth2_tokens where kind = 'refresh' and request_id = $3 limit 1), $15))`
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, coalesce((` + family + `), $15))`
 	}
 	if deferWrite(ctx, sql, args...) {
 		return nil
 	}
-	if _, err := o.st.db(ctx).Exec(ctx, sql, args...); err != nil {
-		return oauth2DBError("store "+string(k), err)
-	}
-	return nil
+	return o.st.write(ctx, "store "+string(k), nil, sql, args...)
 }
 
 // ClientRefreshLifetime is a client that sets its own absolute refresh token
@@ -159,15 +163,11 @@ func (o *OAuth2) absoluteLifetime(c fosite.Client) time.Duration {
 // selectToken loads the row stored under signature; fosite.ErrNotFound if
 // there is none.
 func (o *OAuth2) selectToken(ctx context.Context, k tokenKind, signature string) (requestRow, error) {
-	var r requestRow
-	err := o.st.db(ctx).QueryRow(ctx, `
-		select request_id, requested_at, client_id, subject, requested_scope, granted_scope,
-			requested_audience, granted_audience, form_data, session_data, expires_at,
-			active, first_used_at, family_expires_at
-		from oauth2_tokens where kind = $1 and signature = $2`, string(k), tokenKey(signature)).
-		Scan(&r.requestID, &r.requestedAt, &r.clientID, &r.subject, &r.requestedScope, &r.grantedScope,
-			&r.requestedAudience, &r.grantedAudience, &r.form, &r.session, &r.expiresAt,
-			&r.active, &r.firstUsedAt, &r.familyExpiresAt)
+	key := tokenKey(signature)
+	if r, err, ok := prefetchOf(ctx).take(k, key); ok {
+		return r, err
+	}
+	r, err := scanRequestRow(o.st.db(ctx).QueryRow(ctx, selectTokenSQL, string(k), key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, fosite.ErrNotFound
 	}
@@ -175,6 +175,20 @@ func (o *OAuth2) selectToken(ctx context.Context, k tokenKind, signature string)
 		return r, oauth2DBError("load "+string(k), err)
 	}
 	return r, nil
+}
+
+const selectTokenSQL = `
+	select request_id, requested_at, client_id, subject, requested_scope, granted_scope,
+		requested_audience, granted_audience, form_data, session_data, expires_at,
+		active, first_used_at, family_expires_at
+	from oauth2_tokens where kind = $1 and signature = $2`
+
+func scanRequestRow(row pgx.Row) (requestRow, error) {
+	var r requestRow
+	err := row.Scan(&r.requestID, &r.requestedAt, &r.clientID, &r.subject, &r.requestedScope, &r.grantedScope,
+		&r.requestedAudience, &r.grantedAudience, &r.form, &r.session, &r.expiresAt,
+		&r.active, &r.firstUsedAt, &r.familyExpiresAt)
+	return r, err
 }
 
 // request rebuilds the fosite request, unmarshalling the stored session into
@@ -220,10 +234,6 @@ func (o *OAuth2) getToken(ctx context.Context, k tokenKind, signature string, se
 // deleteToken removes the row stored under signature; deleting what is not
 // there is not an error, so a retried or concurrent delete succeeds.
 func (o *OAuth2) deleteToken(ctx context.Context, k tokenKind, signature string) error {
-	_, err := o.st.db(ctx).Exec(ctx, `delete from oauth2_tokens where kind = $1 and signature = $2`,
+	return o.st.write(ctx, "delete "+string(k), nil, `delete from oauth2_tokens where kind = $1 and signature = $2`,
 		string(k), tokenKey(signature))
-	if err != nil {
-		return oauth2DBError("delete "+string(k), err)
-	}
-	return nil
 }

@@ -29,19 +29,17 @@ func (o *OAuth2) GetAuthorizeCodeSession(ctx context.Context, signature string, 
 // an active code can be invalidated: of two concurrent redemptions the second
 // waits for the first's transaction and then fails, so it issues no tokens.
 func (o *OAuth2) InvalidateAuthorizeCodeSession(ctx context.Context, signature string) error {
-	if err := lockTokenOwner(ctx, o.st, kindCode, tokenKey(signature), false); err != nil {
-		return oauth2DBError("invalidate code", err)
-	}
-	tag, err := o.st.db(ctx).Exec(ctx, `
-		update oauth2_tokens set active = false where kind = 'code' and signature = $1 and active`,
+	return o.st.write(ctx, "invalidate code", fosite.ErrInvalidatedAuthorizeCode, `
+		with locked as (
+			select pg_advisory_xact_lock(hashtextextended('oauth subject:' || subject, 0))
+			from oauth2_tokens where kind = 'code' and signature = $1
+		), redeemed as (
+			update oauth2_tokens set active = false
+			where kind = 'code' and signature = $1 and active and exists (select from locked)
+			returning 1
+		)
+		select 1 / count(*) from redeemed`,
 		tokenKey(signature))
-	if err != nil {
-		return oauth2DBError("invalidate code", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fosite.ErrInvalidatedAuthorizeCode
-	}
-	return nil
 }
 
 // CreatePKCERequestSession implements pkce.PKCERequestStorage.
@@ -114,16 +112,18 @@ func (o *OAuth2) RevokeAccessToken(ctx context.Context, requestID string) error 
 	return o.revoke(ctx, kindAccess, requestID)
 }
 
+// revoke deletes the grant's tokens of kind k under the grant's lock. The
+// lock and the delete are two statements: a delete whose snapshot predated
+// the lock would miss a token that a rotation holding it commits meanwhile.
 func (o *OAuth2) revoke(ctx context.Context, k tokenKind, requestID string) error {
-	return o.st.InTx(ctx, func(ctx context.Context) error {
-		if err := lockGrant(ctx, o.st, requestID); err != nil {
-			return oauth2DBError("revoke "+string(k)+" tokens", err)
-		}
-		_, err := o.st.db(ctx).Exec(ctx, `delete from oauth2_tokens where kind = $1 and request_id = $2`,
-			string(k), requestID)
-		if err != nil {
-			return oauth2DBError("revoke "+string(k)+" tokens", err)
-		}
-		return nil
-	})
+	what := "revoke " + string(k) + " tokens"
+	if !inTransaction(ctx) {
+		return o.st.InTx(ctx, func(ctx context.Context) error { return o.revoke(ctx, k, requestID) })
+	}
+	if err := o.st.write(ctx, what, nil, `select pg_advisory_xact_lock(hashtextextended($1, 0))`,
+		grantLockKey(requestID)); err != nil {
+		return err
+	}
+	return o.st.write(ctx, what, nil, `delete from oauth2_tokens where kind = $1 and request_id = $2`,
+		string(k), requestID)
 }

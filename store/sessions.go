@@ -13,13 +13,16 @@ import (
 )
 
 func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
-	_, err := s.db(ctx).Exec(ctx, `
+	const sql = `
 		insert into sessions (id_hash, user_id, auth_time, amr, ip, user_agent, created_at, last_seen_at, idle_expires_at, expires_at,
 			second_factor_at, passkey_at)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		sess.IDHash(), sess.UserID, sess.AuthTime, sess.AMR, inet(sess.IP), sess.UserAgent,
-		sess.CreatedAt, sess.LastSeenAt, sess.IdleExpiresAt, sess.ExpiresAt, nullTime(sess.SecondFactorAt), nullTime(sess.PasskeyAt))
-	if err != nil {
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+	args := []any{sess.IDHash(), sess.UserID, sess.AuthTime, sess.AMR, inet(sess.IP), sess.UserAgent,
+		sess.CreatedAt, sess.LastSeenAt, sess.IdleExpiresAt, sess.ExpiresAt, nullTime(sess.SecondFactorAt), nullTime(sess.PasskeyAt)}
+	if deferWrite(ctx, sql, args...) {
+		return nil
+	}
+	if _, err := s.db(ctx).Exec(ctx, sql, args...); err != nil {
 		return fmt.Errorf("insert session: %w", err)
 	}
 	return nil

@@ -76,8 +76,12 @@ type txKey struct{}
 // InTx runs fn in one transaction; store methods called with the ctx it
 // receives join that transaction.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if _, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		return fn(ctx)
+	tx, ok, err := s.tx(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if ok {
+		return fn(context.WithValue(ctx, txKey{}, tx))
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		return fn(context.WithValue(ctx, txKey{}, tx))
@@ -92,11 +96,53 @@ type querier interface {
 }
 
 func (s *Store) db(ctx context.Context) querier {
-	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+	tx, ok, err := s.tx(ctx)
+	if err != nil {
+		return failedQuerier{fmt.Errorf("begin transaction: %w", err)}
+	}
+	if ok {
 		return tx
 	}
 	return s.pool
 }
+
+// tx is the transaction ctx holds, if any; a pending one (see BeginTX) is
+// begun in Postgres first.
+func (s *Store) tx(ctx context.Context) (pgx.Tx, bool, error) {
+	if tx, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
+		return tx, true, nil
+	}
+	if p := pendingOf(ctx); p != nil {
+		tx, err := p.begin(ctx)
+		return tx, err == nil, err
+	}
+	return nil, false, nil
+}
+
+// failedQuerier answers every statement with the error that kept a pending
+// transaction from beginning.
+type failedQuerier struct{ err error }
+
+func (q failedQuerier) Exec(context.Context, string, ...any) (pgconn.CommandTag, error) {
+	return pgconn.CommandTag{}, q.err
+}
+func (q failedQuerier) Query(context.Context, string, ...any) (pgx.Rows, error) { return nil, q.err }
+func (q failedQuerier) QueryRow(context.Context, string, ...any) pgx.Row        { return failedRow(q) }
+func (q failedQuerier) SendBatch(context.Context, *pgx.Batch) pgx.BatchResults {
+	return failedBatch(q)
+}
+
+type failedRow struct{ err error }
+
+func (r failedRow) Scan(...any) error { return r.err }
+
+type failedBatch struct{ err error }
+
+func (b failedBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, b.err }
+func (b failedBatch) Query() (pgx.Rows, error)         { return nil, b.err }
+func (b failedBatch) QueryRow() pgx.Row                { return failedRow(b) }
+func (b failedBatch) Close() error                     { return b.err }
+func (b failedBatch) Tx() pgx.Tx                       { return nil }
 
 func isUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError

@@ -14,13 +14,15 @@ import (
 )
 
 const userColumns = `id::text, email, email_verified, name, coalesce(password_hash, ''), admin, blocked,
-	created_at, updated_at, password_changed_at, last_login_at, subject, user_metadata, app_metadata`
+	created_at, updated_at, password_changed_at, last_login_at, subject, user_metadata, app_metadata,
+	coalesce(language, '')`
 
 func scanUser(row pgx.Row) (account.User, error) {
 	var u account.User
 	var changed, lastLogin *time.Time
 	err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.Name, &u.PasswordHash, &u.Admin, &u.Blocked,
-		&u.CreatedAt, &u.UpdatedAt, &changed, &lastLogin, &u.Subject, &u.UserMetadata, &u.AppMetadata)
+		&u.CreatedAt, &u.UpdatedAt, &changed, &lastLogin, &u.Subject, &u.UserMetadata, &u.AppMetadata,
+		&u.Language)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return account.User{}, account.ErrNotFound
 	}
@@ -153,7 +155,11 @@ func (s *Store) SetPasswordHash(ctx context.Context, id, hash string, changedAt 
 }
 
 func (s *Store) RecordLogin(ctx context.Context, id string, at time.Time) error {
-	if _, err := s.db(ctx).Exec(ctx, `update users set last_login_at = $2 where id = $1`, id, at); err != nil {
+	const sql = `update users set last_login_at = $2 where id = $1`
+	if deferWrite(ctx, sql, id, at) {
+		return nil
+	}
+	if _, err := s.db(ctx).Exec(ctx, sql, id, at); err != nil {
 		return fmt.Errorf("record login: %w", err)
 	}
 	return nil
