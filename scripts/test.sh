@@ -61,6 +61,15 @@ trap '"$tally.report" -total "$tally"; rm -f "$tally" "$tally.report"' EXIT
 
 go run ./cmd/withpostgres -- go test -json -race -count=1 -timeout 30m "$@" ./... 2>&1 | "$tally.report" -tally "$tally"
 
+# The store's tests once more with pgx in exec mode, the mode a
+# transaction-pooling PgBouncer needs (docs/scaling.md): there pgx must know
+# every argument's Postgres type without asking Postgres, and a statement it
+# cannot encode fails only that way.
+if [ $# -eq 0 ]; then
+  GATEHOUSE_TEST_EXEC_MODE=1 go run ./cmd/withpostgres -- go test -json -count=1 -timeout 15m ./store/ 2>&1 |
+    "$tally.report" -tally "$tally"
+fi
+
 # A short run of every fuzz target, unless the caller picked tests to run.
 if [ $# -eq 0 ]; then
   TESTREPORT="$tally.report" TESTREPORT_TALLY="$tally" \

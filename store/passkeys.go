@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -44,7 +45,7 @@ func (s *Store) PutCeremony(ctx context.Context, c passkey.Ceremony) error {
 	_, err := s.db(ctx).Exec(ctx, `
 		insert into webauthn_ceremonies (id, binding, kind, user_id, session_data, expires_at)
 		values ($1, $2, $3, $4, $5, $6)`,
-		c.ID, c.Binding, c.Kind, userID, c.SessionData, c.ExpiresAt)
+		c.ID, c.Binding, c.Kind, userID, json.RawMessage(c.SessionData), c.ExpiresAt)
 	if err != nil {
 		return fmt.Errorf("store passkey ceremony: %w", err)
 	}

@@ -6,6 +6,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -45,6 +46,7 @@ func Open(ctx context.Context, dsn string, opts PoolOptions) (*Store, error) {
 	cfg.MinIdleConns = min(2, cfg.MaxConns)
 	cfg.MaxConnLifetime, cfg.MaxConnLifetimeJitter = time.Hour, 5*time.Minute
 	cfg.PingTimeout = 2 * time.Second
+	cfg.AfterConnect = registerJSONTypes
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -54,6 +56,20 @@ func Open(ctx context.Context, dsn string, opts PoolOptions) (*Store, error) {
 		return nil, fmt.Errorf("connect to database %s: %w", redact(cfg.ConnConfig), err)
 	}
 	return &Store{pool: pool}, nil
+}
+
+// registerJSONTypes names the Postgres type of the Go values Gatehouse
+// passes as JSON. pgx learns a parameter's type from Postgres when it
+// prepares or describes a statement; with default_query_exec_mode=exec (the
+// mode for a transaction-pooling PgBouncer older than 1.21, docs/scaling.md)
+// it does neither, and refuses a map it cannot place ("unable to encode ...
+// for unknown type"), which once made every audit entry with details fail
+// through PgBouncer. In the other modes Postgres's own description wins and
+// this changes nothing.
+func registerJSONTypes(_ context.Context, conn *pgx.Conn) error {
+	conn.TypeMap().RegisterDefaultPgType(map[string]any{}, "jsonb")
+	conn.TypeMap().RegisterDefaultPgType(json.RawMessage{}, "jsonb")
+	return nil
 }
 
 // New wraps an existing pool.

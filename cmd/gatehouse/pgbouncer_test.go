@@ -108,6 +108,19 @@ func TestServingThroughPgBouncerInTransactionPooling(t *testing.T) {
 	t.Run("every queued SMS reaches Plivo exactly once", func(t *testing.T) {
 		checkEverySMSOnce(t, directURL, plivo)
 	})
+	t.Run("every login is in the audit log, with its details", func(t *testing.T) {
+		// Audit entries carry a JSON map, which pgx in exec mode can only
+		// send once told its Postgres type; one a login could not write
+		// failed that login.
+		var entries int
+		if err := direct.QueryRow(context.Background(), `select count(*) from audit_log
+			where event = 'login.succeeded' and details ? 'amr'`).Scan(&entries); err != nil {
+			t.Fatal(err)
+		}
+		if want := s.logins + len(families); entries < want {
+			t.Errorf("%d login.succeeded entries with their details for %d logins", entries, want)
+		}
+	})
 	t.Run("the janitor's pass ran and gave its lease back", func(t *testing.T) {
 		deadline := time.Now().Add(time.Minute)
 		for {

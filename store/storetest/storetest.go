@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -105,9 +106,22 @@ func setUp(ctx context.Context) (teardown func(), err error) {
 }
 
 // NewDatabase creates a fresh migrated database for t and returns its URL.
+// With GATEHOUSE_TEST_EXEC_MODE=1 the URL asks pgx for
+// default_query_exec_mode=exec, as a transaction-pooling PgBouncer needs
+// (docs/scaling.md): pgx then neither prepares nor describes a statement and
+// must know every argument's Postgres type itself, which the test command
+// checks by running the store's tests once more that way.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
-	return newDatabase(t, server.template)
+	dsn := newDatabase(t, server.template)
+	if os.Getenv("GATEHOUSE_TEST_EXEC_MODE") == "1" {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		dsn += sep + "default_query_exec_mode=exec"
+	}
+	return dsn
 }
 
 // NewEmptyDatabase creates a database without any schema, for tests of
