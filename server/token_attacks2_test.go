@@ -789,73 +789,29 @@ func TestTokenAttacks2AFailedExchangeNeverHelpsAnAttacker(t *testing.T) {
 // everywhere", a password change): the token issued at that moment is
 // either refused or ended with the rest, never left working.
 func TestTokenAttacks2CodeExchangeRacingTheEndOfAccess(t *testing.T) {
-	const rounds = 6
-	by := account.Actor{Name: "test"}
-	ctx := context.Background()
-	for _, tc := range []struct {
-		name string
-		end  func(h *harness, userID string, b *http.Client) error
-		undo func(h *harness, userID string) error
-	}{
-		{"block", func(h *harness, id string, _ *http.Client) error {
-			return h.accounts.SetBlocked(ctx, id, true, by, account.Meta{})
-		}, func(h *harness, id string) error {
-			return h.accounts.SetBlocked(ctx, id, false, by, account.Meta{})
-		}},
-		{"log out everywhere", func(h *harness, id string, _ *http.Client) error {
-			_, err := h.accounts.EndAllSessions(ctx, id, by, account.Meta{})
-			return err
-		}, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t)
-			p := h.newSPA(t)
-			b := signedInBrowser(t, h)
-			id := atkUserID(t, h, "ann@example.com")
-			for round := range rounds {
-				if round > 0 {
-					if tc.undo != nil {
-						if err := tc.undo(h, id); err != nil {
-							t.Fatal(err)
-						}
-					}
-					b = h.browser()
-					h.logIn(b, "ann@example.com", goodPassword).expectRedirect(t, "/account")
-				}
-				code, f := p.code(t, b)
-				var endErr error
-				answers := atkAtOnce(2, func(i int) atkAnswer {
-					if i == 0 {
-						return atkExchange(h, code, f.verifier)
-					}
-					endErr = tc.end(h, id, b)
-					return atkAnswer{}
-				})
-				if endErr != nil {
-					t.Fatal(endErr)
-				}
-				a := answers[0]
-				if !a.ok() {
-					if !a.invalidGrant() {
-						t.Fatalf("round %d: exchange racing the %s: %v, want tokens or invalid_grant", round, tc.name, a)
-					}
-					continue
-				}
-				if r := atkRefresh(h, spaID, a.str("refresh_token")); r.ok() {
-					t.Fatalf("round %d: a refresh token issued in a race with the %s still refreshes: %v", round, tc.name, r)
-				}
-				if atkUserinfoWorks(t, h, a.str("access_token")) {
-					t.Fatalf("round %d: an access token issued in a race with the %s still works at userinfo", round, tc.name)
-				}
-			}
-		})
-	}
+	raceTheEndOfAccess(t, "exchange", func(t *testing.T, h *harness, p *rp, b *http.Client) func() atkAnswer {
+		code, f := p.code(t, b)
+		return func() atkAnswer { return atkExchange(h, code, f.verifier) }
+	}, atkAnswer.invalidGrant)
 }
 
 // A refresh racing the end of the user's access: it is refused with
 // invalid_grant (the words the Auth0 SDK falls back on), or the tokens it got
 // are ended with the rest; never a server error or a "please retry".
 func TestTokenAttacks2RefreshRacingTheEndOfAccess(t *testing.T) {
+	raceTheEndOfAccess(t, "refresh", func(t *testing.T, h *harness, p *rp, b *http.Client) func() atkAnswer {
+		tok, _ := p.login(t, b)
+		return func() atkAnswer { return atkRefresh(h, spaID, tok.RefreshToken) }
+	}, func(a atkAnswer) bool {
+		return a.invalidGrant() && strings.Contains(a.str("error_description"), "Unknown or invalid refresh token")
+	})
+}
+
+// raceTheEndOfAccess runs, for each way a user's access ends, six rounds of
+// a fresh sign-in, then the request prepare readies, sent at the same moment
+// as the end. The request must be refused as refused says, or get tokens
+// that were ended with the rest: they neither refresh nor work at userinfo.
+func raceTheEndOfAccess(t *testing.T, what string, prepare func(t *testing.T, h *harness, p *rp, b *http.Client) func() atkAnswer, refused func(atkAnswer) bool) {
 	const rounds = 6
 	by := account.Actor{Name: "test"}
 	ctx := context.Background()
@@ -889,11 +845,11 @@ func TestTokenAttacks2RefreshRacingTheEndOfAccess(t *testing.T) {
 					b = h.browser()
 					h.logIn(b, "ann@example.com", goodPassword).expectRedirect(t, "/account")
 				}
-				tok, _ := p.login(t, b)
+				use := prepare(t, h, p, b)
 				var endErr error
 				answers := atkAtOnce(2, func(i int) atkAnswer {
 					if i == 0 {
-						return atkRefresh(h, spaID, tok.RefreshToken)
+						return use()
 					}
 					endErr = tc.end(h, id)
 					return atkAnswer{}
@@ -903,8 +859,8 @@ func TestTokenAttacks2RefreshRacingTheEndOfAccess(t *testing.T) {
 				}
 				a := answers[0]
 				if !a.ok() {
-					if !a.invalidGrant() || !strings.Contains(a.str("error_description"), "Unknown or invalid refresh token") {
-						t.Fatalf("round %d: refresh racing the %s: %v, want tokens or invalid_grant, \"Unknown or invalid refresh token.\"", round, tc.name, a)
+					if !refused(a) {
+						t.Fatalf("round %d: %s racing the %s: %v, want tokens or a refusal", round, what, tc.name, a)
 					}
 					continue
 				}
