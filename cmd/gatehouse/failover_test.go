@@ -60,27 +60,7 @@ func TestLoginsSurviveAPostgresFailover(t *testing.T) {
 
 	run := &failoverRun{base: base, client: clientID, redirectURI: redirectURI, sms: plivo, accepted: map[string]int{}}
 	// Each refresher starts from a login made before the failover.
-	families := make([]*tokenFamily, refreshWorkers)
-	for i := range families {
-		tok, err := run.login(context.Background(), users[loginWorkers+i])
-		if err != nil {
-			t.Fatalf("login before the failover: %v", err)
-		}
-		families[i] = &tokenFamily{current: tok.RefreshToken}
-	}
-
-	workCtx, stopWork := context.WithCancel(context.Background())
-	var workers sync.WaitGroup
-	for i := range loginWorkers {
-		workers.Go(func() { run.loginLoop(workCtx, users[i]) })
-	}
-	for _, f := range families {
-		workers.Go(func() { run.refreshLoop(workCtx, f) })
-	}
-	stopWorkers := func() {
-		stopWork()
-		workers.Wait()
-	}
+	families, stopWorkers := run.startLoad(t, users, loginWorkers, refreshWorkers)
 	defer stopWorkers()
 
 	run.waitFor(t, "logins and refreshes before the failover", 60*time.Second, func(s failoverStats) bool {
@@ -577,6 +557,34 @@ func alertText(body []byte) string {
 
 func (r *failoverRun) defect(d string) {
 	r.update(func() { r.defects = append(r.defects, d) })
+}
+
+// startLoad logs in the users after the first loginWorkers, one token
+// family each, then starts a login loop for each of the first loginWorkers
+// users and a refresh loop for each family. stop ends the loops between
+// requests and waits for them; calling it twice is harmless.
+func (r *failoverRun) startLoad(t *testing.T, users []failoverUser, loginWorkers, refreshWorkers int) (families []*tokenFamily, stop func()) {
+	t.Helper()
+	families = make([]*tokenFamily, refreshWorkers)
+	for i := range families {
+		tok, err := r.login(context.Background(), users[loginWorkers+i])
+		if err != nil {
+			t.Fatalf("first login of %s: %v", users[loginWorkers+i].email, err)
+		}
+		families[i] = &tokenFamily{current: tok.RefreshToken}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var workers sync.WaitGroup
+	for i := range loginWorkers {
+		workers.Go(func() { r.loginLoop(ctx, users[i]) })
+	}
+	for _, f := range families {
+		workers.Go(func() { r.refreshLoop(ctx, f) })
+	}
+	return families, func() {
+		cancel()
+		workers.Wait()
+	}
 }
 
 // loginLoop logs u in over and over until ctx ends, starting afresh after

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -51,27 +50,12 @@ func TestServingThroughPgBouncerInTransactionPooling(t *testing.T) {
 	t.Logf("migrated, seeded and serving through PgBouncer %v after the start", time.Since(began).Round(time.Millisecond))
 
 	run := &failoverRun{base: base, client: clientID, redirectURI: redirectURI, sms: plivo, accepted: map[string]int{}}
-	families := make([]*tokenFamily, refreshWorkers)
-	for i := range families {
-		tok, err := run.login(context.Background(), users[loginWorkers+i])
-		if err != nil {
-			t.Fatalf("first login: %v", err)
-		}
-		families[i] = &tokenFamily{current: tok.RefreshToken}
-	}
-	workCtx, stopWork := context.WithCancel(context.Background())
-	var workers sync.WaitGroup
-	for i := range loginWorkers {
-		workers.Go(func() { run.loginLoop(workCtx, users[i]) })
-	}
-	for _, f := range families {
-		workers.Go(func() { run.refreshLoop(workCtx, f) })
-	}
+	families, stopWork := run.startLoad(t, users, loginWorkers, refreshWorkers)
+	defer stopWork()
 	run.waitFor(t, "concurrent logins and refreshes", 3*time.Minute, func(s failoverStats) bool {
 		return s.logins >= 3*loginWorkers && s.refreshes >= 20*refreshWorkers
 	})
 	stopWork()
-	workers.Wait()
 
 	s := run.stats()
 	t.Logf("%d logins and %d refreshes through PgBouncer in %v", s.logins, s.refreshes, time.Since(began).Round(time.Millisecond))
