@@ -7,14 +7,7 @@ import (
 )
 
 func TestEveryPageParsesInEveryLanguage(t *testing.T) {
-	catalog, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := newPageSets(catalog)
-	if err != nil {
-		t.Fatal(err)
-	}
+	catalog, p := shippedPageSets(t)
 	for _, tag := range catalog.Languages() {
 		for _, name := range pageNames {
 			if tmpl, err := p.page(tag.String(), name); err != nil || tmpl.Lookup("layout") == nil {
@@ -25,14 +18,7 @@ func TestEveryPageParsesInEveryLanguage(t *testing.T) {
 }
 
 func TestALanguageIsParsedWhenAPageIsFirstRenderedInIt(t *testing.T) {
-	catalog, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := newPageSets(catalog)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p := shippedPageSets(t)
 	if len(p.byLang) < 2 {
 		t.Fatalf("%d languages shipped; this test needs English and another", len(p.byLang))
 	}
@@ -50,14 +36,7 @@ func TestALanguageIsParsedWhenAPageIsFirstRenderedInIt(t *testing.T) {
 }
 
 func TestAPageOutsideTheShippedLanguagesAndPagesIsAnError(t *testing.T) {
-	catalog, err := i18n.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := newPageSets(catalog)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, p := shippedPageSets(t)
 	if _, err := p.page("xx", "login"); err == nil {
 		t.Error("a language that is not shipped has pages")
 	}
@@ -80,4 +59,19 @@ func TestEveryAdminPageParses(t *testing.T) {
 			t.Errorf("admin page %s missing from %d parsed", name, len(pages))
 		}
 	}
+}
+
+// shippedPageSets are the page sets of the shipped catalogue, as serve
+// builds them.
+func shippedPageSets(t *testing.T) (*i18n.Catalog, *pageSets) {
+	t.Helper()
+	catalog, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := newPageSets(catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return catalog, p
 }
